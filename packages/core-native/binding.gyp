@@ -1,0 +1,28 @@
+{
+  "targets": [
+    {
+      "target_name": "iomux",
+      "sources": [
+        "native/addon.cc",
+        "native/errno.cc",
+        "native/fdhandle.cc",
+        "native/constants.cc",
+        "native/select.cc",
+        "native/poll.cc",
+        "native/os.cc",
+        "native/socket.cc",
+        "native/bench.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["native/epoll.cc"],
+          "defines": ["IOMUX_HAVE_EPOLL"]
+        }]
+      ]
+    }
+  ]
+}

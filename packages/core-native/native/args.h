@@ -1,0 +1,119 @@
+// Checked JS -> C conversions. The TypeScript layer validates first and gives
+// Python's messages; these checks are the memory-safety backstop, so they
+// trust nothing: wrong types are TypeError, values out of the C range are
+// ValueError/OverflowError, and no value reaches a syscall unchecked.
+#pragma once
+#include <napi.h>
+
+#include <climits>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "errno.h"
+
+namespace iomux {
+
+inline double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsNumber()) {
+    ThrowTypeError(info.Env(), what);
+  }
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// An integer in [lo, hi]; TypeError when not a number or not integral.
+inline int64_t IntArg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int64_t hi,
+                      const char* what) {
+  double d = NumberArg(info, i, what);
+  if (std::isnan(d) || std::trunc(d) != d) ThrowTypeError(info.Env(), what);
+  if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+    ThrowOverflowError(info.Env(), what);
+  }
+  return static_cast<int64_t>(d);
+}
+
+// A file descriptor: an integer in [0, INT_MAX].
+inline int FdArg(const Napi::CallbackInfo& info, size_t i) {
+  double d = NumberArg(info, i, "file descriptor must be an integer");
+  if (std::isnan(d) || std::trunc(d) != d) ThrowTypeError(info.Env(), "file descriptor must be an integer");
+  if (d < 0) ThrowValueError(info.Env(), "file descriptor cannot be a negative integer");
+  if (d > INT_MAX) ThrowOverflowError(info.Env(), "file descriptor is too large");
+  return static_cast<int>(d);
+}
+
+// A poll/epoll timeout in milliseconds: -1 blocks; otherwise [0, INT_MAX].
+inline int TimeoutMsArg(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<int>(IntArg(info, i, -1, INT_MAX, "timeout must be an integer in [-1, INT_MAX] ms"));
+}
+
+inline bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsBoolean()) ThrowTypeError(info.Env(), what);
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+struct Int32Span {
+  int32_t* data;
+  size_t length;
+};
+
+inline Int32Span Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsTypedArray()) ThrowTypeError(info.Env(), what);
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_int32_array) ThrowTypeError(info.Env(), what);
+  Napi::Int32Array a = ta.As<Napi::Int32Array>();
+  return Int32Span{a.Data(), a.ElementLength()};
+}
+
+struct ByteSpan {
+  uint8_t* data;
+  size_t length;
+};
+
+// A Buffer/Uint8Array (or any ArrayBufferView) plus an [offset, offset+length)
+// window that is checked against the view's own length.
+inline ByteSpan BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length()) ThrowTypeError(info.Env(), what);
+  napi_env env = info.Env();
+  napi_value v = info[i];
+  bool is_ab = false;
+  napi_is_typedarray(env, v, &is_ab);
+  if (is_ab) {
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &off), (ByteSpan{}));
+    size_t elsize = 1;
+    switch (t) {
+      case napi_int16_array: case napi_uint16_array: elsize = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: elsize = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elsize = 8; break;
+      default: elsize = 1;
+    }
+    return ByteSpan{static_cast<uint8_t*>(data), len * elsize};
+  }
+  bool is_dv = false;
+  napi_is_dataview(env, v, &is_dv);
+  if (is_dv) {
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &len, &data, &ab, &off), (ByteSpan{}));
+    return ByteSpan{static_cast<uint8_t*>(data), len};
+  }
+  ThrowTypeError(info.Env(), what);
+}
+
+// Window [offset, offset + length) of `span`, both arguments checked.
+inline ByteSpan WindowArg(const Napi::CallbackInfo& info, ByteSpan span, size_t offIdx, size_t lenIdx) {
+  int64_t off = IntArg(info, offIdx, 0, INT64_MAX, "offset must be a non-negative integer");
+  int64_t len = IntArg(info, lenIdx, 0, INT64_MAX, "length must be a non-negative integer");
+  if (static_cast<uint64_t>(off) > span.length || static_cast<uint64_t>(len) > span.length - static_cast<uint64_t>(off)) {
+    ThrowValueError(info.Env(), "buffer window out of range");
+  }
+  return ByteSpan{span.data + off, static_cast<size_t>(len)};
+}
+
+}  // namespace iomux

@@ -1,0 +1,34 @@
+// The contract between addon.cc and each mechanism file. Each <mech>.cc is a
+// thin syscall layer: it exports one JS function per syscall, named after the
+// syscall, takes numbers and Int32Arrays, checks every value itself, and
+// returns the raw result. Python's semantics live in TypeScript.
+//
+//   fdhandle.cc  fdhandle_new, fdhandle_close, fdhandle_detach, fdhandle_fd,
+//                fdhandle_open_count: descriptor ownership (GC + env teardown)
+//   constants.cc constants object, FD_SETSIZE, PIPE_BUF
+//   select.cc    select(r, w, x, timeoutUs) -> nready
+//   poll.cc      poll(pollfds, nfds, timeoutMs, out) -> nready
+//   epoll.cc     epoll_create1, epoll_ctl, epoll_wait (IOMUX_HAVE_EPOLL)
+//   os.cc        pipe, read, readinto, write, close, dup, get/set_inheritable,
+//                get/set_blocking
+//   socket.cc    socket, socketpair, bind, listen, accept, connect, recv,
+//                send, shutdown, getsockname, getpeername, setsockopt_int,
+//                getsockopt_int
+//   bench.cc     bench_*: the same syscalls looped in C (benchmarks only)
+#pragma once
+#include <napi.h>
+
+namespace iomux {
+
+void InitFdHandle(Napi::Env env, Napi::Object exports);
+void InitConstants(Napi::Env env, Napi::Object exports);
+void InitSelect(Napi::Env env, Napi::Object exports);
+void InitPoll(Napi::Env env, Napi::Object exports);
+#ifdef IOMUX_HAVE_EPOLL
+void InitEpoll(Napi::Env env, Napi::Object exports);
+#endif
+void InitOs(Napi::Env env, Napi::Object exports);
+void InitSocket(Napi::Env env, Napi::Object exports);
+void InitBench(Napi::Env env, Napi::Object exports);
+
+}  // namespace iomux

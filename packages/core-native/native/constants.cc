@@ -1,0 +1,166 @@
+// Every constant the addon knows, each under #ifdef so a constant the platform
+// lacks is absent, as in CPython's selectmodule.c and socketmodule.c. The
+// binary is the one source of truth for what this platform has (`has`).
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#ifdef IOMUX_HAVE_EPOLL
+#include <sys/epoll.h>
+#endif
+
+#include "backend.h"
+
+namespace iomux {
+
+#define C(obj, name) obj.Set(#name, Napi::Number::New(env, static_cast<double>(static_cast<uint32_t>(name))))
+#define CI(obj, name) obj.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
+
+void InitConstants(Napi::Env env, Napi::Object exports) {
+  Napi::Object select = Napi::Object::New(env);
+  CI(select, FD_SETSIZE);
+#ifdef PIPE_BUF
+  CI(select, PIPE_BUF);
+#endif
+  C(select, POLLIN);
+  C(select, POLLPRI);
+  C(select, POLLOUT);
+  C(select, POLLERR);
+  C(select, POLLHUP);
+  C(select, POLLNVAL);
+#ifdef POLLRDNORM
+  C(select, POLLRDNORM);
+#endif
+#ifdef POLLRDBAND
+  C(select, POLLRDBAND);
+#endif
+#ifdef POLLWRNORM
+  C(select, POLLWRNORM);
+#endif
+#ifdef POLLWRBAND
+  C(select, POLLWRBAND);
+#endif
+#ifdef POLLMSG
+  C(select, POLLMSG);
+#endif
+#ifdef POLLRDHUP
+  C(select, POLLRDHUP);
+#endif
+#ifdef IOMUX_HAVE_EPOLL
+  C(select, EPOLLIN);
+  C(select, EPOLLOUT);
+  C(select, EPOLLPRI);
+  C(select, EPOLLERR);
+  C(select, EPOLLHUP);
+  C(select, EPOLLET);
+#ifdef EPOLLONESHOT
+  C(select, EPOLLONESHOT);
+#endif
+#ifdef EPOLLEXCLUSIVE
+  C(select, EPOLLEXCLUSIVE);
+#endif
+#ifdef EPOLLRDHUP
+  C(select, EPOLLRDHUP);
+#endif
+  C(select, EPOLLRDNORM);
+  C(select, EPOLLRDBAND);
+  C(select, EPOLLWRNORM);
+  C(select, EPOLLWRBAND);
+  C(select, EPOLLMSG);
+  C(select, EPOLL_CLOEXEC);
+  C(select, EPOLL_CTL_ADD);
+  C(select, EPOLL_CTL_MOD);
+  C(select, EPOLL_CTL_DEL);
+#endif
+  exports.Set("select_constants", select);
+
+  Napi::Object sock = Napi::Object::New(env);
+  CI(sock, AF_UNSPEC);
+  CI(sock, AF_INET);
+  CI(sock, AF_INET6);
+  CI(sock, AF_UNIX);
+  CI(sock, SOCK_STREAM);
+  CI(sock, SOCK_DGRAM);
+#ifdef SOCK_NONBLOCK
+  CI(sock, SOCK_NONBLOCK);
+#endif
+#ifdef SOCK_CLOEXEC
+  CI(sock, SOCK_CLOEXEC);
+#endif
+  CI(sock, SOL_SOCKET);
+  CI(sock, SO_REUSEADDR);
+#ifdef SO_REUSEPORT
+  CI(sock, SO_REUSEPORT);
+#endif
+  CI(sock, SO_ERROR);
+  CI(sock, SO_KEEPALIVE);
+  CI(sock, SO_RCVBUF);
+  CI(sock, SO_SNDBUF);
+  CI(sock, SO_TYPE);
+  CI(sock, SO_LINGER);
+  CI(sock, IPPROTO_TCP);
+  CI(sock, IPPROTO_UDP);
+  CI(sock, IPPROTO_IP);
+  CI(sock, IPPROTO_IPV6);
+  CI(sock, TCP_NODELAY);
+#ifdef IPV6_V6ONLY
+  CI(sock, IPV6_V6ONLY);
+#endif
+  CI(sock, SHUT_RD);
+  CI(sock, SHUT_WR);
+  CI(sock, SHUT_RDWR);
+  CI(sock, MSG_PEEK);
+  CI(sock, MSG_OOB);
+  CI(sock, MSG_WAITALL);
+#ifdef MSG_DONTWAIT
+  CI(sock, MSG_DONTWAIT);
+#endif
+#ifdef MSG_NOSIGNAL
+  CI(sock, MSG_NOSIGNAL);
+#endif
+  CI(sock, SOMAXCONN);
+  exports.Set("socket_constants", sock);
+
+  Napi::Object err = Napi::Object::New(env);
+  CI(err, EPERM); CI(err, ENOENT); CI(err, ESRCH); CI(err, EINTR); CI(err, EIO);
+  CI(err, EBADF); CI(err, ECHILD); CI(err, EAGAIN); CI(err, EWOULDBLOCK);
+  CI(err, ENOMEM); CI(err, EACCES); CI(err, EFAULT); CI(err, EEXIST);
+  CI(err, ENOTDIR); CI(err, EISDIR); CI(err, EINVAL); CI(err, ENFILE);
+  CI(err, EMFILE); CI(err, ENOSPC); CI(err, ESPIPE); CI(err, EPIPE);
+  CI(err, ERANGE); CI(err, ENOSYS); CI(err, ENOTSOCK); CI(err, EMSGSIZE);
+  CI(err, ENOPROTOOPT); CI(err, EOPNOTSUPP); CI(err, EAFNOSUPPORT);
+  CI(err, EADDRINUSE); CI(err, EADDRNOTAVAIL); CI(err, ENETUNREACH);
+  CI(err, ECONNABORTED); CI(err, ECONNRESET); CI(err, ENOBUFS); CI(err, EISCONN);
+  CI(err, ENOTCONN); CI(err, ESHUTDOWN); CI(err, ETIMEDOUT); CI(err, ECONNREFUSED);
+  CI(err, EHOSTUNREACH); CI(err, EALREADY); CI(err, EINPROGRESS);
+#ifdef ENOTSUP
+  CI(err, ENOTSUP);
+#endif
+  exports.Set("errno_constants", err);
+
+  Napi::Object has = Napi::Object::New(env);
+  has.Set("select", Napi::Boolean::New(env, true));
+  has.Set("poll", Napi::Boolean::New(env, true));
+#ifdef IOMUX_HAVE_EPOLL
+  has.Set("epoll", Napi::Boolean::New(env, true));
+#else
+  has.Set("epoll", Napi::Boolean::New(env, false));
+#endif
+  has.Set("kqueue", Napi::Boolean::New(env, false));
+  has.Set("devpoll", Napi::Boolean::New(env, false));
+  exports.Set("has", has);
+}
+
+#undef C
+#undef CI
+
+}  // namespace iomux

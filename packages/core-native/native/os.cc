@@ -1,0 +1,137 @@
+// Python's os descriptor primitives: pipe(2), read(2), write(2), close(2),
+// dup(2), fcntl(2) for FD_CLOEXEC and O_NONBLOCK. POSIX, every platform.
+// New descriptors are close-on-exec (non-inheritable), as in Python 3.4+.
+// Calls that cannot time out retry EINTR here (PEP 475).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+
+#include "args.h"
+#include "backend.h"
+#include "errno.h"
+
+namespace iomux {
+namespace {
+
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+#if defined(__linux__)
+  if (::pipe2(fds, O_CLOEXEC) < 0) ThrowErrno(env, errno, "pipe");
+#else
+  if (::pipe(fds) < 0) ThrowErrno(env, errno, "pipe");
+  for (int fd : fds) {
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+      int err = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ThrowErrno(env, err, "fcntl");
+    }
+  }
+#endif
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
+// read(fd, buffer, offset, length) -> bytes read into buffer[offset...].
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteSpan win = WindowArg(info, BytesArg(info, 1, "buffer must be a Buffer or TypedArray"), 2, 3);
+  ssize_t n;
+  do {
+    n = ::read(fd, win.data, win.length);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "read");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// write(fd, buffer, offset, length) -> bytes written.
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteSpan win = WindowArg(info, BytesArg(info, 1, "data must be a Buffer or TypedArray"), 2, 3);
+  ssize_t n;
+  do {
+    n = ::write(fd, win.data, win.length);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "write");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  // No EINTR retry: on Linux the descriptor is gone even when close() says
+  // EINTR, and retrying could close a descriptor another thread just got.
+  if (::close(fd) < 0 && errno != EINTR) ThrowErrno(info.Env(), errno, "close");
+  return info.Env().Undefined();
+}
+
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int nfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (nfd < 0) ThrowErrno(info.Env(), errno, "dup");
+  return Napi::Number::New(info.Env(), nfd);
+}
+
+Napi::Value GetInheritable(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  return Napi::Boolean::New(info.Env(), (flags & FD_CLOEXEC) == 0);
+}
+
+Napi::Value SetInheritable(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  bool inheritable = BoolArg(info, 1, "inheritable must be a boolean");
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  int nflags = inheritable ? (flags & ~FD_CLOEXEC) : (flags | FD_CLOEXEC);
+  if (nflags != flags && ::fcntl(fd, F_SETFD, nflags) < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  return info.Env().Undefined();
+}
+
+Napi::Value GetBlocking(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  return Napi::Boolean::New(info.Env(), (flags & O_NONBLOCK) == 0);
+}
+
+Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  bool blocking = BoolArg(info, 1, "blocking must be a boolean");
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  int nflags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
+  if (nflags != flags && ::fcntl(fd, F_SETFL, nflags) < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  return info.Env().Undefined();
+}
+
+Napi::Value Strerror(const Napi::CallbackInfo& info) {
+  int err = static_cast<int>(IntArg(info, 0, INT_MIN, INT_MAX, "errno must be an integer"));
+  return Napi::String::New(info.Env(), std::strerror(err));
+}
+
+}  // namespace
+
+void InitOs(Napi::Env env, Napi::Object exports) {
+  exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("read", Napi::Function::New(env, Read, "read"));
+  exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("get_inheritable", Napi::Function::New(env, GetInheritable, "get_inheritable"));
+  exports.Set("set_inheritable", Napi::Function::New(env, SetInheritable, "set_inheritable"));
+  exports.Set("get_blocking", Napi::Function::New(env, GetBlocking, "get_blocking"));
+  exports.Set("set_blocking", Napi::Function::New(env, SetBlocking, "set_blocking"));
+}
+
+}  // namespace iomux

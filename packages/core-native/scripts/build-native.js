@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Builds the addon from source when no usable prebuild or build exists
+// (node-gyp-build's own logic), pointing node-gyp at the machine's installed
+// Node headers when they exist so the build works offline.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const force = process.argv.includes('--force');
+const env = { ...process.env };
+if (!env.npm_config_nodedir && fs.existsSync('/usr/include/node/node_api.h')) {
+  env.npm_config_nodedir = '/usr';
+}
+
+if (!force) {
+  try {
+    require('node-gyp-build')(root);
+    process.exit(0);
+  } catch {
+    // fall through to a source build
+  }
+}
+const gyp = require.resolve('node-gyp/bin/node-gyp.js');
+const args = [gyp, 'rebuild', '--release', '-j', 'max'];
+if (env.npm_config_nodedir) args.push(`--nodedir=${env.npm_config_nodedir}`);
+const r = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,75 @@
+/**
+ * Loads the compiled addon (node-gyp-build: a prebuild for this platform, or
+ * the local build) and types every native function. The native layer is a
+ * thin syscall layer (see native/backend.h): numbers and Int32Arrays in, raw
+ * results out, every value re-checked in C++. Errors it throws are plain
+ * Errors with errno/code/syscall; errors.ts fromNative() maps them.
+ */
+import nodeGypBuild from 'node-gyp-build';
+import * as path from 'node:path';
+
+/** An opaque owner of one descriptor; closes it on GC and env teardown. */
+export type FdHandle = { readonly __brand: 'iomux.FdHandle' };
+
+export interface Binding {
+  // fdhandle.cc
+  fdhandle_new(fd: number): FdHandle;
+  fdhandle_close(h: FdHandle): void;
+  fdhandle_detach(h: FdHandle): number;
+  fdhandle_fd(h: FdHandle): number;
+  fdhandle_open_count(): number;
+
+  // constants.cc
+  select_constants: Readonly<Record<string, number>>;
+  socket_constants: Readonly<Record<string, number>>;
+  errno_constants: Readonly<Record<string, number>>;
+  has: Readonly<{ select: boolean; poll: boolean; epoll: boolean; kqueue: boolean; devpoll: boolean }>;
+
+  // select.cc: entries not ready are overwritten with -1; timeoutUs -1 blocks.
+  select(r: Int32Array, w: Int32Array, x: Int32Array, timeoutUs: number): number;
+
+  // poll.cc: pollfds is struct pollfd[] as int32 pairs; ready [fd, revents]
+  // pairs go to out; returns the number of pairs.
+  poll(pollfds: Int32Array, nfds: number, timeoutMs: number, out: Int32Array): number;
+
+  // epoll.cc (Linux): out receives [fd, events] pairs.
+  epoll_create1?(flags: number): number;
+  epoll_ctl?(epfd: number, op: number, fd: number, events: number): void;
+  epoll_wait?(epfd: number, out: Int32Array, maxevents: number, timeoutMs: number): number;
+
+  // os.cc
+  strerror(errno: number): string;
+  pipe(): [number, number];
+  read(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
+  write(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
+  close(fd: number): void;
+  dup(fd: number): number;
+  get_inheritable(fd: number): boolean;
+  set_inheritable(fd: number, inheritable: boolean): void;
+  get_blocking(fd: number): boolean;
+  set_blocking(fd: number, blocking: boolean): void;
+
+  // socket.cc. Addresses cross as (family, host, port): host is the numeric
+  // address for AF_INET/AF_INET6 and the path for AF_UNIX (port ignored).
+  socket(family: number, type: number, proto: number): number;
+  socketpair(family: number, type: number, proto: number): [number, number];
+  bind(fd: number, family: number, host: string, port: number): void;
+  listen(fd: number, backlog: number): void;
+  /** accept4 with SOCK_CLOEXEC: [fd, family, host, port]. */
+  accept(fd: number): [number, number, string, number];
+  /** Returns 0 or the errno (connect_ex semantics); EINTR handled natively. */
+  connect(fd: number, family: number, host: string, port: number): number;
+  recv(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
+  send(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
+  shutdown(fd: number, how: number): void;
+  /** [family, host, port] */
+  getsockname(fd: number): [number, string, number];
+  getpeername(fd: number): [number, string, number];
+  setsockopt_int(fd: number, level: number, opt: number, value: number): void;
+  getsockopt_int(fd: number, level: number, opt: number): number;
+
+  // bench.cc: plain-C loops for `npm run bench` (never used by the library).
+  [name: `bench_${string}`]: ((...args: any[]) => any) | undefined;
+}
+
+export const binding: Binding = nodeGypBuild(path.join(__dirname, '..')) as Binding;

@@ -1,0 +1,239 @@
+/**
+ * Python's exceptions as JavaScript error classes (the contract's "Errors"
+ * table), with PEP 3151's OSError subclasses chosen by errno.
+ *
+ * `instanceof` works across duplicate copies of this package: each class
+ * brands its prototype with `Symbol.for('iomux.errorBrands')` and checks the
+ * brand in `static override [Symbol.hasInstance]`, as undici does.
+ */
+import { errnoConstants as E } from './constants.js';
+
+const BRANDS = Symbol.for('iomux.errorBrands');
+
+function hasBrand(x: unknown, brand: string): boolean {
+  if (x === null || (typeof x !== 'object' && typeof x !== 'function')) return false;
+  const brands = (x as { [BRANDS]?: unknown })[BRANDS];
+  return Array.isArray(brands) && brands.includes(brand);
+}
+
+function brand(cls: { prototype: object }, name: string, parents: string[]): void {
+  Object.defineProperty(cls.prototype, BRANDS, { value: Object.freeze([name, ...parents]) });
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
+
+/** Python's `ValueError`: right type, wrong value (also: use of a closed object). */
+export class ValueError extends Error {
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'ValueError');
+  }
+}
+brand(ValueError, 'ValueError', []);
+
+/** Python's `OverflowError`: a number that does not fit the C type. */
+export class OverflowError extends RangeError {
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'OverflowError');
+  }
+}
+brand(OverflowError, 'OverflowError', []);
+
+/** Python's `KeyError`; `key` holds the missing key. */
+export class KeyError extends Error {
+  readonly key: unknown;
+  constructor(key?: unknown, options?: ErrorOptions) {
+    super(key === undefined ? '' : keyRepr(key), options);
+    this.key = key;
+  }
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'KeyError');
+  }
+}
+brand(KeyError, 'KeyError', []);
+
+function keyRepr(key: unknown): string {
+  if (typeof key === 'string') return `'${key}'`;
+  if (typeof key === 'object' && key !== null) {
+    const ctor = (key as object).constructor?.name ?? 'object';
+    return `<${ctor} object>`;
+  }
+  return String(key);
+}
+
+/** Python's `RuntimeError`, e.g. `concurrent poll() invocation`. */
+export class RuntimeError extends Error {
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'RuntimeError');
+  }
+}
+brand(RuntimeError, 'RuntimeError', []);
+
+export interface OSErrorOptions extends ErrorOptions {
+  syscall?: string;
+  code?: string;
+  filename?: string;
+}
+
+/**
+ * Python's `OSError` (also exported as `error`, as `select.error is OSError`).
+ * `errno` is the positive POSIX number, `code` its symbolic name ('EBADF'),
+ * `syscall` the failing call, and the message is Python's
+ * `[Errno 9] Bad file descriptor`.
+ */
+export class OSError extends Error {
+  errno: number | undefined;
+  code: string | undefined;
+  syscall: string | undefined;
+  strerror: string | undefined;
+  filename: string | undefined;
+
+  constructor(errnoOrMessage?: number | string, strerror?: string, options?: OSErrorOptions) {
+    if (typeof errnoOrMessage === 'number') {
+      const text = strerror ?? `Unknown error ${errnoOrMessage}`;
+      const file = options?.filename !== undefined ? `: '${options.filename}'` : '';
+      super(`[Errno ${errnoOrMessage}] ${text}${file}`, options);
+      this.errno = errnoOrMessage;
+      this.strerror = text;
+      this.code = options?.code ?? errnoName(errnoOrMessage);
+    } else {
+      super(errnoOrMessage ?? '', options);
+      this.errno = undefined;
+      this.strerror = undefined;
+      this.code = options?.code;
+    }
+    this.syscall = options?.syscall;
+    this.filename = options?.filename;
+  }
+
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'OSError');
+  }
+}
+brand(OSError, 'OSError', []);
+
+/** `select.error`, an alias of OSError since Python 3.3. */
+export const error = OSError;
+
+function osSub(name: string, parents: string[] = []) {
+  const cls = class extends OSError {
+    static override [Symbol.hasInstance](x: unknown): boolean {
+      return hasBrand(x, name);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  brand(cls, name, [...parents, 'OSError']);
+  return cls;
+}
+
+export const BlockingIOError = osSub('BlockingIOError');
+export type BlockingIOError = InstanceType<typeof BlockingIOError>;
+export const ChildProcessError = osSub('ChildProcessError');
+export type ChildProcessError = InstanceType<typeof ChildProcessError>;
+export const ConnectionError = osSub('ConnectionError');
+export type ConnectionError = InstanceType<typeof ConnectionError>;
+export const BrokenPipeError = osSub('BrokenPipeError', ['ConnectionError']);
+export type BrokenPipeError = InstanceType<typeof BrokenPipeError>;
+export const ConnectionAbortedError = osSub('ConnectionAbortedError', ['ConnectionError']);
+export type ConnectionAbortedError = InstanceType<typeof ConnectionAbortedError>;
+export const ConnectionRefusedError = osSub('ConnectionRefusedError', ['ConnectionError']);
+export type ConnectionRefusedError = InstanceType<typeof ConnectionRefusedError>;
+export const ConnectionResetError = osSub('ConnectionResetError', ['ConnectionError']);
+export type ConnectionResetError = InstanceType<typeof ConnectionResetError>;
+export const FileExistsError = osSub('FileExistsError');
+export type FileExistsError = InstanceType<typeof FileExistsError>;
+export const FileNotFoundError = osSub('FileNotFoundError');
+export type FileNotFoundError = InstanceType<typeof FileNotFoundError>;
+export const InterruptedError = osSub('InterruptedError');
+export type InterruptedError = InstanceType<typeof InterruptedError>;
+export const IsADirectoryError = osSub('IsADirectoryError');
+export type IsADirectoryError = InstanceType<typeof IsADirectoryError>;
+export const NotADirectoryError = osSub('NotADirectoryError');
+export type NotADirectoryError = InstanceType<typeof NotADirectoryError>;
+export const PermissionError = osSub('PermissionError');
+export type PermissionError = InstanceType<typeof PermissionError>;
+export const ProcessLookupError = osSub('ProcessLookupError');
+export type ProcessLookupError = InstanceType<typeof ProcessLookupError>;
+export const TimeoutError = osSub('TimeoutError');
+export type TimeoutError = InstanceType<typeof TimeoutError>;
+
+type OSErrorClass = new (errno?: number | string, strerror?: string, options?: OSErrorOptions) => OSError;
+
+// PEP 3151's errno -> class table, built from this platform's numbers.
+const BY_ERRNO = new Map<number, OSErrorClass>();
+function map(cls: OSErrorClass, ...names: string[]): void {
+  for (const n of names) {
+    const v = (E as Record<string, number | undefined>)[n];
+    if (v !== undefined) BY_ERRNO.set(v, cls);
+  }
+}
+map(BlockingIOError, 'EAGAIN', 'EALREADY', 'EWOULDBLOCK', 'EINPROGRESS');
+map(ChildProcessError, 'ECHILD');
+map(BrokenPipeError, 'EPIPE', 'ESHUTDOWN');
+map(ConnectionAbortedError, 'ECONNABORTED');
+map(ConnectionRefusedError, 'ECONNREFUSED');
+map(ConnectionResetError, 'ECONNRESET');
+map(FileExistsError, 'EEXIST');
+map(FileNotFoundError, 'ENOENT');
+map(InterruptedError, 'EINTR');
+map(IsADirectoryError, 'EISDIR');
+map(NotADirectoryError, 'ENOTDIR');
+map(PermissionError, 'EACCES', 'EPERM');
+map(ProcessLookupError, 'ESRCH');
+map(TimeoutError, 'ETIMEDOUT');
+
+const NAMES = new Map<number, string>();
+for (const [k, v] of Object.entries(E)) {
+  if (typeof v === 'number' && !NAMES.has(v)) NAMES.set(v, k);
+}
+// EWOULDBLOCK aliases EAGAIN on Linux; Node and Python both say EAGAIN.
+if (E.EAGAIN !== undefined) NAMES.set(E.EAGAIN, 'EAGAIN');
+
+/** The symbolic name of an errno value ('EBADF'), or undefined. */
+export function errnoName(errno: number): string | undefined {
+  return NAMES.get(errno);
+}
+
+/**
+ * Builds the OSError (or PEP 3151 subclass) for `errno`, as Python's
+ * `OSError(errno, strerror)` constructor does.
+ */
+export function fromErrno(errno: number, strerror?: string, options?: OSErrorOptions): OSError {
+  const cls = BY_ERRNO.get(errno) ?? OSError;
+  return new cls(errno, strerror ?? strerrorOf(errno), options);
+}
+
+const STRERROR = new Map<number, string>();
+function strerrorOf(errno: number): string {
+  return STRERROR.get(errno) ?? `Unknown error ${errno}`;
+}
+
+interface NativeError {
+  message: string;
+  errno?: unknown;
+  code?: unknown;
+  syscall?: unknown;
+  strerror?: unknown;
+  pyType?: unknown;
+}
+
+/**
+ * Turns an error thrown by the addon into the contract's class: errno errors
+ * become OSError and its subclasses, argument errors ValueError or
+ * OverflowError; anything else (TypeError) is returned unchanged.
+ */
+export function fromNative(e: unknown): unknown {
+  if (e === null || typeof e !== 'object') return e;
+  if (hasBrand(e, 'OSError') || hasBrand(e, 'ValueError') || hasBrand(e, 'OverflowError')) return e;
+  const n = e as NativeError;
+  if (typeof n.errno === 'number' && typeof n.syscall === 'string') {
+    const strerror = typeof n.strerror === 'string' ? n.strerror : undefined;
+    if (strerror !== undefined) STRERROR.set(n.errno, strerror);
+    const err = fromErrno(n.errno, strerror, {
+      syscall: n.syscall,
+      code: typeof n.code === 'string' ? n.code : undefined,
+    });
+    return err;
+  }
+  if (n.pyType === 'ValueError') return new ValueError(n.message);
+  if (n.pyType === 'OverflowError') return new OverflowError(n.message);
+  return e;
+}

@@ -1,0 +1,9 @@
+/**
+ * @iomux/core-native: the compiled addon and the Python-named primitives the
+ * other iomux packages, the tests and the examples stand on.
+ */
+export { binding, type Binding, type FdHandle } from './binding.js';
+export * from './errors.js';
+export { selectConstants, socketConstants, errnoConstants, has, FD_SETSIZE } from './constants.js';
+export * as os from './os.js';
+export { pyTypeName, toInt, toCInt, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';
