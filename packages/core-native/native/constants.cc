@@ -3,6 +3,7 @@
 // binary is the one source of truth for what this platform has (`has`).
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -90,6 +91,10 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   CI(sock, AF_UNIX);
   CI(sock, SOCK_STREAM);
   CI(sock, SOCK_DGRAM);
+  CI(sock, SOCK_RAW);
+#ifdef SOCK_SEQPACKET
+  CI(sock, SOCK_SEQPACKET);
+#endif
 #ifdef SOCK_NONBLOCK
   CI(sock, SOCK_NONBLOCK);
 #endif
@@ -106,6 +111,15 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   CI(sock, SO_RCVBUF);
   CI(sock, SO_SNDBUF);
   CI(sock, SO_TYPE);
+#ifdef SO_DOMAIN
+  CI(sock, SO_DOMAIN);
+#endif
+#ifdef SO_PROTOCOL
+  CI(sock, SO_PROTOCOL);
+#endif
+  CI(sock, SO_BROADCAST);
+  CI(sock, SO_RCVLOWAT);
+  CI(sock, SO_SNDLOWAT);
   CI(sock, SO_LINGER);
   CI(sock, IPPROTO_TCP);
   CI(sock, IPPROTO_UDP);
@@ -121,6 +135,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   CI(sock, MSG_PEEK);
   CI(sock, MSG_OOB);
   CI(sock, MSG_WAITALL);
+  CI(sock, MSG_TRUNC);
 #ifdef MSG_DONTWAIT
   CI(sock, MSG_DONTWAIT);
 #endif
@@ -128,6 +143,21 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   CI(sock, MSG_NOSIGNAL);
 #endif
   CI(sock, SOMAXCONN);
+  // getaddrinfo(3) errors: socket.gaierror's errno, as in Python.
+  CI(sock, EAI_AGAIN);
+  CI(sock, EAI_BADFLAGS);
+  CI(sock, EAI_FAIL);
+  CI(sock, EAI_FAMILY);
+  CI(sock, EAI_MEMORY);
+  CI(sock, EAI_NONAME);
+  CI(sock, EAI_SERVICE);
+  CI(sock, EAI_SOCKTYPE);
+#ifdef EAI_ADDRFAMILY
+  CI(sock, EAI_ADDRFAMILY);
+#endif
+#ifdef EAI_NODATA
+  CI(sock, EAI_NODATA);
+#endif
   exports.Set("socket_constants", sock);
 
   Napi::Object err = Napi::Object::New(env);

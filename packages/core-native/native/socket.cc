@@ -1,10 +1,443 @@
-// BSD sockets: socket(2), bind(2), listen(2), accept4(2), connect(2), recv(2),
-// send(2), shutdown(2), getsockname(2), getpeername(2), setsockopt(2).
-// AF_INET, AF_INET6 and AF_UNIX. (Filled in by the socket work.)
+// BSD sockets: socket(2), socketpair(2), bind(2), listen(2), accept4(2),
+// connect(2), recv(2), send(2), shutdown(2), getsockname(2), getpeername(2),
+// getsockopt(2)/setsockopt(2) for int options. POSIX; accept4 and
+// MSG_NOSIGNAL on Linux, fcntl(FD_CLOEXEC) and SO_NOSIGPIPE elsewhere.
+//
+// Addresses cross as (family, host, port):
+//   AF_INET   host is a numeric IPv4 address ("127.0.0.1"), port 0-65535.
+//   AF_INET6  host is a numeric IPv6 address, optionally with a zone
+//             ("fe80::1%2" or "fe80::1%eth0"); the zone is sin6_scope_id and
+//             comes back as "%<number>" when non-zero.
+//   AF_UNIX   host is the path (UTF-8), port is ignored. A name that starts
+//             with "\0" (Linux abstract namespace) crosses as Latin-1, one
+//             char per byte, so any byte string survives the round trip.
+// Name resolution and Python's messages live in src/socket.ts.
+//
+// Every new descriptor is close-on-exec (PEP 446). Calls that cannot time out
+// retry EINTR (PEP 475); connect() interrupted on a blocking socket waits for
+// the connection with poll(POLLOUT) and reads SO_ERROR, as CPython's
+// sock_connect does, because a second connect() would fail with EALREADY.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "args.h"
 #include "backend.h"
+#include "errno.h"
 
 namespace iomux {
+namespace {
 
-void InitSocket(Napi::Env env, Napi::Object exports) {}
+#ifdef MSG_NOSIGNAL
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;
+#endif
+
+struct SockAddr {
+  struct sockaddr_storage ss;
+  socklen_t len;
+};
+
+int CIntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return static_cast<int>(IntArg(info, i, INT_MIN, INT_MAX, what));
+}
+
+// Makes a descriptor we just created close-on-exec and, where the platform
+// has it, immune to SIGPIPE. Closes it and throws on failure.
+void PrepareNewFd(Napi::Env env, int fd, bool cloexec_done) {
+  if (!cloexec_done) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0 || ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+      int err = errno;
+      ::close(fd);
+      ThrowErrno(env, err, "fcntl");
+    }
+  }
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  // Best effort: not every socket type takes it (AF_UNIX on some BSDs).
+  (void)::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsString()) ThrowTypeError(info.Env(), what);
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// Builds a sockaddr from (family, host, port) at info[i], info[i+1], info[i+2].
+SockAddr AddrArgs(const Napi::CallbackInfo& info, size_t i, const char* syscall) {
+  Napi::Env env = info.Env();
+  int family = CIntArg(info, i, "family must be an integer");
+  SockAddr a;
+  std::memset(&a, 0, sizeof a);
+  if (family == AF_INET) {
+    std::string host = StringArg(info, i + 1, "host must be a string");
+    int port = static_cast<int>(IntArg(info, i + 2, 0, 65535, "port must be 0-65535"));
+    auto* sin = reinterpret_cast<struct sockaddr_in*>(&a.ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    // host.c_str() stops at an embedded NUL, so reject those explicitly.
+    if (host.find('\0') != std::string::npos || ::inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) {
+      ThrowValueError(env, "illegal IPv4 address string");
+    }
+    a.len = sizeof(struct sockaddr_in);
+    return a;
+  }
+  if (family == AF_INET6) {
+    std::string host = StringArg(info, i + 1, "host must be a string");
+    int port = static_cast<int>(IntArg(info, i + 2, 0, 65535, "port must be 0-65535"));
+    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&a.ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    if (host.find('\0') != std::string::npos) ThrowValueError(env, "illegal IPv6 address string");
+    std::string addr = host;
+    size_t pct = host.find('%');
+    if (pct != std::string::npos) {
+      addr = host.substr(0, pct);
+      std::string zone = host.substr(pct + 1);
+      if (zone.empty()) ThrowValueError(env, "illegal IPv6 address string");
+      if (zone.find_first_not_of("0123456789") == std::string::npos) {
+        if (zone.size() > 10) ThrowValueError(env, "IPv6 scope id out of range");
+        unsigned long long v = std::strtoull(zone.c_str(), nullptr, 10);
+        if (v > UINT32_MAX) ThrowValueError(env, "IPv6 scope id out of range");
+        sin6->sin6_scope_id = static_cast<uint32_t>(v);
+      } else {
+        unsigned idx = ::if_nametoindex(zone.c_str());
+        if (idx == 0) ThrowValueError(env, "unknown IPv6 zone");
+        sin6->sin6_scope_id = idx;
+      }
+    }
+    if (::inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) {
+      ThrowValueError(env, "illegal IPv6 address string");
+    }
+    a.len = sizeof(struct sockaddr_in6);
+    return a;
+  }
+  if (family == AF_UNIX) {
+    if (i + 1 >= info.Length() || !info[i + 1].IsString()) ThrowTypeError(env, "path must be a string");
+    auto* sun = reinterpret_cast<struct sockaddr_un*>(&a.ss);
+    sun->sun_family = AF_UNIX;
+    std::string path;
+    std::u16string wide = info[i + 1].As<Napi::String>().Utf16Value();
+    if (!wide.empty() && wide[0] == 0) {
+      // Abstract name: one Latin-1 char per byte.
+      path.reserve(wide.size());
+      for (char16_t c : wide) {
+        if (c > 0xFF) ThrowValueError(env, "abstract AF_UNIX name must be Latin-1");
+        path.push_back(static_cast<char>(c));
+      }
+    } else {
+      path = info[i + 1].As<Napi::String>().Utf8Value();
+    }
+    // SAFETY: a path name needs room for its NUL terminator; an abstract name
+    // (or the empty autobind name) may fill sun_path exactly. Nothing longer
+    // is copied. The struct was zeroed, so a path name is NUL-terminated.
+    bool abstract = path.empty() || path[0] == '\0';
+    if (abstract ? path.size() > sizeof sun->sun_path : path.size() >= sizeof sun->sun_path) {
+      ThrowValueError(env, "AF_UNIX path too long");
+    }
+    std::memcpy(sun->sun_path, path.data(), path.size());
+    a.len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
+    return a;
+  }
+  ThrowErrno(env, EAFNOSUPPORT, syscall);
+}
+
+// [family, host, port] for a sockaddr the kernel filled in (len bytes valid).
+Napi::Array AddrValue(Napi::Env env, const struct sockaddr_storage* ss, socklen_t len) {
+  Napi::Array out = Napi::Array::New(env, 3);
+  if (len < static_cast<socklen_t>(sizeof(sa_family_t))) {
+    // Some sockets (an unnamed peer) report no address at all.
+    out.Set(0u, Napi::Number::New(env, AF_UNSPEC));
+    out.Set(1u, Napi::String::New(env, ""));
+    out.Set(2u, Napi::Number::New(env, 0));
+    return out;
+  }
+  int family = ss->ss_family;
+  out.Set(0u, Napi::Number::New(env, family));
+  char buf[INET6_ADDRSTRLEN + 16];
+  if (family == AF_INET && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in))) {
+    auto* sin = reinterpret_cast<const struct sockaddr_in*>(ss);
+    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) == nullptr) buf[0] = '\0';
+    out.Set(1u, Napi::String::New(env, buf));
+    out.Set(2u, Napi::Number::New(env, ntohs(sin->sin_port)));
+  } else if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in6))) {
+    auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(ss);
+    if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf) == nullptr) buf[0] = '\0';
+    std::string host = buf;
+    if (sin6->sin6_scope_id != 0) host += "%" + std::to_string(sin6->sin6_scope_id);
+    out.Set(1u, Napi::String::New(env, host));
+    out.Set(2u, Napi::Number::New(env, ntohs(sin6->sin6_port)));
+  } else if (family == AF_UNIX) {
+    auto* sun = reinterpret_cast<const struct sockaddr_un*>(ss);
+    size_t n = static_cast<size_t>(len) - offsetof(struct sockaddr_un, sun_path);
+    // SAFETY: the kernel may report a length past sun_path for a truncated
+    // name; never read beyond the struct.
+    if (static_cast<size_t>(len) < offsetof(struct sockaddr_un, sun_path)) n = 0;
+    if (n > sizeof sun->sun_path) n = sizeof sun->sun_path;
+    if (n > 0 && sun->sun_path[0] == '\0') {
+      std::u16string wide;
+      wide.reserve(n);
+      for (size_t k = 0; k < n; k++) wide.push_back(static_cast<unsigned char>(sun->sun_path[k]));
+      out.Set(1u, Napi::String::New(env, wide));
+    } else {
+      n = ::strnlen(sun->sun_path, n);
+      out.Set(1u, Napi::String::New(env, sun->sun_path, n));
+    }
+    out.Set(2u, Napi::Number::New(env, 0));
+  } else {
+    out.Set(1u, Napi::String::New(env, ""));
+    out.Set(2u, Napi::Number::New(env, 0));
+  }
+  return out;
+}
+
+// socket(family, type, proto) -> fd (close-on-exec).
+Napi::Value Socket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = CIntArg(info, 0, "family must be an integer");
+  int type = CIntArg(info, 1, "type must be an integer");
+  int proto = CIntArg(info, 2, "proto must be an integer");
+#ifdef SOCK_CLOEXEC
+  int fd = ::socket(family, type | SOCK_CLOEXEC, proto);
+  bool cloexec = true;
+#else
+  int fd = ::socket(family, type, proto);
+  bool cloexec = false;
+#endif
+  if (fd < 0) ThrowErrno(env, errno, "socket");
+  PrepareNewFd(env, fd, cloexec);
+  return Napi::Number::New(env, fd);
+}
+
+// socketpair(family, type, proto) -> [fd, fd] (both close-on-exec).
+Napi::Value Socketpair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = CIntArg(info, 0, "family must be an integer");
+  int type = CIntArg(info, 1, "type must be an integer");
+  int proto = CIntArg(info, 2, "proto must be an integer");
+  int fds[2];
+#ifdef SOCK_CLOEXEC
+  if (::socketpair(family, type | SOCK_CLOEXEC, proto, fds) < 0) ThrowErrno(env, errno, "socketpair");
+  bool cloexec = true;
+#else
+  if (::socketpair(family, type, proto, fds) < 0) ThrowErrno(env, errno, "socketpair");
+  bool cloexec = false;
+#endif
+  try {
+    PrepareNewFd(env, fds[0], cloexec);
+  } catch (...) {
+    ::close(fds[1]);
+    throw;
+  }
+  try {
+    PrepareNewFd(env, fds[1], cloexec);
+  } catch (...) {
+    ::close(fds[0]);
+    throw;
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
+// bind(fd, family, host, port)
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  SockAddr a = AddrArgs(info, 1, "bind");
+  if (::bind(fd, reinterpret_cast<struct sockaddr*>(&a.ss), a.len) < 0) ThrowErrno(info.Env(), errno, "bind");
+  return info.Env().Undefined();
+}
+
+// listen(fd, backlog)
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int backlog = CIntArg(info, 1, "backlog must be an integer");
+  if (::listen(fd, backlog) < 0) ThrowErrno(info.Env(), errno, "listen");
+  return info.Env().Undefined();
+}
+
+// accept(fd) -> [newfd, family, host, port]; newfd is close-on-exec.
+Napi::Value Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  SockAddr a;
+  std::memset(&a, 0, sizeof a);
+  int nfd;
+  do {
+    a.len = sizeof a.ss;
+#if defined(__linux__) && defined(SOCK_CLOEXEC)
+    nfd = ::accept4(fd, reinterpret_cast<struct sockaddr*>(&a.ss), &a.len, SOCK_CLOEXEC);
+#else
+    nfd = ::accept(fd, reinterpret_cast<struct sockaddr*>(&a.ss), &a.len);
+#endif
+  } while (nfd < 0 && errno == EINTR);
+  if (nfd < 0) ThrowErrno(env, errno, "accept");
+#if defined(__linux__) && defined(SOCK_CLOEXEC)
+  PrepareNewFd(env, nfd, true);
+#else
+  PrepareNewFd(env, nfd, false);
+#endif
+  try {
+    Napi::Array addr = AddrValue(env, &a.ss, a.len);
+    Napi::Array out = Napi::Array::New(env, 4);
+    out.Set(0u, Napi::Number::New(env, nfd));
+    out.Set(1u, addr.Get(0u));
+    out.Set(2u, addr.Get(1u));
+    out.Set(3u, addr.Get(2u));
+    return out;
+  } catch (...) {
+    ::close(nfd);
+    throw;
+  }
+}
+
+// connect(fd, family, host, port) -> 0 or errno (connect_ex semantics).
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  SockAddr a = AddrArgs(info, 1, "connect");
+  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&a.ss), a.len) == 0) return Napi::Number::New(env, 0);
+  int err = errno;
+  if (err != EINTR) return Napi::Number::New(env, err);
+  // PEP 475: connect() cannot be restarted, but the connection goes on in
+  // the background. A blocking socket waits for it; a non-blocking one
+  // reports EINTR and the caller decides (its own timeout, or give up).
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return Napi::Number::New(env, errno);
+  if (fl & O_NONBLOCK) return Napi::Number::New(env, EINTR);
+  for (;;) {
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLOUT;
+    p.revents = 0;
+    int r;
+    do {
+      r = ::poll(&p, 1, -1);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return Napi::Number::New(env, errno);
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) return Napi::Number::New(env, errno);
+    if (soerr != EINTR) return Napi::Number::New(env, soerr);
+  }
+}
+
+// recv(fd, buf, offset, length, flags) -> bytes received into buf[offset...].
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteSpan win = WindowArg(info, BytesArg(info, 1, "buffer must be a Buffer or TypedArray"), 2, 3);
+  int flags = CIntArg(info, 4, "flags must be an integer");
+  ssize_t n;
+  do {
+    // SAFETY: win lies inside the view, checked by WindowArg.
+    n = ::recv(fd, win.data, win.length, flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "recv");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// send(fd, buf, offset, length, flags) -> bytes sent. MSG_NOSIGNAL: a closed
+// peer is EPIPE, not a SIGPIPE that kills the process.
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteSpan win = WindowArg(info, BytesArg(info, 1, "data must be a Buffer or TypedArray"), 2, 3);
+  int flags = CIntArg(info, 4, "flags must be an integer");
+  ssize_t n;
+  do {
+    // SAFETY: win lies inside the view, checked by WindowArg.
+    n = ::send(fd, win.data, win.length, flags | kSendFlags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "send");
+  return Napi::Number::New(env, static_cast<double>(n));
+}
+
+// shutdown(fd, how)
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int how = CIntArg(info, 1, "how must be an integer");
+  if (::shutdown(fd, how) < 0) ThrowErrno(info.Env(), errno, "shutdown");
+  return info.Env().Undefined();
+}
+
+Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  SockAddr a;
+  std::memset(&a, 0, sizeof a);
+  a.len = sizeof a.ss;
+  if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&a.ss), &a.len) < 0) {
+    ThrowErrno(info.Env(), errno, "getsockname");
+  }
+  return AddrValue(info.Env(), &a.ss, a.len);
+}
+
+Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  SockAddr a;
+  std::memset(&a, 0, sizeof a);
+  a.len = sizeof a.ss;
+  if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&a.ss), &a.len) < 0) {
+    ThrowErrno(info.Env(), errno, "getpeername");
+  }
+  return AddrValue(info.Env(), &a.ss, a.len);
+}
+
+// setsockopt_int(fd, level, opt, value)
+Napi::Value SetSockOptInt(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int level = CIntArg(info, 1, "level must be an integer");
+  int opt = CIntArg(info, 2, "option must be an integer");
+  int value = CIntArg(info, 3, "value must be an integer");
+  if (::setsockopt(fd, level, opt, &value, sizeof value) < 0) ThrowErrno(info.Env(), errno, "setsockopt");
+  return info.Env().Undefined();
+}
+
+// getsockopt_int(fd, level, opt) -> value
+Napi::Value GetSockOptInt(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  int level = CIntArg(info, 1, "level must be an integer");
+  int opt = CIntArg(info, 2, "option must be an integer");
+  int value = 0;
+  socklen_t len = sizeof value;
+  // SAFETY: the kernel writes at most len (sizeof(int)) bytes.
+  if (::getsockopt(fd, level, opt, &value, &len) < 0) ThrowErrno(info.Env(), errno, "getsockopt");
+  return Napi::Number::New(info.Env(), value);
+}
+
+}  // namespace
+
+void InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
+  exports.Set("socketpair", Napi::Function::New(env, Socketpair, "socketpair"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
+  exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
+  exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
+  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
+  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
+  exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
+  exports.Set("setsockopt_int", Napi::Function::New(env, SetSockOptInt, "setsockopt_int"));
+  exports.Set("getsockopt_int", Napi::Function::New(env, GetSockOptInt, "getsockopt_int"));
+}
 
 }  // namespace iomux

@@ -6,4 +6,6 @@ export { binding, type Binding, type FdHandle } from './binding.js';
 export * from './errors.js';
 export { selectConstants, socketConstants, errnoConstants, has, FD_SETSIZE } from './constants.js';
 export * as os from './os.js';
+export * as socket from './socket.js';
+export { Socket, socketpair, createServer, createConnection, gaierror } from './socket.js';
 export { pyTypeName, toInt, toCInt, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';
