@@ -6,6 +6,7 @@
  * brands its prototype with `Symbol.for('iomux.errorBrands')` and checks the
  * brand in `static override [Symbol.hasInstance]`, as undici does.
  */
+import { binding } from './binding.js';
 import { errnoConstants as E } from './constants.js';
 
 const BRANDS = Symbol.for('iomux.errorBrands');
@@ -194,16 +195,19 @@ export function errnoName(errno: number): string | undefined {
 
 /**
  * Builds the OSError (or PEP 3151 subclass) for `errno`, as Python's
- * `OSError(errno, strerror)` constructor does.
+ * `OSError(errno, strerror)` constructor does. Without `strerror` the text is
+ * the C library's `strerror(errno)`, as CPython's `PyErr_SetFromErrno` gives,
+ * so the message never depends on which errors were seen before.
  */
 export function fromErrno(errno: number, strerror?: string, options?: OSErrorOptions): OSError {
   const cls = BY_ERRNO.get(errno) ?? OSError;
   return new cls(errno, strerror ?? strerrorOf(errno), options);
 }
 
-const STRERROR = new Map<number, string>();
+/** `strerror(errno)` from the addon; a value that is no C int has no text. */
 function strerrorOf(errno: number): string {
-  return STRERROR.get(errno) ?? `Unknown error ${errno}`;
+  if (!Number.isInteger(errno) || errno < -2147483648 || errno > 2147483647) return `Unknown error ${errno}`;
+  return binding.strerror(errno);
 }
 
 interface NativeError {
@@ -226,7 +230,6 @@ export function fromNative(e: unknown): unknown {
   const n = e as NativeError;
   if (typeof n.errno === 'number' && typeof n.syscall === 'string') {
     const strerror = typeof n.strerror === 'string' ? n.strerror : undefined;
-    if (strerror !== undefined) STRERROR.set(n.errno, strerror);
     const err = fromErrno(n.errno, strerror, {
       syscall: n.syscall,
       code: typeof n.code === 'string' ? n.code : undefined,

@@ -4,7 +4,20 @@
  */
 import { OverflowError } from './errors.js';
 
-/** Python's type name for a JS value: 'str', 'float', 'NoneType', ... */
+/**
+ * Python's type name for a JS value, as it appears in CPython's TypeError
+ * messages ("... not 'list'"). Kept simple, by what a Python user would call
+ * the value:
+ *
+ * - `null` and `undefined` are `'NoneType'` (both stand for `None`);
+ * - strings `'str'`, booleans `'bool'`, integral numbers and bigints `'int'`,
+ *   other numbers (1.5, NaN, Infinity) `'float'`;
+ * - an Array is `'list'`; a plain object (`{}` or `Object.create(null)`) and a
+ *   Map are `'dict'`; a Set is `'set'`; a function is `'function'`;
+ * - anything else is its constructor's name (`'Uint8Array'`, `'Socket'`), or
+ *   `'object'` when it has none. Byte views keep their JS names: where Python
+ *   wants bytes they are accepted, so they rarely appear in a message.
+ */
 export function pyTypeName(x: unknown): string {
   if (x === null || x === undefined) return 'NoneType';
   switch (typeof x) {
@@ -15,6 +28,11 @@ export function pyTypeName(x: unknown): string {
     case 'function': return 'function';
     case 'symbol': return 'symbol';
     default: {
+      if (Array.isArray(x)) return 'list';
+      if (x instanceof Map) return 'dict';
+      if (x instanceof Set) return 'set';
+      const proto: unknown = Object.getPrototypeOf(x);
+      if (proto === null || proto === Object.prototype) return 'dict';
       const c = (x as object).constructor;
       return typeof c === 'function' && c.name ? c.name : 'object';
     }
@@ -37,6 +55,37 @@ export const INT_MAX = 2147483647;
 export const INT_MIN = -2147483648;
 export const UINT_MAX = 4294967295;
 export const USHRT_MAX = 65535;
+
+/**
+ * An integer that must fit a C int, as Argument Clinic's `int` converter
+ * (`_PyLong_AsInt`, used by most of the `os` module):
+ * `OverflowError: Python int too large to convert to C int` past either end.
+ */
+export function toClinicInt(x: unknown): number {
+  const v = toInt(x);
+  if (v > INT_MAX || v < INT_MIN) throw new OverflowError('Python int too large to convert to C int');
+  return v;
+}
+
+const SSIZE_MAX = 2n ** 63n - 1n;
+const SSIZE_MIN = -(2n ** 63n);
+
+/**
+ * An integer that must fit a 64-bit `Py_ssize_t`, as Argument Clinic's
+ * `Py_ssize_t` converter: `OverflowError: Python int too large to convert to
+ * C ssize_t` past either end. A bigint past 2**53 comes back rounded to the
+ * nearest double, which is harmless for sizes and counts.
+ */
+export function toSsizeT(x: unknown): number {
+  if (typeof x === 'bigint') {
+    if (x > SSIZE_MAX || x < SSIZE_MIN) throw new OverflowError('Python int too large to convert to C ssize_t');
+    return Number(x);
+  }
+  const v = toInt(x);
+  // 2**63 is the first double past SSIZE_MAX; -(2**63) is SSIZE_MIN itself.
+  if (v >= 2 ** 63 || v < -(2 ** 63)) throw new OverflowError('Python int too large to convert to C ssize_t');
+  return v;
+}
 
 /** An integer that must fit a C int, as the "i" format: OverflowError past it. */
 export function toCInt(x: unknown): number {

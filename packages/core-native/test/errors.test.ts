@@ -7,6 +7,21 @@ import {
   ConnectionResetError, ConnectionError, BrokenPipeError, fromErrno, fromNative, errnoConstants as E, binding, os,
 } from '@iomux/core-native';
 
+// Runs first, before any native error, so it sees what a fresh process sees.
+t.test('fromErrno: the message is strerror(3)\'s text, whatever came before', async (t) => {
+  t.equal(fromErrno(E.EBADF!).message, '[Errno 9] Bad file descriptor');
+  t.equal(fromErrno(E.EBADF!).strerror, 'Bad file descriptor');
+  t.equal(fromErrno(E.EAGAIN!).message, `[Errno ${E.EAGAIN}] Resource temporarily unavailable`);
+  t.equal(fromErrno(E.ENOENT!).message, `[Errno ${E.ENOENT}] No such file or directory`);
+  t.equal(fromErrno(99999).message, '[Errno 99999] Unknown error 99999', 'an unknown errno names the number');
+  t.equal(fromErrno(E.EBADF!, 'custom').message, '[Errno 9] custom', 'an explicit strerror wins');
+  for (const name of ['EBADF', 'EINVAL', 'EPIPE', 'EINTR', 'ECONNRESET']) {
+    const e = fromErrno(E[name]!);
+    t.equal(e.message, `[Errno ${E[name]}] ${os.strerror(E[name]!)}`, `${name} has os.strerror's text`);
+    t.equal(e.code, name);
+  }
+});
+
 t.test('names and hierarchy', async (t) => {
   t.equal(new ValueError('x').name, 'ValueError');
   t.equal(new OverflowError('x').name, 'OverflowError');
