@@ -8,4 +8,4 @@ export { selectConstants, socketConstants, errnoConstants, has, FD_SETSIZE } fro
 export * as os from './os.js';
 export * as socket from './socket.js';
 export { Socket, socketpair, createServer, createConnection, gaierror } from './socket.js';
-export { pyTypeName, toInt, toCInt, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';
+export { pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';

@@ -1,0 +1,218 @@
+/**
+ * epoll(): Python's select.epoll object (Linux).
+ *
+ * The epoll descriptor is owned by an fd handle from the addon: close()
+ * closes it, and so do garbage collection and the end of the thread (main or
+ * worker) that made it, whichever comes first. poll() reuses one output
+ * buffer per object, so a call costs one native call plus the result array.
+ */
+import { binding, OSError, ValueError, selectConstants as C, type FdHandle } from '@iomux/core-native';
+import { toClinicInt, pyTypeName } from '@iomux/core-native';
+import { fdOf } from './internal/fileobj.js';
+import { EBADF, isEintr, rethrow } from './internal/errors.js';
+import { toPollMs, now, remainingMs } from './internal/timeout.js';
+
+const CTL_ADD = C.EPOLL_CTL_ADD ?? 1;
+const CTL_DEL = C.EPOLL_CTL_DEL ?? 2;
+const CTL_MOD = C.EPOLL_CTL_MOD ?? 3;
+const EPOLL_CLOEXEC = C.EPOLL_CLOEXEC ?? 0;
+const DEFAULT_MASK = (C.EPOLLIN ?? 1) | (C.EPOLLPRI ?? 2) | (C.EPOLLOUT ?? 4);
+const FD_SETSIZE = C.FD_SETSIZE ?? 1024;
+/**
+ * The most events one poll() returns, whatever maxevents asks: the buffer is
+ * preallocated, and epoll hands the rest to the next call (ready lists are
+ * round-robin), so a huge maxevents cannot exhaust memory.
+ */
+const MAX_EVENTS_PER_CALL = 65536;
+
+const CLOSED = 'I/O operation on closed epoll object';
+const TOKEN = Symbol('iomux.epoll');
+
+/**
+ * An event mask as CPython's epoll takes it ("unsigned int", bitwise): any
+ * integer, reduced modulo 2**32; a float is a TypeError.
+ */
+function toEventMask(x: unknown): number {
+  if (typeof x === 'number' && Number.isInteger(x)) return x >>> 0;
+  if (typeof x === 'bigint') return Number(BigInt.asUintN(32, x));
+  throw new TypeError(`'${pyTypeName(x)}' object cannot be interpreted as an integer`);
+}
+
+
+export interface EpollOptions {
+  sizehint?: number;
+  flags?: number;
+}
+
+export interface EpollPollOptions {
+  timeout?: number | null;
+  maxevents?: number;
+}
+
+/** An epoll object; make one with `epoll()` or `epoll.fromfd(fd)`. */
+export class Epoll implements Disposable {
+  #fd: number;
+  #handle: FdHandle | null;
+  #out = new Int32Array(2 * 64);
+
+  /** @internal Use `epoll()` or `epoll.fromfd()`. */
+  constructor(token: unknown, fd: number) {
+    if (token !== TOKEN) throw new TypeError('use select.epoll() or select.epoll.fromfd() to make an epoll object');
+    this.#fd = fd;
+    this.#handle = fd >= 0 ? binding.fdhandle_new(fd) : null;
+  }
+
+  /** Wraps an existing epoll descriptor, which this object then owns. */
+  static fromfd(fd: number): Epoll {
+    if (arguments.length !== 1) throw new TypeError(`fromfd() takes exactly one argument (${arguments.length} given)`);
+    const f = toClinicInt(fd);
+    // CPython quirk kept: -1 means "make a new one"; other negatives give
+    // an object that is already closed.
+    if (f === -1) return create(-1, 0);
+    return new Epoll(TOKEN, f);
+  }
+
+  /** True once close() has run. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Closes the epoll descriptor; later calls do nothing. */
+  close(): void {
+    const h = this.#handle;
+    this.#fd = -1;
+    this.#handle = null;
+    if (h === null) return;
+    try {
+      binding.fdhandle_close(h);
+    } catch (e) {
+      // A descriptor closed behind our back (another fromfd() owner, say):
+      // CPython's close() ignores that too.
+      if ((e as { errno?: unknown }).errno !== EBADF) rethrow(e);
+    }
+  }
+
+  /** The epoll descriptor; ValueError once closed. */
+  fileno(): number {
+    if (this.#fd < 0) throw new ValueError(CLOSED);
+    return this.#fd;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Registers `fd` for `eventmask` (default EPOLLIN | EPOLLPRI | EPOLLOUT). */
+  register(fd: unknown, eventmask?: number): void {
+    const n = arguments.length;
+    if (n < 1) throw new TypeError("register() missing required argument 'fd' (pos 1)");
+    if (n > 2) throw new TypeError(`register() takes at most 2 arguments (${n} given)`);
+    const f = fdOf(fd);
+    const mask = eventmask === undefined ? DEFAULT_MASK : toEventMask(eventmask);
+    this.#ctl(CTL_ADD, f, mask);
+  }
+
+  /** Changes the mask of a registered `fd`. */
+  modify(fd: unknown, eventmask: number): void {
+    const n = arguments.length;
+    if (n < 1) throw new TypeError("modify() missing required argument 'fd' (pos 1)");
+    if (n < 2) throw new TypeError("modify() missing required argument 'eventmask' (pos 2)");
+    if (n > 2) throw new TypeError(`modify() takes at most 2 arguments (${n} given)`);
+    const f = fdOf(fd);
+    this.#ctl(CTL_MOD, f, toEventMask(eventmask));
+  }
+
+  /** Removes `fd`. */
+  unregister(fd: unknown): void {
+    const n = arguments.length;
+    if (n !== 1) throw new TypeError(`unregister() takes exactly one argument (${n} given)`);
+    this.#ctl(CTL_DEL, fdOf(fd), 0);
+  }
+
+  #ctl(op: number, fd: number, mask: number): void {
+    const epfd = this.#fd;
+    if (epfd < 0) throw new ValueError(CLOSED);
+    try {
+      binding.epoll_ctl!(epfd, op, fd, mask);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /**
+   * Waits for events. `timeout` is in seconds (floats allowed, rounded up to
+   * the millisecond); omitted, null or negative blocks. `maxevents` -1 means
+   * FD_SETSIZE - 1. Returns `[fd, events]` pairs. Also takes one options
+   * object: `poll({ timeout, maxevents })`.
+   */
+  poll(timeout?: number | null | EpollPollOptions, maxevents?: number): Array<[number, number]> {
+    if (arguments.length > 2) throw new TypeError(`poll() takes at most 2 arguments (${arguments.length} given)`);
+    if (typeof timeout === 'object' && timeout !== null) {
+      if (arguments.length > 1) throw new TypeError('poll() takes an options object or positional arguments, not both');
+      ({ timeout, maxevents } = timeout);
+    }
+    let ms = toPollMs(timeout, 1e9);
+    let max = maxevents === undefined ? -1 : toClinicInt(maxevents);
+    if (max === -1) max = FD_SETSIZE - 1;
+    else if (max < 1) throw new ValueError(`maxevents must be greater than 0, got ${max}`);
+    if (max > MAX_EVENTS_PER_CALL) max = MAX_EVENTS_PER_CALL;
+    const epfd = this.#fd;
+    if (epfd < 0) throw new ValueError(CLOSED);
+    let out = this.#out;
+    if (out.length < 2 * max) out = this.#out = new Int32Array(2 * max);
+    const deadline = ms > 0 ? now() + ms : 0;
+    let n: number;
+    for (;;) {
+      try {
+        n = binding.epoll_wait!(epfd, out, max, ms);
+        break;
+      } catch (e) {
+        if (!isEintr(e)) rethrow(e);
+        if (ms > 0) ms = remainingMs(deadline);
+      }
+    }
+    const result: Array<[number, number]> = new Array(n);
+    for (let i = 0; i < n; i++) result[i] = [out[2 * i]!, out[2 * i + 1]! >>> 0];
+    return result;
+  }
+}
+
+function create(sizehint: number, flags: number): Epoll {
+  if (sizehint !== -1 && sizehint <= 0) throw new ValueError('negative sizehint');
+  if (flags !== 0 && flags !== EPOLL_CLOEXEC) throw new OSError('invalid flags');
+  let fd: number;
+  try {
+    fd = binding.epoll_create1!(0);
+  } catch (e) {
+    rethrow(e);
+  }
+  return new Epoll(TOKEN, fd);
+}
+
+/**
+ * Python's `select.epoll(sizehint=-1, flags=0)`: a new epoll object, its
+ * descriptor close-on-exec. Also `epoll({ sizehint, flags })`.
+ */
+function epollFactory(sizehint?: number | EpollOptions, flags?: number): Epoll {
+  const n = arguments.length;
+  if (n > 2) throw new TypeError(`epoll() takes at most 2 arguments (${n} given)`);
+  if (typeof sizehint === 'object' && sizehint !== null && !Array.isArray(sizehint)) {
+    if (n > 1) throw new TypeError('epoll() takes an options object or positional arguments, not both');
+    for (const k of Object.keys(sizehint)) {
+      if (k !== 'sizehint' && k !== 'flags') throw new TypeError(`'${k}' is an invalid keyword argument for epoll()`);
+    }
+    ({ sizehint, flags } = sizehint);
+  }
+  const s = sizehint === undefined ? -1 : toClinicInt(sizehint);
+  const f = flags === undefined ? 0 : toClinicInt(flags);
+  return create(s, f);
+}
+
+export const epoll: {
+  (sizehint?: number, flags?: number): Epoll;
+  (options: EpollOptions): Epoll;
+  fromfd(fd: number): Epoll;
+  readonly prototype: Epoll;
+} = Object.assign(epollFactory, { fromfd: Epoll.fromfd }) as never;
+// `ep instanceof epoll` holds, as isinstance(ep, select.epoll) does.
+Object.defineProperty(epoll, 'prototype', { value: Epoll.prototype });

@@ -1,0 +1,42 @@
+/**
+ * @iomux/select: Python's select module for Node.js. select(), poll() and,
+ * on Linux, epoll(), with CPython's semantics, errors and messages.
+ *
+ *   import { epoll, EPOLLIN } from '@iomux/select';
+ *   using ep = epoll();
+ *   ep.register(fd, EPOLLIN);
+ *   for (const [fd, events] of ep.poll(1.5)) ...
+ */
+import { has } from '@iomux/core-native';
+import { epoll as epollImpl } from './epoll.js';
+
+export { select, type FileLike } from './select.js';
+export { poll, Poll } from './poll.js';
+export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
+export * from './constants.js';
+export {
+  error,
+  OSError,
+  ValueError,
+  OverflowError,
+  KeyError,
+  RuntimeError,
+  BlockingIOError,
+  ChildProcessError,
+  ConnectionError,
+  BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  FileExistsError,
+  FileNotFoundError,
+  InterruptedError,
+  IsADirectoryError,
+  NotADirectoryError,
+  PermissionError,
+  ProcessLookupError,
+  TimeoutError,
+} from '@iomux/core-native';
+
+/** `select.epoll`: present only where the platform has epoll (Linux). */
+export const epoll: typeof epollImpl | undefined = has.epoll ? epollImpl : undefined;
