@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-export const REPO = path.resolve(__dirname, '..', '..', '..');
+// Compiled to build/tests/test/support: the repository is four levels up.
+export const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 export const LAUNCHER = path.join(REPO, 'examples', 'dist', 'run.js');
 
 export interface RunningExample {
@@ -40,16 +41,17 @@ export function startExample(name: string, args: string[] = [], env: NodeJS.Proc
       child.kill('SIGKILL');
       reject(new Error(`${name} printed no listening line in ${timeoutMs} ms; stdout=${out} stderr=${err}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
+    const early = (code: number | null): void => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (${code}) before listening; stdout=${out} stderr=${err}`));
-    });
+    };
+    child.on('exit', early);
     child.stdout!.on('data', (d: string) => {
       out += d;
       const m = /^listening on \[?([^\]\s]+?)\]?:(\d+) \(backend (\w+)\)$/m.exec(out);
       if (m) {
         clearTimeout(timer);
-        child.removeAllListeners('exit');
+        child.off('exit', early);
         resolve({
           child,
           host: m[1]!,
