@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/errno.cc",
         "native/fdhandle.cc",
+        "native/wait.cc",
         "native/constants.cc",
         "native/select.cc",
         "native/poll.cc",

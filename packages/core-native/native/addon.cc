@@ -9,6 +9,7 @@ namespace iomux {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFdHandle(env, exports);
+  InitWait(env, exports);
   InitConstants(env, exports);
   InitSelect(env, exports);
   InitPoll(env, exports);

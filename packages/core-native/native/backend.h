@@ -14,6 +14,8 @@
 //   socket.cc    socket, socketpair, bind, listen, accept, connect, recv,
 //                send, shutdown, getsockname, getpeername, setsockopt_int,
 //                getsockopt_int
+//   wait.cc      fdhandle_watch, fdhandle_unwatch: one-shot libuv watch on an
+//                owned descriptor (the promise twins' wait; fdhandle.h)
 //   bench.cc     bench_*: the same syscalls looped in C (benchmarks only)
 #pragma once
 #include <napi.h>
@@ -29,6 +31,7 @@ void InitEpoll(Napi::Env env, Napi::Object exports);
 #endif
 void InitOs(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
+void InitWait(Napi::Env env, Napi::Object exports);
 void InitBench(Napi::Env env, Napi::Object exports);
 
 }  // namespace iomux

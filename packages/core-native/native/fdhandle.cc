@@ -15,21 +15,15 @@
 #include "args.h"
 #include "backend.h"
 #include "errno.h"
+#include "fdhandle.h"
 
 namespace iomux {
-namespace {
-
-struct Tracker;
-
-struct FdBox {
-  int fd;
-  int refs;
-  Tracker* tracker;
-};
 
 struct Tracker {
   std::unordered_set<FdBox*> boxes;
 };
+
+namespace {
 
 void Release(FdBox* box) {
   if (--box->refs == 0) delete box;
@@ -37,7 +31,11 @@ void Release(FdBox* box) {
 
 // Close without retrying on EINTR: on Linux the descriptor is released even
 // when close() reports EINTR (PEP 475 makes the same choice for os.close).
-int CloseBox(FdBox* box) {
+int CloseBox(FdBox* box, bool from_js) {
+  // The libuv watcher (wait.cc) must let go of the descriptor before it is
+  // closed: stopping it later would epoll_ctl(DEL) a number that may by then
+  // belong to one of Node's own handles.
+  if (box->watcher != nullptr) CloseWatcher(box, from_js);
   int fd = box->fd;
   box->fd = -1;
   if (fd < 0) return 0;
@@ -46,7 +44,7 @@ int CloseBox(FdBox* box) {
 
 void TrackerFinalize(Napi::Env, Tracker* tracker) {
   for (FdBox* box : tracker->boxes) {
-    CloseBox(box);
+    CloseBox(box, false);
     box->tracker = nullptr;
     Release(box);
   }
@@ -54,7 +52,7 @@ void TrackerFinalize(Napi::Env, Tracker* tracker) {
 }
 
 void ExternalFinalize(Napi::Env, FdBox* box) {
-  CloseBox(box);
+  CloseBox(box, true);
   int drop = 1;
   if (box->tracker != nullptr) {
     box->tracker->boxes.erase(box);
@@ -74,6 +72,8 @@ Tracker* GetTracker(Napi::Env env) {
   return t;
 }
 
+}  // namespace
+
 FdBox* BoxArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !info[i].IsExternal()) ThrowTypeError(info.Env(), "expected an fd handle");
   // SAFETY: only fdhandle_new creates Externals in this addon, and the JS
@@ -81,11 +81,12 @@ FdBox* BoxArg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::External<FdBox>>().Data();
 }
 
+namespace {
 // fdhandle_new(fd) -> External: takes ownership of fd.
 Napi::Value New(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Tracker* tracker = GetTracker(info.Env());
-  FdBox* box = new FdBox{fd, 2, tracker};
+  FdBox* box = new FdBox{fd, 2, tracker, nullptr};
   tracker->boxes.insert(box);
   return Napi::External<FdBox>::New(info.Env(), box, ExternalFinalize);
 }
@@ -93,7 +94,7 @@ Napi::Value New(const Napi::CallbackInfo& info) {
 // fdhandle_close(h): closes the descriptor once; later calls do nothing.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   FdBox* box = BoxArg(info, 0);
-  int err = CloseBox(box);
+  int err = CloseBox(box, true);
   if (box->tracker != nullptr) {
     box->tracker->boxes.erase(box);
     box->tracker = nullptr;
@@ -106,6 +107,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 // fdhandle_detach(h) -> fd: gives up ownership without closing; -1 if closed.
 Napi::Value Detach(const Napi::CallbackInfo& info) {
   FdBox* box = BoxArg(info, 0);
+  if (box->watcher != nullptr) CloseWatcher(box, true);
   int fd = box->fd;
   box->fd = -1;
   if (box->tracker != nullptr) {

@@ -19,6 +19,11 @@ export interface Binding {
   fdhandle_fd(h: FdHandle): number;
   fdhandle_open_count(): number;
 
+  // wait.cc: a one-shot libuv watch on the handle's own descriptor (an epoll
+  // fd); callback(status) runs on the JS thread once it is readable.
+  fdhandle_watch(h: FdHandle, callback: (status: number) => void): void;
+  fdhandle_unwatch(h: FdHandle): void;
+
   // constants.cc
   select_constants: Readonly<Record<string, number>>;
   socket_constants: Readonly<Record<string, number>>;
@@ -69,6 +74,16 @@ export interface Binding {
   getsockopt_int(fd: number, level: number, opt: number): number;
 
   // bench.cc: plain-C loops for `npm run bench` (never used by the library).
+  // Each returns the elapsed nanoseconds for `iters` iterations.
+  bench_noop(a?: unknown, b?: unknown, c?: unknown, d?: unknown): number;
+  bench_arg_int32array(a: Int32Array): number;
+  bench_arg_int32array_capi(a: Int32Array): number;
+  bench_last_result(): number;
+  bench_poll(pollfds: Int32Array, nfds: number, iters: number): number;
+  bench_select(fds: Int32Array, iters: number): number;
+  bench_epoll_wait?(epfd: number, maxevents: number, iters: number): number;
+  bench_epoll_wait_once?(epfd: number, maxevents: number): number;
+  bench_epoll_ctl?(epfd: number, fds: Int32Array, iters: number): number;
   [name: `bench_${string}`]: ((...args: any[]) => any) | undefined;
 }
 

@@ -6,11 +6,12 @@
  * worker) that made it, whichever comes first. poll() reuses one output
  * buffer per object, so a call costs one native call plus the result array.
  */
-import { binding, OSError, ValueError, selectConstants as C, type FdHandle } from '@iomux/core-native';
+import { binding, OSError, RuntimeError, ValueError, selectConstants as C, type FdHandle } from '@iomux/core-native';
 import { toClinicInt, pyTypeName } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
+import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
 
 const CTL_ADD = C.EPOLL_CTL_ADD ?? 1;
 const CTL_DEL = C.EPOLL_CTL_DEL ?? 2;
@@ -54,6 +55,7 @@ export class Epoll implements Disposable {
   #fd: number;
   #handle: FdHandle | null;
   #out = new Int32Array(2 * 64);
+  #inFlight: PendingWait<[number, number]> | null = null;
 
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
   constructor(token: unknown, fd: number) {
@@ -64,7 +66,7 @@ export class Epoll implements Disposable {
 
   /** Wraps an existing epoll descriptor, which this object then owns. */
   static fromfd(fd: number): Epoll {
-    if (arguments.length !== 1) throw new TypeError(`fromfd() takes exactly one argument (${arguments.length} given)`);
+    if (arguments.length !== 1) throw new TypeError(`epoll.fromfd() takes exactly one argument (${arguments.length} given)`);
     const f = toClinicInt(fd);
     // CPython quirk kept: -1 means "make a new one"; other negatives give
     // an object that is already closed.
@@ -79,6 +81,9 @@ export class Epoll implements Disposable {
 
   /** Closes the epoll descriptor; later calls do nothing. */
   close(): void {
+    // Settle a wait in flight first: its watcher must let go of the
+    // descriptor before the descriptor is closed.
+    this.#inFlight?.cancel(new ValueError(CLOSED));
     const h = this.#handle;
     this.#fd = -1;
     this.#handle = null;
@@ -125,7 +130,8 @@ export class Epoll implements Disposable {
   /** Removes `fd`. */
   unregister(fd: unknown): void {
     const n = arguments.length;
-    if (n !== 1) throw new TypeError(`unregister() takes exactly one argument (${n} given)`);
+    if (n < 1) throw new TypeError("unregister() missing required argument 'fd' (pos 1)");
+    if (n > 1) throw new TypeError(`unregister() takes at most 1 argument (${n} given)`);
     this.#ctl(CTL_DEL, fdOf(fd), 0);
   }
 
@@ -151,11 +157,65 @@ export class Epoll implements Disposable {
       if (arguments.length > 1) throw new TypeError('poll() takes an options object or positional arguments, not both');
       ({ timeout, maxevents } = timeout);
     }
-    let ms = toPollMs(timeout, 1e9);
+    const [ms, max] = this.#parse(timeout, maxevents);
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    return this.#wait(ms, max);
+  }
+
+  /**
+   * The promise twin of poll(): waits without blocking the JS thread, so
+   * Node's timers, sockets and fs keep running. `signal` aborts the wait
+   * (rejecting with its reason) and leaves the object usable; a second wait
+   * while one is in flight is `RuntimeError('concurrent poll() invocation')`;
+   * close() during the wait rejects it with ValueError. Also
+   * `pollAsync({ timeout, maxevents, signal })`.
+   */
+  pollAsync(
+    timeout?: number | null | (EpollPollOptions & AsyncWaitOptions),
+    maxevents?: number | AsyncWaitOptions,
+    options?: AsyncWaitOptions,
+  ): Promise<Array<[number, number]>> {
+    let signal: AbortSignal | undefined;
+    try {
+      if (isOptions(timeout)) {
+        ({ timeout, maxevents, signal } = timeout as EpollPollOptions & AsyncWaitOptions);
+      } else if (isOptions(maxevents)) {
+        signal = (maxevents as AsyncWaitOptions).signal;
+        maxevents = undefined;
+      } else if (options !== undefined) {
+        signal = options.signal;
+      }
+      const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
+      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      const wait = new PendingWait<[number, number]>(() => this.#wait(0, max), ms, signal, () => {
+        this.#inFlight = null;
+      });
+      if (!wait.done) {
+        this.#inFlight = wait;
+        wait.arm(this.#handle!);
+      }
+      return wait.promise;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Python's argument order: maxevents as a C int, closed, timeout, range. */
+  #parse(timeout: unknown, maxevents: unknown): [ms: number, max: number] {
     let max = maxevents === undefined ? -1 : toClinicInt(maxevents);
+    // CPython checks for a closed object after parsing maxevents as a C int
+    // but before it converts the timeout or range-checks maxevents.
+    if (this.#fd < 0) throw new ValueError(CLOSED);
+    const ms = toPollMs(timeout, 1e9);
     if (max === -1) max = FD_SETSIZE - 1;
     else if (max < 1) throw new ValueError(`maxevents must be greater than 0, got ${max}`);
+    // Differs from CPython: at most MAX_EVENTS_PER_CALL events per call.
     if (max > MAX_EVENTS_PER_CALL) max = MAX_EVENTS_PER_CALL;
+    return [ms, max];
+  }
+
+  /** epoll_wait with the PEP 475 retry; the result as [fd, events] pairs. */
+  #wait(ms: number, max: number): Array<[number, number]> {
     const epfd = this.#fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     let out = this.#out;

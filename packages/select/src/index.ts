@@ -10,7 +10,8 @@
 import { has } from '@iomux/core-native';
 import { epoll as epollImpl } from './epoll.js';
 
-export { select, type FileLike } from './select.js';
+export { select, selectAsync, type FileLike } from './select.js';
+export type { AsyncWaitOptions } from './internal/async.js';
 export { poll, Poll } from './poll.js';
 export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
 export * from './constants.js';

@@ -12,6 +12,8 @@ import { binding, fromErrno, KeyError, OverflowError, RuntimeError, ValueError, 
 import { fdOf } from './internal/fileobj.js';
 import { ENOENT, isEintr, maxArgs, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
+import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { EpollMirror, canMirror } from './internal/mirror.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
 const USHRT_MAX = 65535;
@@ -41,6 +43,10 @@ export class Poll {
   #holes = 0;
   #out = new Int32Array(16);
   #running = false;
+  /** The wait in flight (pollAsync), if any. */
+  #inFlight: PendingWait<[number, number]> | null = null;
+  /** The wake-up mirror of the registered descriptors (pollAsync only). */
+  #mirror: EpollMirror | null = null;
 
   /** @internal Use `poll()`: like Python, the type cannot be instantiated. */
   constructor(token?: unknown) {
@@ -59,11 +65,9 @@ export class Poll {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     const slot = this.#slots.get(f);
-    if (slot !== undefined) {
-      this.#pfd[2 * slot + 1] = mask;
-      return;
-    }
-    this.#append(f, mask);
+    if (slot !== undefined) this.#pfd[2 * slot + 1] = mask;
+    else this.#append(f, mask);
+    this.#mirrorSet(f, mask);
   }
 
   /** Changes the mask of a registered `fd`; FileNotFoundError if unknown. */
@@ -75,16 +79,18 @@ export class Poll {
     const slot = this.#slots.get(f);
     if (slot === undefined) throw fromErrno(ENOENT);
     this.#pfd[2 * slot + 1] = mask;
+    this.#mirrorSet(f, mask);
   }
 
   /** Removes `fd`; KeyError if it is not registered. */
   unregister(fd: unknown): void {
     const n = arguments.length;
-    if (n !== 1) throw new TypeError(`unregister() takes exactly one argument (${n} given)`);
+    if (n !== 1) throw new TypeError(`poll.unregister() takes exactly one argument (${n} given)`);
     const f = fdOf(fd);
     const slot = this.#slots.get(f);
     if (slot === undefined) throw new KeyError(f);
     this.#slots.delete(f);
+    this.#mirror?.delete(f);
     this.#pfd[2 * slot] = -1;
     this.#pfd[2 * slot + 1] = 0;
     this.#holes++;
@@ -98,8 +104,81 @@ export class Poll {
    */
   poll(timeout?: number | null): Array<[number, number]> {
     if (arguments.length > 1) throw new TypeError(`poll expected at most 1 argument, got ${arguments.length}`);
-    let ms = toPollMs(timeout, 1e6);
-    if (this.#running) throw new RuntimeError('concurrent poll() invocation');
+    const ms = toPollMs(timeout, 1e6);
+    if (this.#running || this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    return this.#wait(ms);
+  }
+
+  /**
+   * The promise twin of poll() (timeout in milliseconds): waits without
+   * blocking the JS thread. `signal` aborts the wait (rejecting with its
+   * reason) and leaves the object usable; a second wait while one is in
+   * flight is `RuntimeError('concurrent poll() invocation')`.
+   *
+   * Beyond Python: the first wait that has to block makes a private epoll
+   * descriptor mirroring the registered ones (the descriptor the addon
+   * watches; see internal/mirror.ts). `close()` releases it; garbage
+   * collection does too.
+   */
+  pollAsync(timeout?: number | null | AsyncWaitOptions, options?: AsyncWaitOptions): Promise<Array<[number, number]>> {
+    try {
+      let signal: AbortSignal | undefined;
+      if (isOptions(timeout)) {
+        signal = (timeout as AsyncWaitOptions).signal;
+        timeout = undefined;
+      } else {
+        signal = options?.signal;
+      }
+      const ms = toPollMs(timeout, 1e6);
+      if (this.#running || this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      if (!canMirror) throw new RuntimeError('pollAsync() needs epoll on this platform');
+      const wait = new PendingWait<[number, number]>(() => this.#wait(0), ms, signal, () => {
+        this.#inFlight = null;
+      });
+      if (!wait.done) {
+        this.#inFlight = wait;
+        if (this.#mirror === null) {
+          const m = new EpollMirror();
+          this.#mirror = m;
+          const pfd = this.#pfd;
+          for (const [fd, slot] of this.#slots) m.set(fd, pfd[2 * slot + 1]! & 0xffff);
+        }
+        wait.arm(this.#mirror.handle);
+      }
+      return wait.promise;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Beyond Python: releases the private descriptor pollAsync() made, and
+   * rejects a wait in flight with ValueError. The object stays usable.
+   */
+  close(): void {
+    this.#inFlight?.cancel(new ValueError('I/O operation on closed poll object'));
+    const m = this.#mirror;
+    this.#mirror = null;
+    m?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #mirrorSet(fd: number, mask: number): void {
+    const m = this.#mirror;
+    if (m === null) return;
+    // A descriptor epoll refuses (a regular file, a closed one) is ready
+    // for poll(2) at once: let a wait in flight look now.
+    if (!m.set(fd, mask) && this.#inFlight !== null) {
+      const w = this.#inFlight;
+      queueMicrotask(() => w.poke());
+    }
+  }
+
+  /** poll(2) with the PEP 475 retry; the result as [fd, revents] pairs. */
+  #wait(ms: number): Array<[number, number]> {
     const nfds = this.#used;
     if (this.#out.length < 2 * nfds) this.#out = new Int32Array(2 * this.#pfd.length);
     const out = this.#out;

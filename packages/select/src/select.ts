@@ -5,10 +5,16 @@
  * fileno() that shrinks it is safe) or any iterable. The result holds the
  * caller's own objects, in the caller's order, in three new arrays.
  */
-import { binding, FD_SETSIZE, ValueError } from '@iomux/core-native';
+import { binding, FD_SETSIZE, RuntimeError, ValueError } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
+import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { EpollMirror, canMirror } from './internal/mirror.js';
+
+const EPOLLIN = 1;
+const EPOLLOUT = 4;
+const EPOLLPRI = 2;
 
 export type FileLike = number | { fileno(): number } | object;
 
@@ -39,6 +45,21 @@ function prepare(seq: unknown): Prepared {
     fds.push(fd);
   }
   return { objs, fds: Int32Array.from(fds) };
+}
+
+/** select(2) with the PEP 475 retry; leaves -1 in every entry not ready. */
+function selectOnce(r: Prepared, w: Prepared, x: Prepared, us: number): void {
+  const deadline = us > 0 ? now() + us / 1000 : 0;
+  for (;;) {
+    try {
+      binding.select(r.fds, w.fds, x.fds, us);
+      return;
+    } catch (e) {
+      if (!isEintr(e)) rethrow(e);
+      // PEP 475: retry with what is left of the timeout.
+      if (us > 0) us = Math.max(0, Math.ceil((deadline - now()) * 1000));
+    }
+  }
 }
 
 function harvest<T>(p: Prepared): T[] {
@@ -76,16 +97,71 @@ export function select<R = FileLike, W = FileLike, X = FileLike>(
   const r = prepare(rlist);
   const w = prepare(wlist);
   const x = prepare(xlist);
-  const deadline = us > 0 ? now() + us / 1000 : 0;
-  for (;;) {
-    try {
-      binding.select(r.fds, w.fds, x.fds, us);
-      break;
-    } catch (e) {
-      if (!isEintr(e)) rethrow(e);
-      // PEP 475: retry with what is left of the timeout.
-      if (us > 0) us = Math.max(0, Math.ceil((deadline - now()) * 1000));
-    }
-  }
+  selectOnce(r, w, x, us);
   return [harvest<R>(r), harvest<W>(w), harvest<X>(x)];
+}
+
+/**
+ * The promise twin of select(): waits without blocking the JS thread, so
+ * Node's timers, sockets and fs keep running meanwhile. Same arguments,
+ * checks and result as select(); `signal` aborts the wait, rejecting with
+ * its reason.
+ *
+ * How it waits: one select() with timeout 0 first; if nothing is ready, a
+ * private epoll descriptor mirroring the three lists (read: EPOLLIN, write:
+ * EPOLLOUT, exceptional: EPOLLPRI) is watched by Node's own loop, and each
+ * wake-up runs select() with timeout 0 again (internal/async.ts).
+ */
+export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
+  rlist: Iterable<R>,
+  wlist: Iterable<W>,
+  xlist: Iterable<X>,
+  timeout?: number | null,
+  options?: AsyncWaitOptions,
+): Promise<[R[], W[], X[]]> {
+  try {
+    const n = arguments.length;
+    if (n < 3) throw new TypeError(`select expected at least 3 arguments, got ${n}`);
+    if (n > 5) throw new TypeError(`select expected at most 4 arguments, got ${n - 1}`);
+    if (isOptions(timeout)) {
+      if (n > 4) throw new TypeError('selectAsync() takes the options object last');
+      options = timeout as AsyncWaitOptions;
+      timeout = undefined;
+    }
+    const us = toSelectUs(timeout);
+    const r = prepare(rlist);
+    const w = prepare(wlist);
+    const x = prepare(xlist);
+    const saved = [r.fds.slice(), w.fds.slice(), x.fds.slice()] as const;
+    const attempt = (): Array<[R[], W[], X[]]> => {
+      r.fds.set(saved[0]);
+      w.fds.set(saved[1]);
+      x.fds.set(saved[2]);
+      selectOnce(r, w, x, 0);
+      const res: [R[], W[], X[]] = [harvest<R>(r), harvest<W>(w), harvest<X>(x)];
+      return res[0].length + res[1].length + res[2].length > 0 ? [res] : [];
+    };
+    let mirror: EpollMirror | null = null;
+    const ms = us < 0 ? -1 : Math.ceil(us / 1000);
+    const wait = new PendingWait<[R[], W[], X[]]>(attempt, ms, options?.signal, () => {
+      mirror?.close();
+      mirror = null;
+    });
+    if (!wait.done) {
+      if (!canMirror) throw new RuntimeError('selectAsync() needs epoll on this platform');
+      mirror = new EpollMirror();
+      const masks = new Map<number, number>();
+      const add = (fds: Int32Array, bit: number): void => {
+        for (const fd of fds) masks.set(fd, (masks.get(fd) ?? 0) | bit);
+      };
+      add(saved[0], EPOLLIN);
+      add(saved[1], EPOLLOUT);
+      add(saved[2], EPOLLPRI);
+      for (const [fd, mask] of masks) mirror.set(fd, mask);
+      wait.arm(mirror.handle);
+    }
+    return wait.promise.then((v) => v[0] ?? [[], [], []]);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }

@@ -1,0 +1,162 @@
+/**
+ * The promise twins' engine: a wait that never blocks the JS thread.
+ *
+ * Every waitable object has, or makes, an epoll descriptor of its own (the
+ * epoll object's, or a private mirror of a poll object's or a select()
+ * call's descriptors). The addon watches that one descriptor with a libuv
+ * poll watcher (native/wait.cc), so Node's loop wakes us when something is
+ * ready; we then run the real non-blocking call (timeout 0) and settle with
+ * its result, or re-arm if the wake-up was spurious. Nothing runs on the
+ * libuv threadpool (a parked thread there would starve fs and keep the
+ * process alive), and no watcher is put on a user's descriptor (it would
+ * take events away from Node's own handle on it).
+ *
+ * While a wait is pending its watcher and timer keep the process alive; once
+ * it settles nothing is left behind.
+ */
+import { binding, type FdHandle } from '@iomux/core-native';
+import { now } from './timeout.js';
+
+export interface AsyncWaitOptions {
+  signal?: AbortSignal;
+}
+
+/** Node's setTimeout takes at most 2**31 - 1 ms; longer waits re-arm. */
+const MAX_TIMER_MS = 2147483647;
+
+export class PendingWait<T> {
+  readonly promise: Promise<T[]>;
+  #resolve!: (v: T[]) => void;
+  #reject!: (e: unknown) => void;
+  #done = false;
+  #handle: FdHandle | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #deadline = 0;
+  #signal: AbortSignal | undefined;
+  readonly #attempt: () => T[];
+  readonly #onSettle: () => void;
+
+  /**
+   * `attempt` is the non-blocking call (timeout 0). `timeoutMs` -1 waits
+   * forever. `onSettle` runs once, just before the promise settles.
+   */
+  constructor(attempt: () => T[], timeoutMs: number, signal: AbortSignal | undefined, onSettle: () => void) {
+    this.promise = new Promise<T[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#attempt = attempt;
+    this.#onSettle = onSettle;
+    if (signal?.aborted) {
+      this.#finish(undefined, signal.reason);
+      return;
+    }
+    let first: T[];
+    try {
+      first = attempt();
+    } catch (e) {
+      this.#finish(undefined, e);
+      return;
+    }
+    if (first.length > 0 || timeoutMs === 0) {
+      this.#finish(first);
+      return;
+    }
+    if (timeoutMs > 0) {
+      this.#deadline = now() + timeoutMs;
+      this.#timer = setTimeout(this.#onTimer, Math.min(timeoutMs, MAX_TIMER_MS));
+    }
+    if (signal !== undefined) {
+      this.#signal = signal;
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Starts (or re-starts) watching `handle`, the descriptor to wake on. */
+  arm(handle: FdHandle): void {
+    if (this.#done) return;
+    this.#handle = handle;
+    try {
+      binding.fdhandle_watch(handle, this.#onReadable);
+    } catch (e) {
+      this.#finish(undefined, e);
+    }
+  }
+
+  /** Runs the non-blocking call now and settles if it found something. */
+  poke(): void {
+    if (this.#done) return;
+    let r: T[];
+    try {
+      r = this.#attempt();
+    } catch (e) {
+      this.#finish(undefined, e);
+      return;
+    }
+    if (r.length > 0) this.#finish(r);
+  }
+
+  /** Rejects the wait (close() during a wait, for one). */
+  cancel(reason: unknown): void {
+    this.#finish(undefined, reason);
+  }
+
+  readonly #onReadable = (status: number): void => {
+    if (this.#done) return;
+    if (status < 0) {
+      // libuv reported an error on our own epoll descriptor: let the
+      // non-blocking call say what it is (it throws), or give up.
+      this.poke();
+      if (!this.#done) this.#finish(undefined, new Error(`wait failed: libuv status ${status}`));
+      return;
+    }
+    this.poke();
+    if (!this.#done && this.#handle !== null) this.arm(this.#handle);
+  };
+
+  readonly #onTimer = (): void => {
+    if (this.#done) return;
+    // Node's timers run on the loop's cached millisecond clock and may fire
+    // a little early; a timeout is never shorter than asked.
+    const left = this.#deadline - now();
+    if (left > 0) {
+      this.#timer = setTimeout(this.#onTimer, Math.min(Math.ceil(left), MAX_TIMER_MS));
+      return;
+    }
+    let r: T[];
+    try {
+      r = this.#attempt();
+    } catch (e) {
+      this.#finish(undefined, e);
+      return;
+    }
+    this.#finish(r);
+  };
+
+  readonly #onAbort = (): void => {
+    this.#finish(undefined, this.#signal!.reason);
+  };
+
+  #finish(value: T[] | undefined, error?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#handle !== null) {
+      binding.fdhandle_unwatch(this.#handle);
+      this.#handle = null;
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#onSettle();
+    if (value !== undefined) this.#resolve(value);
+    else this.#reject(error);
+  }
+}
+
+/** Splits `(timeout?, ..., { signal }?)`: the trailing options object. */
+export function isOptions(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

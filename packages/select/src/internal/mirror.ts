@@ -1,0 +1,59 @@
+/**
+ * A private epoll descriptor that mirrors the descriptors a poll object or a
+ * select() call waits on, so that their promise twins have one descriptor of
+ * their own for the addon to watch (see async.ts). It is only a wake-up
+ * signal: results always come from the real poll(2)/select(2) with timeout
+ * 0, so Python's semantics (order, POLLNVAL, revents) are untouched.
+ * poll's event bits equal epoll's on Linux (POLLIN == EPOLLIN, ...).
+ */
+import { binding, errnoConstants, type FdHandle } from '@iomux/core-native';
+
+const ADD = 1;
+const DEL = 2;
+const MOD = 3;
+const EEXIST = errnoConstants.EEXIST;
+
+export class EpollMirror {
+  readonly handle: FdHandle;
+  readonly #fd: number;
+
+  constructor() {
+    this.#fd = binding.epoll_create1!(0);
+    this.handle = binding.fdhandle_new(this.#fd);
+  }
+
+  /**
+   * Mirrors `fd` with `mask`. Returns false when epoll refuses it (a regular
+   * file: EPERM; a closed descriptor: EBADF); poll(2) and select(2) report
+   * those at once, so the caller re-checks now instead of waiting.
+   */
+  set(fd: number, mask: number): boolean {
+    try {
+      binding.epoll_ctl!(this.#fd, ADD, fd, mask);
+      return true;
+    } catch (e) {
+      if ((e as { errno?: unknown }).errno !== EEXIST) return false;
+    }
+    try {
+      binding.epoll_ctl!(this.#fd, MOD, fd, mask);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  delete(fd: number): void {
+    try {
+      binding.epoll_ctl!(this.#fd, DEL, fd, 0);
+    } catch {
+      // not mirrored (refused earlier) or already closed: nothing to undo
+    }
+  }
+
+  close(): void {
+    binding.fdhandle_close(this.handle);
+  }
+}
+
+/** Whether this platform can mirror (Linux: epoll). */
+export const canMirror: boolean = typeof binding.epoll_create1 === 'function';
