@@ -15,6 +15,13 @@ export type { AsyncWaitOptions } from './internal/async.js';
 export { poll, Poll } from './poll.js';
 export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
 export * from './constants.js';
+/**
+ * Beyond Python's select module: PyObject_AsFileDescriptor, the conversion
+ * every call here applies to "an int or an object with a fileno() method"
+ * (and to Node's handles). `asFileDescriptorOrNegative` returns a negative
+ * descriptor (a closed socket's) instead of throwing.
+ */
+export { fdOf as asFileDescriptor, fdOfAllowNegative as asFileDescriptorOrNegative } from './internal/fileobj.js';
 export {
   error,
   OSError,

@@ -12,16 +12,31 @@ const INT_MIN = -2147483648;
 
 export const NOT_A_FILEOBJ = 'argument must be an int, or have a fileno() method.';
 
+let allowNegative = false;
+
 /** Range checks shared by every path: C int, then non-negative. */
 function checked(v: number): number {
   if (v > INT_MAX || v < INT_MIN) throw new OverflowError('Python int too large to convert to C int');
-  if (v < 0) throw new ValueError(`file descriptor cannot be a negative integer (${v})`);
+  if (v < 0 && !allowNegative) throw new ValueError(`file descriptor cannot be a negative integer (${v})`);
   return v;
 }
 
 function fromBigint(v: bigint): number {
   if (v > BigInt(INT_MAX) || v < BigInt(INT_MIN)) throw new OverflowError('Python int too large to convert to C int');
   return checked(Number(v));
+}
+
+/**
+ * fdOf() that returns a negative descriptor instead of throwing (a closed
+ * Python socket's fileno() is -1): what selectors' _fileobj_to_fd needs.
+ */
+export function fdOfAllowNegative(obj: unknown): number {
+  allowNegative = true;
+  try {
+    return fdOf(obj);
+  } finally {
+    allowNegative = false;
+  }
 }
 
 interface MaybeNode {

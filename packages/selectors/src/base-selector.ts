@@ -1,0 +1,258 @@
+/**
+ * BaseSelector and the shared implementation of every backend: CPython 3.11
+ * Lib/selectors.py `BaseSelector`, `_BaseSelectorImpl` and
+ * `_SelectorMapping`, line for line where JavaScript allows.
+ *
+ * Beyond Python: selectAsync(timeout?, { signal }) waits without blocking
+ * the JS thread (see @iomux/select's promise twins).
+ */
+import { asFileDescriptorOrNegative, KeyError, RuntimeError, ValueError } from '@iomux/select';
+import { SelectorKey, repr } from './selector-key.js';
+
+/** Ready for reading. */
+export const EVENT_READ = 1 << 0;
+/** Ready for writing. */
+export const EVENT_WRITE = 1 << 1;
+
+export interface SelectAsyncOptions {
+  signal?: AbortSignal;
+}
+
+/** What select() returns: each ready key with the events it is ready for. */
+export type Ready<D = unknown> = Array<[SelectorKey<D>, number]>;
+
+/**
+ * `_fileobj_to_fd`: the descriptor of `fileobj`.
+ * @throws {ValueError} 'Invalid file object: ...' or 'Invalid file descriptor: N'
+ */
+export function fileobjToFd(fileobj: unknown): number {
+  let fd: number;
+  try {
+    fd = asFileDescriptorOrNegative(fileobj);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof ValueError) {
+      throw new ValueError(`Invalid file object: ${repr(fileobj)}`);
+    }
+    throw e;
+  }
+  if (fd < 0) throw new ValueError(`Invalid file descriptor: ${fd}`);
+  return fd;
+}
+
+/**
+ * A selector: registers file objects for events and waits for them.
+ * Abstract, as Python's; use DefaultSelector or a backend class.
+ */
+export abstract class BaseSelector<D = unknown> implements Disposable {
+  /**
+   * Registers `fileobj` for `events` (EVENT_READ | EVENT_WRITE), with
+   * optional `data`.
+   * @throws {ValueError} if events is invalid
+   * @throws {KeyError} if fileobj is already registered
+   * @throws {OSError} if fileobj is closed or otherwise unacceptable to the
+   *   backend (only checked by some backends)
+   */
+  abstract register(fileobj: unknown, events: number, data?: D | null): SelectorKey<D>;
+
+  /**
+   * Unregisters `fileobj`; it may have been closed since it was registered.
+   * @throws {KeyError} if fileobj is not registered
+   */
+  abstract unregister(fileobj: unknown): SelectorKey<D>;
+
+  /**
+   * Changes a registered file object's events or data.
+   * @throws {KeyError} if fileobj is not registered
+   */
+  modify(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    this.unregister(fileobj);
+    return this.register(fileobj, events, data);
+  }
+
+  /**
+   * Waits until some registered file objects are ready, or `timeout`
+   * seconds pass (null/omitted: wait forever; <= 0: poll). Returns
+   * `[key, events]` pairs.
+   */
+  abstract select(timeout?: number | null): Ready<D>;
+
+  /**
+   * The promise twin of select(): the JS thread stays free while it waits.
+   * `signal` aborts it; a second wait in flight is RuntimeError; close()
+   * during a wait rejects it with ValueError.
+   */
+  abstract selectAsync(timeout?: number | null, options?: SelectAsyncOptions): Promise<Ready<D>>;
+
+  /** Closes the selector and frees what it holds. */
+  close(): void {}
+
+  /**
+   * The key registered for `fileobj`.
+   * @throws {RuntimeError} 'Selector is closed'
+   * @throws {KeyError} if fileobj is not registered
+   */
+  getKey(fileobj: unknown): SelectorKey<D> {
+    const mapping = this.getMap();
+    if (mapping === null) throw new RuntimeError('Selector is closed');
+    if (mapping instanceof SelectorMapping) return mapping.getItem(fileobj);
+    const key = mapping.get(fileobj as number);
+    if (key === undefined) throw new KeyError(`${repr(fileobj)} is not registered`);
+    return key;
+  }
+
+  /** A read-only live view fd -> key; null once closed. */
+  abstract getMap(): ReadonlyMap<number, SelectorKey<D>> | null;
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * `_SelectorMapping`: a live read-only Map view of a selector's keys, keyed
+ * by descriptor. `get`/`has` also take the file object itself, as Python's
+ * `mapping[fileobj]` does.
+ */
+export class SelectorMapping<D> implements ReadonlyMap<number, SelectorKey<D>> {
+  readonly #selector: BaseSelectorImpl<D>;
+
+  constructor(selector: BaseSelectorImpl<D>) {
+    this.#selector = selector;
+  }
+
+  get size(): number {
+    return this.#selector._fdToKey.size;
+  }
+
+  /**
+   * Python's `mapping[fileobj]`.
+   * @throws {KeyError} '... is not registered'
+   * @throws {ValueError} if fileobj has no descriptor and is not registered
+   */
+  getItem(fileobj: unknown): SelectorKey<D> {
+    const key = this.#selector._fdToKey.get(this.#selector._fileobjLookup(fileobj));
+    if (key === undefined) throw new KeyError(`${repr(fileobj)} is not registered`);
+    return key;
+  }
+
+  /** Map semantics: undefined for anything not registered. */
+  get(fileobj: unknown): SelectorKey<D> | undefined {
+    let fd: number;
+    try {
+      fd = this.#selector._fileobjLookup(fileobj);
+    } catch (e) {
+      if (e instanceof ValueError) return undefined;
+      throw e;
+    }
+    return this.#selector._fdToKey.get(fd);
+  }
+
+  has(fileobj: unknown): boolean {
+    return this.get(fileobj) !== undefined;
+  }
+
+  forEach(cb: (value: SelectorKey<D>, key: number, map: ReadonlyMap<number, SelectorKey<D>>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.#selector._fdToKey) cb.call(thisArg, v, k, this);
+  }
+
+  entries(): MapIterator<[number, SelectorKey<D>]> {
+    return this.#selector._fdToKey.entries();
+  }
+
+  keys(): MapIterator<number> {
+    return this.#selector._fdToKey.keys();
+  }
+
+  values(): MapIterator<SelectorKey<D>> {
+    return this.#selector._fdToKey.values();
+  }
+
+  [Symbol.iterator](): MapIterator<[number, SelectorKey<D>]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SelectorMapping';
+  }
+}
+
+/** `_BaseSelectorImpl`: the bookkeeping every backend shares. */
+export abstract class BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
+  /** fd -> key. Backends and the mapping read it; only this class writes it. */
+  _fdToKey = new Map<number, SelectorKey<D>>();
+  #map: SelectorMapping<D> | null = new SelectorMapping<D>(this);
+
+  /**
+   * The descriptor of `fileobj`; if it has none any more (closed since it
+   * was registered), the descriptor it was registered with.
+   */
+  _fileobjLookup(fileobj: unknown): number {
+    try {
+      return fileobjToFd(fileobj);
+    } catch (e) {
+      if (!(e instanceof ValueError)) throw e;
+      // Do an exhaustive search.
+      for (const key of this._fdToKey.values()) {
+        if (key.fileobj === fileobj) return key.fd;
+      }
+      throw e;
+    }
+  }
+
+  register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    if (!Number.isInteger(events) || !events || events & ~(EVENT_READ | EVENT_WRITE)) {
+      throw new ValueError(`Invalid events: ${repr(events)}`);
+    }
+    const key = new SelectorKey<D>(fileobj, this._fileobjLookup(fileobj), events, data);
+    if (this._fdToKey.has(key.fd)) throw new KeyError(`${repr(fileobj)} (FD ${key.fd}) is already registered`);
+    this._fdToKey.set(key.fd, key);
+    return key;
+  }
+
+  unregister(fileobj: unknown): SelectorKey<D> {
+    const fd = this.#lookupRegistered(fileobj);
+    const key = this._fdToKey.get(fd)!;
+    this._fdToKey.delete(fd);
+    return key;
+  }
+
+  override modify(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    const fd = this.#lookupRegistered(fileobj);
+    let key = this._fdToKey.get(fd)!;
+    if (events !== key.events) {
+      this.unregister(fileobj);
+      key = this.register(fileobj, events, data);
+    } else if (data !== key.data) {
+      // Use a shortcut to update the data.
+      key = key.withChanges({ data });
+      this._fdToKey.set(key.fd, key);
+    }
+    return key;
+  }
+
+  /** The registered fd of `fileobj`, or KeyError '... is not registered'. */
+  protected _registeredFd(fileobj: unknown): number {
+    return this.#lookupRegistered(fileobj);
+  }
+
+  /** As CPython: a ValueError from the lookup propagates; unknown is KeyError. */
+  #lookupRegistered(fileobj: unknown): number {
+    const fd = this._fileobjLookup(fileobj);
+    if (!this._fdToKey.has(fd)) throw new KeyError(`${repr(fileobj)} is not registered`);
+    return fd;
+  }
+
+  override close(): void {
+    this._fdToKey.clear();
+    this.#map = null;
+  }
+
+  getMap(): ReadonlyMap<number, SelectorKey<D>> | null {
+    return this.#map;
+  }
+
+  /** The key for `fd`, or null (the fd was unregistered meanwhile). */
+  protected _keyFromFd(fd: number): SelectorKey<D> | null {
+    return this._fdToKey.get(fd) ?? null;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * @iomux/selectors: Python's selectors module for Node.js (CPython 3.11
+ * Lib/selectors.py), with backend choice by configuration and promise
+ * twins of select() that never block the JS thread.
+ *
+ *   import { DefaultSelector, EVENT_READ } from '@iomux/selectors';
+ *   using sel = new DefaultSelector();
+ *   sel.register(sock, EVENT_READ, onReadable);
+ *   for (const [key, events] of await sel.selectAsync(1.0)) key.data(key.fileobj, events);
+ */
+export { SelectorKey } from './selector-key.js';
+export {
+  BaseSelector,
+  BaseSelectorImpl,
+  SelectorMapping,
+  EVENT_READ,
+  EVENT_WRITE,
+  type Ready,
+  type SelectAsyncOptions,
+} from './base-selector.js';
+export { SelectSelector } from './select-selector.js';
+export { PollLikeSelector, type Poller } from './poll-like-selector.js';
+export { PollSelector } from './poll-selector.js';
+export {
+  DefaultSelector,
+  availableSelectors,
+  configureDefaultSelector,
+  defaultSelectorBackend,
+  selectorBackend,
+  selectorClass,
+  type BackendConfig,
+  type BackendName,
+  type SelectorConfig,
+} from './default-selector.js';
+import { epoll } from '@iomux/select';
+import { EpollSelector as EpollSelectorImpl } from './epoll-selector.js';
+
+/** EpollSelector: only where the platform has epoll (Linux), as in Python. */
+export const EpollSelector: typeof EpollSelectorImpl | undefined = epoll !== undefined ? EpollSelectorImpl : undefined;
+export type EpollSelector<D = unknown> = EpollSelectorImpl<D>;
+
+export {
+  error,
+  OSError,
+  ValueError,
+  OverflowError,
+  KeyError,
+  RuntimeError,
+  BlockingIOError,
+  ChildProcessError,
+  ConnectionError,
+  BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  FileExistsError,
+  FileNotFoundError,
+  InterruptedError,
+  IsADirectoryError,
+  NotADirectoryError,
+  PermissionError,
+  ProcessLookupError,
+  TimeoutError,
+} from '@iomux/select';

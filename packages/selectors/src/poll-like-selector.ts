@@ -1,0 +1,103 @@
+/**
+ * `_PollLikeSelector`: CPython 3.11 Lib/selectors.py, shared by PollSelector
+ * and EpollSelector. A backend is a few facts: the poller it makes and its
+ * read and write bits.
+ */
+import { KeyError, OSError } from '@iomux/select';
+import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
+import { repr, type SelectorKey } from './selector-key.js';
+
+/** The part of poll and epoll objects a selector uses. */
+export interface Poller {
+  register(fd: number, mask: number): void;
+  modify(fd: number, mask: number): void;
+  unregister(fd: number): void;
+  close(): void;
+}
+
+export abstract class PollLikeSelector<D = unknown, P extends Poller = Poller> extends BaseSelectorImpl<D> {
+  protected readonly _selector: P;
+  protected readonly _EVENT_READ: number;
+  protected readonly _EVENT_WRITE: number;
+
+  constructor(poller: P, read: number, write: number) {
+    super();
+    this._selector = poller;
+    this._EVENT_READ = read;
+    this._EVENT_WRITE = write;
+  }
+
+  override register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    const key = super.register(fileobj, events, data);
+    let pollerEvents = 0;
+    if (events & EVENT_READ) pollerEvents |= this._EVENT_READ;
+    if (events & EVENT_WRITE) pollerEvents |= this._EVENT_WRITE;
+    try {
+      this._selector.register(key.fd, pollerEvents);
+    } catch (e) {
+      super.unregister(fileobj);
+      throw e;
+    }
+    return key;
+  }
+
+  override unregister(fileobj: unknown): SelectorKey<D> {
+    const key = super.unregister(fileobj);
+    try {
+      this._selector.unregister(key.fd);
+    } catch (e) {
+      // This can happen if the FD was closed since it was registered.
+      if (!(e instanceof OSError) && !(e instanceof KeyError)) throw e;
+    }
+    return key;
+  }
+
+  override modify(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    const fd = this._registeredFd(fileobj);
+    let key = this._fdToKey.get(fd);
+    if (key === undefined) throw new KeyError(`${repr(fileobj)} is not registered`);
+    let changed = false;
+    if (events !== key.events) {
+      let selectorEvents = 0;
+      if (events & EVENT_READ) selectorEvents |= this._EVENT_READ;
+      if (events & EVENT_WRITE) selectorEvents |= this._EVENT_WRITE;
+      try {
+        this._selector.modify(key.fd, selectorEvents);
+      } catch (e) {
+        super.unregister(fileobj);
+        throw e;
+      }
+      changed = true;
+    }
+    if (data !== key.data) changed = true;
+    if (changed) {
+      key = key.withChanges({ events, data });
+      this._fdToKey.set(key.fd, key);
+    }
+    return key;
+  }
+
+  /** Turns the poller's [fd, event] pairs into [key, events]. */
+  protected _ready(fdEventList: Array<[number, number]>): Ready<D> {
+    const ready: Ready<D> = [];
+    const notRead = ~this._EVENT_READ;
+    const notWrite = ~this._EVENT_WRITE;
+    for (let i = 0; i < fdEventList.length; i++) {
+      const [fd, event] = fdEventList[i]!;
+      let events = 0;
+      if (event & notRead) events |= EVENT_WRITE;
+      if (event & notWrite) events |= EVENT_READ;
+      const key = this._fdToKey.get(fd);
+      if (key !== undefined) ready.push([key, events & key.events]);
+    }
+    return ready;
+  }
+
+  abstract override select(timeout?: number | null): Ready<D>;
+  abstract override selectAsync(timeout?: number | null, options?: SelectAsyncOptions): Promise<Ready<D>>;
+
+  override close(): void {
+    this._selector.close();
+    super.close();
+  }
+}

@@ -1,0 +1,30 @@
+/** PollSelector: CPython 3.11 Lib/selectors.py `PollSelector`. */
+import { poll, POLLIN, POLLOUT, type Poll } from '@iomux/select';
+import type { Ready, SelectAsyncOptions } from './base-selector.js';
+import { PollLikeSelector } from './poll-like-selector.js';
+
+/** poll() timeouts are milliseconds, rounded away from zero. */
+function toMs(timeout: number | null | undefined): number | null {
+  if (timeout === null || timeout === undefined) return null;
+  if (timeout <= 0) return 0;
+  // poll() has a resolution of 1 millisecond, round away from zero to wait
+  // *at least* timeout seconds.
+  return Math.ceil(timeout * 1e3);
+}
+
+/** Poll-based selector. */
+export class PollSelector<D = unknown> extends PollLikeSelector<D, Poll> {
+  static readonly backend: string = 'poll';
+
+  constructor() {
+    super(poll(), POLLIN, POLLOUT);
+  }
+
+  select(timeout: number | null = null): Ready<D> {
+    return this._ready(this._selector.poll(toMs(timeout)));
+  }
+
+  selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
+    return this._selector.pollAsync(toMs(timeout), options).then((list) => this._ready(list));
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * SelectSelector: CPython 3.11 Lib/selectors.py `SelectSelector`, on
+ * @iomux/select's select() (so descriptors must be below FD_SETSIZE).
+ */
+import { RuntimeError, select, selectAsync, ValueError } from '@iomux/select';
+import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
+import type { SelectorKey } from './selector-key.js';
+
+/** Select-based selector. */
+export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
+  static readonly backend: string = 'select';
+  #readers = new Set<number>();
+  #writers = new Set<number>();
+  #inFlight: AbortController | null = null;
+
+  override register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    const key = super.register(fileobj, events, data);
+    if (events & EVENT_READ) this.#readers.add(key.fd);
+    if (events & EVENT_WRITE) this.#writers.add(key.fd);
+    return key;
+  }
+
+  override unregister(fileobj: unknown): SelectorKey<D> {
+    const key = super.unregister(fileobj);
+    this.#readers.delete(key.fd);
+    this.#writers.delete(key.fd);
+    return key;
+  }
+
+  select(timeout: number | null = null): Ready<D> {
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    const t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
+    const [r, w] = select([...this.#readers], [...this.#writers], [], t);
+    return this.#ready(r, w);
+  }
+
+  selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
+    if (this.#inFlight !== null) return Promise.reject(new RuntimeError('concurrent poll() invocation'));
+    const t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
+    // close() settles a wait in flight through this controller.
+    const ac = new AbortController();
+    const user = options.signal;
+    const signal = user === undefined ? ac.signal : AbortSignal.any([user, ac.signal]);
+    this.#inFlight = ac;
+    return selectAsync([...this.#readers], [...this.#writers], [], t, { signal }).then(
+      ([r, w]) => {
+        this.#inFlight = null;
+        return this.#ready(r, w);
+      },
+      (e: unknown) => {
+        this.#inFlight = null;
+        throw e;
+      },
+    );
+  }
+
+  #ready(r: number[], w: number[]): Ready<D> {
+    const ready: Ready<D> = [];
+    const rs = new Set(r);
+    const ws = new Set(w);
+    for (const fd of new Set([...r, ...w])) {
+      let events = 0;
+      if (rs.has(fd)) events |= EVENT_READ;
+      if (ws.has(fd)) events |= EVENT_WRITE;
+      const key = this._keyFromFd(fd);
+      if (key !== null) ready.push([key, events & key.events]);
+    }
+    return ready;
+  }
+
+  override close(): void {
+    this.#inFlight?.abort(new ValueError('I/O operation on closed selector'));
+    this.#inFlight = null;
+    this.#readers.clear();
+    this.#writers.clear();
+    super.close();
+  }
+}
