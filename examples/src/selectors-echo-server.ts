@@ -1,0 +1,134 @@
+/**
+ * The echo server of Python's `selectors` documentation ("Examples"),
+ * ported onto iomux: accept() and read() callbacks stored as each key's
+ * data, one loop that calls them.
+ *
+ *   npm run example -- selectors-echo-server [--host H] [--port P] [--backend epoll|poll|select]
+ *
+ * Without --backend it uses DefaultSelector, so IOMUX_SELECTOR picks the
+ * backend. Changes from the Python example: it waits with selectAsync(), so
+ * Node stays free and SIGINT/SIGTERM stop it cleanly; and where Python's
+ * read() sends and "hopes it won't block", this one keeps what the socket
+ * did not take and waits for EVENT_WRITE, so large messages echo whole.
+ */
+import { createServer, OSError, type Socket } from '@iomux/core-native';
+import {
+  DefaultSelector,
+  EVENT_READ,
+  EVENT_WRITE,
+  selectorBackend,
+  selectorClass,
+  type BaseSelector,
+} from '@iomux/selectors';
+import { announce, parseServerArgs, stopSignal, UsageError } from './cli.js';
+
+const USAGE = 'usage: npm run example -- selectors-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select]';
+
+type Callback = (sock: Socket, mask: number) => void;
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseServerArgs(argv, { usage: USAGE, backend: true });
+  let sel: BaseSelector<Callback>;
+  try {
+    sel = args.backend !== undefined ? (new (selectorClass(args.backend))() as BaseSelector<Callback>) : new DefaultSelector<Callback>();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const verbose = process.env.IOMUX_VERBOSE === '1';
+  const pending = new Map<Socket, Buffer[]>();
+
+  const close = (conn: Socket): void => {
+    if (verbose) process.stdout.write(`closing ${conn.fileno()}\n`);
+    sel.unregister(conn);
+    pending.delete(conn);
+    conn.close();
+  };
+
+  const accept: Callback = (sock) => {
+    let conn: Socket;
+    let addr: unknown;
+    try {
+      [conn, addr] = sock.accept(); // Should be ready
+    } catch (e) {
+      if (e instanceof OSError) return; // EAGAIN, ECONNABORTED
+      throw e;
+    }
+    if (verbose) process.stdout.write(`accepted ${conn.fileno()} from ${JSON.stringify(addr)}\n`);
+    conn.setblocking(false);
+    sel.register(conn, EVENT_READ, read);
+  };
+
+  // Sends what is queued; waits for EVENT_WRITE while the socket is full.
+  const flush = (conn: Socket): void => {
+    const queue = pending.get(conn)!;
+    while (queue.length > 0) {
+      const next = queue[0]!;
+      let sent: number;
+      try {
+        sent = conn.send(next);
+      } catch (e) {
+        if (e instanceof OSError && e.code === 'EAGAIN') break;
+        if (e instanceof OSError) return close(conn); // EPIPE, reset
+        throw e;
+      }
+      if (sent < next.length) {
+        queue[0] = next.subarray(sent);
+        break;
+      }
+      queue.shift();
+    }
+    const want = queue.length > 0 ? EVENT_WRITE : EVENT_READ;
+    if (sel.getKey(conn).events !== want) sel.modify(conn, want, want === EVENT_WRITE ? write : read);
+  };
+
+  const write: Callback = (conn) => flush(conn);
+
+  const read: Callback = (conn) => {
+    let data: Buffer;
+    try {
+      data = conn.recv(65536); // Should be ready
+    } catch (e) {
+      if (e instanceof OSError && e.code === 'EAGAIN') return;
+      if (e instanceof OSError) return close(conn); // reset by peer
+      throw e;
+    }
+    if (data.length > 0) {
+      if (verbose) process.stdout.write(`echoing ${data.length} bytes to ${conn.fileno()}\n`);
+      if (!pending.has(conn)) pending.set(conn, []);
+      pending.get(conn)!.push(data);
+      flush(conn);
+    } else {
+      close(conn);
+    }
+  };
+
+  const sock = createServer([args.host, args.port], { backlog: 128 });
+  sock.setblocking(false);
+  sel.register(sock, EVENT_READ, accept);
+  const [host, port] = sock.getsockname() as [string, number];
+  announce(host, port, selectorBackend(sel));
+
+  const stop = stopSignal();
+  const ac = new AbortController();
+  void stop.promise.then(() => ac.abort());
+  try {
+    while (!stop.requested()) {
+      let events;
+      try {
+        events = await sel.selectAsync(null, { signal: ac.signal });
+      } catch (e) {
+        if (ac.signal.aborted) break;
+        throw e;
+      }
+      for (const [key, mask] of events) {
+        const callback = key.data!;
+        callback(key.fileobj as Socket, mask);
+      }
+    }
+  } finally {
+    for (const key of [...(sel.getMap()?.values() ?? [])]) (key.fileobj as Socket).close();
+    sel.close();
+  }
+  process.stdout.write('stopped\n');
+  return 0;
+}
