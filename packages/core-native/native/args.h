@@ -15,10 +15,13 @@
 namespace iomux {
 
 inline double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsNumber()) {
+  // One N-API call: napi_get_value_double fails (without throwing) on a
+  // non-number, so no separate type check is needed.
+  double d;
+  if (i >= info.Length() || napi_get_value_double(info.Env(), info[i], &d) != napi_ok) {
     ThrowTypeError(info.Env(), what);
   }
-  return info[i].As<Napi::Number>().DoubleValue();
+  return d;
 }
 
 // An integer in [lo, hi]; TypeError when not a number or not integral.
@@ -57,11 +60,19 @@ struct Int32Span {
 };
 
 inline Int32Span Int32ArrayArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length() || !info[i].IsTypedArray()) ThrowTypeError(info.Env(), what);
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_int32_array) ThrowTypeError(info.Env(), what);
-  Napi::Int32Array a = ta.As<Napi::Int32Array>();
-  return Int32Span{a.Data(), a.ElementLength()};
+  // One N-API call (this sits on every wait's hot path): a non-typed-array
+  // makes napi_get_typedarray_info fail without throwing.
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (i >= info.Length() ||
+      napi_get_typedarray_info(info.Env(), info[i], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array) {
+    ThrowTypeError(info.Env(), what);
+  }
+  // A detached buffer reports no data: treat it as empty.
+  if (data == nullptr) length = 0;
+  return Int32Span{static_cast<int32_t*>(data), length};
 }
 
 struct ByteSpan {

@@ -40,7 +40,10 @@ export interface Binding {
   // epoll.cc (Linux): out receives [fd, events] pairs.
   epoll_create1?(flags: number): number;
   epoll_ctl?(epfd: number, op: number, fd: number, events: number): void;
+  /** out receives struct epoll_event[] in place: see epoll_event_layout. */
   epoll_wait?(epfd: number, out: Int32Array, maxevents: number, timeoutMs: number): number;
+  /** struct epoll_event in int32 units: stride per event, events and data.fd offsets. */
+  epoll_event_layout?: Readonly<{ stride: number; events: number; fd: number }>;
 
   // os.cc
   strerror(errno: number): string;
@@ -87,4 +90,11 @@ export interface Binding {
   [name: `bench_${string}`]: ((...args: any[]) => any) | undefined;
 }
 
-export const binding: Binding = nodeGypBuild(path.join(__dirname, '..')) as Binding;
+const addon = nodeGypBuild(path.join(__dirname, '..')) as Binding;
+
+/**
+ * The addon's functions on a plain object with V8 fast properties (the
+ * addon's own exports object is in dictionary mode), so that a hot call
+ * such as `binding.epoll_wait(...)` is one cheap property load.
+ */
+export const binding: Binding = { ...addon };

@@ -27,7 +27,7 @@ import { errnoConstants, selectConstants, socketConstants as C } from './constan
 import {
   fromErrno, fromNative, OSError, OverflowError, TimeoutError, ValueError, type OSErrorOptions,
 } from './errors.js';
-import { INT_MAX, pyTypeName, toCInt, toInt } from './pyargs.js';
+import { INT_MAX, pyTypeName, toCInt, toClinicInt, toInt } from './pyargs.js';
 
 // ---------------------------------------------------------------------------
 // Constants, read from the addon: a constant this platform lacks is undefined.
@@ -429,18 +429,18 @@ export class Socket implements Disposable {
     let pro: number;
     let fd: number;
     if (fileno === undefined || fileno === null) {
-      fam = unset(family) ? AF_INET : toCInt(family);
-      typ = unset(type) ? SOCK_STREAM : toCInt(type);
-      pro = unset(proto) ? 0 : toCInt(proto);
+      fam = unset(family) ? AF_INET : toClinicInt(family);
+      typ = unset(type) ? SOCK_STREAM : toClinicInt(type);
+      pro = unset(proto) ? 0 : toClinicInt(proto);
       fd = call(() => binding.socket(fam, typ, pro));
     } else {
       fd = toInt(fileno);
       if (fd < 0) throw new ValueError('negative file descriptor');
       if (fd > INT_MAX) throw new OverflowError('signed integer is greater than maximum');
       const f = fd;
-      fam = unset(family) ? call(() => binding.getsockname(f))[0] : toCInt(family);
-      typ = unset(type) ? call(() => binding.getsockopt_int(f, SOL_SOCKET, SO_TYPE)) : toCInt(type);
-      pro = !unset(proto) ? toCInt(proto) : SO_PROTOCOL !== undefined ? call(() => binding.getsockopt_int(f, SOL_SOCKET, SO_PROTOCOL)) : 0;
+      fam = unset(family) ? call(() => binding.getsockname(f))[0] : toClinicInt(family);
+      typ = unset(type) ? call(() => binding.getsockopt_int(f, SOL_SOCKET, SO_TYPE)) : toClinicInt(type);
+      pro = !unset(proto) ? toClinicInt(proto) : SO_PROTOCOL !== undefined ? call(() => binding.getsockopt_int(f, SOL_SOCKET, SO_PROTOCOL)) : 0;
     }
     this.#handle = binding.fdhandle_new(fd);
     this.#fd = fd;
@@ -866,9 +866,9 @@ function dataArg(data: unknown): ArrayBufferView {
  * non-inheritable. The family defaults to AF_UNIX.
  */
 export function socketpair(family?: number | null, type: number = SOCK_STREAM, proto: number = 0): [Socket, Socket] {
-  const fam = family === undefined || family === null ? AF_UNIX : toCInt(family);
-  const typ = toCInt(type);
-  const pro = toCInt(proto);
+  const fam = family === undefined || family === null ? AF_UNIX : toClinicInt(family);
+  const typ = toClinicInt(type);
+  const pro = toClinicInt(proto);
   const [a, b] = call(() => binding.socketpair(fam, typ, pro));
   // Each constructor owns its descriptor from its first step and closes it
   // if it fails; only the other one needs closing here.
@@ -893,9 +893,9 @@ export function socketpair(family?: number | null, type: number = SOCK_STREAM, p
  */
 export function fromfd(fd: number, family: number, type: number, proto: number = 0): Socket {
   const f = toInt(fd);
-  const fam = toCInt(family);
-  const typ = toCInt(type);
-  const pro = toCInt(proto);
+  const fam = toClinicInt(family);
+  const typ = toClinicInt(type);
+  const pro = toClinicInt(proto);
   if (f < 0) throw osError(EBADF, 'dup');
   const nfd = call(() => binding.dup(f));
   return new Socket(fam, typ, pro, nfd);

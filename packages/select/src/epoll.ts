@@ -26,6 +26,13 @@ const FD_SETSIZE = C.FD_SETSIZE ?? 1024;
  */
 const MAX_EVENTS_PER_CALL = 65536;
 
+// Read once: a module constant is a fast property load on every call.
+const B = binding;
+const LAYOUT = binding.epoll_event_layout ?? { stride: 3, events: 0, fd: 1 };
+const STRIDE = LAYOUT.stride;
+const EV_AT = LAYOUT.events;
+const FD_AT = LAYOUT.fd;
+
 const CLOSED = 'I/O operation on closed epoll object';
 const TOKEN = Symbol('iomux.epoll');
 
@@ -54,7 +61,7 @@ export interface EpollPollOptions {
 export class Epoll implements Disposable {
   #fd: number;
   #handle: FdHandle | null;
-  #out = new Int32Array(2 * 64);
+  #out = new Int32Array(STRIDE * 64);
   #inFlight: PendingWait<[number, number]> | null = null;
 
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
@@ -139,7 +146,7 @@ export class Epoll implements Disposable {
     const epfd = this.#fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     try {
-      binding.epoll_ctl!(epfd, op, fd, mask);
+      B.epoll_ctl!(epfd, op, fd, mask);
     } catch (e) {
       rethrow(e);
     }
@@ -219,12 +226,12 @@ export class Epoll implements Disposable {
     const epfd = this.#fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     let out = this.#out;
-    if (out.length < 2 * max) out = this.#out = new Int32Array(2 * max);
+    if (out.length < STRIDE * max) out = this.#out = new Int32Array(STRIDE * max);
     const deadline = ms > 0 ? now() + ms : 0;
     let n: number;
     for (;;) {
       try {
-        n = binding.epoll_wait!(epfd, out, max, ms);
+        n = B.epoll_wait!(epfd, out, max, ms);
         break;
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
@@ -232,7 +239,8 @@ export class Epoll implements Disposable {
       }
     }
     const result: Array<[number, number]> = new Array(n);
-    for (let i = 0; i < n; i++) result[i] = [out[2 * i]!, out[2 * i + 1]! >>> 0];
+    // out holds struct epoll_event[] as the kernel wrote it (native/epoll.cc).
+    for (let i = 0, j = 0; i < n; i++, j += STRIDE) result[i] = [out[j + FD_AT]!, out[j + EV_AT]! >>> 0];
     return result;
   }
 }

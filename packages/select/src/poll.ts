@@ -16,6 +16,8 @@ import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.
 import { EpollMirror, canMirror } from './internal/mirror.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
+// Read once: a module constant is a fast property load on every call.
+const B = binding;
 const USHRT_MAX = 65535;
 
 /** The "unsigned short" event mask converter of CPython 3.11's poll. */
@@ -188,7 +190,7 @@ export class Poll {
     try {
       for (;;) {
         try {
-          got = binding.poll(this.#pfd, nfds, ms, out);
+          got = B.poll(this.#pfd, nfds, ms, out);
           break;
         } catch (e) {
           if (!isEintr(e)) rethrow(e);

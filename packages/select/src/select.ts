@@ -12,6 +12,9 @@ import { toNanoseconds, now } from './internal/timeout.js';
 import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
 import { EpollMirror, canMirror } from './internal/mirror.js';
 
+// Read once: module constants are fast loads (the re-exports are getters).
+const B = binding;
+const SETSIZE = FD_SETSIZE;
 const EPOLLIN = 1;
 const EPOLLOUT = 4;
 const EPOLLPRI = 2;
@@ -37,10 +40,10 @@ function prepare(seq: unknown): Prepared {
   // The length is re-read on every turn: a fileno() may shrink the array
   // (CPython issue 16230); what was taken before stays taken.
   for (let i = 0; i < list.length; i++) {
-    if (fds.length >= FD_SETSIZE) throw new ValueError('too many file descriptors in select()');
+    if (fds.length >= SETSIZE) throw new ValueError('too many file descriptors in select()');
     const o = list[i];
     const fd = fdOf(o);
-    if (fd >= FD_SETSIZE) throw new ValueError('filedescriptor out of range in select()');
+    if (fd >= SETSIZE) throw new ValueError('filedescriptor out of range in select()');
     objs.push(o);
     fds.push(fd);
   }
@@ -52,7 +55,7 @@ function selectOnce(r: Prepared, w: Prepared, x: Prepared, us: number): void {
   const deadline = us > 0 ? now() + us / 1000 : 0;
   for (;;) {
     try {
-      binding.select(r.fds, w.fds, x.fds, us);
+      B.select(r.fds, w.fds, x.fds, us);
       return;
     } catch (e) {
       if (!isEintr(e)) rethrow(e);
