@@ -74,10 +74,17 @@ Tracker* GetTracker(Napi::Env env) {
 
 }  // namespace
 
+// Marks the Externals this file makes, so that an External from any other
+// addon is refused instead of being read as an FdBox.
+static const napi_type_tag kFdBoxTag = {0x696f6d7578666462ULL, 0x8a4f2c61d03e9b17ULL};
+
 FdBox* BoxArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !info[i].IsExternal()) ThrowTypeError(info.Env(), "expected an fd handle");
-  // SAFETY: only fdhandle_new creates Externals in this addon, and the JS
-  // wrappers never expose them to user code.
+  bool ours = false;
+  if (napi_check_object_type_tag(info.Env(), info[i], &kFdBoxTag, &ours) != napi_ok || !ours) {
+    ThrowTypeError(info.Env(), "expected an fd handle");
+  }
+  // SAFETY: the type tag proves fdhandle_new made this External.
   return info[i].As<Napi::External<FdBox>>().Data();
 }
 
@@ -88,7 +95,9 @@ Napi::Value New(const Napi::CallbackInfo& info) {
   Tracker* tracker = GetTracker(info.Env());
   FdBox* box = new FdBox{fd, 2, tracker, nullptr};
   tracker->boxes.insert(box);
-  return Napi::External<FdBox>::New(info.Env(), box, ExternalFinalize);
+  Napi::External<FdBox> ext = Napi::External<FdBox>::New(info.Env(), box, ExternalFinalize);
+  if (napi_type_tag_object(info.Env(), ext, &kFdBoxTag) != napi_ok) ThrowTypeError(info.Env(), "cannot tag an fd handle");
+  return ext;
 }
 
 // fdhandle_close(h): closes the descriptor once; later calls do nothing.

@@ -6,7 +6,7 @@
  * worker) that made it, whichever comes first. poll() reuses one output
  * buffer per object, so a call costs one native call plus the result array.
  */
-import { binding, OSError, RuntimeError, ValueError, selectConstants as C, type FdHandle } from '@iomux/core-native';
+import { binding, fromErrno, OSError, RuntimeError, ValueError, selectConstants as C, type FdHandle } from '@iomux/core-native';
 import { toClinicInt, pyTypeName } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
@@ -75,9 +75,10 @@ export class Epoll implements Disposable {
   static fromfd(fd: number): Epoll {
     if (arguments.length !== 1) throw new TypeError(`epoll.fromfd() takes exactly one argument (${arguments.length} given)`);
     const f = toClinicInt(fd);
-    // CPython quirk kept: -1 means "make a new one"; other negatives give
-    // an object that is already closed.
+    // CPython quirk kept: -1 means "make a new one".
     if (f === -1) return create(-1, 0);
+    // Differs from CPython: it raises OSError with a stale errno here.
+    if (f < 0) throw fromErrno(EBADF);
     return new Epoll(TOKEN, f);
   }
 
@@ -160,9 +161,9 @@ export class Epoll implements Disposable {
    */
   poll(timeout?: number | null | EpollPollOptions, maxevents?: number): Array<[number, number]> {
     if (arguments.length > 2) throw new TypeError(`poll() takes at most 2 arguments (${arguments.length} given)`);
-    if (typeof timeout === 'object' && timeout !== null) {
+    if (isOptions(timeout)) {
       if (arguments.length > 1) throw new TypeError('poll() takes an options object or positional arguments, not both');
-      ({ timeout, maxevents } = timeout);
+      ({ timeout, maxevents } = timeout as EpollPollOptions);
     }
     const [ms, max] = this.#parse(timeout, maxevents);
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
@@ -264,12 +265,12 @@ function create(sizehint: number, flags: number): Epoll {
 function epollFactory(sizehint?: number | EpollOptions, flags?: number): Epoll {
   const n = arguments.length;
   if (n > 2) throw new TypeError(`epoll() takes at most 2 arguments (${n} given)`);
-  if (typeof sizehint === 'object' && sizehint !== null && !Array.isArray(sizehint)) {
+  if (isOptions(sizehint)) {
     if (n > 1) throw new TypeError('epoll() takes an options object or positional arguments, not both');
     for (const k of Object.keys(sizehint)) {
       if (k !== 'sizehint' && k !== 'flags') throw new TypeError(`'${k}' is an invalid keyword argument for epoll()`);
     }
-    ({ sizehint, flags } = sizehint);
+    ({ sizehint, flags } = sizehint as EpollOptions);
   }
   const s = sizehint === undefined ? -1 : toClinicInt(sizehint);
   const f = flags === undefined ? 0 : toClinicInt(flags);

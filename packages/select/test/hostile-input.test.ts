@@ -394,9 +394,9 @@ t.test('closed epoll: close() after its descriptor was closed behind its back', 
   t.doesNotThrow(() => ep.close(), 'EBADF is ignored, as CPython does');
   t.equal(ep.closed, true);
 });
-// Deviation: CPython's epoll.fromfd(-2) raises OSError with whatever errno
-// is lying around ("[Errno 0] Error"); iomux gives an object already closed.
-bad1('closed epoll: fromfd(-2) is a closed object', () => epoll.fromfd(-2).poll(0), ValueError, CLOSED);
+// CPython's epoll.fromfd(-2) raises OSError with whatever errno is lying
+// around ("[Errno 0] Error"); iomux names the real problem, EBADF.
+bad1('epoll.fromfd(-2)', () => epoll.fromfd(-2), OSError, '[Errno 9] Bad file descriptor', { errno: 9 });
 bad1('epoll: register a closed iomux Socket', () => {
   const s = new Socket();
   s.close();
