@@ -1,0 +1,37 @@
+/**
+ * @iomux/loop: asyncio's event loop (CPython 3.11 Lib/asyncio) for Node.js,
+ * on an iomux selector, running inside Node's own event loop.
+ *
+ *   import { EventLoop } from '@iomux/loop';
+ *   const loop = new EventLoop({ selector: 'epoll' });
+ *   loop.callLater(0.5, () => loop.stop());
+ *   await loop.runForever();
+ *   loop.close();
+ */
+export { Handle, TimerHandle, getRunningLoop, type ExceptionContext } from './events.js';
+export { BaseEventLoop, type ExceptionHandler, type Logger } from './base-events.js';
+export { SelectorEventLoop, SelectorEventLoop as EventLoop, type EventLoopOptions } from './selector-events.js';
+export { run } from './run.js';
+export {
+  error,
+  OSError,
+  ValueError,
+  OverflowError,
+  KeyError,
+  RuntimeError,
+  BlockingIOError,
+  ChildProcessError,
+  ConnectionError,
+  BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  FileExistsError,
+  FileNotFoundError,
+  InterruptedError,
+  IsADirectoryError,
+  NotADirectoryError,
+  PermissionError,
+  ProcessLookupError,
+  TimeoutError,
+} from '@iomux/selectors';

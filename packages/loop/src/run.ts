@@ -1,0 +1,14 @@
+/**
+ * run(main): asyncio.run. Makes a loop, runs `main` (an async function,
+ * called once the loop is running) to completion, and closes the loop.
+ */
+import { SelectorEventLoop, type EventLoopOptions } from './selector-events.js';
+
+export async function run<T>(main: (loop: SelectorEventLoop) => Promise<T> | T, options: EventLoopOptions = {}): Promise<T> {
+  const loop = new SelectorEventLoop(options);
+  try {
+    return await loop.runUntilComplete(() => main(loop));
+  } finally {
+    loop.close();
+  }
+}
