@@ -1002,8 +1002,11 @@ function unpackPair(address: unknown): [unknown, unknown] {
   throw new TypeError(`cannot unpack non-iterable ${pyTypeName(address)} object`);
 }
 
-/** getaddrinfo(host, port, 0, SOCK_STREAM), numeric hosts and localhost. */
-function streamTargets(hostArgIn: unknown, portIn: unknown): Array<[number, Address]> {
+/**
+ * getaddrinfo(host, port, 0, SOCK_STREAM) for numeric hosts and localhost:
+ * [family, address] pairs to try in order (no DNS; see the README).
+ */
+export function streamTargets(hostArgIn: unknown, portIn: unknown): Array<[number, Address]> {
   let port: number;
   if (typeof portIn === 'string' || portIn instanceof Uint8Array) {
     const s = typeof portIn === 'string' ? portIn : Buffer.from(portIn).toString('latin1');

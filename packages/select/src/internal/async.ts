@@ -156,7 +156,13 @@ export class PendingWait<T> {
   }
 }
 
-/** Splits `(timeout?, ..., { signal }?)`: the trailing options object. */
+/**
+ * Splits `(timeout?, ..., { signal }?)`: the trailing options object. Only a
+ * plain object is one; an array, Map, Buffer or class instance is a bad
+ * positional argument (a TypeError there), never options read as empty.
+ */
 export function isOptions(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (typeof x !== 'object' || x === null) return false;
+  const proto: unknown = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
 }
