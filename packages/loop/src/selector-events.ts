@@ -15,6 +15,18 @@ import {
 } from '@iomux/selectors';
 import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
+import type { Protocol, ProtocolFactory } from './protocols.js';
+import { Server } from './server.js';
+import { SelectorSocketTransport, type Transport } from './transports.js';
+
+export interface CreateServerOptions {
+  /** listen() backlog, and connections accepted per wake-up (100). */
+  backlog?: number;
+  /** SO_REUSEADDR (default true, as asyncio on POSIX). */
+  reuseAddress?: boolean;
+  /** SO_REUSEPORT. */
+  reusePort?: boolean;
+}
 
 type Callback = (...args: any[]) => unknown;
 /** What a key's data holds: [reader, writer]. */
@@ -267,6 +279,82 @@ export class SelectorEventLoop extends BaseEventLoop {
         else resolve();
       });
     });
+  }
+
+  // ------------------------------------------------ servers and connections
+
+  /**
+   * asyncio's create_server: listens on `host`:`port` (port 0 picks one;
+   * host null or '' is every interface) and makes a transport and a
+   * protocol from `protocolFactory` for each connection. Resolves with the
+   * Server, already serving.
+   */
+  async createServer(
+    protocolFactory: ProtocolFactory,
+    host: string | null = null,
+    port: number = 0,
+    options: CreateServerOptions = {},
+  ): Promise<Server> {
+    this._checkClosed();
+    const backlog = options.backlog ?? 100;
+    const targets: Array<[number, unknown]> =
+      host === null || host === ''
+        ? [[socket.AF_INET, ['0.0.0.0', port]]]
+        : socket.streamTargets(host, port);
+    const sockets: Socket[] = [];
+    try {
+      for (const [af, sa] of targets) {
+        const sock = new socket.Socket(af, socket.SOCK_STREAM, socket.IPPROTO_TCP);
+        sockets.push(sock);
+        if (options.reuseAddress ?? true) sock.setsockopt(SOL_SOCKET, socket.SO_REUSEADDR, 1);
+        if (options.reusePort) {
+          if (socket.SO_REUSEPORT === undefined) throw new ValueError('reuse_port not supported by socket module');
+          sock.setsockopt(SOL_SOCKET, socket.SO_REUSEPORT, 1);
+        }
+        // Disable IPv4/IPv6 dual stack support (enabled by default on
+        // Linux) which makes a single socket listen on both families.
+        if (af === socket.AF_INET6 && socket.IPV6_V6ONLY !== undefined) sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1);
+        sock.bind(sa as Parameters<Socket['bind']>[0]);
+        sock.setblocking(false);
+        // With port 0, every family listens on the port the first one got.
+        if (port === 0 && targets.length > 1) break;
+      }
+    } catch (e) {
+      for (const s of sockets) s.close();
+      throw e;
+    }
+    const server = new Server(this, sockets, protocolFactory, backlog);
+    server._startServing();
+    return server;
+  }
+
+  /**
+   * asyncio's create_connection: connects to `host`:`port` (each address in
+   * turn) and resolves with `[transport, protocol]` once the protocol's
+   * connectionMade has run.
+   */
+  async createConnection<P extends Protocol>(protocolFactory: () => P, host: string, port: number): Promise<[Transport, P]> {
+    this._checkClosed();
+    const errors: unknown[] = [];
+    let sock: Socket | null = null;
+    for (const [af, sa] of socket.streamTargets(host, port)) {
+      const s = new socket.Socket(af, socket.SOCK_STREAM, socket.IPPROTO_TCP);
+      try {
+        s.setblocking(false);
+        await this.sockConnect(s, sa as Parameters<Socket['connect']>[0]);
+        sock = s;
+        break;
+      } catch (e) {
+        s.close();
+        errors.push(e);
+      }
+    }
+    if (sock === null) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `Multiple exceptions: ${errors.map(String).join(', ')}`);
+    const protocol = protocolFactory();
+    const transport = new SelectorSocketTransport(this, sock, protocol);
+    // Resolve once connectionMade() has been called (it is queued first).
+    await new Promise<void>((resolve) => this.callSoon(resolve));
+    return [transport, protocol];
   }
 
   #sockOp<T>(sock: Socket, _kind: 'read', op: () => T): Promise<T> {

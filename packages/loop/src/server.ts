@@ -1,0 +1,162 @@
+/**
+ * Server: CPython 3.11 Lib/asyncio/base_events.py `Server`, with the accept
+ * loop of selector_events.py `_accept_connection`. Also an eventemitter3
+ * emitter: 'connection' (transport), 'close'.
+ */
+import { EventEmitter } from 'eventemitter3';
+import {
+  BlockingIOError,
+  ConnectionAbortedError,
+  InterruptedError,
+  OSError,
+  errnoConstants as E,
+  socket as S,
+  type Socket,
+} from '@iomux/core-native';
+import type { Protocol, ProtocolFactory } from './protocols.js';
+import type { SelectorEventLoop } from './selector-events.js';
+import { SelectorSocketTransport } from './transports.js';
+
+/** asyncio: constants.ACCEPT_RETRY_DELAY (seconds). */
+const ACCEPT_RETRY_DELAY = 1;
+const RESOURCE_ERRNOS = new Set([E.EMFILE, E.ENFILE, E.ENOBUFS, E.ENOMEM]);
+
+export interface ServerAddress {
+  address: string;
+  family: 'IPv4' | 'IPv6' | 'unix';
+  port: number;
+}
+
+export class Server extends EventEmitter {
+  readonly _loop: SelectorEventLoop;
+  _sockets: Socket[] | null;
+  readonly #protocolFactory: ProtocolFactory;
+  readonly #backlog: number;
+  #activeCount = 0;
+  #waiters: Array<() => void> | null = [];
+  #serving = false;
+
+  constructor(loop: SelectorEventLoop, sockets: Socket[], protocolFactory: ProtocolFactory, backlog: number) {
+    super();
+    this._loop = loop;
+    this._sockets = sockets;
+    this.#protocolFactory = protocolFactory;
+    this.#backlog = backlog;
+  }
+
+  /** @internal A transport of this server was made. */
+  _attach(): void {
+    this.#activeCount++;
+  }
+
+  /** @internal A transport of this server was closed. */
+  _detach(): void {
+    this.#activeCount--;
+    if (this.#activeCount === 0 && this._sockets === null) this.#wakeup();
+  }
+
+  #wakeup(): void {
+    const waiters = this.#waiters;
+    this.#waiters = null;
+    if (waiters !== null) for (const w of waiters) w();
+  }
+
+  /** The listening sockets (empty once closed). */
+  get sockets(): Socket[] {
+    return this._sockets === null ? [] : [...this._sockets];
+  }
+
+  isServing(): boolean {
+    return this.#serving;
+  }
+
+  /** @internal Starts accepting (createServer does this). */
+  _startServing(): void {
+    if (this.#serving) return;
+    this.#serving = true;
+    for (const sock of this._sockets ?? []) {
+      sock.listen(this.#backlog);
+      this.#addAcceptReader(sock);
+    }
+  }
+
+  #addAcceptReader(sock: Socket): void {
+    this._loop._addReader(sock.fileno(), () => this.#acceptConnection(sock), []);
+  }
+
+  /** Accepts up to `backlog` connections per readiness, as asyncio does. */
+  #acceptConnection(sock: Socket): void {
+    for (let i = 0; i < this.#backlog; i++) {
+      let conn: Socket;
+      let addr: unknown;
+      try {
+        [conn, addr] = sock.accept();
+        conn.setblocking(false);
+      } catch (exc) {
+        if (exc instanceof BlockingIOError || exc instanceof InterruptedError || exc instanceof ConnectionAbortedError) {
+          return; // Early exit because the socket accept buffer is empty.
+        }
+        if (exc instanceof OSError && RESOURCE_ERRNOS.has(exc.errno)) {
+          // There's nowhere to send the error, so just log it.
+          this._loop.callExceptionHandler({
+            message: 'socket.accept() out of system resource',
+            exception: exc,
+            socket: sock,
+          });
+          this._loop._removeReader(sock.fileno());
+          this._loop.callLater(ACCEPT_RETRY_DELAY, () => {
+            if (this.#serving && this._sockets !== null) this.#addAcceptReader(sock);
+          });
+          return;
+        }
+        throw exc; // The event loop will catch, log and ignore it.
+      }
+      let protocol: Protocol;
+      try {
+        protocol = this.#protocolFactory();
+      } catch (exc) {
+        conn.close();
+        this._loop.callExceptionHandler({ message: 'Error on transport creation for incoming connection', exception: exc, socket: conn });
+        continue;
+      }
+      const transport = new SelectorSocketTransport(this._loop, conn, protocol, { peername: addr }, this);
+      this.emit('connection', transport);
+    }
+  }
+
+  /** Stops listening; open connections are left alone (as asyncio 3.11). */
+  close(): void {
+    const sockets = this._sockets;
+    if (sockets === null) return;
+    this._sockets = null;
+    for (const sock of sockets) {
+      this._loop._removeReader(sock.fileno());
+      sock.close();
+    }
+    this.#serving = false;
+    if (this.#activeCount === 0) this.#wakeup();
+    this.emit('close');
+  }
+
+  /** Resolves once the server is closed and its connections are gone. */
+  waitClosed(): Promise<void> {
+    if (this._sockets === null && this.#waiters === null) return Promise.resolve();
+    if (this.#waiters === null) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters!.push(resolve));
+  }
+
+  /** Node's `server.address()`: the first socket's, or null once closed. */
+  address(): ServerAddress | null {
+    const sock = this._sockets?.[0];
+    if (sock === undefined) return null;
+    const name = sock.getsockname();
+    if (typeof name === 'string' || Buffer.isBuffer(name)) return { address: String(name), family: 'unix', port: 0 };
+    const [address, port] = name as [string, number];
+    return { address, family: sock.family === S.AF_INET6 ? 'IPv6' : 'IPv4', port };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.waitClosed();
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * Socket transports on a selector loop: CPython 3.11
+ * Lib/asyncio/selector_events.py `_SelectorTransport` and
+ * `_SelectorSocketTransport`, with transports.py's flow control
+ * (`_FlowControlMixin`): partial writes buffer and wait for EVENT_WRITE,
+ * EAGAIN retries, EOF and half-close, peer reset, EPIPE, and
+ * pauseWriting/resumeWriting around the write-buffer limits.
+ *
+ * Beyond asyncio, a transport is also an eventemitter3 emitter with Node's
+ * names: 'data' (Buffer), 'end', 'drain', 'error' (Error), 'close'
+ * (hadError: boolean).
+ */
+import { EventEmitter } from 'eventemitter3';
+import { BlockingIOError, InterruptedError, OSError, RuntimeError, ValueError, socket as S, type Socket } from '@iomux/core-native';
+import type { Protocol } from './protocols.js';
+import type { SelectorEventLoop } from './selector-events.js';
+import type { Server } from './server.js';
+
+/** asyncio: max bytes read per recv(). */
+const MAX_SIZE = 256 * 1024;
+/** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+/** Bytes joined into one send() when the buffer holds many small writes. */
+const MAX_JOIN = 256 * 1024;
+
+function isRetryable(e: unknown): boolean {
+  return e instanceof BlockingIOError || e instanceof InterruptedError;
+}
+
+function asBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const t = data === null ? 'NoneType' : typeof data === 'string' ? 'str' : typeof data;
+  throw new TypeError(`data argument must be a bytes-like object, not '${t}'`);
+}
+
+/** The transport interface of asyncio (ReadTransport + WriteTransport). */
+export interface Transport extends EventEmitter {
+  write(data: ArrayBufferView): void;
+  writelines(list: Iterable<ArrayBufferView>): void;
+  writeEof(): void;
+  canWriteEof(): boolean;
+  close(): void;
+  abort(): void;
+  isClosing(): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  isReading(): boolean;
+  getWriteBufferSize(): number;
+  getWriteBufferLimits(): [low: number, high: number];
+  setWriteBufferLimits(high?: number | null, low?: number | null): void;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown;
+  setProtocol(protocol: Protocol): void;
+  getProtocol(): Protocol;
+}
+
+export class SelectorSocketTransport extends EventEmitter implements Transport {
+  _loop: SelectorEventLoop;
+  _sock: Socket | null;
+  _sockFd: number;
+  _protocol: Protocol;
+  _protocolConnected = false;
+  _server: Server | null;
+  _buffer: Buffer[] = [];
+  _bufferSize = 0;
+  _connLost = 0;
+  _closing = false;
+  _eof = false;
+  _paused = false;
+  _protocolPaused = false;
+  _highWater = 64 * 1024;
+  _lowWater = 16 * 1024;
+  readonly _extra: Record<string, unknown>;
+  readonly #readReady = (): void => this._readReady();
+  readonly #writeReady = (): void => this._writeReady();
+
+  constructor(loop: SelectorEventLoop, sock: Socket, protocol: Protocol, extra: Record<string, unknown> = {}, server: Server | null = null) {
+    super();
+    this._loop = loop;
+    this._sock = sock;
+    this._sockFd = sock.fileno();
+    this._protocol = protocol;
+    this._server = server;
+    this._extra = { socket: sock, ...extra };
+    try {
+      this._extra.sockname ??= sock.getsockname();
+    } catch {
+      this._extra.sockname = null;
+    }
+    if (this._extra.peername === undefined) {
+      try {
+        this._extra.peername = sock.getpeername();
+      } catch {
+        this._extra.peername = null;
+      }
+    }
+    server?._attach();
+    // Disable the Nagle algorithm, as asyncio does for TCP.
+    try {
+      if (sock.family !== S.AF_UNIX) sock.setsockopt(S.IPPROTO_TCP, S.TCP_NODELAY, 1);
+    } catch {
+      // not TCP
+    }
+    this._protocolConnected = true;
+    loop.callSoon(() => this._protocol.connectionMade?.(this));
+    // Only start reading when connectionMade() has been called.
+    loop.callSoon(() => {
+      if (!this._closing && !this._paused) loop._addReader(this._sockFd, this.#readReady, []);
+    });
+  }
+
+  getExtraInfo(name: string, defaultValue: unknown = null): unknown {
+    return name in this._extra ? this._extra[name] : defaultValue;
+  }
+
+  setProtocol(protocol: Protocol): void {
+    this._protocol = protocol;
+    this._protocolConnected = true;
+  }
+
+  getProtocol(): Protocol {
+    return this._protocol;
+  }
+
+  isClosing(): boolean {
+    return this._closing;
+  }
+
+  isReading(): boolean {
+    return !this.isClosing() && !this._paused;
+  }
+
+  pauseReading(): void {
+    if (!this.isReading()) return;
+    this._paused = true;
+    this._loop._removeReader(this._sockFd);
+  }
+
+  resumeReading(): void {
+    if (this._closing || !this._paused) return;
+    this._paused = false;
+    this._loop._addReader(this._sockFd, this.#readReady, []);
+  }
+
+  // ---------------------------------------------------------------- read
+
+  _readReady(): void {
+    if (this._connLost) return;
+    let data: Buffer;
+    try {
+      data = this._sock!.recv(MAX_SIZE);
+    } catch (exc) {
+      if (isRetryable(exc)) return;
+      this._fatalError(exc, 'Fatal read error on socket transport');
+      return;
+    }
+    if (data.length === 0) {
+      this._readReadyOnEof();
+      return;
+    }
+    try {
+      this._protocol.dataReceived?.(data);
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
+      return;
+    }
+    this.emit('data', data);
+  }
+
+  _readReadyOnEof(): void {
+    let keepOpen: unknown;
+    try {
+      keepOpen = this._protocol.eofReceived?.();
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error: protocol.eof_received() call failed.');
+      return;
+    }
+    this.emit('end');
+    if (keepOpen) {
+      // We're keeping the connection open so the protocol can write more,
+      // but we still can't receive more, so remove the reader callback.
+      this._loop._removeReader(this._sockFd);
+    } else {
+      this.close();
+    }
+  }
+
+  // --------------------------------------------------------------- write
+
+  write(data: ArrayBufferView): void {
+    const buf = asBuffer(data);
+    if (this._eof) throw new RuntimeError('Cannot call write() after write_eof()');
+    if (buf.length === 0) return;
+    if (this._connLost) {
+      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this._loop.logger.warn('socket.send() raised exception.');
+      this._connLost++;
+      return;
+    }
+    let rest = buf;
+    if (this._bufferSize === 0) {
+      // Optimization: try to send now.
+      let n = 0;
+      try {
+        n = this._sock!.send(buf);
+      } catch (exc) {
+        if (!isRetryable(exc)) {
+          this._fatalError(exc, 'Fatal write error on socket transport');
+          return;
+        }
+      }
+      if (n === buf.length) return;
+      rest = buf.subarray(n);
+      // Not all was written; register write handler.
+      this._loop._addWriter(this._sockFd, this.#writeReady, []);
+    }
+    // Keep a copy: the caller may reuse its buffer after write() returns.
+    this._buffer.push(Buffer.from(rest));
+    this._bufferSize += rest.length;
+    this._maybePauseProtocol();
+  }
+
+  writelines(list: Iterable<ArrayBufferView>): void {
+    const parts: Buffer[] = [];
+    for (const d of list) parts.push(asBuffer(d));
+    this.write(Buffer.concat(parts));
+  }
+
+  _writeReady(): void {
+    if (this._connLost) return;
+    const head = this._buffer.length === 1 ? this._buffer[0]! : this.#joinHead();
+    let n = 0;
+    try {
+      n = this._sock!.send(head);
+    } catch (exc) {
+      if (isRetryable(exc)) return;
+      this._loop._removeWriter(this._sockFd);
+      this._buffer = [];
+      this._bufferSize = 0;
+      this._fatalError(exc, 'Fatal write error on socket transport');
+      return;
+    }
+    if (n > 0) this.#consume(n);
+    this._maybeResumeProtocol(); // May append to buffer.
+    if (this._bufferSize === 0) {
+      this._loop._removeWriter(this._sockFd);
+      if (this._closing) this._callConnectionLost(null);
+      else if (this._eof) this.#shutdownWrite();
+    }
+  }
+
+  /** Joins the first buffers (up to MAX_JOIN bytes) into one. */
+  #joinHead(): Buffer {
+    const parts: Buffer[] = [];
+    let size = 0;
+    for (const b of this._buffer) {
+      if (size > 0 && size + b.length > MAX_JOIN) break;
+      parts.push(b);
+      size += b.length;
+    }
+    if (parts.length === 1) return parts[0]!;
+    const joined = Buffer.concat(parts, size);
+    this._buffer.splice(0, parts.length, joined);
+    return joined;
+  }
+
+  #consume(n: number): void {
+    this._bufferSize -= n;
+    const buf = this._buffer;
+    while (n > 0) {
+      const b = buf[0]!;
+      if (n >= b.length) {
+        buf.shift();
+        n -= b.length;
+      } else {
+        buf[0] = b.subarray(n);
+        n = 0;
+      }
+    }
+  }
+
+  #shutdownWrite(): void {
+    try {
+      this._sock!.shutdown(S.SHUT_WR);
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error on shutdown');
+    }
+  }
+
+  writeEof(): void {
+    if (this._closing || this._eof) return;
+    this._eof = true;
+    if (this._bufferSize === 0) this.#shutdownWrite();
+  }
+
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  // --------------------------------------------------------- flow control
+
+  getWriteBufferSize(): number {
+    return this._bufferSize;
+  }
+
+  getWriteBufferLimits(): [low: number, high: number] {
+    return [this._lowWater, this._highWater];
+  }
+
+  setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
+    if (high === null) high = low === null ? 64 * 1024 : 4 * low;
+    if (low === null) low = Math.floor(high / 4);
+    if (!(high >= low && low >= 0)) throw new ValueError(`high (${high}) must be >= low (${low}) must be >= 0`);
+    this._highWater = high;
+    this._lowWater = low;
+    this._maybePauseProtocol();
+  }
+
+  _maybePauseProtocol(): void {
+    if (this._bufferSize <= this._highWater) return;
+    if (!this._protocolPaused) {
+      this._protocolPaused = true;
+      try {
+        this._protocol.pauseWriting?.();
+      } catch (exc) {
+        this._loop.callExceptionHandler({
+          message: 'protocol.pause_writing() failed',
+          exception: exc,
+          transport: this,
+          protocol: this._protocol,
+        });
+      }
+    }
+  }
+
+  _maybeResumeProtocol(): void {
+    if (this._protocolPaused && this._bufferSize <= this._lowWater) {
+      this._protocolPaused = false;
+      try {
+        this._protocol.resumeWriting?.();
+      } catch (exc) {
+        this._loop.callExceptionHandler({
+          message: 'protocol.resume_writing() failed',
+          exception: exc,
+          transport: this,
+          protocol: this._protocol,
+        });
+      }
+      this.emit('drain');
+    }
+  }
+
+  // --------------------------------------------------------------- close
+
+  /** Closes after the buffered data is sent; connectionLost(null) follows. */
+  close(): void {
+    if (this._closing) return;
+    this._closing = true;
+    this._loop._removeReader(this._sockFd);
+    if (this._bufferSize === 0) {
+      this._connLost++;
+      this._loop._removeWriter(this._sockFd);
+      this._loop.callSoon(() => this._callConnectionLost(null));
+    }
+  }
+
+  /** Closes at once, dropping buffered data. */
+  abort(): void {
+    this._forceClose(null);
+  }
+
+  _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
+    // Should be called from exception handler only.
+    if (exc instanceof OSError) {
+      if (this._loop.getDebug()) this._loop.logger.warn(`${message}:`, exc);
+    } else {
+      this._loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this._protocol });
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', exc);
+    this._forceClose(exc as Error);
+  }
+
+  _forceClose(exc: Error | null): void {
+    if (this._connLost) return;
+    if (this._bufferSize > 0) {
+      this._buffer = [];
+      this._bufferSize = 0;
+      this._loop._removeWriter(this._sockFd);
+    }
+    if (!this._closing) {
+      this._closing = true;
+      this._loop._removeReader(this._sockFd);
+    }
+    this._connLost++;
+    this._loop.callSoon(() => this._callConnectionLost(exc));
+  }
+
+  _callConnectionLost(exc: Error | null): void {
+    try {
+      if (this._protocolConnected) this._protocol.connectionLost?.(exc);
+    } finally {
+      this._sock?.close();
+      this._sock = null;
+      const server = this._server;
+      this._server = null;
+      server?._detach();
+      this.emit('close', exc !== null);
+    }
+  }
+
+  override toString(): string {
+    return `<SelectorSocketTransport fd=${this._sockFd}${this._closing ? ' closing' : ''}>`;
+  }
+}
