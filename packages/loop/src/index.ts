@@ -16,6 +16,17 @@ export { SelectorSocketTransport, type Transport } from './transports.js';
 export { Server, type ServerAddress } from './server.js';
 export { run } from './run.js';
 export {
+  openConnection,
+  startServer,
+  StreamReader,
+  StreamWriter,
+  StreamReaderProtocol,
+  IncompleteReadError,
+  LimitOverrunError,
+  DEFAULT_LIMIT,
+  type StreamOptions,
+} from './streams.js';
+export {
   error,
   OSError,
   ValueError,

@@ -1,0 +1,451 @@
+/**
+ * Streams: CPython 3.11 Lib/asyncio/streams.py. openConnection and
+ * startServer (on the running loop, as asyncio's module functions),
+ * StreamReader (read, readline, readexactly, readuntil, async iteration,
+ * limits with asyncio's errors) and StreamWriter (write, drain, close,
+ * waitClosed).
+ */
+import { ConnectionResetError, RuntimeError, ValueError } from '@iomux/core-native';
+import { getRunningLoop } from './events.js';
+import { ByteBuffer } from './internal/bytebuf.js';
+import type { Protocol } from './protocols.js';
+import type { CreateServerOptions, SelectorEventLoop } from './selector-events.js';
+import type { Server } from './server.js';
+import type { Transport } from './transports.js';
+
+/** asyncio: _DEFAULT_LIMIT, 64 KiB. */
+export const DEFAULT_LIMIT = 2 ** 16;
+
+/** asyncio.IncompleteReadError (an EOFError): the stream ended early. */
+export class IncompleteReadError extends Error {
+  readonly partial: Buffer;
+  readonly expected: number | null;
+  constructor(partial: Buffer, expected: number | null) {
+    const r = expected === null ? 'undefined' : String(expected);
+    super(`${partial.length} bytes read on a total of ${r} expected bytes`);
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+IncompleteReadError.prototype.name = 'IncompleteReadError';
+
+/** asyncio.LimitOverrunError: the buffer limit was reached looking for a separator. */
+export class LimitOverrunError extends Error {
+  readonly consumed: number;
+  constructor(message: string, consumed: number) {
+    super(message);
+    this.consumed = consumed;
+  }
+}
+LimitOverrunError.prototype.name = 'LimitOverrunError';
+
+interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+function deferred(): [Promise<void>, Waiter] {
+  let w!: Waiter;
+  const p = new Promise<void>((resolve, reject) => (w = { resolve, reject }));
+  return [p, w];
+}
+
+export class StreamReader implements AsyncIterable<Buffer> {
+  readonly _limit: number;
+  _buffer = new ByteBuffer();
+  _eof = false;
+  #waiter: Waiter | null = null;
+  _exception: unknown = null;
+  _transport: Transport | null = null;
+  _paused = false;
+
+  constructor(limit: number = DEFAULT_LIMIT) {
+    // The line length limit is a security feature; it also doubles as half
+    // the buffer limit.
+    if (limit <= 0) throw new ValueError('Limit cannot be <= 0');
+    this._limit = limit;
+  }
+
+  exception(): unknown {
+    return this._exception;
+  }
+
+  setException(exc: unknown): void {
+    this._exception = exc;
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      w.reject(exc);
+    }
+  }
+
+  #wakeupWaiter(): void {
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      w.resolve();
+    }
+  }
+
+  setTransport(transport: Transport): void {
+    if (this._transport !== null) throw new RuntimeError('Transport already set');
+    this._transport = transport;
+  }
+
+  #maybeResumeTransport(): void {
+    if (this._paused && this._buffer.length <= this._limit) {
+      this._paused = false;
+      this._transport!.resumeReading();
+    }
+  }
+
+  feedEof(): void {
+    this._eof = true;
+    this.#wakeupWaiter();
+  }
+
+  atEof(): boolean {
+    return this._eof && this._buffer.length === 0;
+  }
+
+  feedData(data: Uint8Array): void {
+    if (this._eof) throw new RuntimeError('feed_data after feed_eof');
+    if (data.length === 0) return;
+    this._buffer.extend(data);
+    this.#wakeupWaiter();
+    if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
+      this._transport.pauseReading();
+      this._paused = true;
+    }
+  }
+
+  /** Waits until feedData() or feedEof() is called. */
+  async #waitForData(funcName: string): Promise<void> {
+    if (this.#waiter !== null) {
+      throw new RuntimeError(`${funcName}() called while another coroutine is already waiting for incoming data`);
+    }
+    if (this._paused) {
+      this._paused = false;
+      this._transport!.resumeReading();
+    }
+    const [p, w] = deferred();
+    this.#waiter = w;
+    await p;
+  }
+
+  /** Reads one line (up to and including b'\n'); at EOF, what is left. */
+  async readline(): Promise<Buffer> {
+    const sep = NEWLINE;
+    try {
+      return await this.readuntil(sep);
+    } catch (e) {
+      if (e instanceof IncompleteReadError) return e.partial;
+      if (e instanceof LimitOverrunError) {
+        if (this._buffer.startsWith(sep, e.consumed)) this._buffer.drop(e.consumed + sep.length);
+        else this._buffer.clear();
+        this.#maybeResumeTransport();
+        throw new ValueError(e.message);
+      }
+      throw e;
+    }
+  }
+
+  /** Reads up to and including `separator`. */
+  async readuntil(separator: Uint8Array | string = NEWLINE): Promise<Buffer> {
+    const sep = typeof separator === 'string' ? Buffer.from(separator) : separator;
+    const seplen = sep.length;
+    if (seplen === 0) throw new ValueError('Separator should be at least one-byte string');
+    if (this._exception !== null) throw this._exception;
+    let offset = 0;
+    let isep: number;
+    for (;;) {
+      const buflen = this._buffer.length;
+      if (buflen - offset >= seplen) {
+        isep = this._buffer.find(sep, offset);
+        if (isep !== -1) break;
+        offset = buflen + 1 - seplen;
+        if (offset > this._limit) throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+      }
+      if (this._eof) {
+        const chunk = this._buffer.take(this._buffer.length);
+        throw new IncompleteReadError(chunk, null);
+      }
+      await this.#waitForData('readuntil');
+    }
+    if (isep > this._limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', isep);
+    const chunk = this._buffer.take(isep + seplen);
+    this.#maybeResumeTransport();
+    return chunk;
+  }
+
+  /**
+   * Reads up to `n` bytes (as soon as any are there); with n -1 (default),
+   * everything until EOF. An empty Buffer at EOF.
+   */
+  async read(n = -1): Promise<Buffer> {
+    if (this._exception !== null) throw this._exception;
+    if (n === 0) return Buffer.alloc(0);
+    if (n < 0) {
+      const blocks: Buffer[] = [];
+      for (;;) {
+        const block = await this.read(this._limit);
+        if (block.length === 0) break;
+        blocks.push(block);
+      }
+      return Buffer.concat(blocks);
+    }
+    if (this._buffer.length === 0 && !this._eof) await this.#waitForData('read');
+    const data = this._buffer.take(n);
+    this.#maybeResumeTransport();
+    return data;
+  }
+
+  /** Reads exactly `n` bytes; IncompleteReadError if EOF comes first. */
+  async readexactly(n: number): Promise<Buffer> {
+    if (n < 0) throw new ValueError('readexactly size can not be less than zero');
+    if (this._exception !== null) throw this._exception;
+    if (n === 0) return Buffer.alloc(0);
+    while (this._buffer.length < n) {
+      if (this._eof) {
+        const incomplete = this._buffer.take(this._buffer.length);
+        throw new IncompleteReadError(incomplete, n);
+      }
+      await this.#waitForData('readexactly');
+    }
+    const data = this._buffer.take(n);
+    this.#maybeResumeTransport();
+    return data;
+  }
+
+  /** Async iteration yields lines, as `async for line in reader`. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const line = await this.readline();
+      if (line.length === 0) return;
+      yield line;
+    }
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * StreamReaderProtocol: feeds a StreamReader from a transport, with
+ * asyncio's FlowControlMixin for the writer's drain().
+ */
+export class StreamReaderProtocol implements Protocol {
+  _reader: StreamReader | null;
+  _streamWriter: StreamWriter | null = null;
+  _transport: Transport | null = null;
+  readonly #loop: SelectorEventLoop;
+  readonly #clientConnectedCb: ((r: StreamReader, w: StreamWriter) => unknown) | null;
+  _paused = false;
+  #drainWaiters: Waiter[] = [];
+  _connectionLost = false;
+  #closed: Promise<void>;
+  #closedWaiter: Waiter;
+  _closedException: unknown = null;
+
+  constructor(reader: StreamReader, clientConnectedCb: ((r: StreamReader, w: StreamWriter) => unknown) | null, loop: SelectorEventLoop) {
+    this._reader = reader;
+    this.#clientConnectedCb = clientConnectedCb;
+    this.#loop = loop;
+    [this.#closed, this.#closedWaiter] = deferred();
+    // Never an unhandled rejection: waitClosed() rethrows it.
+    this.#closed.catch(() => {});
+  }
+
+  connectionMade(transport: Transport): void {
+    this._transport = transport;
+    this._reader!.setTransport(transport);
+    if (this.#clientConnectedCb !== null) {
+      this._streamWriter = new StreamWriter(transport, this, this._reader!, this.#loop);
+      let res: unknown;
+      try {
+        res = this.#clientConnectedCb(this._reader!, this._streamWriter);
+      } catch (exc) {
+        this.#reportCallbackError(exc);
+        transport.close();
+        return;
+      }
+      if (res instanceof Promise) {
+        res.catch((exc: unknown) => {
+          this.#reportCallbackError(exc);
+          transport.close();
+        });
+      }
+    }
+  }
+
+  #reportCallbackError(exc: unknown): void {
+    this.#loop.callExceptionHandler({
+      message: 'Unhandled exception in client_connected_cb',
+      exception: exc,
+      transport: this._transport,
+    });
+  }
+
+  connectionLost(exc: Error | null): void {
+    const reader = this._reader;
+    if (reader !== null) {
+      if (exc === null) reader.feedEof();
+      else reader.setException(exc);
+    }
+    if (exc === null) this.#closedWaiter.resolve();
+    else {
+      this._closedException = exc;
+      this.#closedWaiter.reject(exc);
+    }
+    // FlowControlMixin.connection_lost: wake up the writer(s) if currently paused.
+    this._connectionLost = true;
+    if (this._paused) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const w of waiters) {
+        if (exc === null) w.resolve();
+        else w.reject(exc);
+      }
+    }
+    this._reader = null;
+    this._streamWriter = null;
+    this._transport = null;
+  }
+
+  dataReceived(data: Buffer): void {
+    this._reader?.feedData(data);
+  }
+
+  eofReceived(): boolean {
+    this._reader?.feedEof();
+    // Half-close: keep the transport open for writing, as asyncio does for TCP.
+    return true;
+  }
+
+  pauseWriting(): void {
+    this._paused = true;
+  }
+
+  resumeWriting(): void {
+    this._paused = false;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  /** @internal FlowControlMixin._drain_helper */
+  async _drainHelper(): Promise<void> {
+    if (this._connectionLost) throw new ConnectionResetError('Connection lost');
+    if (!this._paused) return;
+    const [p, w] = deferred();
+    this.#drainWaiters.push(w);
+    await p;
+  }
+
+  /** @internal */
+  _getClosed(): Promise<void> {
+    return this.#closed;
+  }
+}
+
+/** StreamWriter: writes to a transport, with drain() for flow control. */
+export class StreamWriter {
+  readonly _transport: Transport;
+  readonly _protocol: StreamReaderProtocol;
+  readonly _reader: StreamReader | null;
+  readonly _loop: SelectorEventLoop;
+
+  constructor(transport: Transport, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: SelectorEventLoop) {
+    this._transport = transport;
+    this._protocol = protocol;
+    this._reader = reader;
+    this._loop = loop;
+  }
+
+  get transport(): Transport {
+    return this._transport;
+  }
+
+  write(data: ArrayBufferView | string): void {
+    this._transport.write(typeof data === 'string' ? Buffer.from(data) : data);
+  }
+
+  writelines(data: Iterable<ArrayBufferView>): void {
+    this._transport.writelines(data);
+  }
+
+  writeEof(): void {
+    this._transport.writeEof();
+  }
+
+  canWriteEof(): boolean {
+    return this._transport.canWriteEof();
+  }
+
+  close(): void {
+    this._transport.close();
+  }
+
+  isClosing(): boolean {
+    return this._transport.isClosing();
+  }
+
+  /** Resolves once the connection is closed (rejects with its error). */
+  waitClosed(): Promise<void> {
+    return this._protocol._getClosed();
+  }
+
+  getExtraInfo(name: string, defaultValue: unknown = null): unknown {
+    return this._transport.getExtraInfo(name, defaultValue);
+  }
+
+  /**
+   * Waits until the write buffer is below the high-water mark:
+   * `w.write(data); await w.drain()`.
+   */
+  async drain(): Promise<void> {
+    if (this._reader !== null) {
+      const exc = this._reader.exception();
+      if (exc !== null) throw exc;
+    }
+    if (this._transport.isClosing()) {
+      // Wait for protocol.connectionLost() call; raise connection closing
+      // error if any, ConnectionResetError otherwise. Yield to the loop so
+      // that connectionLost() can be called (asyncio: sleep(0)).
+      await new Promise<void>((r) => this._loop.callSoon(r));
+    }
+    await this._protocol._drainHelper();
+  }
+}
+
+export interface StreamOptions {
+  /** The StreamReader's buffer limit (64 KiB). */
+  limit?: number;
+}
+
+/**
+ * asyncio.open_connection: resolves with `[reader, writer]` connected to
+ * `host`:`port`, on the running loop.
+ */
+export async function openConnection(host: string, port: number, options: StreamOptions = {}): Promise<[StreamReader, StreamWriter]> {
+  const loop = getRunningLoop<SelectorEventLoop>();
+  const reader = new StreamReader(options.limit ?? DEFAULT_LIMIT);
+  const protocol = new StreamReaderProtocol(reader, null, loop);
+  const [transport] = await loop.createConnection(() => protocol, host, port);
+  const writer = new StreamWriter(transport, protocol, reader, loop);
+  return [reader, writer];
+}
+
+/**
+ * asyncio.start_server: serves `host`:`port` on the running loop, calling
+ * `clientConnected(reader, writer)` (may be async) for each connection.
+ */
+export async function startServer(
+  clientConnected: (reader: StreamReader, writer: StreamWriter) => unknown,
+  host: string | null = null,
+  port = 0,
+  options: StreamOptions & CreateServerOptions = {},
+): Promise<Server> {
+  const loop = getRunningLoop<SelectorEventLoop>();
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  return loop.createServer(() => new StreamReaderProtocol(new StreamReader(limit), clientConnected, loop), host, port, options);
+}
