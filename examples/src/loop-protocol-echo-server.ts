@@ -1,0 +1,51 @@
+/**
+ * The TCP echo server of asyncio's documentation ("TCP Echo Server",
+ * protocols), ported onto @iomux/loop.
+ *
+ *   npm run example -- loop-protocol-echo-server [--host H] [--port P] [--backend epoll|poll|select]
+ *
+ * Without --backend the loop uses DefaultSelector, so IOMUX_SELECTOR picks
+ * the backend. Set IOMUX_VERBOSE=1 to log each connection as the Python
+ * example does.
+ */
+import { EventLoop, type Protocol, type Transport } from '@iomux/loop';
+import { selectorBackend } from '@iomux/selectors';
+import { announce, parseServerArgs, stopSignal, UsageError } from './cli.js';
+
+const USAGE = 'usage: npm run example -- loop-protocol-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select]';
+
+class EchoServerProtocol implements Protocol {
+  transport!: Transport;
+  constructor(private readonly verbose: boolean) {}
+
+  connectionMade(transport: Transport): void {
+    this.transport = transport;
+    if (this.verbose) process.stdout.write(`Connection from ${JSON.stringify(transport.getExtraInfo('peername'))}\n`);
+  }
+
+  dataReceived(data: Buffer): void {
+    this.transport.write(data);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseServerArgs(argv, { usage: USAGE, backend: true });
+  let loop: EventLoop;
+  try {
+    loop = new EventLoop(args.backend !== undefined ? { selector: args.backend } : {});
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const verbose = process.env.IOMUX_VERBOSE === '1';
+  const stop = stopSignal();
+  await loop.runUntilComplete(async () => {
+    const server = await loop.createServer(() => new EchoServerProtocol(verbose), args.host, args.port, { backlog: 1024 });
+    const addr = server.address()!;
+    announce(addr.address, addr.port, selectorBackend(loop._selector));
+    await stop.promise;
+    server.close();
+  });
+  loop.close();
+  process.stdout.write('stopped\n');
+  return 0;
+}
