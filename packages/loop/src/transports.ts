@@ -11,7 +11,16 @@
  * (hadError: boolean).
  */
 import { EventEmitter } from 'eventemitter3';
-import { BlockingIOError, InterruptedError, OSError, RuntimeError, ValueError, socket as S, type Socket } from '@iomux/core-native';
+import {
+  binding,
+  errnoConstants,
+  fromNative,
+  OSError,
+  RuntimeError,
+  ValueError,
+  socket as S,
+  type Socket,
+} from '@iomux/core-native';
 import type { Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { Server } from './server.js';
@@ -23,9 +32,26 @@ const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 /** Bytes joined into one send() when the buffer holds many small writes. */
 const MAX_JOIN = 256 * 1024;
 
-function isRetryable(e: unknown): boolean {
-  return e instanceof BlockingIOError || e instanceof InterruptedError;
+// The hot path calls the addon directly (the Socket methods re-check their
+// arguments and handle timeouts a non-blocking transport socket never has).
+const B = binding;
+const EAGAIN = errnoConstants.EAGAIN;
+const EWOULDBLOCK = errnoConstants.EWOULDBLOCK ?? EAGAIN;
+const EINTR = errnoConstants.EINTR;
+const MSG_NOSIGNAL = S.MSG_NOSIGNAL ?? 0;
+
+/** An addon error that only means "not now": retry on the next readiness. */
+function isNativeRetry(e: unknown): boolean {
+  const errno = (e as { errno?: unknown }).errno;
+  return errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
 }
+
+/**
+ * One receive buffer per thread, as uvloop has: recv() goes into it and the
+ * bytes received are copied out into a right-sized Buffer (small ones from
+ * Node's pool), instead of allocating MAX_SIZE bytes per read.
+ */
+let recvBuffer: Buffer | null = null;
 
 function asBuffer(data: unknown): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -146,18 +172,21 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   _readReady(): void {
     if (this._connLost) return;
-    let data: Buffer;
+    const buf = (recvBuffer ??= Buffer.allocUnsafeSlow(MAX_SIZE));
+    let n: number;
     try {
-      data = this._sock!.recv(MAX_SIZE);
+      n = B.recv(this._sockFd, buf, 0, MAX_SIZE, 0);
     } catch (exc) {
-      if (isRetryable(exc)) return;
-      this._fatalError(exc, 'Fatal read error on socket transport');
+      if (isNativeRetry(exc)) return;
+      this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
       return;
     }
-    if (data.length === 0) {
+    if (n === 0) {
       this._readReadyOnEof();
       return;
     }
+    const data = Buffer.allocUnsafe(n);
+    buf.copy(data, 0, 0, n);
     try {
       this._protocol.dataReceived?.(data);
     } catch (exc) {
@@ -201,10 +230,10 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       // Optimization: try to send now.
       let n = 0;
       try {
-        n = this._sock!.send(buf);
+        n = B.send(this._sockFd, buf, 0, buf.length, MSG_NOSIGNAL);
       } catch (exc) {
-        if (!isRetryable(exc)) {
-          this._fatalError(exc, 'Fatal write error on socket transport');
+        if (!isNativeRetry(exc)) {
+          this._fatalError(fromNative(exc), 'Fatal write error on socket transport');
           return;
         }
       }
@@ -230,13 +259,13 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     const head = this._buffer.length === 1 ? this._buffer[0]! : this.#joinHead();
     let n = 0;
     try {
-      n = this._sock!.send(head);
+      n = B.send(this._sockFd, head, 0, head.length, MSG_NOSIGNAL);
     } catch (exc) {
-      if (isRetryable(exc)) return;
+      if (isNativeRetry(exc)) return;
       this._loop._removeWriter(this._sockFd);
       this._buffer = [];
       this._bufferSize = 0;
-      this._fatalError(exc, 'Fatal write error on socket transport');
+      this._fatalError(fromNative(exc), 'Fatal write error on socket transport');
       return;
     }
     if (n > 0) this.#consume(n);

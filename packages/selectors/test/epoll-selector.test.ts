@@ -1,0 +1,10 @@
+// CPython 3.11 test_selectors.py EpollSelectorTestCase: the shared suite
+// (base-selector.suite.ts) run against EpollSelector.
+import t from 'tap';
+import * as selectors from '@iomux/selectors';
+import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { selectorSuite, type SelectorClass } from './base-selector.suite.js';
+
+checkNoFdLeak(t);
+
+selectorSuite(t, (selectors as Record<string, unknown>).EpollSelector as SelectorClass | undefined, 'EpollSelector');

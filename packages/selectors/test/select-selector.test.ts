@@ -1,0 +1,10 @@
+// CPython 3.11 test_selectors.py SelectSelectorTestCase: the shared suite
+// (base-selector.suite.ts) run against SelectSelector.
+import t from 'tap';
+import * as selectors from '@iomux/selectors';
+import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { selectorSuite, type SelectorClass } from './base-selector.suite.js';
+
+checkNoFdLeak(t);
+
+selectorSuite(t, (selectors as Record<string, unknown>).SelectSelector as SelectorClass | undefined, 'SelectSelector');
