@@ -2,24 +2,26 @@
  * The CPython side of the benchmark: a persistent `python3 -c` worker that
  * builds the same scenario as the Node side (its own pipes and dups, same N,
  * same registration order) and times the same calls with
- * time.perf_counter_ns. Node sends one command per line and awaits one reply
+ * time.perf_counter_ns; also CPython's selectors (every backend, the same
+ * descriptors registered for EVENT_READ) at the selector table's N. Node sends one command per line and awaits one reply
  * line, so CPython's measurements interleave with the Node ones inside every
  * repeat.
  *
  * Protocol (one line each way):
  *   -> "<what> <N> <iters>"       <- "<elapsed ns>" | "ERR <message>"
- *   -> "info"                     <- JSON { version, selectMax }
+ *   -> "info"                     <- JSON { version, select, epoll, selectors, defaultSelector }
  *   -> "quit"                     (worker closes every descriptor and exits)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as readline from 'node:readline';
 
 const SCRIPT = String.raw`
-import gc, os, select, sys, time, json
+import gc, os, select, selectors, sys, time, json
 pc = time.perf_counter_ns
 MAXN = int(sys.argv[1])
 NS = [int(x) for x in sys.argv[2].split(',')]
 REGN = int(sys.argv[3])
+SELNS = [int(x) for x in sys.argv[4].split(',')] if len(sys.argv) > 4 and sys.argv[4] else []
 FD_SETSIZE = 1024
 
 # Same scenario as the Node side: one pipe with a byte in it (its read end is
@@ -52,6 +54,26 @@ for n in NS:
         assert select.select(fds, [], [], 0) == ([rr], [], [])
         sels[n] = fds
 regfds = idle[:REGN]
+
+# selectors: every backend this platform has, the same descriptors registered
+# for EVENT_READ in the same order, each checked once.
+SELCLASSES = {'selselect': 'SelectSelector', 'selpoll': 'PollSelector',
+              'selepoll': 'EpollSelector', 'seldefault': 'DefaultSelector'}
+sels_by = {}
+for what, cls_name in SELCLASSES.items():
+    cls = getattr(selectors, cls_name, None)
+    if cls is None:
+        continue
+    for n in SELNS:
+        fds = fds_for(n)
+        if cls is selectors.SelectSelector and max(fds) >= FD_SETSIZE:
+            continue
+        s = cls()
+        for fd in fds:
+            s.register(fd, selectors.EVENT_READ)
+        r = s.select(0)
+        assert len(r) == 1 and r[0][0].fd == rr and r[0][1] == selectors.EVENT_READ, r
+        sels_by[(what, n)] = s
 
 def t_epoll(n, iters):
     f = eps[n].poll
@@ -109,8 +131,19 @@ def t_loop(n, iters):
         pass
     return pc() - t0
 
+def t_sel(what):
+    def t(n, iters):
+        f = sels_by[(what, n)].select
+        t0 = pc()
+        for _ in range(iters):
+            f(0)
+        return pc() - t0
+    return t
+
 T = {'epoll': t_epoll, 'poll': t_poll, 'select': t_select,
      'epollreg': t_epollreg, 'pollreg': t_pollreg, 'loop': t_loop}
+for what in SELCLASSES:
+    T[what] = t_sel(what)
 
 out = sys.stdout
 for line in sys.stdin:
@@ -121,14 +154,21 @@ for line in sys.stdin:
         break
     try:
         if parts[0] == 'info':
+            selinfo = {}
+            for (what, n) in sels_by:
+                selinfo.setdefault(what, []).append(n)
             out.write(json.dumps({'version': sys.version.split()[0],
-                                  'select': sorted(sels), 'epoll': sorted(eps)}) + '\n')
+                                  'select': sorted(sels), 'epoll': sorted(eps),
+                                  'selectors': {k: sorted(v) for k, v in selinfo.items()},
+                                  'defaultSelector': selectors.DefaultSelector.__name__}) + '\n')
         else:
             out.write('%d\n' % T[parts[0]](int(parts[1]), int(parts[2])))
     except Exception as e:
         out.write('ERR %s: %s\n' % (type(e).__name__, e))
     out.flush()
 
+for s in sels_by.values():
+    s.close()
 for ep in eps.values():
     ep.close()
 for fd in idle + [rr, rw, ir, iw]:
@@ -141,6 +181,13 @@ export interface CPythonInfo {
   select: number[];
   /** N values with an epoll object (empty where epoll is missing). */
   epoll: number[];
+  /**
+   * selectors: 'selselect' | 'selpoll' | 'selepoll' | 'seldefault' -> the N
+   * values with such a selector (registered, checked once).
+   */
+  selectors: Partial<Record<string, number[]>>;
+  /** The class DefaultSelector is here (EpollSelector on Linux). */
+  defaultSelector: string;
 }
 
 export class CPythonWorker {
@@ -149,8 +196,8 @@ export class CPythonWorker {
   private readonly exited: Promise<number | null>;
   private stderr = '';
 
-  constructor(python: string, maxN: number, ns: readonly number[], regN: number) {
-    this.child = spawn(python, ['-c', SCRIPT, String(maxN), ns.join(','), String(regN)], {
+  constructor(python: string, maxN: number, ns: readonly number[], regN: number, selNs: readonly number[] = []) {
+    this.child = spawn(python, ['-c', SCRIPT, String(maxN), ns.join(','), String(regN), selNs.join(',')], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child.stdin.on('error', () => {}); // reported through 'exit'/'error'

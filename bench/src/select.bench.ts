@@ -3,7 +3,10 @@
  * per call with exactly one ready descriptor among N registered, and what
  * register+unregister costs per descriptor, next to the same syscalls looped
  * in C inside the addon (bench.cc), a raw binding call from JS, and CPython's
- * select module doing the same thing, all measured in this one run.
+ * select module doing the same thing, all measured in this one run. Then
+ * every @iomux/selectors backend's select(0) beside the @iomux/select call it
+ * wraps (and CPython's selectors beside CPython's select), and the wake-up
+ * latency of selectAsync() against Node's own 'data' events (latency.ts).
  *
  * Method: every contender is calibrated to take about BENCH_TARGET_MS
  * (default 50 ms) per repeat; the repeats (BENCH_REPEATS, default 7)
@@ -21,7 +24,16 @@ import * as fs from 'node:fs';
 import * as nodeOs from 'node:os';
 import { binding, os, FD_SETSIZE } from '@iomux/core-native';
 import { select, poll, epoll, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, type Epoll } from '@iomux/select';
+import {
+  DefaultSelector,
+  EpollSelector,
+  PollSelector,
+  SelectSelector,
+  EVENT_READ,
+  type BaseSelector,
+} from '@iomux/selectors';
 import { CPythonWorker, type CPythonInfo } from './cpython.js';
+import { runLatency, stats, type LatencyResult } from './latency.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -34,6 +46,8 @@ function envNumber(name: string, dflt: number): number {
 }
 
 const NS = [1, 100, 1000, 10000] as const;
+/** N for the selectors table (each must be in NS: CPython's raw calls exist for NS only). */
+const SEL_NS = [1, 1000] as const;
 const MAX_N = 10000;
 /** register+unregister is measured over this many descriptors per iteration. */
 const REG_N = 1000;
@@ -42,6 +56,9 @@ const TARGET_NS = envNumber('BENCH_TARGET_MS', 50) * 1e6;
 /** Calibration stops growing the iteration count once a run takes this long. */
 const CALIBRATE_NS = Math.min(10e6, TARGET_NS / 4);
 const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
+/** Wake-up latency: samples per path, and a cap on the whole section. */
+const LAT_SAMPLES = Math.max(1, Math.round(envNumber('BENCH_LATENCY_SAMPLES', 2000)));
+const LAT_MAX_MS = envNumber('BENCH_LATENCY_MAX_S', 60) * 1000;
 /** CPython's epoll.poll() default (maxevents=-1 means FD_SETSIZE - 1). */
 const MAXEVENTS = FD_SETSIZE - 1;
 /** Linux ABI values (<sys/epoll.h>); Python's select module does not export them. */
@@ -116,8 +133,13 @@ let sink = 0;
 
 // ---------------------------------------------------------------- contenders
 
-/** Table columns: c, raw, iomux, py. Other keys are breakdown-only. */
-type Kind = 'c' | 'raw' | 'iomux' | 'py' | 'noop' | 'c0' | 'c1' | 'once' | 'arg' | 'argc' | 'raw256' | 'rawg';
+/**
+ * Table columns: c, raw, iomux, py. Selectors table: selraw (the @iomux/select
+ * call), sel (the selector), pyraw, pysel. Other keys are breakdown-only.
+ */
+type Kind =
+  | 'c' | 'raw' | 'iomux' | 'py' | 'noop' | 'c0' | 'c1' | 'once' | 'arg' | 'argc' | 'raw256' | 'rawg'
+  | 'selraw' | 'sel' | 'pyraw' | 'pysel' | 'inner' | 'inner0' | 'ready';
 
 interface Contender {
   kind: Kind;
@@ -137,6 +159,8 @@ interface Row {
   n: string;
   contenders: Partial<Record<Kind, Contender>>;
   note?: string;
+  /** Selectors table: the raw @iomux/select call the selector is compared with. */
+  rawCall?: string;
 }
 
 async function calibrate(c: Contender): Promise<void> {
@@ -181,7 +205,7 @@ async function main(): Promise<void> {
   const fdsFor = (n: number): number[] => [...idle.slice(0, n - 1), rr];
   const owned = [rr, rw, ir, iw, ...idle];
 
-  const py = new CPythonWorker(PYTHON, MAX_N, NS, REG_N);
+  const py = new CPythonWorker(PYTHON, MAX_N, NS, REG_N, SEL_NS);
   let pyInfo: CPythonInfo | null = null;
   try {
     pyInfo = await py.info();
@@ -200,8 +224,8 @@ async function main(): Promise<void> {
     samples: [],
     check,
   });
-  const pyContender = (what: string, n: number, perIter = 1): Contender | undefined =>
-    pyInfo ? mk('py', (k) => py.run(what, n, k), perIter) : undefined;
+  const pyContender = (what: string, n: number, perIter = 1, kind: Kind = 'py'): Contender | undefined =>
+    pyInfo ? mk(kind, (k) => py.run(what, n, k), perIter) : undefined;
   const expectOneReady = (what: string) => () => assertEqual(binding.bench_last_result(), 1, `${what}: ready count`);
 
   const jsLoop = (body: () => number) =>
@@ -429,19 +453,102 @@ async function main(): Promise<void> {
     });
   }
 
+  // ---- selectors: selector.select(0) beside the @iomux/select call it wraps,
+  // on the same descriptors, and CPython's selectors beside its select module
+  type Backend = 'select' | 'poll' | 'epoll';
+  const selRows: Row[] = [];
+  const defaultBackend = DefaultSelector.backend;
+  const selectorSpecs: Array<{ label: string; make: () => BaseSelector; backend: Backend; py: string }> = [
+    { label: 'SelectSelector', make: () => new SelectSelector(), backend: 'select', py: 'selselect' },
+    { label: 'PollSelector', make: () => new PollSelector(), backend: 'poll', py: 'selpoll' },
+  ];
+  if (EpollSelector !== undefined && hasEpoll) {
+    const Cls = EpollSelector;
+    selectorSpecs.push({ label: 'EpollSelector', make: () => new Cls(), backend: 'epoll', py: 'selepoll' });
+  }
+  if (defaultBackend === 'select' || defaultBackend === 'poll' || (defaultBackend === 'epoll' && hasEpoll)) {
+    selectorSpecs.push({ label: `DefaultSelector (${defaultBackend})`, make: () => new DefaultSelector(), backend: defaultBackend, py: 'seldefault' });
+  }
+  const pyRawName: Record<Backend, string> = { select: 'select', poll: 'poll', epoll: 'epoll' };
+  const pyHasRaw = (b: Backend, n: number): boolean =>
+    pyInfo !== null && (b === 'poll' || (b === 'select' ? pyInfo.select : pyInfo.epoll).includes(n));
+  for (const spec of selectorSpecs) {
+    for (const n of SEL_NS) {
+      const fds = fdsFor(n);
+      const rawCall = spec.backend === 'epoll' ? 'epoll.poll(0)' : spec.backend === 'poll' ? 'poll.poll(0)' : 'select(r, [], [], 0)';
+      if (spec.backend === 'select' && Math.max(...fds) >= FD_SETSIZE) {
+        selRows.push({ label: spec.label, n: String(n), rawCall, contenders: {}, note: `skipped: descriptors reach ${Math.max(...fds)} >= FD_SETSIZE` });
+        continue;
+      }
+      const sel = spec.make();
+      closers.push(() => sel.close());
+      for (const fd of fds) sel.register(fd, EVENT_READ);
+      const got = sel.select(0);
+      assertEqual(got.map(([k, e]) => [k.fd, e]), [[rr, EVENT_READ]], `${spec.label}.select(0) N=${n}`);
+      let rawFn: () => number;
+      if (spec.backend === 'epoll') {
+        const ep = newEpoll();
+        closers.push(() => ep.close());
+        for (const fd of fds) ep.register(fd, EPOLLIN);
+        assertEqual(ep.poll(0), [[rr, EPOLLIN]], `${rawCall} N=${n} (selectors table)`);
+        rawFn = () => ep.poll(0).length;
+      } else if (spec.backend === 'poll') {
+        const p = poll();
+        closers.push(() => p.close());
+        for (const fd of fds) p.register(fd, POLLIN);
+        assertEqual(p.poll(0), [[rr, POLLIN]], `${rawCall} N=${n} (selectors table)`);
+        rawFn = () => p.poll(0).length;
+      } else {
+        const empty: number[] = [];
+        assertEqual(select(fds, empty, empty, 0), [[rr], [], []], `${rawCall} N=${n} (selectors table)`);
+        rawFn = () => select(fds, empty, empty, 0)[0].length;
+      }
+      const contenders: Row['contenders'] = {
+        selraw: mk('selraw', jsLoop(rawFn)),
+        sel: mk('sel', jsLoop(() => sel.select(0).length)),
+        pyraw: pyHasRaw(spec.backend, n) ? pyContender(pyRawName[spec.backend], n, 1, 'pyraw') : undefined,
+        pysel: pyInfo?.selectors?.[spec.py]?.includes(n) ? pyContender(spec.py, n, 1, 'pysel') : undefined,
+      };
+      // Breakdown at N=1 (EpollSelector, PollSelector): the poller call exactly
+      // as the selector makes it, on the selector's own poller, and the
+      // selector's _ready() conversion alone on a fixed one-entry list.
+      if (n === 1 && (spec.label === 'EpollSelector' || spec.label === 'PollSelector')) {
+        const inside = sel as unknown as {
+          _selector: { poll(timeout: number, maxevents?: number): Array<[number, number]> };
+          _ready(list: Array<[number, number]>): unknown[];
+        };
+        const poller = inside._selector;
+        const one: Array<[number, number]> = [[rr, spec.backend === 'epoll' ? EPOLLIN : POLLIN]];
+        assertEqual(inside._ready(one).length, 1, `${spec.label}._ready`);
+        contenders.inner = mk('inner', jsLoop(spec.backend === 'epoll' ? () => poller.poll(0, n).length : () => poller.poll(0).length));
+        // epoll: the same poller without the maxevents argument (as the raw call)
+        if (spec.backend === 'epoll') contenders.inner0 = mk('inner0', jsLoop(() => poller.poll(0).length));
+        contenders.ready = mk('ready', jsLoop(() => inside._ready(one).length));
+      }
+      selRows.push({ label: spec.label, n: String(n), rawCall, contenders });
+    }
+  }
+
   // ---- calibrate, then the interleaved repeats
-  const all = rows.flatMap((row) => Object.values(row.contenders).filter((c): c is Contender => c !== undefined));
+  const measured = [...rows, ...selRows];
+  const all = measured.flatMap((row) => Object.values(row.contenders).filter((c): c is Contender => c !== undefined));
   log(`calibrating ${all.length} contenders to ~${TARGET_NS / 1e6} ms per run ...`);
   for (const c of all) await calibrate(c);
   const estimate = all.length * REPEATS * (TARGET_NS / 1e9);
   log(`measuring: ${REPEATS} repeats x ${all.length} runs (~${Math.round(estimate)} s)`);
   for (let rep = 0; rep < REPEATS; rep++) {
-    for (const row of rows) {
+    for (const row of measured) {
       const cs = Object.values(row.contenders).filter((c): c is Contender => c !== undefined);
       for (let i = 0; i < cs.length; i++) await measure(cs[(i + rep) % cs.length]!);
     }
     log(`  repeat ${rep + 1}/${REPEATS} done`);
   }
+  // CPython is done: let it go before the latency section.
+  await py.quit();
+
+  // ---- wake-up latency (a worker thread writes, the main thread wakes)
+  log(`wake-up latency: ${LAT_SAMPLES} samples per path, interleaved in blocks (cap ${LAT_MAX_MS / 1000} s) ...`);
+  const lat: LatencyResult = await runLatency({ samples: LAT_SAMPLES, maxMs: LAT_MAX_MS, log });
 
   // ---- report
   const fmtNs = (c: Contender | undefined): string => {
@@ -565,10 +672,139 @@ async function main(): Promise<void> {
     out.push('epoll: not available on this platform (no verdicts)');
   }
 
+  // ---- selectors table
+  const selNoisy: string[] = [];
+  const selNotes: string[] = [];
+  if (selRows.length) {
+    out.push('');
+    out.push('### selectors: selector.select(0) vs the @iomux/select call it wraps');
+    out.push('');
+    out.push(
+      `One ready descriptor among N registered for EVENT_READ (same scenario); @iomux/selectors vs @iomux/select on the same ` +
+        `descriptors, CPython ${pyInfo?.version ?? 'n/a'} selectors (DefaultSelector = ${pyInfo?.defaultSelector ?? 'n/a'}) vs its select module; ns per call.`,
+    );
+    out.push('');
+    out.push('| selector.select(0) | N | raw call | raw ns | selector ns | selector / raw | selector - raw ns | CPython raw ns | CPython selector ns | CPython selector / raw | selector / CPython selector |');
+    out.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const row of selRows) {
+      const { selraw, sel, pyraw, pysel } = row.contenders;
+      out.push(
+        `| ${row.label} | ${row.n} | ${row.rawCall ?? '-'} | ${fmtNs(selraw)} | ${fmtNs(sel)} | ${fmtRatio(ratio(sel, selraw))} | ` +
+          `${diff(sel, selraw)} | ${fmtNs(pyraw)} | ${fmtNs(pysel)} | ${fmtRatio(ratio(pysel, pyraw))} | ${fmtRatio(ratio(sel, pysel))} |`,
+      );
+      if (row.note) selNotes.push(`- ${row.label} N=${row.n}: ${row.note}`);
+      for (const x of [selraw, sel, pyraw, pysel]) {
+        if (x && spread(x) > 0.5) selNoisy.push(`${row.label} N=${row.n} ${x.kind} ${(spread(x) * 100).toFixed(0)}%`);
+      }
+    }
+    out.push('');
+    out.push('raw: the @iomux/select call on an object of its own with the same descriptors (epoll/poll: default maxevents).');
+    out.push('selector: the @iomux/selectors select(0), which returns [key, events] pairs. Ratios and differences: medians of per-repeat values.');
+    if (selNoisy.length) selNotes.push(`- noisy (max-min over repeats > 50% of the median): ${selNoisy.join('; ')}`);
+    if (selNotes.length) {
+      out.push('');
+      out.push(...selNotes);
+    }
+
+    // Where the selector layer's time goes, at N=1.
+    const bd = ['EpollSelector', 'PollSelector']
+      .map((label) => selRows.find((r) => r.label === label && r.n === '1'))
+      .filter((r): r is Row => r !== undefined && r.contenders.inner !== undefined);
+    if (bd.length) {
+      const m = (c: Contender | undefined): number => (c ? median(c.samples) : NaN);
+      const f0 = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(0));
+      out.push('');
+      out.push('### selector.select(0), N=1: where the time goes');
+      out.push('');
+      out.push(`| step (measured in this run, interleaved with the N=1 rows) | ${bd.map((r) => `${r.label} ns`).join(' | ')} |`);
+      out.push(`|---|${bd.map(() => '---:').join('|')}|`);
+      const line = (what: string, f: (r: Row) => number): void => {
+        out.push(`| ${what} | ${bd.map((r) => f0(f(r))).join(' | ')} |`);
+      };
+      line('raw call on its own object: ep.poll(0) / p.poll(0)', (r) => m(r.contenders.selraw));
+      line("the selector's own poller called as the raw call is: poll(0) (epoll: default maxevents)", (r) => m(r.contenders.inner0 ?? r.contenders.inner));
+      line("the poller call as the selector makes it, on the selector's own poller: poll(0, maxevents = 1) / poll(0)", (r) => m(r.contenders.inner));
+      line('of which passing maxevents (the two lines above; median of per-repeat differences)', (r) =>
+        r.contenders.inner0 ? median(r.contenders.inner!.samples.map((x, i) => x - r.contenders.inner0!.samples[i]!)) : 0);
+      line('_ready() alone on a fixed one-entry list: key lookup, result array, [key, events] pair', (r) => m(r.contenders.ready));
+      line('selector.select(0)', (r) => m(r.contenders.sel));
+      line('selector - raw (median of per-repeat differences)', (r) =>
+        median(r.contenders.sel!.samples.map((x, i) => x - r.contenders.selraw!.samples[i]!)));
+      line('rest: select(0) - poller call - _ready() (timeout conversion, maxevents, the calls; median of per-repeat values)', (r) =>
+        median(r.contenders.sel!.samples.map((x, i) => x - r.contenders.inner!.samples[i]! - r.contenders.ready!.samples[i]!)));
+      if (pyInfo) {
+        line('CPython: raw ep.poll(0) / p.poll(0)', (r) => m(r.contenders.pyraw));
+        line('CPython: selector.select(0)', (r) => m(r.contenders.pysel));
+      }
+    }
+
+    out.push('');
+    for (const [label, rawCall] of [['EpollSelector', 'epoll.poll(0)'], ['PollSelector', 'poll.poll(0)']] as const) {
+      const rs = selRows.filter((r) => r.label === label && r.contenders.sel && r.contenders.selraw);
+      if (!rs.length) continue;
+      const per = rs.map((r) => ({ n: r.n, x: ratio(r.contenders.sel, r.contenders.selraw)! }));
+      const worst = per.reduce((a, b) => (b.x > a.x ? b : a));
+      out.push(`${label}.select(0) / ${rawCall}: ${worst.x.toFixed(2)}x (target <= 1.3x): ${worst.x <= 1.3 ? 'PASS' : 'FAIL'}`);
+      out.push(`  (worst of ${per.map((p) => `N=${p.n} ${p.x.toFixed(2)}x`).join(', ')})`);
+    }
+  }
+
+  // ---- wake-up latency table
+  {
+    out.push('');
+    out.push('### selectAsync wake-up latency: a worker thread writes 1 byte, the main thread resumes');
+    out.push('');
+    const net = lat.paths.find((p) => p.key === 'net');
+    const netP50 = net ? stats(net.samples).p50 : NaN;
+    out.push(
+      `Per sample: the main thread arms the wait, posts 'go'; the worker sleeps a random 0.2-1 ms, stores process.hrtime.bigint() ` +
+        `in a SharedArrayBuffer and writes; latency = main's hrtime where the wait resumes minus that stamp. ` +
+        `${lat.blocks} rounds of ${lat.paths.length} paths x 100-sample blocks (rotating order) after one warm-up block each; ` +
+        `${(lat.elapsedMs / 1000).toFixed(1)} s${lat.capped ? ', STOPPED BY THE TIME CAP' : ''}.`,
+    );
+    out.push('');
+    out.push('| wake-up path | samples | min µs | p50 µs | p99 µs | p50 / net p50 |');
+    out.push('|---|---:|---:|---:|---:|---:|');
+    const us = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(1));
+    for (const p of lat.paths) {
+      const st = stats(p.samples);
+      out.push(`| ${p.label} | ${p.samples.length} | ${us(st.min)} | ${us(st.p50)} | ${us(st.p99)} | ${fmtRatio(st.p50 / netP50)} |`);
+    }
+    out.push('');
+    out.push(
+      `Clock check (one CLOCK_MONOTONIC for both threads): post < writer's stamp < wake held in ` +
+        `${lat.checked - lat.clockViolations} of ${lat.checked} samples (warm-up included).`,
+    );
+    if (lat.splits.length) {
+      out.push('');
+      out.push(
+        `Where the promise twins' wake-up goes: a second, instrumented pass (the addon's watcher callback, the timeout-0 ` +
+          `epoll_wait/poll binding and fdhandle_unwatch wrapped on the shared binding object to stamp entry and return; ` +
+          `${lat.splits[0]!.total.length} samples each, interleaved). p50 of each segment, µs (segment p50s need not add up to the total's p50):`,
+      );
+      out.push('');
+      out.push(
+        '| path (instrumented) | write -> callback enters JS | JS to the timeout-0 syscall | timeout-0 syscall | result, #finish to unwatch | ' +
+          'fdhandle_unwatch | onSettle, resolve | callback return -> await resumes | total |',
+      );
+      out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+      for (const sp of lat.splits) {
+        const segs = [sp.toCallback, sp.preSyscall, sp.syscall, sp.preUnwatch, sp.unwatch, sp.postUnwatch, sp.toResume, sp.total];
+        out.push(`| ${sp.label} | ${segs.map((x) => us(stats(x).p50)).join(' | ')} |`);
+      }
+    }
+    out.push('');
+    const sels = lat.paths.filter((p) => p.key === 'epsel' || p.key === 'pollsel').map((p) => ({ p, r: stats(p.samples).p50 / netP50 }));
+    if (sels.length && net) {
+      const worst = sels.reduce((a, b) => (b.r > a.r ? b : a));
+      out.push(`selectAsync wake-up p50 vs Node net 'data' p50: ${worst.r.toFixed(2)}x (target <= 1.0x): ${worst.r <= 1.0 ? 'PASS' : 'FAIL'}`);
+      out.push(`  (worst of ${sels.map(({ p, r }) => `${p.label.replace('.selectAsync()', '')} ${r.toFixed(2)}x`).join(', ')})`);
+    }
+  }
+
   // ---- clean up: every descriptor this run opened
   for (const close of closers) close();
   for (const fd of owned) os.close(fd);
-  await py.quit();
   const leaked = leakedFds(fdsBefore);
   out.push('');
   out.push(

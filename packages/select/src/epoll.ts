@@ -26,8 +26,10 @@ const FD_SETSIZE = C.FD_SETSIZE ?? 1024;
  */
 const MAX_EVENTS_PER_CALL = 65536;
 
-// Read once: a module constant is a fast property load on every call.
+// Read once: module constants are fast loads on every call (the package's
+// re-exports are getters on an object in dictionary mode).
 const B = binding;
+const toCInt = toClinicInt;
 const LAYOUT = binding.epoll_event_layout ?? { stride: 3, events: 0, fd: 1 };
 const STRIDE = LAYOUT.stride;
 const EV_AT = LAYOUT.events;
@@ -210,7 +212,7 @@ export class Epoll implements Disposable {
 
   /** Python's argument order: maxevents as a C int, closed, timeout, range. */
   #parse(timeout: unknown, maxevents: unknown): [ms: number, max: number] {
-    let max = maxevents === undefined ? -1 : toClinicInt(maxevents);
+    let max = maxevents === undefined ? -1 : toCInt(maxevents);
     // CPython checks for a closed object after parsing maxevents as a C int
     // but before it converts the timeout or range-checks maxevents.
     if (this.#fd < 0) throw new ValueError(CLOSED);

@@ -30,6 +30,8 @@ export class PendingWait<T> {
   #reject!: (e: unknown) => void;
   #done = false;
   #handle: FdHandle | null = null;
+  /** Armed in the addon: a one-shot watch that has not fired yet. */
+  #watching = false;
   #timer: NodeJS.Timeout | undefined;
   #deadline = 0;
   #signal: AbortSignal | undefined;
@@ -82,6 +84,7 @@ export class PendingWait<T> {
     this.#handle = handle;
     try {
       binding.fdhandle_watch(handle, this.#onReadable);
+      this.#watching = true;
     } catch (e) {
       this.#finish(undefined, e);
     }
@@ -106,6 +109,8 @@ export class PendingWait<T> {
   }
 
   readonly #onReadable = (status: number): void => {
+    // The addon stopped the one-shot watch before calling us.
+    this.#watching = false;
     if (this.#done) return;
     if (status < 0) {
       // libuv reported an error on our own epoll descriptor: let the
@@ -145,7 +150,8 @@ export class PendingWait<T> {
     if (this.#done) return;
     this.#done = true;
     if (this.#handle !== null) {
-      binding.fdhandle_unwatch(this.#handle);
+      if (this.#watching) binding.fdhandle_unwatch(this.#handle);
+      this.#watching = false;
       this.#handle = null;
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
