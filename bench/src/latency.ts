@@ -409,7 +409,9 @@ export async function runLatency(opts: { samples: number; maxMs: number; log: (s
               // the timeout-0 call made inside the callback (the last one)
               const sys = [at.epoll_wait, at.poll].filter((x): x is [bigint, bigint] => x !== undefined && x[0] >= cbIn && x[1] <= cbOut)
                 .sort((x, y) => (x[0] < y[0] ? 1 : -1))[0];
-              const uw = at.fdhandle_unwatch;
+              // Settling from the watcher's own callback needs no unwatch
+              // (the one-shot watch already stopped): then that step is 0.
+              const uw = at.fdhandle_unwatch ?? (sys ? ([sys[1], sys[1]] as [bigint, bigint]) : undefined);
               if (!(lastWritten < cbIn && cbIn <= cbOut && cbOut <= lastWake) || !sys || !uw || !(sys[1] <= uw[0] && uw[1] <= cbOut)) {
                 throw new Error(`${a.label}: instrumented steps out of order`);
               }
