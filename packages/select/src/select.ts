@@ -35,19 +35,29 @@ function prepare(seq: unknown): Prepared {
   } else {
     throw new TypeError('arguments 1-3 must be sequences');
   }
-  const objs: unknown[] = [];
-  const fds: number[] = [];
+  const len0 = Math.min(list.length, SETSIZE);
+  const objs: unknown[] = new Array(len0);
+  let fds = new Int32Array(len0);
+  let n = 0;
   // The length is re-read on every turn: a fileno() may shrink the array
   // (CPython issue 16230); what was taken before stays taken.
   for (let i = 0; i < list.length; i++) {
-    if (fds.length >= SETSIZE) throw new ValueError('too many file descriptors in select()');
+    if (n >= SETSIZE) throw new ValueError('too many file descriptors in select()');
     const o = list[i];
-    const fd = fdOf(o);
+    // Fast path for the common case, a small non-negative int.
+    const fd = typeof o === 'number' && (o | 0) === o && o >= 0 ? o : fdOf(o);
     if (fd >= SETSIZE) throw new ValueError('filedescriptor out of range in select()');
-    objs.push(o);
-    fds.push(fd);
+    if (n === fds.length) {
+      // A fileno() grew the list: make room.
+      const grown = new Int32Array(Math.min(SETSIZE, 2 * n + 8));
+      grown.set(fds);
+      fds = grown;
+    }
+    objs[n] = o;
+    fds[n++] = fd;
   }
-  return { objs, fds: Int32Array.from(fds) };
+  objs.length = n;
+  return { objs, fds: n === fds.length ? fds : fds.slice(0, n) };
 }
 
 /** select(2) with the PEP 475 retry; leaves -1 in every entry not ready. */
