@@ -22,29 +22,8 @@ export * from './constants.js';
  * descriptor (a closed socket's) instead of throwing.
  */
 export { fdOf as asFileDescriptor, fdOfAllowNegative as asFileDescriptorOrNegative } from './internal/fileobj.js';
-export {
-  error,
-  OSError,
-  ValueError,
-  OverflowError,
-  KeyError,
-  RuntimeError,
-  BlockingIOError,
-  ChildProcessError,
-  ConnectionError,
-  BrokenPipeError,
-  ConnectionAbortedError,
-  ConnectionRefusedError,
-  ConnectionResetError,
-  FileExistsError,
-  FileNotFoundError,
-  InterruptedError,
-  IsADirectoryError,
-  NotADirectoryError,
-  PermissionError,
-  ProcessLookupError,
-  TimeoutError,
-} from '@iomux/core-native';
+// The contract's error classes, as Python's modules expose them.
+export * from '@iomux/core-native/error-classes';
 
 /** `select.epoll`: present only where the platform has epoll (Linux). */
 export const epoll: typeof epollImpl | undefined = has.epoll ? epollImpl : undefined;

@@ -39,26 +39,5 @@ import { EpollSelector as EpollSelectorImpl } from './epoll-selector.js';
 export const EpollSelector: typeof EpollSelectorImpl | undefined = epoll !== undefined ? EpollSelectorImpl : undefined;
 export type EpollSelector<D = unknown> = EpollSelectorImpl<D>;
 
-export {
-  error,
-  OSError,
-  ValueError,
-  OverflowError,
-  KeyError,
-  RuntimeError,
-  BlockingIOError,
-  ChildProcessError,
-  ConnectionError,
-  BrokenPipeError,
-  ConnectionAbortedError,
-  ConnectionRefusedError,
-  ConnectionResetError,
-  FileExistsError,
-  FileNotFoundError,
-  InterruptedError,
-  IsADirectoryError,
-  NotADirectoryError,
-  PermissionError,
-  ProcessLookupError,
-  TimeoutError,
-} from '@iomux/select';
+// The contract's error classes, as Python's modules expose them.
+export * from '@iomux/core-native/error-classes';

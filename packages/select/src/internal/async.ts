@@ -92,7 +92,14 @@ export class PendingWait<T> {
 
   /** Runs the non-blocking call now and settles if it found something. */
   poke(): void {
-    if (this.#done) return;
+    if (!this.#done) this.#look(false);
+  }
+
+  /**
+   * The non-blocking call: settles with its result when it found something
+   * (or always, when `last`), rejects with what it throws.
+   */
+  #look(last: boolean): void {
     let r: T[];
     try {
       r = this.#attempt();
@@ -100,7 +107,7 @@ export class PendingWait<T> {
       this.#finish(undefined, e);
       return;
     }
-    if (r.length > 0) this.#finish(r);
+    if (last || r.length > 0) this.#finish(r);
   }
 
   /** Rejects the wait (close() during a wait, for one). */
@@ -132,14 +139,7 @@ export class PendingWait<T> {
       this.#timer = setTimeout(this.#onTimer, Math.min(Math.ceil(left), MAX_TIMER_MS));
       return;
     }
-    let r: T[];
-    try {
-      r = this.#attempt();
-    } catch (e) {
-      this.#finish(undefined, e);
-      return;
-    }
-    this.#finish(r);
+    this.#look(true);
   };
 
   readonly #onAbort = (): void => {

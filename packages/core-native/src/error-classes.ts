@@ -1,0 +1,28 @@
+/**
+ * Just the contract's error classes (and `error`, Python's `select.error`),
+ * for the packages that re-export them: `export * from
+ * '@iomux/core-native/error-classes'`.
+ */
+export {
+  error,
+  OSError,
+  ValueError,
+  OverflowError,
+  KeyError,
+  RuntimeError,
+  BlockingIOError,
+  ChildProcessError,
+  ConnectionError,
+  BrokenPipeError,
+  ConnectionAbortedError,
+  ConnectionRefusedError,
+  ConnectionResetError,
+  FileExistsError,
+  FileNotFoundError,
+  InterruptedError,
+  IsADirectoryError,
+  NotADirectoryError,
+  PermissionError,
+  ProcessLookupError,
+  TimeoutError,
+} from './errors.js';
