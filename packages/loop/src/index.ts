@@ -26,26 +26,5 @@ export {
   DEFAULT_LIMIT,
   type StreamOptions,
 } from './streams.js';
-export {
-  error,
-  OSError,
-  ValueError,
-  OverflowError,
-  KeyError,
-  RuntimeError,
-  BlockingIOError,
-  ChildProcessError,
-  ConnectionError,
-  BrokenPipeError,
-  ConnectionAbortedError,
-  ConnectionRefusedError,
-  ConnectionResetError,
-  FileExistsError,
-  FileNotFoundError,
-  InterruptedError,
-  IsADirectoryError,
-  NotADirectoryError,
-  PermissionError,
-  ProcessLookupError,
-  TimeoutError,
-} from '@iomux/selectors';
+// The contract's error classes, as Python's modules expose them.
+export * from '@iomux/core-native/error-classes';
