@@ -12,8 +12,9 @@
  * to wait on (no readers, writers or timers) it waits on a plain promise,
  * which does not keep the process alive.
  */
+import { constants as osConstants } from 'node:os';
 import { setImmediate as yieldToNode } from 'node:timers/promises';
-import { RuntimeError } from '@iomux/select';
+import { RuntimeError, ValueError } from '@iomux/select';
 import { Deque } from './internal/deque.js';
 import { Heap } from './internal/heap.js';
 import { Handle, TimerHandle, _getRunningLoop, _setRunningLoop, type ExceptionContext } from './events.js';
@@ -35,6 +36,30 @@ export interface Logger {
 
 type Callback = (...args: any[]) => unknown;
 
+/** A signal, by name ('SIGINT') or number (2), as the platform numbers it. */
+export type Signal = NodeJS.Signals | number;
+
+const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(SIGNALS).map(([name, num]) => [num, name as NodeJS.Signals]));
+
+/**
+ * unix_events.py `_check_signal`: the Node name of `sig`.
+ * @throws {TypeError} not a signal number or name
+ * @throws {ValueError} 'invalid signal number N' (or name)
+ */
+function signalName(sig: unknown): NodeJS.Signals {
+  if (typeof sig === 'string') {
+    if (!Object.hasOwn(SIGNALS, sig)) throw new ValueError(`invalid signal name ${JSON.stringify(sig)}`);
+    return sig as NodeJS.Signals;
+  }
+  if (typeof sig !== 'number' || !Number.isInteger(sig)) {
+    throw new TypeError(`sig must be an int or a signal name, not ${typeof sig === 'object' ? String(sig) : typeof sig}`);
+  }
+  const name = SIGNAL_NAMES.get(sig);
+  if (name === undefined || sig <= 0) throw new ValueError(`invalid signal number ${sig}`);
+  return name;
+}
+
 /** One iteration's wait: null blocks; a number is seconds. */
 export type Timeout = number | null;
 
@@ -54,6 +79,8 @@ export abstract class BaseEventLoop {
   #lastYield = 0;
   /** Set while the loop waits; wakes it when work arrives from outside. */
   #wake: (() => void) | null = null;
+  /** addSignalHandler: the handle and the process listener, by signal name. */
+  #signalHandlers = new Map<NodeJS.Signals, { handle: Handle; listener: () => void }>();
 
   /** Monotonic time in seconds, the clock of callAt/callLater. */
   time(): number {
@@ -153,20 +180,25 @@ export abstract class BaseEventLoop {
       const gate = new Promise((r) => (started = r));
       promise = gate.then(() => future());
       this.callSoon(() => started());
-    } else {
+    } else if (future instanceof Promise || typeof (future as { then?: unknown } | null)?.then === 'function') {
       promise = Promise.resolve(future);
+    } else {
+      // asyncio.ensure_future's TypeError, before the loop starts.
+      throw new TypeError('An asyncio.Future, a coroutine or an awaitable is required');
     }
-    const done = promise.then(
-      () => {
-        settled = true;
-        this.stop();
-      },
-      () => {
-        settled = true;
-        this.stop();
-      },
-    );
-    await this.runForever();
+    // Only this run may be stopped by this future (asyncio removes its done
+    // callback): if the run ends first, a later settling stops nothing.
+    let active = true;
+    const onSettled = (): void => {
+      settled = true;
+      if (active) this.stop();
+    };
+    const done = promise.then(onSettled, onSettled);
+    try {
+      await this.runForever();
+    } finally {
+      active = false;
+    }
     if (!settled) throw new RuntimeError('Event loop stopped before Future completed.');
     await done;
     return promise;
@@ -185,6 +217,61 @@ export abstract class BaseEventLoop {
     this._closed = true;
     this._ready.clear();
     this._scheduled = new Heap<TimerHandle>();
+    for (const sig of [...this.#signalHandlers.keys()]) this.removeSignalHandler(sig);
+  }
+
+  // --------------------------------------------------------------- signals
+
+  /**
+   * unix_events.py add_signal_handler: calls `callback(...args)` from the
+   * loop (as callSoon does) whenever the process receives `sig` (a name such
+   * as 'SIGINT', or a number). Replaces this loop's earlier handler for
+   * `sig`; while installed, Node's default action for `sig` does not happen.
+   * An async callback is allowed, as in callSoon (its rejection goes to the
+   * exception handler).
+   * @throws {TypeError} a sig that is no signal, or a callback that is no function
+   * @throws {ValueError} 'invalid signal number N'
+   * @throws {RuntimeError} 'sig N cannot be caught' (SIGKILL, SIGSTOP), or
+   *   'Event loop is closed'
+   */
+  addSignalHandler(sig: Signal, callback: Callback, ...args: unknown[]): void {
+    const name = signalName(sig);
+    this._checkClosed();
+    this.#checkCallback(callback, 'addSignalHandler');
+    const handle = new Handle(callback, args, this);
+    const listener = (): void => {
+      // unix_events.py _handle_signal
+      if (this.#signalHandlers.get(name)?.handle !== handle) return; // a race
+      if (handle._cancelled) {
+        this.removeSignalHandler(name);
+      } else if (!this._closed) {
+        this._ready.push(handle);
+        this._wakeup();
+      }
+    };
+    try {
+      process.on(name, listener);
+    } catch (exc) {
+      if ((exc as { code?: unknown }).code === 'EINVAL') throw new RuntimeError(`sig ${String(sig)} cannot be caught`);
+      throw new RuntimeError((exc as Error).message);
+    }
+    const old = this.#signalHandlers.get(name);
+    if (old !== undefined) process.off(name, old.listener);
+    this.#signalHandlers.set(name, { handle, listener });
+  }
+
+  /**
+   * unix_events.py remove_signal_handler: removes this loop's handler for
+   * `sig`; true if there was one.
+   * @throws {TypeError} | {ValueError} as addSignalHandler
+   */
+  removeSignalHandler(sig: Signal): boolean {
+    const name = signalName(sig);
+    const entry = this.#signalHandlers.get(name);
+    if (entry === undefined) return false;
+    this.#signalHandlers.delete(name);
+    process.off(name, entry.listener);
+    return true;
   }
 
   // ---------------------------------------------------------------- errors
@@ -218,8 +305,15 @@ export abstract class BaseEventLoop {
     if (handler === null) {
       try {
         this.defaultExceptionHandler(context);
-      } catch {
-        // The logger itself failed: nothing better to do than go on.
+      } catch (exc) {
+        // Second protection layer for unexpected errors in the default
+        // implementation, as well as for subclassed event loops with
+        // overridden defaultExceptionHandler.
+        try {
+          this.logger.error('Exception in default exception handler', exc);
+        } catch {
+          // The logger itself failed: nothing better to do than go on.
+        }
       }
       return;
     }
@@ -232,8 +326,13 @@ export abstract class BaseEventLoop {
           exception: exc,
           context,
         });
-      } catch {
-        // as above
+      } catch (exc2) {
+        // Guard defaultExceptionHandler in case it is overridden.
+        try {
+          this.logger.error('Exception in default exception handler while handling an unexpected error in custom exception handler', exc2);
+        } catch {
+          // as above
+        }
       }
     }
   }
@@ -274,6 +373,14 @@ export abstract class BaseEventLoop {
    * far. This is the only place where callbacks are called.
    */
   async _runOnce(): Promise<void> {
+    // Let Node's loop run now and then, whether the loop is busy with
+    // callbacks or with I/O that is always ready (a quick look that finds
+    // events never waits). First, so that the timeout below sees whatever
+    // Node code scheduled meanwhile.
+    if (performance.now() - this.#lastYield >= YIELD_MS) {
+      await yieldToNode();
+      this.#lastYield = performance.now();
+    }
     const sched = this._scheduled;
     const schedCount = sched.length;
     if (schedCount > MIN_SCHEDULED_TIMER_HANDLES && this._timerCancelledCount / schedCount > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
@@ -302,12 +409,7 @@ export abstract class BaseEventLoop {
 
     let events: unknown[];
     if (timeout === 0) {
-      // Busy: poll without waiting, but let Node's loop run now and then.
-      const now = performance.now();
-      if (now - this.#lastYield >= YIELD_MS) {
-        await yieldToNode();
-        this.#lastYield = performance.now();
-      }
+      // Busy: poll without waiting.
       events = this._select(0) as unknown[];
     } else {
       // A quick look first: under load something is usually ready.

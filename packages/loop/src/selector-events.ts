@@ -316,7 +316,7 @@ export class SelectorEventLoop extends BaseEventLoop {
         if (af === socket.AF_INET6 && socket.IPV6_V6ONLY !== undefined) sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1);
         sock.bind(sa as Parameters<Socket['bind']>[0]);
         sock.setblocking(false);
-        // With port 0, every family listens on the port the first one got.
+        // With port 0, one address only: each family would get its own port.
         if (port === 0 && targets.length > 1) break;
       }
     } catch (e) {
@@ -358,7 +358,12 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   #sockOp<T>(sock: Socket, _kind: 'read', op: () => T): Promise<T> {
-    this.#checkNonBlocking(sock);
+    // A promise-returning method reports every error through its promise.
+    try {
+      this.#checkNonBlocking(sock);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     try {
       return Promise.resolve(op());
     } catch (e) {

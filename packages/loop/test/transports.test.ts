@@ -1,0 +1,625 @@
+// transports.ts: CPython 3.11 test_asyncio/test_selector_events.py
+// SelectorTransportTests and SelectorSocketTransportTests, and
+// test_transports.py (flow-control limits), on every backend. Where CPython
+// gives the transport a mock socket, these tests give it one end of a real
+// socketpair (or a TCP connection) and act on the other end; the protocol
+// records its calls as CPython's mock protocol does.
+import t, { type Test } from 'tap';
+import * as net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { EventLoop, SelectorSocketTransport, type Protocol, type Transport } from '@iomux/loop';
+import { EVENT_READ, EVENT_WRITE } from '@iomux/selectors';
+import { OSError, socket, socketpair, type Socket } from '@iomux/core-native';
+import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { BACKENDS, collectExceptions, future, recordingLogger, runBriefly, runUntil } from './helpers.js';
+
+checkNoFdLeak(t);
+
+/** test_utils.make_test_protocol: records every call; behaviour by hooks. */
+class RecProto implements Protocol {
+  calls: string[] = [];
+  data: Buffer[] = [];
+  lostWith: Array<Error | null> = [];
+  lost = future<Error | null>();
+  eofReturn: boolean | undefined = undefined;
+  made: ((tr: Transport) => void) | null = null;
+  onData: ((d: Buffer) => void) | null = null;
+  onEof: (() => void) | null = null;
+  transport: Transport | null = null;
+  connectionMade(tr: Transport): void {
+    this.calls.push('connectionMade');
+    this.transport = tr;
+    this.made?.(tr);
+  }
+  dataReceived(d: Buffer): void {
+    this.calls.push('dataReceived');
+    this.data.push(d);
+    this.onData?.(d);
+  }
+  eofReceived(): boolean | undefined {
+    this.calls.push('eofReceived');
+    this.onEof?.();
+    return this.eofReturn;
+  }
+  connectionLost(exc: Error | null): void {
+    this.calls.push('connectionLost');
+    this.lostWith.push(exc);
+    this.lost.resolve(exc);
+  }
+  pauseWriting(): void {
+    this.calls.push('pauseWriting');
+  }
+  resumeWriting(): void {
+    this.calls.push('resumeWriting');
+  }
+  count(name: string): number {
+    return this.calls.filter((c) => c === name).length;
+  }
+  received(): Buffer {
+    return Buffer.concat(this.data);
+  }
+}
+
+/** Reads everything available from a non-blocking socket (until EAGAIN or EOF). */
+function drainPeer(sock: Socket, into: Buffer[]): 'eof' | 'more' {
+  for (;;) {
+    let d: Buffer;
+    try {
+      d = sock.recv(1 << 20);
+    } catch (e) {
+      if ((e as Error).name === 'BlockingIOError') return 'more';
+      throw e;
+    }
+    if (d.length === 0) return 'eof';
+    into.push(d);
+  }
+}
+
+function suite(backend: string): void {
+  t.test(`backend ${backend}`, async (t) => {
+    /** A loop, a transport on one end of a socketpair, its protocol and the other end. */
+    const setup = (t: Test, proto: RecProto = new RecProto()) => {
+      const loop = new EventLoop({ selector: backend });
+      const [sock, peer] = socketpair();
+      sock.setblocking(false);
+      peer.setblocking(false);
+      const tr = new SelectorSocketTransport(loop, sock, proto);
+      t.teardown(async () => {
+        if (!tr._connLost) tr.abort();
+        if (!loop.isClosed()) {
+          await runBriefly(loop);
+          loop.close();
+        }
+        sock.close();
+        peer.close();
+      });
+      return { loop, sock, peer, tr, proto, fd: sock.fileno() };
+    };
+    const hasReader = (loop: EventLoop, fd: number): boolean => {
+      const key = loop._selector.getMap()!.get(fd);
+      return key !== undefined && (key.events & EVENT_READ) !== 0 && key.data![0] !== null;
+    };
+    const hasWriter = (loop: EventLoop, fd: number): boolean => {
+      const key = loop._selector.getMap()!.get(fd);
+      return key !== undefined && (key.events & EVENT_WRITE) !== 0 && key.data![1] !== null;
+    };
+    /** Fills the transport's socket buffer, so that the next write buffers. */
+    const fill = (tr: SelectorSocketTransport): number => {
+      const big = Buffer.alloc(1 << 20, 'f');
+      tr.write(big);
+      return big.length;
+    };
+
+    t.test('test_ctor', async (t) => {
+      const { loop, sock, tr, proto, fd } = setup(t);
+      t.equal(tr._loop, loop);
+      t.equal(tr._sock, sock);
+      t.equal(tr._sockFd, fd);
+      t.same(proto.calls, [], 'connectionMade is called soon, not now');
+      await runBriefly(loop);
+      t.ok(hasReader(loop, fd), 'reading');
+      t.same(proto.calls, ['connectionMade']);
+      t.equal(proto.transport, tr);
+    });
+
+    t.test('test_get_extra_info', async (t) => {
+      const { sock, tr } = setup(t);
+      t.equal(tr.getExtraInfo('socket'), sock);
+      t.equal(tr.getExtraInfo('sockname'), sock.getsockname());
+      t.equal(tr.getExtraInfo('peername'), sock.getpeername());
+      t.equal(tr.getExtraInfo('unknown'), null);
+      t.equal(tr.getExtraInfo('unknown', 'default'), 'default');
+    });
+
+    t.test('test_pause_resume_reading', async (t) => {
+      const { loop, tr, fd } = setup(t);
+      await runBriefly(loop);
+      t.notOk(tr._paused);
+      t.ok(tr.isReading());
+      t.ok(hasReader(loop, fd));
+      tr.pauseReading();
+      tr.pauseReading();
+      t.ok(tr._paused);
+      t.notOk(tr.isReading());
+      t.notOk(hasReader(loop, fd));
+      tr.resumeReading();
+      tr.resumeReading();
+      t.notOk(tr._paused);
+      t.ok(tr.isReading());
+      t.ok(hasReader(loop, fd));
+      tr.close();
+      t.notOk(tr.isReading());
+      t.notOk(hasReader(loop, fd));
+    });
+
+    t.test('test_pause_reading_connection_made', async (t) => {
+      const proto = new RecProto();
+      proto.made = (tr) => tr.pauseReading();
+      const { loop, tr, fd } = setup(t, proto);
+      await runBriefly(loop);
+      t.notOk(tr.isReading());
+      t.notOk(hasReader(loop, fd));
+      tr.resumeReading();
+      t.ok(tr.isReading());
+      t.ok(hasReader(loop, fd));
+      tr.close();
+      t.notOk(tr.isReading());
+      t.notOk(hasReader(loop, fd));
+    });
+
+    t.test('paused reading delivers nothing until resumed', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      tr.pauseReading();
+      peer.send(Buffer.from('held'));
+      await runBriefly(loop);
+      await runBriefly(loop);
+      t.equal(proto.count('dataReceived'), 0);
+      tr.resumeReading();
+      await runUntil(loop, () => proto.count('dataReceived') > 0);
+      t.equal(proto.received().toString(), 'held');
+    });
+
+    t.test('test_read_ready', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      const events: Buffer[] = [];
+      tr.on('data', (d: Buffer) => events.push(d));
+      peer.send(Buffer.from('data'));
+      await runUntil(loop, () => proto.data.length > 0);
+      t.equal(proto.received().toString(), 'data');
+      t.equal(Buffer.concat(events).toString(), 'data', "and the 'data' event");
+    });
+
+    t.test('test_read_ready_eof', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      let ended = false;
+      let closed: boolean | null = null;
+      tr.on('end', () => (ended = true));
+      tr.on('close', (hadError: boolean) => (closed = hadError));
+      peer.shutdown(socket.SHUT_WR);
+      t.equal(await loop.runUntilComplete(proto.lost.promise), null);
+      t.same(proto.calls, ['connectionMade', 'eofReceived', 'connectionLost']);
+      t.ok(tr.isClosing(), 'eofReceived returned nothing: the transport closed');
+      t.ok(ended, "'end'");
+      t.equal(closed, false, "'close' without error");
+      t.equal(tr._sock, null, 'the socket is closed');
+    });
+
+    t.test('test_read_ready_eof_keep_open', async (t) => {
+      const proto = new RecProto();
+      proto.eofReturn = true;
+      const { loop, peer, tr, fd } = setup(t, proto);
+      peer.shutdown(socket.SHUT_WR);
+      await runUntil(loop, () => proto.count('eofReceived') === 1);
+      t.notOk(tr.isClosing(), 'kept open');
+      t.notOk(hasReader(loop, fd), 'but not reading any more');
+      t.equal(proto.count('connectionLost'), 0);
+      // still writable (half-close)
+      tr.write(Buffer.from('after eof'));
+      const got: Buffer[] = [];
+      await runUntil(loop, () => (drainPeer(peer, got), Buffer.concat(got).length === 9));
+      t.equal(Buffer.concat(got).toString(), 'after eof');
+      tr.close();
+      t.equal(await loop.runUntilComplete(proto.lost.promise), null);
+    });
+
+    t.test('test_read_ready_tryagain: nothing to read is not an error', async (t) => {
+      const { loop, tr, proto } = setup(t);
+      const errors = collectExceptions(loop);
+      await runBriefly(loop);
+      tr._readReady();
+      tr._readReady();
+      await runBriefly(loop);
+      t.notOk(tr.isClosing());
+      t.same(proto.calls, ['connectionMade']);
+      t.same(errors, []);
+    });
+
+    t.test('test_read_ready_conn_reset', async (t) => {
+      // An AF_UNIX peer that closes with unread data resets the connection.
+      const { loop, peer, tr, proto } = setup(t);
+      const errors = collectExceptions(loop);
+      let closedWithError: boolean | null = null;
+      let errorEvent: unknown = null;
+      tr.on('close', (e: boolean) => (closedWithError = e));
+      tr.on('error', (e: unknown) => (errorEvent = e));
+      await runBriefly(loop);
+      tr.write(Buffer.from('unread'));
+      peer.close();
+      const exc = await loop.runUntilComplete(proto.lost.promise);
+      t.type(exc, OSError);
+      t.equal(exc!.name, 'ConnectionResetError');
+      t.same(errors, [], 'an OSError is not reported to the exception handler');
+      t.equal(closedWithError, true);
+      t.equal(errorEvent, exc, "the 'error' event carries it");
+    });
+
+    t.test('test_data_received_error', async (t) => {
+      const proto = new RecProto();
+      const err = new RangeError('lookup');
+      proto.onData = () => {
+        throw err;
+      };
+      const { loop, peer, tr } = setup(t, proto);
+      const errors = collectExceptions(loop);
+      peer.send(Buffer.from('data'));
+      t.equal(await loop.runUntilComplete(proto.lost.promise), err);
+      t.equal(errors.length, 1);
+      t.equal(errors[0]!.message, 'Fatal error: protocol.data_received() call failed.');
+      t.equal(errors[0]!.exception, err);
+      t.equal(errors[0]!.transport, tr);
+      t.equal(errors[0]!.protocol, proto);
+    });
+
+    t.test('test_read_eof_received_error', async (t) => {
+      const proto = new RecProto();
+      const err = new RangeError('lookup');
+      proto.onEof = () => {
+        throw err;
+      };
+      const { loop, peer } = setup(t, proto);
+      const errors = collectExceptions(loop);
+      peer.shutdown(socket.SHUT_WR);
+      t.equal(await loop.runUntilComplete(proto.lost.promise), err);
+      t.equal(errors.length, 1);
+      t.equal(errors[0]!.message, 'Fatal error: protocol.eof_received() call failed.');
+    });
+
+    t.test('test_write / test_write_bytearray / test_write_memoryview', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      const ba = new Uint8Array(Buffer.from('bytearray'));
+      const mv = new Uint8Array(Buffer.from('xxmemoryviewxx'));
+      const dv = new DataView(mv.buffer, 2, 10);
+      tr.write(Buffer.from('data'));
+      tr.write(ba);
+      tr.write(dv);
+      t.equal(tr.getWriteBufferSize(), 0, 'all sent at once');
+      t.equal(Buffer.from(ba).toString(), 'bytearray', "hasn't been mutated");
+      const got: Buffer[] = [];
+      drainPeer(peer, got);
+      t.equal(Buffer.concat(got).toString(), 'databytearraymemoryview');
+    });
+
+    t.test('test_write_no_data', async (t) => {
+      const { loop, tr } = setup(t);
+      await runBriefly(loop);
+      fill(tr);
+      const size = tr.getWriteBufferSize();
+      const chunks = tr._buffer.length;
+      tr.write(Buffer.alloc(0));
+      t.equal(tr.getWriteBufferSize(), size);
+      t.equal(tr._buffer.length, chunks);
+    });
+
+    t.test('test_write_partial and test_write_buffer', async (t) => {
+      const { loop, peer, tr, fd } = setup(t);
+      await runBriefly(loop);
+      const n = fill(tr);
+      t.ok(tr.getWriteBufferSize() > 0 && tr.getWriteBufferSize() < n, 'partly sent, the rest buffered');
+      t.ok(hasWriter(loop, fd), 'waiting to write');
+      const before = tr.getWriteBufferSize();
+      tr.write(Buffer.from('data2'));
+      t.equal(tr.getWriteBufferSize(), before + 5, 'appended without a send');
+      t.equal(tr._buffer.at(-1)!.toString(), 'data2');
+      // the reader drains it all; the writer goes away
+      const got: Buffer[] = [];
+      let total = 0;
+      await runUntil(loop, () => {
+        drainPeer(peer, got);
+        total = got.reduce((a, b) => a + b.length, 0);
+        return total === n + 5;
+      });
+      t.equal(tr.getWriteBufferSize(), 0);
+      t.notOk(hasWriter(loop, fd));
+      t.equal(Buffer.concat(got).subarray(n).toString(), 'data2');
+    });
+
+    t.test('write() copies what it buffers: the caller may reuse its buffer', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      const n = fill(tr);
+      const reused = Buffer.from('AAAA');
+      tr.write(reused);
+      reused.fill('B');
+      const got: Buffer[] = [];
+      await runUntil(loop, () => (drainPeer(peer, got), got.reduce((a, b) => a + b.length, 0) === n + 4));
+      t.equal(Buffer.concat(got).subarray(n).toString(), 'AAAA');
+    });
+
+    t.test('test_write_str', async (t) => {
+      const { tr } = setup(t);
+      t.throws(() => tr.write('str' as any), { name: 'TypeError', message: "data argument must be a bytes-like object, not 'str'" });
+      t.throws(() => tr.write(null as any), { name: 'TypeError', message: "data argument must be a bytes-like object, not 'NoneType'" });
+    });
+
+    t.test('test_writelines', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      tr.writelines([Buffer.from('line1\n'), Buffer.from('line2\n'), new Uint8Array([0x33, 0x0a])]);
+      const got: Buffer[] = [];
+      await runUntil(loop, () => (drainPeer(peer, got), Buffer.concat(got).length === 14));
+      t.equal(Buffer.concat(got).toString(), 'line1\nline2\n3\n');
+    });
+
+    t.test('test_write_closing', async (t) => {
+      const { loop, tr } = setup(t);
+      await runBriefly(loop);
+      tr.close();
+      t.equal(tr._connLost, 1);
+      tr.write(Buffer.from('data'));
+      t.equal(tr._connLost, 2);
+    });
+
+    t.test('test_write_exception: writes after a send error are counted and logged', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      const log = recordingLogger();
+      loop.logger = log.logger;
+      await runBriefly(loop);
+      peer.close();
+      tr.write(Buffer.from('data')); // EPIPE
+      t.equal(tr._connLost, 1, 'the send error closed the transport');
+      t.ok(tr.isClosing());
+      tr.write(Buffer.from('data'));
+      t.equal(tr._connLost, 2);
+      for (let i = 0; i < 4; i++) tr.write(Buffer.from('data'));
+      t.same(log.warn.at(-1), ['socket.send() raised exception.']);
+      const exc = await loop.runUntilComplete(proto.lost.promise);
+      t.match(exc!.name, /BrokenPipeError|ConnectionResetError/);
+    });
+
+    t.test('test_close', async (t) => {
+      const { loop, tr, fd, proto } = setup(t);
+      await runBriefly(loop);
+      tr.close();
+      t.ok(tr.isClosing());
+      t.notOk(hasReader(loop, fd));
+      t.equal(tr._connLost, 1);
+      tr.close();
+      t.equal(tr._connLost, 1, 'a second close does nothing');
+      t.equal(await loop.runUntilComplete(proto.lost.promise), null);
+      t.equal(proto.count('connectionLost'), 1);
+    });
+
+    t.test('test_close_write_buffer and test_write_ready_closing', async (t) => {
+      const { loop, peer, tr, fd, proto } = setup(t);
+      await runBriefly(loop);
+      const n = fill(tr);
+      tr.close();
+      t.notOk(hasReader(loop, fd));
+      await runBriefly(loop);
+      t.equal(proto.count('connectionLost'), 0, 'not while data is buffered');
+      const got: Buffer[] = [];
+      await runUntil(loop, () => drainPeer(peer, got) === 'eof');
+      t.equal(
+        got.reduce((a, b) => a + b.length, 0),
+        n,
+        'every buffered byte was sent before the close',
+      );
+      t.same(proto.lostWith, [null]);
+      t.notOk(hasWriter(loop, fd));
+    });
+
+    t.test('test_abort: drops the buffer and closes at once', async (t) => {
+      const { loop, peer, tr, fd, proto } = setup(t);
+      await runBriefly(loop);
+      const n = fill(tr);
+      tr.abort();
+      t.equal(tr.getWriteBufferSize(), 0);
+      t.notOk(hasWriter(loop, fd));
+      t.notOk(hasReader(loop, fd));
+      t.equal(await loop.runUntilComplete(proto.lost.promise), null);
+      const got: Buffer[] = [];
+      drainPeer(peer, got);
+      t.ok(got.reduce((a, b) => a + b.length, 0) < n, 'the buffered rest was dropped');
+    });
+
+    t.test('test_force_close', async (t) => {
+      const { loop, tr, fd, proto } = setup(t);
+      await runBriefly(loop);
+      fill(tr);
+      t.ok(hasWriter(loop, fd) && hasReader(loop, fd));
+      tr._forceClose(null);
+      t.ok(tr.isClosing());
+      t.same(tr._buffer, []);
+      t.notOk(hasReader(loop, fd));
+      t.notOk(hasWriter(loop, fd));
+      // a second close does nothing
+      tr._forceClose(null);
+      t.equal(tr._connLost, 1);
+      await runBriefly(loop);
+      t.equal(proto.count('connectionLost'), 1);
+    });
+
+    t.test('test_fatal_error: an OSError is not reported, the transport closes with it', async (t) => {
+      const { loop, tr, proto } = setup(t);
+      const errors = collectExceptions(loop);
+      await runBriefly(loop);
+      const exc = new OSError(5, 'Input/output error');
+      tr._fatalError(exc);
+      t.same(errors, []);
+      t.equal(await loop.runUntilComplete(proto.lost.promise), exc);
+    });
+
+    t.test('test_fatal_error_custom_exception', async (t) => {
+      const { loop, tr, proto } = setup(t);
+      const errors = collectExceptions(loop);
+      await runBriefly(loop);
+      class MyError extends Error {}
+      const exc = new MyError();
+      tr._fatalError(exc);
+      t.equal(errors.length, 1);
+      t.equal(errors[0]!.message, 'Fatal error on transport');
+      t.equal(errors[0]!.exception, exc);
+      t.equal(errors[0]!.protocol, proto);
+      t.equal(errors[0]!.transport, tr);
+      t.equal(await loop.runUntilComplete(proto.lost.promise), exc);
+    });
+
+    t.test('test_connection_lost', async (t) => {
+      const { loop, sock, tr, proto } = setup(t);
+      await runBriefly(loop);
+      const exc = new OSError(5, 'Input/output error');
+      // as _forceClose leaves it: not reading, connLost counted
+      tr.pauseReading();
+      tr._connLost = 1;
+      tr._callConnectionLost(exc);
+      t.same(proto.lostWith, [exc]);
+      t.ok(sock.closed);
+      t.equal(tr._sock, null);
+    });
+
+    t.test('test_write_eof', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      t.ok(tr.canWriteEof());
+      tr.writeEof();
+      const got: Buffer[] = [];
+      t.equal(drainPeer(peer, got), 'eof', 'the peer sees EOF');
+      tr.writeEof(); // once is enough
+      t.throws(() => tr.write(Buffer.from('x')), { name: 'RuntimeError', message: 'Cannot call write() after write_eof()' });
+      tr.close();
+    });
+
+    t.test('test_write_eof_buffer', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      const n = fill(tr);
+      tr.writeEof();
+      t.ok(tr._eof);
+      t.ok(tr.getWriteBufferSize() > 0, 'still buffered');
+      const got: Buffer[] = [];
+      await runUntil(loop, () => drainPeer(peer, got) === 'eof');
+      t.equal(
+        got.reduce((a, b) => a + b.length, 0),
+        n,
+        'all the data, then EOF',
+      );
+      tr.close();
+    });
+
+    t.test('test_write_eof_after_close', async (t) => {
+      const { loop, tr } = setup(t);
+      tr.close();
+      await runBriefly(loop);
+      tr.writeEof();
+      t.pass('no error');
+    });
+
+    t.test('test_transport_close_remove_writer', async (t) => {
+      const { loop, tr, fd } = setup(t);
+      await runBriefly(loop);
+      loop.addWriter(fd, () => {});
+      tr.close();
+      t.notOk(hasWriter(loop, fd));
+    });
+
+    t.test('test_flowcontrol_mixin_set_write_limits', async (t) => {
+      const { loop, tr, proto } = setup(t);
+      await runBriefly(loop);
+      t.same(tr.getWriteBufferLimits(), [16 * 1024, 64 * 1024], 'the defaults');
+      t.throws(() => tr.setWriteBufferLimits(0, 1), { name: 'ValueError', message: /high.*must be >= low/ });
+      tr.setWriteBufferLimits(1024, 128);
+      t.same(tr.getWriteBufferLimits(), [128, 1024]);
+      tr.setWriteBufferLimits(null, 100);
+      t.same(tr.getWriteBufferLimits(), [100, 400], 'high defaults to 4 * low');
+      tr.setWriteBufferLimits(1000);
+      t.same(tr.getWriteBufferLimits(), [250, 1000], 'low defaults to high / 4');
+      // with 512+ bytes buffered, a high-water mark under it pauses the protocol
+      fill(tr);
+      t.equal(proto.count('pauseWriting'), 1);
+      t.ok(tr._protocolPaused);
+      tr.setWriteBufferLimits(256, 128);
+      t.equal(proto.count('pauseWriting'), 1, 'already paused: not again');
+    });
+
+    t.test('pauseWriting over the high-water mark, resumeWriting and drain at the low one', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      let drains = 0;
+      tr.on('drain', () => drains++);
+      tr.setWriteBufferLimits(64 * 1024, 16 * 1024);
+      const n = fill(tr);
+      t.equal(proto.count('pauseWriting'), 1);
+      tr.write(Buffer.alloc(1000));
+      t.equal(proto.count('pauseWriting'), 1, 'exactly once');
+      const got: Buffer[] = [];
+      await runUntil(loop, () => (drainPeer(peer, got), got.reduce((a, b) => a + b.length, 0) === n + 1000));
+      t.equal(proto.count('resumeWriting'), 1);
+      t.equal(drains, 1, "one 'drain'");
+      t.notOk(tr._protocolPaused);
+    });
+
+    t.test('setProtocol / getProtocol', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      t.equal(tr.getProtocol(), proto);
+      const other = new RecProto();
+      tr.setProtocol(other);
+      t.equal(tr.getProtocol(), other);
+      peer.send(Buffer.from('to the new one'));
+      await runUntil(loop, () => other.data.length > 0);
+      t.equal(other.received().toString(), 'to the new one');
+      t.equal(proto.data.length, 0);
+    });
+
+    t.test('test_set_nodelay: TCP transports disable Nagle', async (t) => {
+      const loop = new EventLoop({ selector: backend });
+      const server = net.createServer((c) => c.on('error', () => {}));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const proto = new RecProto();
+      const [tr] = await loop.runUntilComplete(loop.createConnection(() => proto, '127.0.0.1', (server.address() as net.AddressInfo).port));
+      const sock = tr.getExtraInfo('socket') as Socket;
+      t.ok(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY));
+      tr.close();
+      await loop.runUntilComplete(proto.lost.promise);
+      loop.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+
+    t.test('a TCP transport round trip with events only (Node style)', async (t) => {
+      const loop = new EventLoop({ selector: backend });
+      const payload = randomBytes(200_000);
+      const echoed: Buffer[] = [];
+      const server = net.createServer((c) => {
+        c.on('error', () => {});
+        c.pipe(c);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const [tr] = await loop.runUntilComplete(loop.createConnection(() => ({}), '127.0.0.1', (server.address() as net.AddressInfo).port));
+      const closed = future<boolean>();
+      tr.on('data', (d: Buffer) => {
+        echoed.push(d);
+        if (echoed.reduce((a, b) => a + b.length, 0) === payload.length) tr.close();
+      });
+      tr.on('close', (hadError: boolean) => closed.resolve(hadError));
+      tr.write(payload);
+      t.equal(await loop.runUntilComplete(closed.promise), false);
+      t.ok(Buffer.concat(echoed).equals(payload));
+      loop.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+  });
+}
+
+for (const backend of BACKENDS) suite(backend);
