@@ -1,0 +1,601 @@
+/**
+ * `npm run bench:echo` (also the second half of `npm run bench`): TCP echo
+ * servers side by side, driven in turn by one C load generator.
+ *
+ * Servers: iomux's loop protocol echo server and streams echo server (the
+ * examples, `--backend epoll`), a Node `net` echo server
+ * (node-net-echo-server.ts) and a plain C epoll echo server
+ * (bench/native/echo-server.c: the practical limit). The load generator is
+ * bench/native/echo-load.c (single-threaded epoll, ping-pong, every echoed
+ * byte verified). Both C tools are compiled with `cc -O2` into bench/build/
+ * at the start of the run.
+ *
+ * For every round x pinning mode x (connections x message size) x server
+ * (servers interleaved, their order rotated every time), a fresh server
+ * process is started under `taskset -c 0` and the load generator runs under
+ * `taskset -c 1` (cross-CPU) or `taskset -c 0` (same CPU). The load
+ * generator counts BENCH_ECHO_SECONDS after BENCH_ECHO_WARMUP seconds of
+ * warm-up and reads the server's CPU time (utime + stime of /proc/PID/stat:
+ * every thread of the process) and its own at the window's edges.
+ *
+ * Figures are medians over rounds; ratios are medians of per-round ratios
+ * (each round's servers ran back to back).
+ *
+ * Other processes: the load generator also reads the busy and steal time of
+ * the pinned CPUs (/proc/stat) at the window's edges. Busy time not taken by
+ * the server or the load generator is "other" load (other people's builds
+ * and tests on a shared machine); a run where it exceeds BENCH_ECHO_MAX_OTHER
+ * percent (default 10) of the pinned CPUs is thrown away and run again, up
+ * to BENCH_ECHO_RETRIES (default 3) times; the last try is kept, and the
+ * tables show the other load of the runs they use. Before each run the
+ * driver also waits (up to 3 s) for the pinned CPUs to be that quiet. Waits
+ * and retries together stop once they have cost BENCH_ECHO_MAX_EXTRA_S
+ * (default 150) seconds.
+ *
+ * Settings (environment): BENCH_ECHO_SECONDS (1.5), BENCH_ECHO_WARMUP (0.5),
+ * BENCH_ECHO_ROUNDS (3), BENCH_ECHO_CONNS ("1,64,1000"),
+ * BENCH_ECHO_SIZES ("64,4096"), BENCH_ECHO_PINNING ("cross,same"),
+ * BENCH_ECHO_SERVERS ("protocol,streams,node-net,c"), BENCH_ECHO_MAX_OTHER
+ * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+// ---------------------------------------------------------------- settings
+
+function envNumber(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return n;
+}
+
+function envList(name: string, dflt: string): string[] {
+  const v = process.env[name];
+  return (v === undefined || v === '' ? dflt : v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+const SECONDS = envNumber('BENCH_ECHO_SECONDS', 1.5);
+const WARMUP = envNumber('BENCH_ECHO_WARMUP', 0.5);
+const ROUNDS = Math.max(1, Math.round(envNumber('BENCH_ECHO_ROUNDS', 3)));
+const CONNS = envList('BENCH_ECHO_CONNS', '1,64,1000').map(Number);
+const SIZES = envList('BENCH_ECHO_SIZES', '64,4096').map(Number);
+const CC = process.env.CC ?? 'cc';
+const MAX_OTHER = envNumber('BENCH_ECHO_MAX_OTHER', 10);
+const RETRIES = Math.round(Number(process.env.BENCH_ECHO_RETRIES ?? 3));
+const MAX_EXTRA_MS = Number(process.env.BENCH_ECHO_MAX_EXTRA_S ?? 150) * 1000;
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BUILD = path.join(ROOT, 'bench', 'build');
+const NATIVE = path.join(ROOT, 'bench', 'native');
+const SERVER_CPU = '0';
+const LOAD_CPU_CROSS = '1';
+
+interface ServerDef {
+  key: string;
+  label: string;
+  cmd: string;
+  args: string[];
+}
+
+const ALL_SERVERS: ServerDef[] = [
+  {
+    key: 'protocol',
+    label: 'iomux loop protocol',
+    cmd: process.execPath,
+    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
+  },
+  {
+    key: 'streams',
+    label: 'iomux loop streams',
+    cmd: process.execPath,
+    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-streams-echo-server', '--port', '0', '--backend', 'epoll'],
+  },
+  {
+    key: 'node-net',
+    label: 'Node net',
+    cmd: process.execPath,
+    args: [path.join(__dirname, 'node-net-echo-server.js'), '--port', '0'],
+  },
+  { key: 'c', label: 'C epoll', cmd: path.join(BUILD, 'echo-server'), args: ['--port', '0'] },
+];
+
+interface Pinning {
+  key: string;
+  label: string;
+  serverCpu: string | null;
+  loadCpu: string | null;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function log(msg: string): void {
+  process.stdout.write(msg + '\n');
+}
+
+function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function ratio(n: number): string {
+  return Number.isFinite(n) ? `${n.toFixed(2)}x` : '-';
+}
+
+function sizeLabel(size: number): string {
+  return size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+function compile(name: string): string {
+  const out = path.join(BUILD, name);
+  const src = path.join(NATIVE, `${name}.c`);
+  fs.mkdirSync(BUILD, { recursive: true });
+  const r = spawnSync(CC, ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0) {
+    throw new Error(`${CC} -O2 -o ${out} ${src} failed: ${r.error?.message ?? r.stderr}`);
+  }
+  return out;
+}
+
+function hasTaskset(): boolean {
+  const r = spawnSync('taskset', ['-c', '0', 'true']);
+  return r.error === undefined && r.status === 0;
+}
+
+/** CPUs this process may run on (from /proc/self/status), or null. */
+function allowedCpus(): number[] | null {
+  try {
+    const m = /^Cpus_allowed_list:\s*(.+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m === null) return null;
+    const cpus: number[] = [];
+    for (const part of m[1]!.trim().split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      for (let c = a!; c <= (b ?? a!); c++) cpus.push(c);
+    }
+    return cpus;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total jiffies of the given CPUs, from /proc/stat. */
+function cpuJiffies(cpus: string[]): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  try {
+    for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (m === null || !cpus.includes(m[1]!)) continue;
+      const f = m[2]!.trim().split(/\s+/).map(Number);
+      // user nice system idle iowait irq softirq steal
+      busy += f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+      total += f[0]! + f[1]! + f[2]! + f[3]! + f[4]! + f[5]! + f[6]! + f[7]!;
+    }
+  } catch {
+    // no /proc: report quiet
+  }
+  return { busy, total };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (at most maxMs) until the CPUs have been under MAX_OTHER % busy for 250 ms; returns the time waited. */
+async function waitQuiet(cpus: string[], maxMs: number): Promise<number> {
+  const start = Date.now();
+  if (cpus.length === 0) return 0;
+  for (;;) {
+    const a = cpuJiffies(cpus);
+    await sleep(250);
+    const b = cpuJiffies(cpus);
+    const total = b.total - a.total;
+    if (total <= 0 || (100 * (b.busy - a.busy)) / total < MAX_OTHER || Date.now() - start >= maxMs) return Date.now() - start;
+  }
+}
+
+function withCpu(cpu: string | null, cmd: string, args: string[]): [string, string[]] {
+  return cpu === null ? [cmd, args] : ['taskset', ['-c', cpu, cmd, ...args]];
+}
+
+interface RunningServer {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+}
+
+/** Starts a server (taskset execs it, so the child's pid is the server's) and waits for its listening line. */
+function startServer(def: ServerDef, cpu: string | null): Promise<RunningServer> {
+  const [cmd, args] = withCpu(cpu, def.cmd, def.args);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${def.label}: no listening line within 15 s; stderr: ${err}`));
+    }, 15000);
+    const onData = (d: string): void => {
+      out += d;
+      const m = /listening on (\S+):(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.stdout!.resume(); // keep draining
+        resolve({ child, port: Number(m[2]), stderr: () => err });
+      }
+    };
+    child.stdout!.setEncoding('utf8').on('data', onData);
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`${def.label} exited (${code ?? sig}) before listening; stderr: ${err}`));
+    });
+  });
+}
+
+function stopServer(s: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+    s.child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.child.kill('SIGTERM');
+  });
+}
+
+interface LoadResult {
+  rps: number;
+  p50_us: number;
+  p99_us: number;
+  messages: number;
+  errors: number;
+  server_cpu_us: number;
+  load_cpu_us: number;
+  cpus_busy_us: number;
+  cpus_steal_us: number;
+  connect_ms: number;
+  conn_min: number;
+  conn_max: number;
+  stalled: number;
+  max_inflight_us: number;
+  seconds: number;
+  error?: string;
+}
+
+function runLoad(
+  loadBin: string,
+  cpu: string | null,
+  port: number,
+  pid: number,
+  conns: number,
+  size: number,
+  cpus: string[],
+): Promise<LoadResult> {
+  const [cmd, args] = withCpu(cpu, loadBin, [
+    '--port', String(port),
+    '--conns', String(conns),
+    '--size', String(size),
+    '--warmup', String(WARMUP),
+    '--duration', String(SECONDS),
+    '--server-pid', String(pid),
+    ...(cpus.length > 0 ? ['--cpus', cpus.join(',')] : []),
+  ]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS + 60) * 1000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as LoadResult);
+      } catch {
+        reject(new Error(`echo-load exited ${code}: ${err.trim() || out.trim()}`));
+      }
+    });
+  });
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  serverCpu: number; // us per message
+  loadCpu: number; // us per message
+  other: number; // % of the pinned CPUs busy with other processes
+  steal: number; // % of the pinned CPUs stolen by the hypervisor
+  errors: number;
+  error?: string;
+  messages: number;
+  stalled: number; // connections without a completed message in the window
+  connectMs: number;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,streams,node-net,c');
+  const servers = ALL_SERVERS.filter((s) => wanted.includes(s.key));
+  for (const s of servers) {
+    if (s.cmd === process.execPath && !fs.existsSync(s.args[0]!)) {
+      throw new Error(`${s.args[0]} is missing: build first (npm run build)`);
+    }
+  }
+
+  log('# echo benchmark');
+  log('');
+  const loadBin = compile('echo-load');
+  if (servers.some((s) => s.key === 'c')) compile('echo-server');
+  log(`compiled bench/build/echo-server and bench/build/echo-load with ${CC} -O2`);
+
+  let pinnings: Pinning[];
+  const modes = envList('BENCH_ECHO_PINNING', 'cross,same');
+  const cpus = allowedCpus();
+  if (!hasTaskset()) {
+    log('taskset (util-linux) is missing: running everything UNPINNED');
+    pinnings = [{ key: 'unpinned', label: 'unpinned (no taskset)', serverCpu: null, loadCpu: null }];
+  } else {
+    pinnings = [];
+    for (const m of modes) {
+      if (m === 'cross') {
+        if (cpus !== null && !(cpus.includes(0) && cpus.includes(1))) {
+          log('CPUs 0 and 1 are not both available: skipping the cross-CPU mode');
+          continue;
+        }
+        pinnings.push({ key: 'cross', label: `cross-CPU (server CPU ${SERVER_CPU}, load generator CPU ${LOAD_CPU_CROSS})`, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU_CROSS });
+      } else if (m === 'same') {
+        pinnings.push({ key: 'same', label: `same CPU (server and load generator on CPU ${SERVER_CPU})`, serverCpu: SERVER_CPU, loadCpu: SERVER_CPU });
+      } else {
+        throw new Error(`BENCH_ECHO_PINNING: unknown mode ${m} (cross, same)`);
+      }
+    }
+  }
+
+  const configs: { conns: number; size: number }[] = [];
+  for (const conns of CONNS) for (const size of SIZES) configs.push({ conns, size });
+  const runs = ROUNDS * pinnings.length * configs.length * servers.length;
+  log(
+    `${servers.length} servers x ${configs.length} configs x ${pinnings.length} pinning modes x ${ROUNDS} rounds = ${runs} runs ` +
+      `of ${WARMUP} s warm-up + ${SECONDS} s measured (about ${Math.ceil((runs * (WARMUP + SECONDS + 0.3)) / 60)} min)`,
+  );
+  log('');
+
+  // results[pinning][config][server] = samples, one per round
+  const results = new Map<string, Sample[]>();
+  const keyOf = (p: string, conns: number, size: number, s: string): string => `${p}|${conns}|${size}|${s}`;
+  let failures = 0;
+  let runNo = 0;
+  let retried = 0;
+  let contaminated = 0;
+  let extraMs = 0;
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const pin of pinnings) {
+      for (let ci = 0; ci < configs.length; ci++) {
+        const { conns, size } = configs[ci]!;
+        const rot = (round + ci) % servers.length;
+        const order = [...servers.slice(rot), ...servers.slice(0, rot)];
+        const parts: string[] = [];
+        for (const def of order) {
+          runNo++;
+          const pinned = [...new Set([pin.serverCpu, pin.loadCpu].filter((c): c is string => c !== null))];
+          let sample: Sample;
+          for (let attempt = 0; ; attempt++) {
+            if (extraMs < MAX_EXTRA_MS) extraMs += await waitQuiet(pinned, Math.min(3000, MAX_EXTRA_MS - extraMs));
+            const tRun = Date.now();
+            try {
+              const srv = await startServer(def, pin.serverCpu);
+              let r: LoadResult;
+              try {
+                r = await runLoad(loadBin, pin.loadCpu, srv.port, srv.child.pid!, conns, size, pinned);
+              } finally {
+                await stopServer(srv);
+              }
+              const window = r.seconds * 1e6 * pinned.length;
+              sample = {
+                rps: r.rps,
+                p50: r.p50_us,
+                p99: r.p99_us,
+                serverCpu: r.messages > 0 && r.server_cpu_us >= 0 ? r.server_cpu_us / r.messages : NaN,
+                loadCpu: r.messages > 0 ? r.load_cpu_us / r.messages : NaN,
+                other: window > 0 ? Math.max(0, (100 * (r.cpus_busy_us - r.server_cpu_us - r.load_cpu_us)) / window) : NaN,
+                steal: window > 0 ? (100 * r.cpus_steal_us) / window : NaN,
+                errors: r.errors,
+                messages: r.messages,
+                stalled: r.stalled,
+                connectMs: r.connect_ms,
+                ...(r.error !== undefined ? { error: r.error } : {}),
+              };
+            } catch (e) {
+              sample = {
+                rps: NaN, p50: NaN, p99: NaN, serverCpu: NaN, loadCpu: NaN, other: NaN, steal: NaN,
+                errors: 1, messages: 0, stalled: 0, connectMs: NaN, error: (e as Error).message,
+              };
+            }
+            const busy = sample.other + sample.steal;
+            if (sample.errors > 0 || !(busy > MAX_OTHER) || attempt >= RETRIES || extraMs >= MAX_EXTRA_MS) {
+              if (busy > MAX_OTHER) contaminated++;
+              break;
+            }
+            retried++;
+            extraMs += Date.now() - tRun;
+          }
+          if (sample.errors > 0) {
+            failures++;
+            log(`  ERROR ${def.label} ${conns} conns ${sizeLabel(size)} ${pin.key}: ${sample.errors} errors: ${sample.error ?? ''}`);
+          }
+          const k = keyOf(pin.key, conns, size, def.key);
+          if (!results.has(k)) results.set(k, []);
+          results.get(k)!.push(sample);
+          parts.push(`${def.key} ${fmt(sample.rps / 1000, 1)}k/${fmt(sample.serverCpu, 1)}us${sample.other + sample.steal > MAX_OTHER ? `/other ${fmt(sample.other + sample.steal)}%` : ''}`);
+        }
+        log(`[${runNo}/${runs}] round ${round + 1} ${pin.key} ${conns} conns ${sizeLabel(size)}: ${parts.join(', ')}`);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ report
+
+  const get = (p: string, conns: number, size: number, s: string): Sample[] => results.get(keyOf(p, conns, size, s)) ?? [];
+  /** Median over rounds of a per-round ratio a/b (rounds paired by index). */
+  const pairedRatio = (a: Sample[], b: Sample[], f: (s: Sample) => number): number => {
+    const rs: number[] = [];
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const x = f(a[i]!) / f(b[i]!);
+      if (Number.isFinite(x)) rs.push(x);
+    }
+    return median(rs);
+  };
+  const med = (xs: Sample[], f: (s: Sample) => number): number => median(xs.map(f).filter(Number.isFinite));
+
+  const verdicts: string[] = [];
+  const loadChecks: string[] = [];
+  const summary: Record<string, unknown>[] = [];
+  const has = (k: string): boolean => servers.some((s) => s.key === k);
+
+  for (const pin of pinnings) {
+    log('');
+    log(`## ${pin.label}`);
+    for (const { conns, size } of configs) {
+      log('');
+      log(`### ${conns} connection${conns === 1 ? '' : 's'}, ${sizeLabel(size)} ping-pong`);
+      log('');
+      log('| server | req/s | p50 us | p99 us | server CPU us/msg | load gen CPU us/msg | req/s vs Node net | CPU vs C | rounds (req/s) | other load % |');
+      log('|---|--:|--:|--:|--:|--:|--:|--:|---|--:|');
+      const net = get(pin.key, conns, size, 'node-net');
+      const c = get(pin.key, conns, size, 'c');
+      for (const def of servers) {
+        const xs = get(pin.key, conns, size, def.key);
+        const row = {
+          pinning: pin.key,
+          conns,
+          size,
+          server: def.key,
+          rps: med(xs, (s) => s.rps),
+          p50: med(xs, (s) => s.p50),
+          p99: med(xs, (s) => s.p99),
+          serverCpu: med(xs, (s) => s.serverCpu),
+          loadCpu: med(xs, (s) => s.loadCpu),
+          vsNet: pairedRatio(xs, net, (s) => s.rps),
+          cpuVsC: pairedRatio(xs, c, (s) => s.serverCpu),
+          rounds: xs.map((s) => s.rps),
+          other: med(xs, (s) => s.other + s.steal),
+          connectMs: med(xs, (s) => s.connectMs),
+          stalled: Math.max(0, ...xs.map((s) => s.stalled)),
+          errors: xs.reduce((a, s) => a + s.errors, 0),
+        };
+        summary.push(row);
+        log(
+          `| ${def.label} | ${fmt(row.rps)} | ${fmt(row.p50, 1)} | ${fmt(row.p99, 1)} | ${fmt(row.serverCpu, 2)} | ${fmt(row.loadCpu, 2)} | ` +
+            `${ratio(row.vsNet)} | ${ratio(row.cpuVsC)} | ${row.rounds.map((r) => fmt(r / 1000, 1) + 'k').join(' ')}${row.errors > 0 ? ` (${row.errors} errors)` : ''} | ${fmt(row.other, 1)} |`,
+        );
+      }
+      for (const row of summary.slice(-servers.length)) {
+        if ((row.stalled as number) > 0) {
+          log(`  note: ${row.server} left up to ${row.stalled} connections without a single echo in a measured window`);
+        }
+      }
+      if (has('c') && servers.length > 1) {
+        const cRps = med(c, (s) => s.rps);
+        const others = servers.filter((s) => s.key !== 'c').map((s) => ({ s, rps: med(get(pin.key, conns, size, s.key), (x) => x.rps) }));
+        const best = others.reduce((a, b) => (b.rps > a.rps ? b : a));
+        const loadCpuC = med(c, (s) => s.loadCpu);
+        const ok = cRps > best.rps;
+        const line =
+          `${pin.key} ${conns} conns ${sizeLabel(size)}: load generator drives C at ${fmt(cRps)} req/s ` +
+          `(its own CPU ${fmt(loadCpuC, 2)} us/msg) vs the fastest other server, ${best.s.label}, at ${fmt(best.rps)} req/s: ${ok ? 'OK' : 'NOT FASTER'}`;
+        loadChecks.push(line);
+      }
+    }
+
+    // The issue's targets, for this pinning mode.
+    if (has('node-net')) {
+      const net = get(pin.key, 64, 64, 'node-net');
+      if (has('protocol') && net.length > 0) {
+        const p = get(pin.key, 64, 64, 'protocol');
+        const r = pairedRatio(p, net, (s) => s.rps);
+        verdicts.push(`${pin.key}: protocol req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.6x): ${r >= 1.6 ? 'PASS' : 'FAIL'}`);
+        if (has('c')) {
+          const c = get(pin.key, 64, 64, 'c');
+          const rc = pairedRatio(p, c, (s) => s.serverCpu);
+          verdicts.push(`${pin.key}: protocol server CPU/msg vs C, 64 conns 64 B: ${ratio(rc)} (target <= 1.25x): ${rc <= 1.25 ? 'PASS' : 'FAIL'}`);
+        }
+      }
+      if (has('streams') && net.length > 0) {
+        const r = pairedRatio(get(pin.key, 64, 64, 'streams'), net, (s) => s.rps);
+        verdicts.push(`${pin.key}: streams req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.2x): ${r >= 1.2 ? 'PASS' : 'FAIL'}`);
+      }
+      for (const size of SIZES) {
+        const n = get(pin.key, 1000, size, 'node-net');
+        if (n.length === 0) continue;
+        const np99 = med(n, (s) => s.p99);
+        for (const k of ['protocol', 'streams']) {
+          if (!has(k)) continue;
+          const p99 = med(get(pin.key, 1000, size, k), (s) => s.p99);
+          verdicts.push(
+            `${pin.key}: ${k} p99 at 1000 conns ${sizeLabel(size)}: ${fmt(p99)} us vs Node net ${fmt(np99)} us (target: lower): ${p99 < np99 ? 'PASS' : 'FAIL'}`,
+          );
+        }
+      }
+    }
+  }
+
+  log('');
+  log('## Load generator');
+  log('');
+  for (const l of loadChecks) log(l);
+  log('');
+  log('## Verdicts');
+  log('');
+  for (const v of verdicts) log(v);
+  log('');
+  log(
+    `other load: ${retried} runs thrown away and run again (other processes > ${MAX_OTHER}% of the pinned CPUs); ` +
+      `${contaminated} kept over that limit (after ${RETRIES} retries, or once waits and retries had cost ` +
+      `${MAX_EXTRA_MS / 1000} s); waited for quiet CPUs and retried for ${(extraMs / 1000).toFixed(0)} s in all`,
+  );
+  if (failures > 0) log(`${failures} runs had errors (see ERROR lines above)`);
+  log(`echo benchmark took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+
+  try {
+    const dir = path.join(ROOT, 'bench', 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `echo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ settings: { SECONDS, WARMUP, ROUNDS, CONNS, SIZES, pinnings: pinnings.map((p) => p.key) }, rows: summary, verdicts, loadChecks }, null, 1),
+    );
+    log(`raw results: ${path.relative(ROOT, file)}`);
+  } catch {
+    // results are a convenience only
+  }
+  return failures > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
