@@ -86,15 +86,12 @@ inline ByteSpan BytesArg(const Napi::CallbackInfo& info, size_t i, const char* w
   if (i >= info.Length()) ThrowTypeError(info.Env(), what);
   napi_env env = info.Env();
   napi_value v = info[i];
-  bool is_ab = false;
-  napi_is_typedarray(env, v, &is_ab);
-  if (is_ab) {
-    napi_typedarray_type t;
-    size_t len;
-    void* data;
-    napi_value ab;
-    size_t off;
-    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, v, &t, &len, &data, &ab, &off), (ByteSpan{}));
+  // One N-API call for the common case (a Buffer, on every recv and send):
+  // napi_get_typedarray_info fails without throwing on anything else.
+  napi_typedarray_type t;
+  size_t len = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) == napi_ok) {
     size_t elsize = 1;
     switch (t) {
       case napi_int16_array: case napi_uint16_array: elsize = 2; break;
@@ -102,16 +99,17 @@ inline ByteSpan BytesArg(const Napi::CallbackInfo& info, size_t i, const char* w
       case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elsize = 8; break;
       default: elsize = 1;
     }
+    // A detached buffer reports no data: treat it as empty.
+    if (data == nullptr) len = 0;
     return ByteSpan{static_cast<uint8_t*>(data), len * elsize};
   }
   bool is_dv = false;
   napi_is_dataview(env, v, &is_dv);
   if (is_dv) {
-    size_t len;
-    void* data;
     napi_value ab;
     size_t off;
     NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, v, &len, &data, &ab, &off), (ByteSpan{}));
+    if (data == nullptr) len = 0;
     return ByteSpan{static_cast<uint8_t*>(data), len};
   }
   ThrowTypeError(info.Env(), what);

@@ -5,10 +5,16 @@
 // watches would take its events away.
 //
 // fdhandle_watch(h, callback)  arms a one-shot watch: when h's descriptor
-//                              becomes readable the watch stops and
-//                              callback(status) runs on the JS thread
-//                              (status 0, or a negative libuv error).
+//                              becomes readable callback(status) runs once on
+//                              the JS thread (status 0, or a negative libuv
+//                              error).
 // fdhandle_unwatch(h)          disarms it; callback will not run.
+//
+// Arming and disarming cost no syscall: the libuv watch keeps polling between
+// waits and is only ref'd while armed, so it keeps the process alive only
+// while something waits. If it fires while disarmed (the loop is busy and
+// not waiting), it stops polling, so a descriptor left readable never makes
+// Node's loop spin; the next arm starts it again.
 //
 // The watcher is closed before its descriptor (fdhandle close, GC, detach),
 // and on environment teardown (worker end or terminate) by an async cleanup
@@ -30,6 +36,7 @@ struct Watcher {
   napi_ref callback;          // set while armed
   napi_async_cleanup_hook_handle hook;
   bool closing;
+  bool polling;  // uv_poll_start'ed (may be unref'd)
 };
 
 namespace {
@@ -65,10 +72,17 @@ void OnTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
 
 void OnReadable(uv_poll_t* h, int status, int events) {
   Watcher* w = static_cast<Watcher*>(h->data);
-  uv_poll_stop(h);  // one-shot: JavaScript re-arms if it wants more
   napi_ref ref = w->callback;
+  if (ref == nullptr || w->closing) {
+    // Nobody waits: stop polling rather than be woken on every turn.
+    uv_poll_stop(h);
+    w->polling = false;
+    return;
+  }
+  // One-shot for JavaScript: disarm (and stop keeping the process alive)
+  // before the callback, which re-arms if it wants more.
   w->callback = nullptr;
-  if (ref == nullptr || w->closing) return;
+  uv_unref(reinterpret_cast<uv_handle_t*>(h));
   napi_env env = w->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -116,8 +130,12 @@ Napi::Value Watch(const Napi::CallbackInfo& info) {
     box->watcher = w;
   }
   if (w->callback != nullptr) ThrowErrno(env, EBUSY, "fdhandle_watch");
-  int rc = uv_poll_start(&w->handle, UV_READABLE, OnReadable);
-  if (rc != 0) ThrowErrno(env, -rc, "uv_poll_start");
+  if (!w->polling) {
+    int rc = uv_poll_start(&w->handle, UV_READABLE, OnReadable);
+    if (rc != 0) ThrowErrno(env, -rc, "uv_poll_start");
+    w->polling = true;
+  }
+  uv_ref(reinterpret_cast<uv_handle_t*>(&w->handle));
   napi_create_reference(env, info[1], 1, &w->callback);
   return env.Undefined();
 }
@@ -126,7 +144,8 @@ Napi::Value Unwatch(const Napi::CallbackInfo& info) {
   FdBox* box = BoxArg(info, 0);
   Watcher* w = box->watcher;
   if (w != nullptr && !w->closing) {
-    uv_poll_stop(&w->handle);
+    // Keep polling (no syscall); the next idle wake-up stops it.
+    uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
     if (w->callback != nullptr) napi_delete_reference(w->env, w->callback);
     w->callback = nullptr;
   }

@@ -414,10 +414,7 @@ export abstract class BaseEventLoop {
     } else {
       // A quick look first: under load something is usually ready.
       events = this._select(0) as unknown[];
-      if (events.length === 0) {
-        events = await this.#wait(timeout);
-        this.#lastYield = performance.now();
-      }
+      if (events.length === 0) events = await this.#wait(timeout);
     }
     this._processEvents(events);
 
@@ -456,6 +453,8 @@ export abstract class BaseEventLoop {
    * Waits for I/O or for work from outside the loop (callSoon from a Node
    * callback, stop(), a new timer), whichever comes first.
    */
+  readonly #interrupt = (): void => this._interruptSelect();
+
   async #wait(timeout: Timeout): Promise<unknown[]> {
     if (!this._hasWaiters() && timeout === null) {
       // Nothing to wait on: a plain promise, which does not keep the
@@ -463,7 +462,7 @@ export abstract class BaseEventLoop {
       await new Promise<void>((resolve) => (this.#wake = resolve));
       return [];
     }
-    this.#wake = () => this._interruptSelect();
+    this.#wake = this.#interrupt;
     try {
       return await this._select(timeout);
     } finally {

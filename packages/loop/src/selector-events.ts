@@ -33,6 +33,7 @@ type Callback = (...args: any[]) => unknown;
 type ReaderWriter = [Handle | null, Handle | null];
 
 const EINPROGRESS = errnoConstants.EINPROGRESS;
+const NOT_READY = Object.freeze({ assumeNotReady: true });
 const { SOL_SOCKET, SO_ERROR } = socket;
 
 export interface EventLoopOptions {
@@ -46,7 +47,6 @@ function isRetryable(e: unknown): boolean {
 
 export class SelectorEventLoop extends BaseEventLoop {
   readonly _selector: BaseSelector<ReaderWriter>;
-  #abort: AbortController | null = null;
 
   constructor(options: EventLoopOptions = {}) {
     super();
@@ -67,23 +67,13 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   protected _select(timeout: Timeout): Ready<ReaderWriter> | Promise<Ready<ReaderWriter>> {
     if (timeout === 0) return this._selector.select(0);
-    const ac = new AbortController();
-    this.#abort = ac;
-    return this._selector.selectAsync(timeout, { signal: ac.signal }).then(
-      (r) => {
-        this.#abort = null;
-        return r;
-      },
-      (e: unknown) => {
-        this.#abort = null;
-        if (ac.signal.aborted) return [];
-        throw e;
-      },
-    );
+    // _runOnce has just run select(0) and found nothing.
+    return this._selector.selectAsync(timeout, NOT_READY);
   }
 
   protected _interruptSelect(): void {
-    this.#abort?.abort();
+    // Resolves the wait in flight with [] (no AbortController per wait).
+    this._selector.interruptWait();
   }
 
   protected _hasWaiters(): boolean {

@@ -185,21 +185,28 @@ export class Epoll implements Disposable {
     maxevents?: number | AsyncWaitOptions,
     options?: AsyncWaitOptions,
   ): Promise<Array<[number, number]>> {
-    let signal: AbortSignal | undefined;
+    let opts: AsyncWaitOptions | undefined;
     try {
       if (isOptions(timeout)) {
-        ({ timeout, maxevents, signal } = timeout as EpollPollOptions & AsyncWaitOptions);
+        opts = timeout as EpollPollOptions & AsyncWaitOptions;
+        ({ timeout, maxevents } = opts as EpollPollOptions);
       } else if (isOptions(maxevents)) {
-        signal = (maxevents as AsyncWaitOptions).signal;
+        opts = maxevents as AsyncWaitOptions;
         maxevents = undefined;
-      } else if (options !== undefined) {
-        signal = options.signal;
+      } else {
+        opts = options;
       }
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
       if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-      const wait = new PendingWait<[number, number]>(() => this.#wait(0, max), ms, signal, () => {
-        this.#inFlight = null;
-      });
+      const wait = new PendingWait<[number, number]>(
+        () => this.#wait(0, max),
+        ms,
+        opts?.signal,
+        () => {
+          this.#inFlight = null;
+        },
+        opts?.assumeNotReady !== true,
+      );
       if (!wait.done) {
         this.#inFlight = wait;
         wait.arm(this.#handle!);
@@ -208,6 +215,18 @@ export class Epoll implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Beyond Python: ends a pollAsync() in flight now, resolving it with []
+   * (no error). For an event loop woken by work from elsewhere; cheaper
+   * than an AbortSignal. Returns whether a wait was in flight.
+   */
+  interruptWait(): boolean {
+    const w = this.#inFlight;
+    if (w === null) return false;
+    w.interrupt();
+    return true;
   }
 
   /** Python's argument order: maxevents as a C int, closed, timeout, range. */

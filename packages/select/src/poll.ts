@@ -124,19 +124,25 @@ export class Poll {
    */
   pollAsync(timeout?: number | null | AsyncWaitOptions, options?: AsyncWaitOptions): Promise<Array<[number, number]>> {
     try {
-      let signal: AbortSignal | undefined;
+      let opts: AsyncWaitOptions | undefined;
       if (isOptions(timeout)) {
-        signal = (timeout as AsyncWaitOptions).signal;
+        opts = timeout as AsyncWaitOptions;
         timeout = undefined;
       } else {
-        signal = options?.signal;
+        opts = options;
       }
       const ms = toPollMs(timeout, 1e6);
       if (this.#running || this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
       if (!canMirror) throw new RuntimeError('pollAsync() needs epoll on this platform');
-      const wait = new PendingWait<[number, number]>(() => this.#wait(0), ms, signal, () => {
-        this.#inFlight = null;
-      });
+      const wait = new PendingWait<[number, number]>(
+        () => this.#wait(0),
+        ms,
+        opts?.signal,
+        () => {
+          this.#inFlight = null;
+        },
+        opts?.assumeNotReady !== true,
+      );
       if (!wait.done) {
         this.#inFlight = wait;
         if (this.#mirror === null) {
@@ -151,6 +157,17 @@ export class Poll {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Beyond Python: ends a pollAsync() in flight now, resolving it with []
+   * (no error). Returns whether a wait was in flight.
+   */
+  interruptWait(): boolean {
+    const w = this.#inFlight;
+    if (w === null) return false;
+    w.interrupt();
+    return true;
   }
 
   /**

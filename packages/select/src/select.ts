@@ -156,10 +156,16 @@ export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
     };
     let mirror: EpollMirror | null = null;
     const ms = us < 0 ? -1 : Math.ceil(us / 1000);
-    const wait = new PendingWait<[R[], W[], X[]]>(attempt, ms, options?.signal, () => {
-      mirror?.close();
-      mirror = null;
-    });
+    const wait = new PendingWait<[R[], W[], X[]]>(
+      attempt,
+      ms,
+      options?.signal,
+      () => {
+        mirror?.close();
+        mirror = null;
+      },
+      options?.assumeNotReady !== true,
+    );
     if (!wait.done) {
       if (!canMirror) throw new RuntimeError('selectAsync() needs epoll on this platform');
       mirror = new EpollMirror();

@@ -15,7 +15,10 @@ export const EVENT_READ = 1 << 0;
 export const EVENT_WRITE = 1 << 1;
 
 export interface SelectAsyncOptions {
+  /** Rejects the wait with the signal's reason when aborted. */
   signal?: AbortSignal;
+  /** The caller just ran select(0) and found nothing: skip the first look. */
+  assumeNotReady?: boolean;
 }
 
 /** What select() returns: each ready key with the events it is ready for. */
@@ -82,6 +85,13 @@ export abstract class BaseSelector<D = unknown> implements Disposable {
    * during a wait rejects it with ValueError.
    */
   abstract selectAsync(timeout?: number | null, options?: SelectAsyncOptions): Promise<Ready<D>>;
+
+  /**
+   * Beyond Python: ends a selectAsync() in flight now, resolving it with []
+   * (an event loop woken by work from elsewhere). Returns whether a wait
+   * was in flight.
+   */
+  abstract interruptWait(): boolean;
 
   /** Closes the selector and frees what it holds. */
   close(): void {}

@@ -9,6 +9,7 @@ import { repr, type SelectorKey } from './selector-key.js';
 
 /** The part of poll and epoll objects a selector uses. */
 export interface Poller {
+  interruptWait(): boolean;
   register(fd: number, mask: number): void;
   modify(fd: number, mask: number): void;
   unregister(fd: number): void;
@@ -91,6 +92,10 @@ export abstract class PollLikeSelector<D = unknown, P extends Poller = Poller> e
       if (key !== undefined) ready.push([key, events & key.events]);
     }
     return ready;
+  }
+
+  interruptWait(): boolean {
+    return this._selector.interruptWait();
   }
 
   abstract override select(timeout?: number | null): Ready<D>;

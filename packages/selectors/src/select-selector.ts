@@ -12,6 +12,7 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   #readers = new Set<number>();
   #writers = new Set<number>();
   #inFlight: AbortController | null = null;
+  #interrupted = false;
 
   override register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
     const key = super.register(fileobj, events, data);
@@ -42,16 +43,28 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
     const user = options.signal;
     const signal = user === undefined ? ac.signal : AbortSignal.any([user, ac.signal]);
     this.#inFlight = ac;
-    return selectAsync([...this.#readers], [...this.#writers], [], t, { signal }).then(
+    return selectAsync([...this.#readers], [...this.#writers], [], t, { signal, assumeNotReady: options.assumeNotReady }).then(
       ([r, w]) => {
         this.#inFlight = null;
         return this.#ready(r, w);
       },
       (e: unknown) => {
         this.#inFlight = null;
+        if (this.#interrupted && ac.signal.aborted) {
+          this.#interrupted = false;
+          return [];
+        }
         throw e;
       },
     );
+  }
+
+  interruptWait(): boolean {
+    const ac = this.#inFlight;
+    if (ac === null) return false;
+    this.#interrupted = true;
+    ac.abort();
+    return true;
   }
 
   #ready(r: number[], w: number[]): Ready<D> {
@@ -69,6 +82,7 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   }
 
   override close(): void {
+    this.#interrupted = false;
     this.#inFlight?.abort(new ValueError('I/O operation on closed selector'));
     this.#inFlight = null;
     this.#readers.clear();

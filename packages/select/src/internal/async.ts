@@ -18,7 +18,14 @@ import { binding, type FdHandle } from '@iomux/core-native';
 import { now } from './timeout.js';
 
 export interface AsyncWaitOptions {
+  /** Rejects the wait with the signal's reason when aborted. */
   signal?: AbortSignal;
+  /**
+   * The caller has just polled with timeout 0 and found nothing (an event
+   * loop does): skip the wait's own first look. Nothing is missed: the
+   * watch is level-triggered, so what became ready meanwhile wakes it.
+   */
+  assumeNotReady?: boolean;
 }
 
 /** Node's setTimeout takes at most 2**31 - 1 ms; longer waits re-arm. */
@@ -42,7 +49,7 @@ export class PendingWait<T> {
    * `attempt` is the non-blocking call (timeout 0). `timeoutMs` -1 waits
    * forever. `onSettle` runs once, just before the promise settles.
    */
-  constructor(attempt: () => T[], timeoutMs: number, signal: AbortSignal | undefined, onSettle: () => void) {
+  constructor(attempt: () => T[], timeoutMs: number, signal: AbortSignal | undefined, onSettle: () => void, firstLook = true) {
     this.promise = new Promise<T[]>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -53,16 +60,18 @@ export class PendingWait<T> {
       this.#finish(undefined, signal.reason);
       return;
     }
-    let first: T[];
-    try {
-      first = attempt();
-    } catch (e) {
-      this.#finish(undefined, e);
-      return;
-    }
-    if (first.length > 0 || timeoutMs === 0) {
-      this.#finish(first);
-      return;
+    if (firstLook || timeoutMs === 0) {
+      let first: T[];
+      try {
+        first = attempt();
+      } catch (e) {
+        this.#finish(undefined, e);
+        return;
+      }
+      if (first.length > 0 || timeoutMs === 0) {
+        this.#finish(first);
+        return;
+      }
     }
     if (timeoutMs > 0) {
       this.#deadline = now() + timeoutMs;
@@ -113,6 +122,11 @@ export class PendingWait<T> {
   /** Rejects the wait (close() during a wait, for one). */
   cancel(reason: unknown): void {
     this.#finish(undefined, reason);
+  }
+
+  /** Settles the wait at once with an empty result (a wake-up, not an error). */
+  interrupt(): void {
+    this.#finish([]);
   }
 
   readonly #onReadable = (status: number): void => {
