@@ -182,7 +182,18 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * Reads up to `n` bytes (as soon as any are there); with n -1 (default),
    * everything until EOF. An empty Buffer at EOF.
    */
-  async read(n = -1): Promise<Buffer> {
+  read(n = -1): Promise<Buffer> {
+    // Fast path, no async frame: data is buffered already (the common case
+    // under load), or the stream has ended.
+    if (this._exception === null && n > 0 && (this._buffer.length > 0 || this._eof)) {
+      const data = this._buffer.take(n);
+      this.#maybeResumeTransport();
+      return Promise.resolve(data);
+    }
+    return this.#read(n);
+  }
+
+  async #read(n: number): Promise<Buffer> {
     if (this._exception !== null) throw this._exception;
     if (n === 0) return Buffer.alloc(0);
     if (n < 0) {
@@ -228,6 +239,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
 }
 
 const NEWLINE = Buffer.from('\n');
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * StreamReaderProtocol: feeds a StreamReader from a transport, with
@@ -402,7 +414,16 @@ export class StreamWriter {
    * Waits until the write buffer is below the high-water mark:
    * `w.write(data); await w.drain()`.
    */
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
+    // Fast path, no async frame: nothing to wait for (the common case).
+    const p = this._protocol;
+    if (!p._paused && !p._connectionLost && !this._transport.isClosing() && (this._reader === null || this._reader.exception() === null)) {
+      return RESOLVED;
+    }
+    return this.#drain();
+  }
+
+  async #drain(): Promise<void> {
     if (this._reader !== null) {
       const exc = this._reader.exception();
       if (exc !== null) throw exc;
