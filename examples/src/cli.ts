@@ -20,9 +20,13 @@ export interface ParseOptions {
   usage: string;
 }
 
-/** Parses `--host H --port P [--backend B]` (also `--opt=value`). */
-export function parseServerArgs(argv: string[], opts: ParseOptions): ServerArgs {
-  const out: ServerArgs = { host: '127.0.0.1', port: 0 };
+/**
+ * Walks a command line of `--opt value` / `--opt=value` options: calls
+ * `handle(name, next)` for each, where `next()` takes the option's value.
+ * `--help` prints `usage` and exits; an option `handle` refuses (returns
+ * false) is a UsageError.
+ */
+export function forEachOption(argv: string[], usage: string, handle: (name: string, next: () => string) => boolean): void {
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let value: string | undefined;
@@ -31,39 +35,50 @@ export function parseServerArgs(argv: string[], opts: ParseOptions): ServerArgs 
       value = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
     }
+    const name = arg;
     const next = (): string => {
       if (value !== undefined) return value;
       const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${arg} needs a value`);
+      if (v === undefined) throw new UsageError(`${name} needs a value`);
       return v;
     };
-    switch (arg) {
+    if (name === '--help' || name === '-h') {
+      process.stdout.write(usage + '\n');
+      process.exit(0);
+    }
+    if (!handle(name, next)) throw new UsageError(`unknown option ${name}`);
+  }
+}
+
+/** An integer option in [min, max], or a UsageError naming the range. */
+export function intOption(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, not '${v}'`);
+  return n;
+}
+
+/** Parses `--host H --port P [--backend B]` (also `--opt=value`). */
+export function parseServerArgs(argv: string[], opts: ParseOptions): ServerArgs {
+  const out: ServerArgs = { host: '127.0.0.1', port: 0 };
+  forEachOption(argv, opts.usage, (name, next) => {
+    switch (name) {
       case '--host':
       case '-H':
         out.host = next();
-        break;
+        return true;
       case '--port':
-      case '-p': {
-        const v = next();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, not '${v}'`);
-        out.port = n;
-        break;
-      }
+      case '-p':
+        out.port = intOption('--port', next(), 0, 65535);
+        return true;
       case '--backend':
       case '-b':
-        if (!opts.backend) throw new UsageError(`unknown option ${arg}`);
+        if (!opts.backend) return false;
         out.backend = next();
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(opts.usage + '\n');
-        process.exit(0);
-      // falls through (never reached)
+        return true;
       default:
-        throw new UsageError(`unknown option ${arg}`);
+        return false;
     }
-  }
+  });
   return out;
 }
 

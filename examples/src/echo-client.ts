@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventLoop, openConnection, type StreamReader, type StreamWriter } from '@iomux/loop';
 import { selectorBackend } from '@iomux/selectors';
-import { stopSignal, UsageError } from './cli.js';
+import { forEachOption, intOption, stopSignal, UsageError } from './cli.js';
 
 const USAGE =
   'usage: npm run example -- echo-client --host HOST --port PORT [--connections N] [--size BYTES]\n' +
@@ -36,67 +36,45 @@ export interface ClientArgs {
 /** Parses the client's command line (cli.ts's conventions: `--opt value` or `--opt=value`). */
 export function parseClientArgs(argv: string[]): ClientArgs {
   const out: ClientArgs = { host: '127.0.0.1', port: -1, connections: 10, size: 1024, duration: null, messages: null };
-  const int = (name: string, v: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, not '${v}'`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    let value: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const next = (): string => {
-      if (value !== undefined) return value;
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
+  const int = intOption;
+  forEachOption(argv, USAGE, (name, next) => {
+    switch (name) {
       case '--host':
       case '-H':
         out.host = next();
-        break;
+        return true;
       case '--port':
       case '-p':
         out.port = int('--port', next(), 1, 65535);
-        break;
+        return true;
       case '--connections':
       case '-c':
         out.connections = int('--connections', next(), 1, 100_000);
-        break;
+        return true;
       case '--size':
       case '-s':
         out.size = int('--size', next(), 1, 64 << 20);
-        break;
+        return true;
       case '--duration':
       case '-d': {
         const v = next();
         const n = Number(v);
         if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--duration must be a positive number of seconds, not '${v}'`);
         out.duration = n;
-        break;
+        return true;
       }
       case '--messages':
       case '-m':
         out.messages = int('--messages', next(), 1, Number.MAX_SAFE_INTEGER);
-        break;
+        return true;
       case '--backend':
       case '-b':
         out.backend = next();
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE + '\n');
-        process.exit(0);
-      // falls through (never reached)
+        return true;
       default:
-        throw new UsageError(`unknown option ${arg}`);
+        return false;
     }
-  }
+  });
   if (out.port < 0) throw new UsageError('--port is required');
   if (out.duration !== null && out.messages !== null) throw new UsageError('give --duration or --messages, not both');
   if (out.duration === null && out.messages === null) out.duration = 5;

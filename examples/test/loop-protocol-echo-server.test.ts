@@ -1,50 +1,5 @@
-// The select() echo server, started the way a user starts it: it announces
-// itself, echoes exactly what each client sends (several clients at once,
-// one of them large), and stops cleanly on SIGINT and on SIGTERM.
-import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { startExample, echoRoundTrip } from '../../test/support/example.js';
+// The loop-protocol-echo-server example, as a user runs it, on every backend (see
+// test/support/echo-server-suite.ts). DefaultSelector is epoll on Linux.
+import { echoServerSuite } from '../../test/support/echo-server-suite.js';
 
-t.test('serves echo and stops on SIGTERM', async (t) => {
-  const ex = await startExample('loop-protocol-echo-server', ['--port', '0']);
-  t.equal(ex.host, '127.0.0.1');
-  t.equal(ex.backend, 'epoll', 'DefaultSelector is epoll on Linux');
-  t.ok(ex.port > 0);
-  t.match(ex.stdout(), /connect with: nc 127\.0\.0\.1 \d+/);
-  const payloads = [Buffer.from('hello\n'), randomBytes(1 << 20), randomBytes(777), randomBytes(64 * 1024)];
-  const echoed = await Promise.all(payloads.map((p) => echoRoundTrip(ex.host, ex.port, p)));
-  for (let i = 0; i < payloads.length; i++) {
-    t.ok(echoed[i]!.equals(payloads[i]!), `client ${i} got its ${payloads[i]!.length} bytes back`);
-  }
-  t.equal(await ex.stop('SIGTERM'), 0, 'exit code 0 on SIGTERM');
-  t.match(ex.stdout(), /stopped/);
-  t.equal(ex.stderr(), '');
-});
-
-t.test('stops on SIGINT', async (t) => {
-  const ex = await startExample('loop-protocol-echo-server', ['--port', '0', '--host', '127.0.0.1']);
-  const got = await echoRoundTrip(ex.host, ex.port, Buffer.from('ping'));
-  t.equal(got.toString(), 'ping');
-  t.equal(await ex.stop('SIGINT'), 0);
-});
-
-t.test('rejects a bad port with a message', async (t) => {
-  await t.rejects(startExample('loop-protocol-echo-server', ['--port', '70000']), /--port must be an integer from 0 to 65535/);
-});
-
-for (const backend of ['select', 'poll', 'epoll']) {
-  t.test(`--backend ${backend}`, async (t) => {
-    const ex = await startExample('loop-protocol-echo-server', ['--port', '0', '--backend', backend]);
-    t.equal(ex.backend, backend);
-    const payload = randomBytes(256 * 1024);
-    t.ok((await echoRoundTrip(ex.host, ex.port, payload)).equals(payload));
-    t.equal(await ex.stop('SIGTERM'), 0);
-  });
-}
-
-t.test('IOMUX_SELECTOR picks the backend', async (t) => {
-  const ex = await startExample('loop-protocol-echo-server', ['--port', '0'], { IOMUX_SELECTOR: 'poll' });
-  t.equal(ex.backend, 'poll');
-  t.equal((await echoRoundTrip(ex.host, ex.port, Buffer.from('hi'))).toString(), 'hi');
-  t.equal(await ex.stop('SIGINT'), 0);
-});
+echoServerSuite('loop-protocol-echo-server', { defaultBackend: 'epoll', backends: ['select', 'poll', 'epoll'] });
