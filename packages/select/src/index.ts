@@ -27,3 +27,14 @@ export * from '@iomux/core-native/error-classes';
 
 /** `select.epoll`: present only where the platform has epoll (Linux). */
 export const epoll: typeof epollImpl | undefined = has.epoll ? epollImpl : undefined;
+
+/**
+ * kqueue (BSD, macOS) and /dev/poll (Solaris) are not implemented yet, and
+ * Linux has neither: the names exist, as `undefined`, so that portable code
+ * can test for them (`if (kqueue)`), as `hasattr(select, 'kqueue')` does,
+ * and an ESM named import of them never fails.
+ */
+export const kqueue: undefined = undefined;
+export const kevent: undefined = undefined;
+export const devpoll: undefined = undefined;
+

@@ -39,5 +39,9 @@ import { EpollSelector as EpollSelectorImpl } from './epoll-selector.js';
 export const EpollSelector: typeof EpollSelectorImpl | undefined = epoll !== undefined ? EpollSelectorImpl : undefined;
 export type EpollSelector<D = unknown> = EpollSelectorImpl<D>;
 
+/** Not implemented yet (their platforms lack epoll); undefined, as on Linux in Python. */
+export const KqueueSelector: undefined = undefined;
+export const DevpollSelector: undefined = undefined;
+
 // The contract's error classes, as Python's modules expose them.
 export * from '@iomux/core-native/error-classes';
