@@ -196,12 +196,12 @@ export class SelectorEventLoop extends BaseEventLoop {
    * Buffer at end of stream.
    */
   sockRecv(sock: Socket, n: number): Promise<Buffer> {
-    return this.#sockOp(sock, 'read', () => sock.recv(n));
+    return this.#sockOp(sock, () => sock.recv(n));
   }
 
   /** Reads into `buf`; resolves with the number of bytes read. */
   sockRecvInto(sock: Socket, buf: ArrayBufferView): Promise<number> {
-    return this.#sockOp(sock, 'read', () => sock.recvInto(buf));
+    return this.#sockOp(sock, () => sock.recvInto(buf));
   }
 
   /** Resolves once all of `data` is sent. */
@@ -240,7 +240,7 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   /** Resolves with `[conn, address]`; `conn` is non-blocking. */
   async sockAccept(sock: Socket): Promise<[Socket, unknown]> {
-    const [conn, addr] = await this.#sockOp(sock, 'read', () => sock.accept());
+    const [conn, addr] = await this.#sockOp(sock, () => sock.accept());
     conn.setblocking(false);
     return [conn, addr];
   }
@@ -347,7 +347,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     return [transport, protocol];
   }
 
-  #sockOp<T>(sock: Socket, _kind: 'read', op: () => T): Promise<T> {
+  #sockOp<T>(sock: Socket, op: () => T): Promise<T> {
     // A promise-returning method reports every error through its promise.
     try {
       this.#checkNonBlocking(sock);

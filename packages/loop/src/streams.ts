@@ -256,7 +256,6 @@ export class StreamReaderProtocol implements Protocol {
   _connectionLost = false;
   #closed: Promise<void>;
   #closedWaiter: Waiter;
-  _closedException: unknown = null;
 
   constructor(reader: StreamReader, clientConnectedCb: ((r: StreamReader, w: StreamWriter) => unknown) | null, loop: SelectorEventLoop) {
     this._reader = reader;
@@ -304,10 +303,7 @@ export class StreamReaderProtocol implements Protocol {
       else reader.setException(exc);
     }
     if (exc === null) this.#closedWaiter.resolve();
-    else {
-      this._closedException = exc;
-      this.#closedWaiter.reject(exc);
-    }
+    else this.#closedWaiter.reject(exc);
     // FlowControlMixin.connection_lost: wake up the writer(s) if currently paused.
     this._connectionLost = true;
     if (this._paused) {

@@ -223,10 +223,7 @@ export class Epoll implements Disposable {
    * than an AbortSignal. Returns whether a wait was in flight.
    */
   interruptWait(): boolean {
-    const w = this.#inFlight;
-    if (w === null) return false;
-    w.interrupt();
-    return true;
+    return this.#inFlight?.interrupt() ?? false;
   }
 
   /** Python's argument order: maxevents as a C int, closed, timeout, range. */

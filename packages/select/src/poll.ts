@@ -164,10 +164,7 @@ export class Poll {
    * (no error). Returns whether a wait was in flight.
    */
   interruptWait(): boolean {
-    const w = this.#inFlight;
-    if (w === null) return false;
-    w.interrupt();
-    return true;
+    return this.#inFlight?.interrupt() ?? false;
   }
 
   /**

@@ -6,13 +6,15 @@ import { RuntimeError, select, selectAsync, ValueError } from '@iomux/select';
 import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
 
+/** The abort reason interruptWait() uses: settles the wait with []. */
+const INTERRUPTED = Symbol('iomux.interrupted');
+
 /** Select-based selector. */
 export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   static readonly backend: string = 'select';
   #readers = new Set<number>();
   #writers = new Set<number>();
   #inFlight: AbortController | null = null;
-  #interrupted = false;
 
   override register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
     const key = super.register(fileobj, events, data);
@@ -50,10 +52,7 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
       },
       (e: unknown) => {
         this.#inFlight = null;
-        if (this.#interrupted && ac.signal.aborted) {
-          this.#interrupted = false;
-          return [];
-        }
+        if (ac.signal.aborted && ac.signal.reason === INTERRUPTED) return [];
         throw e;
       },
     );
@@ -62,8 +61,7 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   interruptWait(): boolean {
     const ac = this.#inFlight;
     if (ac === null) return false;
-    this.#interrupted = true;
-    ac.abort();
+    ac.abort(INTERRUPTED);
     return true;
   }
 
@@ -82,7 +80,6 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   }
 
   override close(): void {
-    this.#interrupted = false;
     this.#inFlight?.abort(new ValueError('I/O operation on closed selector'));
     this.#inFlight = null;
     this.#readers.clear();

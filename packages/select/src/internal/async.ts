@@ -124,9 +124,13 @@ export class PendingWait<T> {
     this.#finish(undefined, reason);
   }
 
-  /** Settles the wait at once with an empty result (a wake-up, not an error). */
-  interrupt(): void {
+  /**
+   * Settles the wait at once with an empty result (a wake-up, not an
+   * error). Returns true, so owners can write `inFlight?.interrupt() ?? false`.
+   */
+  interrupt(): true {
     this.#finish([]);
+    return true;
   }
 
   readonly #onReadable = (status: number): void => {
