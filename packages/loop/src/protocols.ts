@@ -17,7 +17,10 @@ export interface BaseProtocol {
 }
 
 export interface Protocol extends BaseProtocol {
-  /** Some data is received. */
+  /**
+   * Some data is received: a fresh Buffer per recv(), which the protocol
+   * may keep (as asyncio's bytes).
+   */
   dataReceived?(data: Buffer): void;
   /**
    * The other end sent EOF (or called writeEof). Return true to keep the

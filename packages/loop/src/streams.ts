@@ -44,6 +44,13 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
+/** A read(n) waiting for data: feedData()/feedEof() settle it directly. */
+interface ReadWaiter {
+  readonly n: number;
+  resolve(data: Buffer): void;
+  reject(e: unknown): void;
+}
+
 function deferred(): [Promise<void>, Waiter] {
   let w!: Waiter;
   const p = new Promise<void>((resolve, reject) => (w = { resolve, reject }));
@@ -55,6 +62,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
   _buffer = new ByteBuffer();
   _eof = false;
   #waiter: Waiter | null = null;
+  /**
+   * read(n)'s waiter: settled with the data itself (one promise, no async
+   * frames between the transport and the awaiting code).
+   */
+  #readWaiter: ReadWaiter | null = null;
   _exception: unknown = null;
   _transport: Transport | null = null;
   _paused = false;
@@ -77,6 +89,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.#waiter = null;
       w.reject(exc);
     }
+    const r = this.#readWaiter;
+    if (r !== null) {
+      this.#readWaiter = null;
+      r.reject(exc);
+    }
   }
 
   #wakeupWaiter(): void {
@@ -84,6 +101,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (w !== null) {
       this.#waiter = null;
       w.resolve();
+    }
+    const r = this.#readWaiter;
+    if (r !== null) {
+      this.#readWaiter = null;
+      const data = this._buffer.take(r.n);
+      this.#maybeResumeTransport();
+      r.resolve(data);
     }
   }
 
@@ -112,6 +136,25 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this._eof) throw new RuntimeError('feed_data after feed_eof');
     if (data.length === 0) return;
     this._buffer.extend(data);
+    this.#afterFeed();
+  }
+
+  /**
+   * @internal feedData() for a Buffer the reader may keep (the transport's
+   * fresh Buffer for each recv(), as asyncio's immutable bytes): a read(n)
+   * waiting on an empty buffer gets that very Buffer, with no copy.
+   */
+  _feedOwned(data: Buffer): void {
+    const r = this.#readWaiter;
+    if (r !== null && this._buffer.length === 0 && data.length <= r.n && data.length > 0 && !this._eof) {
+      this.#readWaiter = null;
+      r.resolve(data);
+      return;
+    }
+    this.feedData(data);
+  }
+
+  #afterFeed(): void {
     this.#wakeupWaiter();
     if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
       this._transport.pauseReading();
@@ -121,7 +164,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Waits until feedData() or feedEof() is called. */
   async #waitForData(funcName: string): Promise<void> {
-    if (this.#waiter !== null) {
+    if (this.#waiter !== null || this.#readWaiter !== null) {
       throw new RuntimeError(`${funcName}() called while another coroutine is already waiting for incoming data`);
     }
     if (this._paused) {
@@ -183,12 +226,25 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * everything until EOF. An empty Buffer at EOF.
    */
   read(n = -1): Promise<Buffer> {
-    // Fast path, no async frame: data is buffered already (the common case
-    // under load), or the stream has ended.
-    if (this._exception === null && n > 0 && (this._buffer.length > 0 || this._eof)) {
-      const data = this._buffer.take(n);
-      this.#maybeResumeTransport();
-      return Promise.resolve(data);
+    if (this._exception === null && n > 0) {
+      // Fast paths, no async frame: data is buffered already (the common
+      // case under load), or the stream has ended.
+      if (this._buffer.length > 0 || this._eof) {
+        const data = this._buffer.take(n);
+        this.#maybeResumeTransport();
+        return Promise.resolve(data);
+      }
+      // Nothing yet: one promise, settled by feedData()/feedEof()/
+      // setException() with the data.
+      if (this.#waiter === null && this.#readWaiter === null) {
+        if (this._paused) {
+          this._paused = false;
+          this._transport!.resumeReading();
+        }
+        return new Promise<Buffer>((resolve, reject) => {
+          this.#readWaiter = { n, resolve, reject };
+        });
+      }
     }
     return this.#read(n);
   }
@@ -320,7 +376,8 @@ export class StreamReaderProtocol implements Protocol {
   }
 
   dataReceived(data: Buffer): void {
-    this._reader?.feedData(data);
+    // The transport hands over a fresh Buffer per recv() (see Protocol).
+    this._reader?._feedOwned(data);
   }
 
   eofReceived(): boolean {

@@ -443,6 +443,51 @@ t.test('StreamReader', async (t) => {
     t.equal((await loop.runUntilComplete(first)).toString(), 'x\n');
   });
 
+
+  t.test('a waiting read(n) is settled by what is fed, and blocks other readers', async (t) => {
+    const stream = new StreamReader();
+    const first = stream.read(4);
+    await t.rejects(stream.read(1), { name: 'RuntimeError', message: /^read\(\) called while another/ });
+    await t.rejects(stream.readline(), { name: 'RuntimeError', message: /^readuntil\(\) called while another/ });
+    stream.feedData(b('abcdef'));
+    t.equal((await first).toString(), 'abcd', 'at most n bytes');
+    t.equal(buffered(stream), 'ef', 'the rest stays buffered');
+    t.equal((await stream.read(10)).toString(), 'ef');
+
+    const atEof = stream.read(4);
+    stream.feedEof();
+    t.equal((await atEof).length, 0, 'EOF settles it with an empty Buffer');
+
+    const failing = new StreamReader();
+    const pending = failing.read(4);
+    failing.setException(new ValueError('broken'));
+    await t.rejects(pending, { name: 'ValueError', message: 'broken' });
+  });
+
+  t.test("a waiting read(n) gets the transport's Buffer itself when it fits", async (t) => {
+    const stream = new StreamReader();
+    const fits = Buffer.from('hello');
+    const first = stream.read(5);
+    stream._feedOwned(fits);
+    t.equal(await first, fits, 'the same Buffer, no copy');
+
+    const big = Buffer.from('0123456789');
+    const second = stream.read(4);
+    stream._feedOwned(big);
+    const got = await second;
+    t.not(got, big);
+    t.equal(got.toString(), '0123');
+    t.equal(buffered(stream), '456789');
+    big.fill(0);
+    t.equal(buffered(stream), '456789', 'what stays buffered is a copy');
+
+    // Nobody waiting: buffered as feedData() does.
+    const idle = new StreamReader();
+    idle._feedOwned(Buffer.from('xy'));
+    t.equal(buffered(idle), 'xy');
+    idle.feedEof();
+    t.throws(() => idle._feedOwned(Buffer.from('z')), { name: 'RuntimeError', message: 'feed_data after feed_eof' });
+  });
   t.test('feedData after feedEof is RuntimeError', async (t) => {
     const stream = new StreamReader();
     stream.feedEof();
