@@ -190,6 +190,36 @@ function suite(backend: string): void {
       t.equal(Buffer.concat(events).toString(), 'data', "and the 'data' event");
     });
 
+    t.test('every chunk received is a Buffer of its own, whatever its size', async (t) => {
+      const { loop, peer, proto } = setup(t);
+      // Sizes on both sides of Node's pool limit (4 KiB), inside and beyond
+      // the transport's shared slab range (4-8 KiB), and enough 5000-byte
+      // chunks to need a second 64 KiB slab.
+      const sizes = [1, 100, 4095, 4096, 5000, 8192, 8193, 70000, ...Array<number>(20).fill(5000)];
+      const sent: Buffer[] = [];
+      for (const [i, n] of sizes.entries()) {
+        const chunk = Buffer.alloc(n, i + 1);
+        sent.push(chunk);
+        let off = 0;
+        while (off < n) off += peer.send(chunk.subarray(off));
+        // One chunk per recv(): wait for it before sending the next.
+        await runUntil(loop, () => proto.received().length === sent.reduce((a, b) => a + b.length, 0));
+      }
+      const all = Buffer.concat(sent);
+      t.same(proto.received(), all, 'every byte, in order');
+      t.ok(proto.data.length >= sizes.length, 'one dataReceived per chunk at least');
+      // Zero each chunk in turn: no chunk shares bytes with another (those
+      // after it still hold what was sent).
+      let off = 0;
+      let intact = true;
+      for (const d of proto.data) {
+        if (!d.equals(all.subarray(off, off + d.length))) intact = false;
+        d.fill(0);
+        off += d.length;
+      }
+      t.ok(intact, 'zeroing a chunk changed no other');
+    });
+
     t.test('test_read_ready_eof', async (t) => {
       const { loop, peer, tr, proto } = setup(t);
       let ended = false;
