@@ -414,7 +414,23 @@ export abstract class BaseEventLoop {
     } else {
       // A quick look first: under load something is usually ready.
       events = this._select(0) as unknown[];
-      if (events.length === 0) events = await this.#wait(timeout);
+      if (events.length === 0) {
+        // Wait for I/O or for work from outside the loop (callSoon from a
+        // Node callback, stop(), a new timer), whichever comes first. Here,
+        // not in a helper: one async frame and promise hop less per wait.
+        if (!this._hasWaiters() && timeout === null) {
+          // Nothing to wait on: a plain promise, which does not keep the
+          // process alive; callSoon/callAt/addReader/stop resolve it.
+          await new Promise<void>((resolve) => (this.#wake = resolve));
+        } else {
+          this.#wake = this.#interrupt;
+          try {
+            events = await this._select(timeout);
+          } finally {
+            this.#wake = null;
+          }
+        }
+      }
     }
     this._processEvents(events);
 
@@ -449,24 +465,6 @@ export abstract class BaseEventLoop {
     }
   }
 
-  /**
-   * Waits for I/O or for work from outside the loop (callSoon from a Node
-   * callback, stop(), a new timer), whichever comes first.
-   */
+  /** Cancels the wait in flight: _wakeup() while _select waits. */
   readonly #interrupt = (): void => this._interruptSelect();
-
-  async #wait(timeout: Timeout): Promise<unknown[]> {
-    if (!this._hasWaiters() && timeout === null) {
-      // Nothing to wait on: a plain promise, which does not keep the
-      // process alive; callSoon/callAt/addReader/stop resolve it.
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      return [];
-    }
-    this.#wake = this.#interrupt;
-    try {
-      return await this._select(timeout);
-    } finally {
-      this.#wake = null;
-    }
-  }
 }
