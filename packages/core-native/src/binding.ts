@@ -56,6 +56,8 @@ export interface Binding {
   set_inheritable(fd: number, inheritable: boolean): void;
   get_blocking(fd: number): boolean;
   set_blocking(fd: number, blocking: boolean): void;
+  /** The view's first byte's address modulo 4096 (buffer placement). */
+  address_mod_4096(view: ArrayBufferView): number;
 
   // socket.cc. Addresses cross as (family, host, port): host is the numeric
   // address for AF_INET/AF_INET6 and the path for AF_UNIX (port ignored).

@@ -4,7 +4,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { os, errnoConstants as E, OSError, BlockingIOError, BrokenPipeError } from '@iomux/core-native';
+import { binding, os, errnoConstants as E, OSError, BlockingIOError, BrokenPipeError } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 
 checkNoFdLeak(t);
@@ -355,4 +355,20 @@ t.test('strerror', async (t) => {
   t.match(os.strerror(99999), /99999/, 'an unknown code names the number');
   t.type(os.strerror(-1), 'string');
   t.throws(() => os.strerror(1.5), { name: 'TypeError' });
+});
+
+t.test('address_mod_4096: where a view starts in its 4 KiB block', async (t) => {
+  // 256 KiB is an mmap'd chunk: page-aligned storage, so the offsets are exact.
+  const big = Buffer.allocUnsafeSlow(256 * 1024);
+  const base = binding.address_mod_4096(big);
+  t.ok(Number.isInteger(base) && base >= 0 && base < 4096);
+  for (const off of [1, 16, 2048, 4095, 4096, 5000]) {
+    t.equal(binding.address_mod_4096(big.subarray(off)), (base + off) % 4096, `subarray(${off})`);
+  }
+  const u32 = new Uint32Array(big.buffer, big.byteOffset + 8, 4);
+  t.equal(binding.address_mod_4096(u32), (base + 8) % 4096, 'any TypedArray');
+  for (const v of [5, 'x', null, undefined, {}, [1, 2]]) {
+    t.throws(() => binding.address_mod_4096(bad(v)), { name: 'TypeError', message: 'view must be a Buffer or TypedArray' });
+  }
+  t.throws(() => bad(binding.address_mod_4096)(), { name: 'TypeError' });
 });
