@@ -136,7 +136,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this._eof) throw new RuntimeError('feed_data after feed_eof');
     if (data.length === 0) return;
     this._buffer.extend(data);
-    this.#afterFeed();
+    this.#wakeupWaiter();
+    if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
+      this._transport.pauseReading();
+      this._paused = true;
+    }
   }
 
   /**
@@ -154,11 +158,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this.feedData(data);
   }
 
-  #afterFeed(): void {
-    this.#wakeupWaiter();
-    if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
-      this._transport.pauseReading();
-      this._paused = true;
+  /** A reader about to wait reads again, whatever the buffer holds. */
+  #resumeIfPaused(): void {
+    if (this._paused) {
+      this._paused = false;
+      this._transport!.resumeReading();
     }
   }
 
@@ -167,10 +171,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.#waiter !== null || this.#readWaiter !== null) {
       throw new RuntimeError(`${funcName}() called while another coroutine is already waiting for incoming data`);
     }
-    if (this._paused) {
-      this._paused = false;
-      this._transport!.resumeReading();
-    }
+    this.#resumeIfPaused();
     const [p, w] = deferred();
     this.#waiter = w;
     await p;
@@ -237,10 +238,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
       // Nothing yet: one promise, settled by feedData()/feedEof()/
       // setException() with the data.
       if (this.#waiter === null && this.#readWaiter === null) {
-        if (this._paused) {
-          this._paused = false;
-          this._transport!.resumeReading();
-        }
+        this.#resumeIfPaused();
         return new Promise<Buffer>((resolve, reject) => {
           this.#readWaiter = { n, resolve, reject };
         });
