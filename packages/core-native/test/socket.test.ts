@@ -719,12 +719,23 @@ t.test('createConnection', async (t) => {
   accept();
   c3.close();
 
-  // A port the kernel just handed out (and took back) is free to bind.
-  const probe = new Socket();
-  probe.bind(['127.0.0.1', 0]);
-  const srcPort = (probe.getsockname() as [string, number])[1];
-  probe.close();
-  const c4 = createConnection(['127.0.0.1', port], { sourceAddress: ['127.0.0.1', srcPort] });
+  // A port the kernel just handed out (and took back) is free to bind,
+  // unless another process's connect() takes it first (the other test files
+  // run in parallel): then try another, a bounded number of times.
+  let c4: Socket | null = null;
+  let srcPort = 0;
+  for (let attempt = 0; c4 === null && attempt < 20; attempt++) {
+    const probe = new Socket();
+    probe.bind(['127.0.0.1', 0]);
+    srcPort = (probe.getsockname() as [string, number])[1];
+    probe.close();
+    try {
+      c4 = createConnection(['127.0.0.1', port], { sourceAddress: ['127.0.0.1', srcPort] });
+    } catch (e) {
+      if ((e as OSError).errno !== E.EADDRINUSE) throw e;
+    }
+  }
+  if (c4 === null) throw new Error('no free source port in 20 tries');
   t.same(c4.getsockname(), ['127.0.0.1', srcPort], 'bound to the source address first');
   accept();
   c4.close();
