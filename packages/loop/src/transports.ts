@@ -10,6 +10,7 @@
  * names: 'data' (Buffer), 'end', 'drain', 'error' (Error), 'close'
  * (hadError: boolean).
  */
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'eventemitter3';
 import {
   binding,
@@ -51,7 +52,7 @@ function isNativeRetry(e: unknown): boolean {
  * bytes received are copied out into a right-sized Buffer (small ones from
  * Node's pool), instead of allocating MAX_SIZE bytes per read.
  */
-let recvBuffer: Buffer | null = null;
+let recvBuffer: Uint8Array | null = null;
 
 /**
  * `size` bytes starting `at` bytes into a 4 KiB block of memory. Copies
@@ -66,6 +67,11 @@ function placed(size: number, at: number): Buffer {
   const raw = Buffer.allocUnsafeSlow(size + 4096);
   const start = (at - B.address_mod_4096(raw) + 4096) % 4096;
   return raw.subarray(start, start + size);
+}
+
+/** The same memory as a plain Uint8Array (see copyOut). */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 /**
@@ -83,7 +89,7 @@ let slab: Buffer | null = null;
 let slabOffset = 0;
 
 /** A Buffer of its own holding the first `n` bytes of `src`. */
-function copyOut(src: Buffer, n: number): Buffer {
+function copyOut(src: Uint8Array, n: number): Buffer {
   let out: Buffer;
   if (n < Buffer.poolSize >>> 1 || n > SLAB_CHUNK_MAX) {
     out = Buffer.allocUnsafe(n);
@@ -97,7 +103,9 @@ function copyOut(src: Buffer, n: number): Buffer {
     // 8-byte aligned, as Node's pool keeps its slices.
     slabOffset += (n + 7) & ~7;
   }
-  src.copy(out, 0, 0, n);
+  // A plain Uint8Array's subarray() and set() are V8 builtins; Buffer's
+  // copy() validates its arguments in JS and makes the same view anyway.
+  out.set(n === src.length ? src : src.subarray(0, n));
   return out;
 }
 
@@ -220,7 +228,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   _readReady(): void {
     if (this._connLost) return;
-    const buf = (recvBuffer ??= placed(MAX_SIZE, 2048));
+    const buf = (recvBuffer ??= plain(placed(MAX_SIZE, 2048)));
     let n: number;
     try {
       n = B.recv(this._sockFd, buf, 0, MAX_SIZE, 0);
@@ -240,7 +248,9 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
       return;
     }
-    this.emit('data', data);
+    // emit() looks the name up in a dictionary; most transports have no
+    // listener at all (eventemitter3 counts the names that have some).
+    if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
   }
 
   _readReadyOnEof(): void {
