@@ -792,14 +792,19 @@ for (const mode of ['blocking', 'with a timeout'] as const) {
     });
     // events.once() rejects if the worker emits 'error' instead.
     await once(worker, 'message');
+    // Listen for the result and the exit before this thread blocks: when
+    // the worker's exit is handled before its last message, Node delivers
+    // that message and emits 'exit' in one synchronous step, and an 'exit'
+    // listener attached only after the message had been awaited would never
+    // run (the test then ends unfinished).
+    const result = once(worker, 'message') as Promise<[{ total: number; reads: number; digest: string }]>;
+    const exited = once(worker, 'exit');
     // The reader runs on its own thread, so this thread may block in send().
     if (mode === 'with a timeout') a.settimeout(60);
     a.sendall(data);
     a.shutdown(SHUT_WR);
-    // Messages wait in the port until this thread returns to its event loop,
-    // so none is missed between sendall() and here.
-    const [got] = (await once(worker, 'message')) as [{ total: number; reads: number; digest: string }];
-    await once(worker, 'exit');
+    const [got] = await result;
+    await exited;
     t.equal(got.total, data.length, 'every byte arrived');
     t.equal(got.digest, crypto.createHash('sha256').update(data).digest('hex'), 'in order, unchanged');
     t.ok(got.reads > 1, `drained in ${got.reads} chunks`);
