@@ -113,6 +113,53 @@ function suite(backend: string): void {
       t.equal(selectorBackend(loop._selector), backend);
     });
 
+    t.test('request-response on one descriptor: the quick look before a wait stops while it finds nothing, and comes back', async (t) => {
+      const loop = newLoop();
+      const [a, b] = pair();
+      a.setblocking(false);
+      b.setblocking(false);
+      const sel = loop._selector;
+      const select = sel.select.bind(sel);
+      let looks = 0;
+      sel.select = (timeout?: number | null) => {
+        if (timeout === 0) looks++;
+        return select(timeout);
+      };
+      const N = 100;
+      let rounds = 0;
+      let answerAtOnce = false;
+      let looksInPhase1 = 0;
+      const done = future();
+      let bytes = 0;
+      loop.addReader(a.fileno(), () => {
+        bytes += a.recv(16).length;
+        rounds++;
+        if (rounds === N) {
+          // Phase 1 over: the peer answered a millisecond later, from a
+          // Node timer, so no look could find its answer. Now it answers
+          // at once, and a look always finds data.
+          looksInPhase1 = looks;
+          looks = 0;
+          answerAtOnce = true;
+        }
+        if (rounds === 2 * N) {
+          loop.removeReader(a.fileno());
+          done.resolve();
+          return;
+        }
+        if (answerAtOnce) b.send(Buffer.from('x'));
+        else setTimeout(() => b.send(Buffer.from('x')), 1);
+      });
+      b.send(Buffer.from('x'));
+      await loop.runUntilComplete(done.promise);
+      t.equal(bytes, 2 * N, 'one byte read per round');
+      // Looking first before every wait would be N looks; after two empty
+      // ones the loop looks first only every 8th wait.
+      t.ok(looksInPhase1 < N / 3, `${looksInPhase1} quick looks in ${N} waits for a peer that answers later`);
+      // Back to looking first within 8 waits, then every look finds data.
+      t.ok(looks > N - 20, `${looks} quick looks in ${N} rounds with data always ready`);
+    });
+
     // ------------------------------------------------ readers and writers
 
     t.test('test_add_reader', async (t) => {
