@@ -24,6 +24,7 @@ const MIN_SCHEDULED_TIMER_HANDLES = 100;
 const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 /** asyncio: MAXIMUM_SELECT_TIMEOUT (one day). */
 const MAXIMUM_SELECT_TIMEOUT = 24 * 3600;
+/** What a skipped quick look found (never written to). */
 const NO_EVENTS: unknown[] = [];
 /** Empty quick looks in a row after which the loop stops looking first. */
 const QUICK_LOOK_MISSES = 2;
