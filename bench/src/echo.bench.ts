@@ -41,24 +41,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { envList, envNumber } from './env.js';
 
 // ---------------------------------------------------------------- settings
-
-function envNumber(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return n;
-}
-
-function envList(name: string, dflt: string): string[] {
-  const v = process.env[name];
-  return (v === undefined || v === '' ? dflt : v)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
 
 const SECONDS = envNumber('BENCH_ECHO_SECONDS', 1.5);
 const WARMUP = envNumber('BENCH_ECHO_WARMUP', 0.5);

@@ -34,16 +34,9 @@ import {
 } from '@iomux/selectors';
 import { CPythonWorker, type CPythonInfo } from './cpython.js';
 import { runLatency, stats, type LatencyResult } from './latency.js';
+import { envNumber } from './env.js';
 
 // ---------------------------------------------------------------- settings
-
-function envNumber(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return n;
-}
 
 const NS = [1, 100, 1000, 10000] as const;
 /** N for the selectors table (each must be in NS: CPython's raw calls exist for NS only). */
