@@ -35,7 +35,9 @@
  * Settings (environment): BENCH_ECHO_SECONDS (1.5), BENCH_ECHO_WARMUP (0.5),
  * BENCH_ECHO_ROUNDS (3), BENCH_ECHO_CONNS ("1,64,1000"),
  * BENCH_ECHO_SIZES ("64,4096"), BENCH_ECHO_PINNING ("cross,same"),
- * BENCH_ECHO_SERVERS ("protocol,streams,node-net,c"), BENCH_ECHO_MAX_OTHER
+ * BENCH_ECHO_SERVERS ("protocol,streams,node-net,c"; add "uvloop" and
+ * "asyncio" for the Python references of bench/python/echo_server.py,
+ * interpreter from BENCH_PYTHON), BENCH_ECHO_MAX_OTHER
  * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -66,6 +68,29 @@ interface ServerDef {
   label: string;
   cmd: string;
   args: string[];
+  /** A Python server: the module its interpreter must import ('asyncio' or 'uvloop'). */
+  python?: string;
+}
+
+/**
+ * The Python that can import `mod`: BENCH_PYTHON if set, else the first of
+ * `python3` on the PATH and /usr/bin/python3 (Debian's python3-uvloop
+ * installs for the latter), or null.
+ */
+function pythonFor(mod: string): string | null {
+  const env = process.env.BENCH_PYTHON;
+  for (const py of env !== undefined && env !== '' ? [env] : ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(py, ['-c', `import ${mod}`]);
+    if (r.error === undefined && r.status === 0) return py;
+  }
+  return null;
+}
+
+/** "(Python 3.11.2, uvloop 0.17.0)": what the table's label names. */
+function pythonVersions(py: string, mod: string): string {
+  const code = `import sys, ${mod} as m; print(sys.version.split()[0], getattr(m, '__version__', ''))`;
+  const [v, mv] = spawnSync(py, ['-c', code], { encoding: 'utf8' }).stdout.trim().split(' ');
+  return `(Python ${v ?? '?'}${mv !== undefined && mv !== '' ? `, ${mod} ${mv}` : ''})`;
 }
 
 const ALL_SERVERS: ServerDef[] = [
@@ -88,6 +113,16 @@ const ALL_SERVERS: ServerDef[] = [
     args: [path.join(__dirname, 'node-net-echo-server.js'), '--port', '0'],
   },
   { key: 'c', label: 'C epoll', cmd: path.join(BUILD, 'echo-server'), args: ['--port', '0'] },
+  // Opt-in references (BENCH_ECHO_SERVERS=...,uvloop,asyncio): the same
+  // protocol echo on CPython's asyncio and on uvloop (bench/python/echo_server.py),
+  // run by the first Python that has the loop (see pythonFor).
+  ...(['uvloop', 'asyncio'] as const).map((loop) => ({
+    key: loop,
+    label: loop === 'uvloop' ? 'uvloop' : 'CPython asyncio',
+    cmd: 'python3',
+    args: [path.join(ROOT, 'bench', 'python', 'echo_server.py'), '--loop', loop, '--port', '0'],
+    python: loop,
+  })),
 ];
 
 interface Pinning {
@@ -318,7 +353,16 @@ interface Sample {
 async function main(): Promise<number> {
   const t0 = Date.now();
   const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,streams,node-net,c');
-  const servers = ALL_SERVERS.filter((s) => wanted.includes(s.key));
+  const servers: ServerDef[] = [];
+  for (const s of ALL_SERVERS.filter((d) => wanted.includes(d.key))) {
+    if (s.python === undefined) {
+      servers.push(s);
+      continue;
+    }
+    const py = pythonFor(s.python);
+    if (py === null) log(`${s.label}: no Python here imports ${s.python} (set BENCH_PYTHON; Debian: apt install python3-uvloop): skipped`);
+    else servers.push({ ...s, cmd: py, label: `${s.label} ${pythonVersions(py, s.python)}` });
+  }
   for (const s of servers) {
     if (s.cmd === process.execPath && !fs.existsSync(s.args[0]!)) {
       throw new Error(`${s.args[0]} is missing: build first (npm run build)`);
@@ -453,12 +497,17 @@ async function main(): Promise<number> {
 
   const verdicts: string[] = [];
   const loadChecks: string[] = [];
-  /** The C server's own req/s ratio to Node net at 64 conns 64 B: what the practical limit reaches in the same rounds. */
+  /**
+   * The reference servers' own req/s ratios to Node net at 64 conns 64 B in
+   * the same rounds: C (the practical limit) and, when run, uvloop (whose
+   * lead over Node the 1.6x target stands for).
+   */
   const cReference = (pin: string): string => {
-    const c = get(pin, 64, 64, 'c');
     const net = get(pin, 64, 64, 'node-net');
-    if (c.length === 0 || net.length === 0) return '';
-    return ` [C epoll in the same rounds: ${ratio(pairedRatio(c, net, (s) => s.rps))}]`;
+    const refs = [['c', 'C epoll'], ['uvloop', 'uvloop']]
+      .filter(([k]) => get(pin, 64, 64, k!).length > 0 && net.length > 0)
+      .map(([k, label]) => `${label} ${ratio(pairedRatio(get(pin, 64, 64, k!), net, (s) => s.rps))}`);
+    return refs.length === 0 ? '' : ` [in the same rounds: ${refs.join(', ')}]`;
   };
   const summary: Record<string, unknown>[] = [];
   const has = (k: string): boolean => servers.some((s) => s.key === k);
