@@ -36,13 +36,18 @@ inline int64_t IntArg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int6
 }
 
 // A file descriptor: an integer in [0, INT_MAX].
-inline int FdArg(const Napi::CallbackInfo& info, size_t i) {
-  double d = NumberArg(info, i, "file descriptor must be an integer");
-  if (std::isnan(d) || std::trunc(d) != d) ThrowTypeError(info.Env(), "file descriptor must be an integer");
-  if (d < 0) ThrowValueError(info.Env(), "file descriptor cannot be a negative integer");
-  if (d > INT_MAX) ThrowOverflowError(info.Env(), "file descriptor is too large");
+inline int FdValue(napi_env env, napi_value v) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || std::isnan(d) || std::trunc(d) != d) {
+    ThrowTypeError(env, "file descriptor must be an integer");
+  }
+  if (d < 0) ThrowValueError(env, "file descriptor cannot be a negative integer");
+  if (d > INT_MAX) ThrowOverflowError(env, "file descriptor is too large");
   return static_cast<int>(d);
 }
+
+// (CallbackInfo's [] is undefined past the last argument: a TypeError.)
+inline int FdArg(const Napi::CallbackInfo& info, size_t i) { return FdValue(info.Env(), info[i]); }
 
 // A poll/epoll timeout in milliseconds: -1 blocks; otherwise [0, INT_MAX].
 inline int TimeoutMsArg(const Napi::CallbackInfo& info, size_t i) {
@@ -82,10 +87,7 @@ struct ByteSpan {
 
 // A Buffer/Uint8Array (or any ArrayBufferView) plus an [offset, offset+length)
 // window that is checked against the view's own length.
-inline ByteSpan BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i >= info.Length()) ThrowTypeError(info.Env(), what);
-  napi_env env = info.Env();
-  napi_value v = info[i];
+inline ByteSpan BytesValue(napi_env env, napi_value v, const char* what) {
   // One N-API call for the common case (a Buffer, on every recv and send):
   // napi_get_typedarray_info fails without throwing on anything else.
   napi_typedarray_type t;
@@ -112,7 +114,35 @@ inline ByteSpan BytesArg(const Napi::CallbackInfo& info, size_t i, const char* w
     if (data == nullptr) len = 0;
     return ByteSpan{static_cast<uint8_t*>(data), len};
   }
-  ThrowTypeError(info.Env(), what);
+  ThrowTypeError(env, what);
+}
+
+inline ByteSpan BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  return BytesValue(info.Env(), info[i], what);
+}
+
+// A callback of two arguments without node-addon-api's CallbackInfo (which
+// fetches six and wraps each call): for the calls a transport makes on every
+// message. Arguments not passed are undefined; what F throws becomes the JS
+// exception, as node-addon-api's own wrapper does it.
+template <napi_value (*F)(napi_env, napi_value, napi_value)>
+napi_value Callback2(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  try {
+    return F(env, argv[0], argv[1]);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+template <napi_value (*F)(napi_env, napi_value, napi_value)>
+Napi::Value Function2(Napi::Env env, const char* name) {
+  napi_value fn;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, Callback2<F>, nullptr, &fn), Napi::Value());
+  return Napi::Value(env, fn);
 }
 
 // Window [offset, offset + length) of `span`, both arguments checked.

@@ -71,6 +71,10 @@ export interface Binding {
   connect(fd: number, family: number, host: string, port: number): number;
   recv(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
   send(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
+  /** recv(fd, view, view.byteLength, 0): a transport's read, two arguments and a leaner call. */
+  recv_view(fd: number, view: ArrayBufferView): number;
+  /** send(fd, view, view.byteLength, MSG_NOSIGNAL): a transport's write. */
+  send_view(fd: number, view: ArrayBufferView): number;
   shutdown(fd: number, how: number): void;
   /** [family, host, port] */
   getsockname(fd: number): [number, string, number];

@@ -6,8 +6,8 @@
 import { BlockingIOError, InterruptedError, OSError, ValueError, errnoConstants, fromErrno, socket, type Socket } from '@iomux/core-native';
 import {
   DefaultSelector,
-  EVENT_READ,
-  EVENT_WRITE,
+  EVENT_READ as SELECTORS_EVENT_READ,
+  EVENT_WRITE as SELECTORS_EVENT_WRITE,
   selectorClass,
   type BaseSelector,
   type Ready,
@@ -32,6 +32,11 @@ type Callback = (...args: any[]) => unknown;
 /** What a key's data holds: [reader, writer]. */
 type ReaderWriter = [Handle | null, Handle | null];
 
+// Local copies: an imported name compiles to a load from the package's
+// exports object, which is in dictionary mode (its re-exports are getters),
+// and these are read for every event the selector reports.
+const EVENT_READ = SELECTORS_EVENT_READ;
+const EVENT_WRITE = SELECTORS_EVENT_WRITE;
 const EINPROGRESS = errnoConstants.EINPROGRESS;
 const NOT_READY = Object.freeze({ assumeNotReady: true });
 const { SOL_SOCKET, SO_ERROR } = socket;

@@ -39,7 +39,6 @@ const B = binding;
 const EAGAIN = errnoConstants.EAGAIN;
 const EWOULDBLOCK = errnoConstants.EWOULDBLOCK ?? EAGAIN;
 const EINTR = errnoConstants.EINTR;
-const MSG_NOSIGNAL = S.MSG_NOSIGNAL ?? 0;
 
 /** An addon error that only means "not now": retry on the next readiness. */
 function isNativeRetry(e: unknown): boolean {
@@ -105,8 +104,23 @@ function copyOut(src: Uint8Array, n: number): Buffer {
   }
   // A plain Uint8Array's subarray() and set() are V8 builtins; Buffer's
   // copy() validates its arguments in JS and makes the same view anyway.
-  out.set(n === src.length ? src : src.subarray(0, n));
+  out.set(n === src.length ? src : headOf(src, n));
   return out;
+}
+
+/**
+ * `src.subarray(0, n)`, kept for the last `n` asked for: a connection tends
+ * to receive the same sizes again and again, and a view is an allocation
+ * (the receive buffer is module-private, so nothing can detach it).
+ */
+let lastHeadOf: Uint8Array | null = null;
+let lastHead: Uint8Array = new Uint8Array(0);
+function headOf(src: Uint8Array, n: number): Uint8Array {
+  if (lastHead.length !== n || lastHeadOf !== src) {
+    lastHead = src.subarray(0, n);
+    lastHeadOf = src;
+  }
+  return lastHead;
 }
 
 function asBuffer(data: unknown): Buffer {
@@ -231,7 +245,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     const buf = (recvBuffer ??= plain(placed(MAX_SIZE, 2048)));
     let n: number;
     try {
-      n = B.recv(this._sockFd, buf, 0, MAX_SIZE, 0);
+      n = B.recv_view(this._sockFd, buf);
     } catch (exc) {
       if (isNativeRetry(exc)) return;
       this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
@@ -287,7 +301,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       // Optimization: try to send now.
       let n = 0;
       try {
-        n = B.send(this._sockFd, buf, 0, buf.length, MSG_NOSIGNAL);
+        n = B.send_view(this._sockFd, buf);
       } catch (exc) {
         if (!isNativeRetry(exc)) {
           this._fatalError(fromNative(exc), 'Fatal write error on socket transport');
@@ -316,7 +330,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     const head = this._buffer.length === 1 ? this._buffer[0]! : this.#joinHead();
     let n = 0;
     try {
-      n = B.send(this._sockFd, head, 0, head.length, MSG_NOSIGNAL);
+      n = B.send_view(this._sockFd, head);
     } catch (exc) {
       if (isNativeRetry(exc)) return;
       this._loop._removeWriter(this._sockFd);

@@ -13,6 +13,7 @@ import * as net from 'node:net';
 import * as select from '@iomux/select';
 import {
   binding,
+  BlockingIOError,
   fromNative,
   os,
   socket,
@@ -612,6 +613,58 @@ t.test('binding.write: a SharedArrayBuffer-backed buffer works', async (t) => {
     shared.set([1, 2, 3, 4]);
     t.equal(raw.write!(w, shared, 1, 3), 3);
     t.same([...os.read(r, 10)], [2, 3, 4]);
+  });
+});
+/** Runs `body` with a fresh non-blocking AF_UNIX stream socket pair, closed afterwards. */
+function withSocketpair<T>(body: (a: number, b: number) => T): T {
+  const [a, b] = socket.socketpair();
+  try {
+    a.setblocking(false);
+    b.setblocking(false);
+    return body(a.fileno(), b.fileno());
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+for (const name of ['recv_view', 'send_view'] as const) {
+  const what = name === 'recv_view' ? 'buffer' : 'data';
+  bad1(`binding.${name}: fd NaN`, nat(() => raw[name]!(NaN, Buffer.alloc(4))), TypeError, 'file descriptor must be an integer');
+  bad1(`binding.${name}: fd 1.5`, nat(() => raw[name]!(1.5, Buffer.alloc(4))), TypeError, 'file descriptor must be an integer');
+  bad1(`binding.${name}: fd '3'`, nat(() => raw[name]!('3', Buffer.alloc(4))), TypeError, 'file descriptor must be an integer');
+  bad1(`binding.${name}: no arguments`, nat(() => raw[name]!()), TypeError, 'file descriptor must be an integer');
+  bad1(`binding.${name}: fd -1`, nat(() => raw[name]!(-1, Buffer.alloc(4))), ValueError, 'file descriptor cannot be a negative integer');
+  bad1(`binding.${name}: fd 2**31`, nat(() => raw[name]!(2 ** 31, Buffer.alloc(4))), OverflowError, 'file descriptor is too large');
+  bad1(`binding.${name}: fd 1e300`, nat(() => raw[name]!(1e300, Buffer.alloc(4))), OverflowError, 'file descriptor is too large');
+  bad1(`binding.${name}: no view`, () => withSocketpair((a) => nat(() => raw[name]!(a))()), TypeError, `${what} must be a Buffer or TypedArray`);
+  bad1(`binding.${name}: a string view`, () => withSocketpair((a) => nat(() => raw[name]!(a, 'abcd'))()), TypeError, `${what} must be a Buffer or TypedArray`);
+  bad1(`binding.${name}: a bare ArrayBuffer`, () => withSocketpair((a) => nat(() => raw[name]!(a, new ArrayBuffer(4)))()), TypeError, `${what} must be a Buffer or TypedArray`);
+  bad1(`binding.${name}: a pipe is not a socket`, () => withPipe((r, w) => nat(() => raw[name]!(name === 'recv_view' ? r : w, Buffer.alloc(4)))()), OSError, '[Errno 88] Socket operation on non-socket', { errno: 88, code: 'ENOTSOCK' });
+  bad1(`binding.${name}: a closed descriptor`, () => nat(() => raw[name]!(closedPipe()[0], Buffer.alloc(4)))(), OSError, '[Errno 9] Bad file descriptor', { errno: 9, code: 'EBADF' });
+}
+t.test('binding.recv_view/send_view: whole views of every kind, extra arguments ignored', async (t) => {
+  withSocketpair((a, b) => {
+    t.equal(raw.send_view!(a, new Float64Array([1.5])), 8, 'a Float64Array sends its 8 bytes');
+    const got = new Float64Array(1);
+    t.equal(raw.recv_view!(b, got), 8, 'and a Float64Array receives them');
+    t.equal(got[0], 1.5);
+    const shared = new Uint8Array(new SharedArrayBuffer(4));
+    shared.set([1, 2, 3, 4]);
+    t.equal(raw.send_view!(a, shared.subarray(1, 3), 0, 99), 2, 'a subarray sends its window only; a third and fourth argument are ignored');
+    const into = new DataView(new ArrayBuffer(8), 4);
+    t.equal(raw.recv_view!(b, into), 2, 'a DataView receives');
+    t.same([into.getUint8(0), into.getUint8(1)], [2, 3]);
+    raises(t, nat(() => raw.recv_view!(b, Buffer.alloc(4))), BlockingIOError, '[Errno 11] Resource temporarily unavailable', { errno: 11, code: 'EAGAIN' });
+  });
+});
+t.test('binding.recv_view/send_view: a detached view is empty, nothing is touched', async (t) => {
+  withSocketpair((a, b) => {
+    t.equal(raw.send_view!(a, detached((ab) => new Uint8Array(ab))), 0, 'sends nothing');
+    t.equal(raw.send_view!(a, Buffer.from('xy')), 2);
+    t.equal(raw.recv_view!(b, detached((ab) => new Uint8Array(ab))), 0, 'receives nothing');
+    const rest = Buffer.alloc(4);
+    t.equal(raw.recv_view!(b, rest), 2, 'the bytes are still queued');
+    t.equal(rest.toString('latin1', 0, 2), 'xy');
   });
 });
 bad1('binding.close: fd NaN', nat(() => raw.close!(NaN)), TypeError, 'file descriptor must be an integer');

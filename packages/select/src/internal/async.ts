@@ -17,6 +17,10 @@
 import { binding, type FdHandle } from '@iomux/core-native';
 import { now } from './timeout.js';
 
+// Read once: the package's exports object is in dictionary mode, so a load
+// from it on every wait would be a slow one.
+const B = binding;
+
 export interface AsyncWaitOptions {
   /** Rejects the wait with the signal's reason when aborted. */
   signal?: AbortSignal;
@@ -92,7 +96,7 @@ export class PendingWait<T> {
     if (this.#done) return;
     this.#handle = handle;
     try {
-      binding.fdhandle_watch(handle, this.#onReadable);
+      B.fdhandle_watch(handle, this.#onReadable);
       this.#watching = true;
     } catch (e) {
       this.#finish(undefined, e);
@@ -168,7 +172,7 @@ export class PendingWait<T> {
     if (this.#done) return;
     this.#done = true;
     if (this.#handle !== null) {
-      if (this.#watching) binding.fdhandle_unwatch(this.#handle);
+      if (this.#watching) B.fdhandle_unwatch(this.#handle);
       this.#watching = false;
       this.#handle = null;
     }

@@ -8,6 +8,10 @@
  */
 import { binding, errnoConstants, type FdHandle } from '@iomux/core-native';
 
+// Read once (the package's exports object is in dictionary mode): epoll_ctl
+// runs on every register and modify.
+const B = binding;
+
 const ADD = 1;
 const DEL = 2;
 const MOD = 3;
@@ -18,8 +22,8 @@ export class EpollMirror {
   readonly #fd: number;
 
   constructor() {
-    this.#fd = binding.epoll_create1!(0);
-    this.handle = binding.fdhandle_new(this.#fd);
+    this.#fd = B.epoll_create1!(0);
+    this.handle = B.fdhandle_new(this.#fd);
   }
 
   /**
@@ -29,13 +33,13 @@ export class EpollMirror {
    */
   set(fd: number, mask: number): boolean {
     try {
-      binding.epoll_ctl!(this.#fd, ADD, fd, mask);
+      B.epoll_ctl!(this.#fd, ADD, fd, mask);
       return true;
     } catch (e) {
       if ((e as { errno?: unknown }).errno !== EEXIST) return false;
     }
     try {
-      binding.epoll_ctl!(this.#fd, MOD, fd, mask);
+      B.epoll_ctl!(this.#fd, MOD, fd, mask);
       return true;
     } catch {
       return false;
@@ -44,16 +48,16 @@ export class EpollMirror {
 
   delete(fd: number): void {
     try {
-      binding.epoll_ctl!(this.#fd, DEL, fd, 0);
+      B.epoll_ctl!(this.#fd, DEL, fd, 0);
     } catch {
       // not mirrored (refused earlier) or already closed: nothing to undo
     }
   }
 
   close(): void {
-    binding.fdhandle_close(this.handle);
+    B.fdhandle_close(this.handle);
   }
 }
 
 /** Whether this platform can mirror (Linux: epoll). */
-export const canMirror: boolean = typeof binding.epoll_create1 === 'function';
+export const canMirror: boolean = typeof B.epoll_create1 === 'function';
