@@ -375,29 +375,16 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
 // What a transport calls on every message: two arguments, no window, and
 // none of node-addon-api's per-call wrapping (see Callback2), which cost
 // about as much as the rest of recv()/send() above together.
-napi_value RecvView(napi_env env, napi_value fdv, napi_value viewv) {
+template <bool kSend>
+napi_value WholeView(napi_env env, napi_value fdv, napi_value viewv) {
   int fd = FdValue(env, fdv);
-  ByteSpan view = BytesValue(env, viewv, "buffer must be a Buffer or TypedArray");
+  ByteSpan view = BytesValue(env, viewv, kSend ? "data must be a Buffer or TypedArray" : "buffer must be a Buffer or TypedArray");
   ssize_t n;
   do {
     // SAFETY: view.data/view.length describe the view's own bytes (0 if detached).
-    n = ::recv(fd, view.data, view.length, 0);
+    n = kSend ? ::send(fd, view.data, view.length, kSendFlags) : ::recv(fd, view.data, view.length, 0);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) ThrowErrno(env, errno, "recv");
-  napi_value out;
-  NAPI_THROW_IF_FAILED(env, napi_create_double(env, static_cast<double>(n), &out), nullptr);
-  return out;
-}
-
-napi_value SendView(napi_env env, napi_value fdv, napi_value viewv) {
-  int fd = FdValue(env, fdv);
-  ByteSpan view = BytesValue(env, viewv, "data must be a Buffer or TypedArray");
-  ssize_t n;
-  do {
-    // SAFETY: view.data/view.length describe the view's own bytes (0 if detached).
-    n = ::send(fd, view.data, view.length, kSendFlags);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) ThrowErrno(env, errno, "send");
+  if (n < 0) ThrowErrno(env, errno, kSend ? "send" : "recv");
   napi_value out;
   NAPI_THROW_IF_FAILED(env, napi_create_double(env, static_cast<double>(n), &out), nullptr);
   return out;
@@ -466,8 +453,8 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
   exports.Set("send", Napi::Function::New(env, Send, "send"));
-  exports.Set("recv_view", Function2<RecvView>(env, "recv_view"));
-  exports.Set("send_view", Function2<SendView>(env, "send_view"));
+  exports.Set("recv_view", Function2<WholeView<false>>(env, "recv_view"));
+  exports.Set("send_view", Function2<WholeView<true>>(env, "send_view"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
