@@ -11,7 +11,7 @@ import { toClinicInt, pyTypeName } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { PendingWait, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 
 const CTL_ADD = C.EPOLL_CTL_ADD ?? 1;
 const CTL_DEL = C.EPOLL_CTL_DEL ?? 2;
@@ -64,7 +64,7 @@ export class Epoll implements Disposable {
   #fd: number;
   #handle: FdHandle | null;
   #out = new Int32Array(STRIDE * 64);
-  #inFlight: PendingWait<[number, number]> | null = null;
+  #inFlight: InFlightWait | null = null;
 
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
   constructor(token: unknown, fd: number) {
@@ -185,6 +185,20 @@ export class Epoll implements Disposable {
     maxevents?: number | AsyncWaitOptions,
     options?: AsyncWaitOptions,
   ): Promise<Array<[number, number]>> {
+    return this._pollAsyncMapped(timeout, maxevents, options);
+  }
+
+  /**
+   * @internal pollAsync() whose result goes through `map` before its promise
+   * settles: for a selector, which would otherwise chain a then() (a second
+   * promise and a microtask) onto every wait.
+   */
+  _pollAsyncMapped<R = [number, number]>(
+    timeout?: number | null | (EpollPollOptions & AsyncWaitOptions),
+    maxevents?: number | AsyncWaitOptions,
+    options?: AsyncWaitOptions,
+    map?: (list: Array<[number, number]>) => R[],
+  ): Promise<R[]> {
     let opts: AsyncWaitOptions | undefined;
     try {
       if (isOptions(timeout)) {
@@ -198,7 +212,7 @@ export class Epoll implements Disposable {
       }
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
       if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-      const wait = new PendingWait<[number, number]>(
+      const wait = new PendingWait<[number, number], R>(
         () => this.#wait(0, max),
         ms,
         opts?.signal,
@@ -206,6 +220,7 @@ export class Epoll implements Disposable {
           this.#inFlight = null;
         },
         opts?.assumeNotReady !== true,
+        map,
       );
       if (!wait.done) {
         this.#inFlight = wait;

@@ -15,6 +15,8 @@ function toSeconds(timeout: number | null | undefined): number {
 /** Epoll-based selector. */
 export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
   static readonly backend: string = 'epoll';
+  /** _ready, bound once: what each selectAsync() maps its result with. */
+  readonly #toReady = (list: Array<[number, number]>): Ready<D> => this._ready(list);
 
   constructor() {
     if (epoll === undefined) throw new TypeError('EpollSelector needs epoll (Linux)');
@@ -35,6 +37,6 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
 
   selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
     const maxEv = Math.max(this._fdToKey.size, 1);
-    return this._selector.pollAsync(toSeconds(timeout), maxEv, options).then((list) => this._ready(list));
+    return this._selector._pollAsyncMapped(toSeconds(timeout), maxEv, options, this.#toReady);
   }
 }

@@ -35,9 +35,9 @@ export interface AsyncWaitOptions {
 /** Node's setTimeout takes at most 2**31 - 1 ms; longer waits re-arm. */
 const MAX_TIMER_MS = 2147483647;
 
-export class PendingWait<T> {
-  readonly promise: Promise<T[]>;
-  #resolve!: (v: T[]) => void;
+export class PendingWait<T, R = T> {
+  readonly promise: Promise<R[]>;
+  #resolve!: (v: R[]) => void;
   #reject!: (e: unknown) => void;
   #done = false;
   #handle: FdHandle | null = null;
@@ -48,13 +48,27 @@ export class PendingWait<T> {
   #signal: AbortSignal | undefined;
   readonly #attempt: () => T[];
   readonly #onSettle: () => void;
+  readonly #map: ((v: T[]) => R[]) | undefined;
+  /** The abort listener, made only when there is a signal to listen to. */
+  #onAbort: (() => void) | undefined;
 
   /**
    * `attempt` is the non-blocking call (timeout 0). `timeoutMs` -1 waits
    * forever. `onSettle` runs once, just before the promise settles.
+   * `map`, if given, turns the result into what the promise resolves with
+   * (a selector's [key, events] list): one promise per wait instead of a
+   * second one from then().
    */
-  constructor(attempt: () => T[], timeoutMs: number, signal: AbortSignal | undefined, onSettle: () => void, firstLook = true) {
-    this.promise = new Promise<T[]>((resolve, reject) => {
+  constructor(
+    attempt: () => T[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    onSettle: () => void,
+    firstLook = true,
+    map?: (v: T[]) => R[],
+  ) {
+    this.#map = map;
+    this.promise = new Promise<R[]>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -79,10 +93,11 @@ export class PendingWait<T> {
     }
     if (timeoutMs > 0) {
       this.#deadline = now() + timeoutMs;
-      this.#timer = setTimeout(this.#onTimer, Math.min(timeoutMs, MAX_TIMER_MS));
+      this.#timer = setTimeout(() => this.#onTimer(), Math.min(timeoutMs, MAX_TIMER_MS));
     }
     if (signal !== undefined) {
       this.#signal = signal;
+      this.#onAbort = () => this.#finish(undefined, signal.reason);
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
   }
@@ -152,21 +167,17 @@ export class PendingWait<T> {
     if (!this.#done && this.#handle !== null) this.arm(this.#handle);
   };
 
-  readonly #onTimer = (): void => {
+  #onTimer(): void {
     if (this.#done) return;
     // Node's timers run on the loop's cached millisecond clock and may fire
     // a little early; a timeout is never shorter than asked.
     const left = this.#deadline - now();
     if (left > 0) {
-      this.#timer = setTimeout(this.#onTimer, Math.min(Math.ceil(left), MAX_TIMER_MS));
+      this.#timer = setTimeout(() => this.#onTimer(), Math.min(Math.ceil(left), MAX_TIMER_MS));
       return;
     }
     this.#look(true);
-  };
-
-  readonly #onAbort = (): void => {
-    this.#finish(undefined, this.#signal!.reason);
-  };
+  }
 
   #finish(value: T[] | undefined, error?: unknown): void {
     if (this.#done) return;
@@ -177,12 +188,30 @@ export class PendingWait<T> {
       this.#handle = null;
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort !== undefined) this.#signal!.removeEventListener('abort', this.#onAbort);
     this.#onSettle();
-    if (value !== undefined) this.#resolve(value);
-    else this.#reject(error);
+    if (value === undefined) {
+      this.#reject(error);
+      return;
+    }
+    const map = this.#map;
+    if (map === undefined) {
+      this.#resolve(value as unknown as R[]);
+      return;
+    }
+    let mapped: R[];
+    try {
+      mapped = map(value);
+    } catch (e) {
+      this.#reject(e);
+      return;
+    }
+    this.#resolve(mapped);
   }
 }
+
+/** What an owner keeps of the wait in flight, whatever its result type. */
+export type InFlightWait = Pick<PendingWait<unknown>, 'cancel' | 'interrupt' | 'done'>;
 
 /**
  * Splits `(timeout?, ..., { signal }?)`: the trailing options object. Only a
