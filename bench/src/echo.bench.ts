@@ -506,11 +506,15 @@ async function main(): Promise<number> {
    * the same rounds: C (the practical limit) and, when run, uvloop (whose
    * lead over Node the 1.6x target stands for).
    */
-  const cReference = (pin: string): string => {
+  const referenceRatios = (pin: string): string => {
     const net = get(pin, 64, 64, 'node-net');
-    const refs = [['c', 'C epoll'], ['uvloop', 'uvloop']]
-      .filter(([k]) => get(pin, 64, 64, k!).length > 0 && net.length > 0)
-      .map(([k, label]) => `${label} ${ratio(pairedRatio(get(pin, 64, 64, k!), net, (s) => s.rps))}`);
+    const known = [
+      ['c', 'C epoll'],
+      ['uvloop', 'uvloop'],
+    ] as const;
+    const refs = known
+      .filter(([k]) => get(pin, 64, 64, k).length > 0 && net.length > 0)
+      .map(([k, label]) => `${label} ${ratio(pairedRatio(get(pin, 64, 64, k), net, (s) => s.rps))}`);
     return refs.length === 0 ? '' : ` [in the same rounds: ${refs.join(', ')}]`;
   };
   const summary: Record<string, unknown>[] = [];
@@ -588,7 +592,7 @@ async function main(): Promise<number> {
         const r = pairedRatio(p, net, (s) => s.rps);
         verdicts.push(
           `${pin.key}: protocol req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.6x): ${r >= 1.6 ? 'PASS' : 'FAIL'}` +
-            `${ofMedians(p, net, (x) => x.rps)}${cReference(pin.key)}`,
+            `${ofMedians(p, net, (x) => x.rps)}${referenceRatios(pin.key)}`,
         );
         if (has('c')) {
           const c = get(pin.key, 64, 64, 'c');
@@ -604,7 +608,7 @@ async function main(): Promise<number> {
         const r = pairedRatio(st, net, (s) => s.rps);
         verdicts.push(
           `${pin.key}: streams req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.2x): ${r >= 1.2 ? 'PASS' : 'FAIL'}` +
-            `${ofMedians(st, net, (x) => x.rps)}${cReference(pin.key)}`,
+            `${ofMedians(st, net, (x) => x.rps)}${referenceRatios(pin.key)}`,
         );
       }
       for (const size of SIZES) {

@@ -104,7 +104,7 @@ function copyOut(src: Uint8Array, n: number): Buffer {
   }
   // A plain Uint8Array's subarray() and set() are V8 builtins; Buffer's
   // copy() validates its arguments in JS and makes the same view anyway.
-  out.set(n === src.length ? src : headOf(src, n));
+  out.set(headOf(src, n));
   return out;
 }
 
