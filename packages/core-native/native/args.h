@@ -88,11 +88,21 @@ struct ByteSpan {
 // A Buffer/Uint8Array (or any ArrayBufferView) plus an [offset, offset+length)
 // window that is checked against the view's own length.
 inline ByteSpan BytesValue(napi_env env, napi_value v, const char* what) {
-  // One N-API call for the common case (a Buffer, on every recv and send):
-  // napi_get_typedarray_info fails without throwing on anything else.
-  napi_typedarray_type t;
+  // One N-API call for the common case (a Buffer, on every recv and send).
+  // napi_get_buffer_info takes what Node's Buffer::HasInstance takes (any
+  // ArrayBufferView in Node 20-24) and gives its byte length, without
+  // napi_get_typedarray_info's element-type lookup (a chain of type tests
+  // that cost about as much as the rest of the call). It fails without
+  // throwing on anything else; the typed-array and DataView paths below
+  // stay for a Node whose Buffer::HasInstance is narrower.
   size_t len = 0;
   void* data = nullptr;
+  if (napi_get_buffer_info(env, v, &data, &len) == napi_ok) {
+    // A detached buffer reports no data: treat it as empty.
+    if (data == nullptr) len = 0;
+    return ByteSpan{static_cast<uint8_t*>(data), len};
+  }
+  napi_typedarray_type t;
   if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) == napi_ok) {
     size_t elsize = 1;
     switch (t) {
