@@ -343,8 +343,14 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._maybeResumeProtocol(); // May append to buffer.
     if (this._bufferSize === 0) {
       this._loop._removeWriter(this._sockFd);
-      if (this._closing) this._callConnectionLost(null);
-      else if (this._eof) this.#shutdownWrite();
+      if (this._closing) {
+        // Counted, so that a write() after this never sends on the
+        // descriptor number, which the close below frees for reuse.
+        this._connLost++;
+        this._callConnectionLost(null);
+      } else if (this._eof) {
+        this.#shutdownWrite();
+      }
     }
   }
 
@@ -475,8 +481,9 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     } else {
       this._loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this._protocol });
     }
-    if (this.listenerCount('error') > 0) this.emit('error', exc);
     this._forceClose(exc as Error);
+    // After: a listener that throws must not leave the transport open.
+    if (this.listenerCount('error') > 0) this.emit('error', exc);
   }
 
   _forceClose(exc: Error | null): void {

@@ -613,6 +613,85 @@ function suite(backend: string): void {
       t.equal(proto.data.length, 0);
     });
 
+    t.test('a write in a callback goes out at once, as asyncio sends in write()', async (t) => {
+      const { loop, peer, tr, fd } = setup(t);
+      await runBriefly(loop);
+      const seen: unknown[] = [];
+      loop.callSoon(() => {
+        tr.write(Buffer.from('one,'));
+        tr.write(new Uint8Array(Buffer.from('two')));
+        const got: Buffer[] = [];
+        drainPeer(peer, got);
+        seen.push(tr.getWriteBufferSize(), Buffer.concat(got).toString(), hasWriter(loop, fd));
+      });
+      await runBriefly(loop);
+      t.same(seen, [0, 'one,two', false]);
+    });
+
+    t.test('close() right after a write in a callback: the data, then EOF and connectionLost(null)', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      loop.callSoon(() => {
+        tr.write(Buffer.from('last words'));
+        tr.close();
+      });
+      t.equal(await loop.runUntilComplete(proto.lost.promise), null);
+      const got: Buffer[] = [];
+      t.equal(drainPeer(peer, got), 'eof');
+      t.equal(Buffer.concat(got).toString(), 'last words');
+      t.equal(proto.count('connectionLost'), 1);
+    });
+
+    t.test('writeEof() right after a write: the data, then EOF; the transport still reads', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      loop.callSoon(() => {
+        tr.write(Buffer.from('then eof'));
+        tr.writeEof();
+      });
+      const got: Buffer[] = [];
+      await runUntil(loop, () => drainPeer(peer, got) === 'eof');
+      t.equal(Buffer.concat(got).toString(), 'then eof');
+      peer.send(Buffer.from('still read'));
+      await runUntil(loop, () => proto.data.length > 0);
+      t.equal(proto.received().toString(), 'still read');
+    });
+
+    t.test("an 'error' listener that throws goes to the exception handler; the transport closes all the same", async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      const errors = collectExceptions(loop);
+      await runBriefly(loop);
+      const boom = new Error('listener');
+      tr.on('error', () => {
+        throw boom;
+      });
+      loop.callSoon(() => {
+        peer.close();
+        tr.write(Buffer.from('x')); // EPIPE
+      });
+      const exc = await loop.runUntilComplete(proto.lost.promise);
+      t.match(exc!.name, /BrokenPipeError|ConnectionResetError/);
+      t.ok(tr.isClosing());
+      t.equal(errors.length, 1);
+      t.equal(errors[0]!.exception, boom);
+      t.match(errors[0]!.message, /^Exception in callback/);
+      t.equal(proto.count('connectionLost'), 1);
+    });
+
+    t.test('a write after a drained close() is counted, never sent on the freed descriptor', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      fill(tr);
+      tr.close();
+      const got: Buffer[] = [];
+      await runUntil(loop, () => drainPeer(peer, got) === 'eof' && proto.count('connectionLost') === 1);
+      t.equal(tr._connLost, 1);
+      tr.write(Buffer.from('late'));
+      t.equal(tr._connLost, 2);
+      await runBriefly(loop);
+      t.equal(proto.count('connectionLost'), 1, 'no second connectionLost');
+    });
+
     t.test('test_set_nodelay: TCP transports disable Nagle', async (t) => {
       const loop = new EventLoop({ selector: backend });
       const server = net.createServer((c) => c.on('error', () => {}));
