@@ -465,6 +465,8 @@ export abstract class BaseEventLoop {
             this.#wake = null;
           }
         }
+        // The wait went through Node's loop: its turn is fresh.
+        this.#lastYield = now();
       }
     }
     this._processEvents(events);
