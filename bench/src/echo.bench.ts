@@ -2,7 +2,8 @@
  * `npm run bench:echo` (also the second half of `npm run bench`): TCP echo
  * servers side by side, driven in turn by one C load generator.
  *
- * Servers: iomux's loop protocol echo server and streams echo server (the
+ * Servers: iomux's loop protocol echo server (on a Protocol, and with
+ * `--buffered` on a BufferedProtocol) and streams echo server (the
  * examples, `--backend epoll`), a Node `net` echo server
  * (node-net-echo-server.ts) and a plain C epoll echo server
  * (bench/native/echo-server.c: the practical limit). The load generator is
@@ -35,7 +36,7 @@
  * Settings (environment): BENCH_ECHO_SECONDS (1.5), BENCH_ECHO_WARMUP (2),
  * BENCH_ECHO_ROUNDS (3), BENCH_ECHO_CONNS ("1,64,1000"),
  * BENCH_ECHO_SIZES ("64,4096"), BENCH_ECHO_PINNING ("cross,same"),
- * BENCH_ECHO_SERVERS ("protocol,streams,node-net,c"; add "uvloop" and
+ * BENCH_ECHO_SERVERS ("protocol,buffered,streams,node-net,c"; add "uvloop" and
  * "asyncio" for the Python references of bench/python/echo_server.py,
  * interpreter from BENCH_PYTHON), BENCH_ECHO_MAX_OTHER
  * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
@@ -101,6 +102,13 @@ const ALL_SERVERS: ServerDef[] = [
     label: 'iomux loop protocol',
     cmd: process.execPath,
     args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
+  },
+  {
+    // The same server on asyncio's BufferedProtocol (getBuffer/bufferUpdated).
+    key: 'buffered',
+    label: 'iomux loop BufferedProtocol',
+    cmd: process.execPath,
+    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll', '--buffered'],
   },
   {
     key: 'streams',
@@ -354,7 +362,7 @@ interface Sample {
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,streams,node-net,c');
+  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,buffered,streams,node-net,c');
   const servers: ServerDef[] = [];
   for (const s of ALL_SERVERS.filter((d) => wanted.includes(d.key))) {
     if (s.python === undefined) {
@@ -587,18 +595,21 @@ async function main(): Promise<number> {
     // The issue's targets, for this pinning mode.
     if (has('node-net')) {
       const net = get(pin.key, 64, 64, 'node-net');
-      if (has('protocol') && net.length > 0) {
-        const p = get(pin.key, 64, 64, 'protocol');
+      // The protocol targets, for the Protocol (dataReceived) server and
+      // the BufferedProtocol one.
+      for (const k of ['protocol', 'buffered']) {
+        if (!has(k) || net.length === 0) continue;
+        const p = get(pin.key, 64, 64, k);
         const r = pairedRatio(p, net, (s) => s.rps);
         verdicts.push(
-          `${pin.key}: protocol req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.6x): ${r >= 1.6 ? 'PASS' : 'FAIL'}` +
+          `${pin.key}: ${k} req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.6x): ${r >= 1.6 ? 'PASS' : 'FAIL'}` +
             `${ofMedians(p, net, (x) => x.rps)}${referenceRatios(pin.key)}`,
         );
         if (has('c')) {
           const c = get(pin.key, 64, 64, 'c');
           const rc = pairedRatio(p, c, (s) => s.serverCpu);
           verdicts.push(
-            `${pin.key}: protocol server CPU/msg vs C, 64 conns 64 B: ${ratio(rc)} (target <= 1.25x): ${rc <= 1.25 ? 'PASS' : 'FAIL'}` +
+            `${pin.key}: ${k} server CPU/msg vs C, 64 conns 64 B: ${ratio(rc)} (target <= 1.25x): ${rc <= 1.25 ? 'PASS' : 'FAIL'}` +
               ofMedians(p, c, (x) => x.serverCpu),
           );
         }
@@ -615,7 +626,7 @@ async function main(): Promise<number> {
         const n = get(pin.key, 1000, size, 'node-net');
         if (n.length === 0) continue;
         const np99 = med(n, (s) => s.p99);
-        for (const k of ['protocol', 'streams']) {
+        for (const k of ['protocol', 'buffered', 'streams']) {
           if (!has(k)) continue;
           const p99 = med(get(pin.key, 1000, size, k), (s) => s.p99);
           verdicts.push(

@@ -8,11 +8,11 @@
  * the backend. Set IOMUX_VERBOSE=1 to log each connection as the Python
  * example does.
  */
-import { EventLoop, type Protocol, type Transport } from '@iomux/loop';
+import { EventLoop, type BufferedProtocol, type Protocol, type Transport } from '@iomux/loop';
 import { selectorBackend } from '@iomux/selectors';
 import { announce, parseServerArgs, stopSignal, UsageError } from './cli.js';
 
-const USAGE = 'usage: npm run example -- loop-protocol-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select]';
+const USAGE = 'usage: npm run example -- loop-protocol-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select] [--buffered]';
 
 class EchoServerProtocol implements Protocol {
   transport!: Transport;
@@ -28,8 +28,42 @@ class EchoServerProtocol implements Protocol {
   }
 }
 
+/**
+ * The same server on asyncio's BufferedProtocol: the transport receives
+ * into a buffer the protocol hands it, and no Buffer is allocated or copied
+ * per read. One buffer serves every connection: bufferUpdated() passes the
+ * bytes to write() at once, and write() sends them or copies what the
+ * socket does not take.
+ */
+const shared = Buffer.allocUnsafeSlow(64 * 1024);
+let lastView = shared;
+
+class BufferedEchoServerProtocol implements BufferedProtocol {
+  transport!: Transport;
+  constructor(private readonly verbose: boolean) {}
+
+  connectionMade(transport: Transport): void {
+    this.transport = transport;
+    if (this.verbose) process.stdout.write(`Connection from ${JSON.stringify(transport.getExtraInfo('peername'))}\n`);
+  }
+
+  getBuffer(): Buffer {
+    return shared;
+  }
+
+  bufferUpdated(nbytes: number): void {
+    // A view of the first nbytes, kept while messages keep that size.
+    if (lastView.length !== nbytes) lastView = shared.subarray(0, nbytes);
+    this.transport.write(lastView);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const args = parseServerArgs(argv, { usage: USAGE, backend: true });
+  const buffered = argv.includes('--buffered');
+  const args = parseServerArgs(
+    argv.filter((a) => a !== '--buffered'),
+    { usage: USAGE, backend: true },
+  );
   let loop: EventLoop;
   try {
     loop = new EventLoop(args.backend !== undefined ? { selector: args.backend } : {});
@@ -39,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = process.env.IOMUX_VERBOSE === '1';
   const stop = stopSignal();
   await loop.runUntilComplete(async () => {
-    const server = await loop.createServer(() => new EchoServerProtocol(verbose), args.host, args.port, { backlog: 1024 });
+    const factory = buffered ? () => new BufferedEchoServerProtocol(verbose) : () => new EchoServerProtocol(verbose);
+    const server = await loop.createServer(factory, args.host, args.port, { backlog: 1024 });
     const addr = server.address()!;
     announce(addr.address, addr.port, selectorBackend(loop._selector));
     await stop.promise;

@@ -11,7 +11,7 @@
 export { Handle, TimerHandle, getRunningLoop, type ExceptionContext } from './events.js';
 export { BaseEventLoop, type ExceptionHandler, type Logger } from './base-events.js';
 export { SelectorEventLoop, SelectorEventLoop as EventLoop, type EventLoopOptions, type CreateServerOptions } from './selector-events.js';
-export type { BaseProtocol, Protocol, ProtocolFactory } from './protocols.js';
+export { isBufferedProtocol, type AnyProtocol, type BaseProtocol, type BufferedProtocol, type Protocol, type ProtocolFactory } from './protocols.js';
 export { SelectorSocketTransport, type Transport } from './transports.js';
 export { Server, type ServerAddress } from './server.js';
 export { run } from './run.js';

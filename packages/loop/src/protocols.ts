@@ -29,4 +29,29 @@ export interface Protocol extends BaseProtocol {
   eofReceived?(): boolean | void | undefined;
 }
 
-export type ProtocolFactory<P extends BaseProtocol = Protocol> = () => P;
+/**
+ * asyncio.BufferedProtocol: the transport receives straight into a buffer
+ * the protocol hands it, with no Buffer allocated or copied per read.
+ */
+export interface BufferedProtocol extends BaseProtocol {
+  /**
+   * Returns the buffer (any non-empty ArrayBufferView) the next recv()
+   * fills. `sizeHint` is -1, as asyncio's selector transports pass: any
+   * size will do.
+   */
+  getBuffer(sizeHint: number): ArrayBufferView;
+  /** The first `nbytes` bytes of the buffer getBuffer() returned were filled. */
+  bufferUpdated(nbytes: number): void;
+  /** As Protocol.eofReceived. */
+  eofReceived?(): boolean | void | undefined;
+}
+
+/** A protocol of either kind; one with getBuffer() is a BufferedProtocol. */
+export type AnyProtocol = Protocol | BufferedProtocol;
+
+export type ProtocolFactory<P extends BaseProtocol = AnyProtocol> = () => P;
+
+/** asyncio's isinstance(protocol, BufferedProtocol), by its method. */
+export function isBufferedProtocol(protocol: BaseProtocol): protocol is BufferedProtocol {
+  return typeof (protocol as { getBuffer?: unknown }).getBuffer === 'function';
+}

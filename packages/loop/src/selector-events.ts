@@ -15,7 +15,7 @@ import {
 } from '@iomux/selectors';
 import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
-import type { Protocol, ProtocolFactory } from './protocols.js';
+import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
 import { SelectorSocketTransport, type Transport } from './transports.js';
 
@@ -328,7 +328,7 @@ export class SelectorEventLoop extends BaseEventLoop {
    * turn) and resolves with `[transport, protocol]` once the protocol's
    * connectionMade has run.
    */
-  async createConnection<P extends Protocol>(protocolFactory: () => P, host: string, port: number): Promise<[Transport, P]> {
+  async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number): Promise<[Transport, P]> {
     this._checkClosed();
     const errors: unknown[] = [];
     let sock: Socket | null = null;

@@ -13,7 +13,7 @@ import {
   socket as S,
   type Socket,
 } from '@iomux/core-native';
-import type { Protocol, ProtocolFactory } from './protocols.js';
+import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { SelectorSocketTransport } from './transports.js';
 
@@ -111,7 +111,7 @@ export class Server extends EventEmitter {
         }
         throw exc; // The event loop will catch, log and ignore it.
       }
-      let protocol: Protocol;
+      let protocol: AnyProtocol;
       try {
         protocol = this.#protocolFactory();
       } catch (exc) {

@@ -22,7 +22,7 @@ import {
   socket as S,
   type Socket,
 } from '@iomux/core-native';
-import type { Protocol } from './protocols.js';
+import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { Server } from './server.js';
 
@@ -146,15 +146,17 @@ export interface Transport extends EventEmitter {
   getWriteBufferLimits(): [low: number, high: number];
   setWriteBufferLimits(high?: number | null, low?: number | null): void;
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
-  setProtocol(protocol: Protocol): void;
-  getProtocol(): Protocol;
+  setProtocol(protocol: AnyProtocol): void;
+  getProtocol(): AnyProtocol;
 }
 
 export class SelectorSocketTransport extends EventEmitter implements Transport {
   _loop: SelectorEventLoop;
   _sock: Socket | null;
   _sockFd: number;
-  _protocol: Protocol;
+  _protocol: AnyProtocol;
+  /** The protocol is a BufferedProtocol: recv() goes into its buffer. */
+  _buffered: boolean;
   _protocolConnected = false;
   _server: Server | null;
   _buffer: Buffer[] = [];
@@ -170,12 +172,13 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   readonly #readReady = (): void => this._readReady();
   readonly #writeReady = (): void => this._writeReady();
 
-  constructor(loop: SelectorEventLoop, sock: Socket, protocol: Protocol, extra: Record<string, unknown> = {}, server: Server | null = null) {
+  constructor(loop: SelectorEventLoop, sock: Socket, protocol: AnyProtocol, extra: Record<string, unknown> = {}, server: Server | null = null) {
     super();
     this._loop = loop;
     this._sock = sock;
     this._sockFd = sock.fileno();
     this._protocol = protocol;
+    this._buffered = isBufferedProtocol(protocol);
     this._server = server;
     this._extra = { socket: sock, ...extra };
     try {
@@ -209,12 +212,14 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     return name in this._extra ? this._extra[name] : defaultValue;
   }
 
-  setProtocol(protocol: Protocol): void {
+  /** asyncio: a BufferedProtocol switches reads to its buffer, and back. */
+  setProtocol(protocol: AnyProtocol): void {
     this._protocol = protocol;
+    this._buffered = isBufferedProtocol(protocol);
     this._protocolConnected = true;
   }
 
-  getProtocol(): Protocol {
+  getProtocol(): AnyProtocol {
     return this._protocol;
   }
 
@@ -242,6 +247,10 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   _readReady(): void {
     if (this._connLost) return;
+    if (this._buffered) {
+      this.#readReadyGetBuffer();
+      return;
+    }
     const buf = (recvBuffer ??= plain(placed(MAX_SIZE, 2048)));
     let n: number;
     try {
@@ -257,7 +266,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     }
     const data = copyOut(buf, n);
     try {
-      this._protocol.dataReceived?.(data);
+      (this._protocol as Protocol).dataReceived?.(data);
     } catch (exc) {
       this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
       return;
@@ -265,6 +274,47 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     // emit() looks the name up in a dictionary; most transports have no
     // listener at all (eventemitter3 counts the names that have some).
     if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
+  }
+
+  /** asyncio's _read_ready__get_buffer: recv() into the protocol's buffer. */
+  #readReadyGetBuffer(): void {
+    const protocol = this._protocol as BufferedProtocol;
+    let buf: ArrayBufferView;
+    try {
+      buf = protocol.getBuffer(-1);
+      if (!ArrayBuffer.isView(buf)) {
+        throw new TypeError(`get_buffer() must return a bytes-like object, not ${buf === null ? 'null' : typeof buf}`);
+      }
+      if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error: protocol.get_buffer() call failed.');
+      return;
+    }
+    let n: number;
+    try {
+      n = B.recv_view(this._sockFd, buf);
+    } catch (exc) {
+      if (isNativeRetry(exc)) return;
+      this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
+      return;
+    }
+    if (n === 0) {
+      this._readReadyOnEof();
+      return;
+    }
+    // Node-style listeners get their own copy, taken before the protocol
+    // may reuse its buffer.
+    let copy: Buffer | null = null;
+    if ((this as unknown as { _eventsCount: number })._eventsCount !== 0 && this.listenerCount('data') > 0) {
+      copy = Buffer.from(new Uint8Array(buf.buffer, buf.byteOffset, n));
+    }
+    try {
+      protocol.bufferUpdated(n);
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error: protocol.buffer_updated() call failed.');
+      return;
+    }
+    if (copy !== null) this.emit('data', copy);
   }
 
   _readReadyOnEof(): void {
