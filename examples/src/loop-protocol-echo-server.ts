@@ -14,7 +14,8 @@ import { announce, parseServerArgs, stopSignal, UsageError } from './cli.js';
 
 const USAGE = 'usage: npm run example -- loop-protocol-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select] [--buffered]';
 
-class EchoServerProtocol implements Protocol {
+/** What both echo protocols do when a client connects. */
+class EchoConnection {
   transport!: Transport;
   constructor(private readonly verbose: boolean) {}
 
@@ -22,7 +23,9 @@ class EchoServerProtocol implements Protocol {
     this.transport = transport;
     if (this.verbose) process.stdout.write(`Connection from ${JSON.stringify(transport.getExtraInfo('peername'))}\n`);
   }
+}
 
+class EchoServerProtocol extends EchoConnection implements Protocol {
   dataReceived(data: Buffer): void {
     this.transport.write(data);
   }
@@ -38,15 +41,7 @@ class EchoServerProtocol implements Protocol {
 const shared = Buffer.allocUnsafeSlow(64 * 1024);
 let lastView = shared;
 
-class BufferedEchoServerProtocol implements BufferedProtocol {
-  transport!: Transport;
-  constructor(private readonly verbose: boolean) {}
-
-  connectionMade(transport: Transport): void {
-    this.transport = transport;
-    if (this.verbose) process.stdout.write(`Connection from ${JSON.stringify(transport.getExtraInfo('peername'))}\n`);
-  }
-
+class BufferedEchoServerProtocol extends EchoConnection implements BufferedProtocol {
   getBuffer(): Buffer {
     return shared;
   }

@@ -252,14 +252,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       return;
     }
     const buf = (recvBuffer ??= plain(placed(MAX_SIZE, 2048)));
-    let n: number;
-    try {
-      n = B.recv_view(this._sockFd, buf);
-    } catch (exc) {
-      if (isNativeRetry(exc)) return;
-      this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
-      return;
-    }
+    const n = this.#recv(buf);
+    if (n < 0) return;
     if (n === 0) {
       this._readReadyOnEof();
       return;
@@ -276,6 +270,19 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
   }
 
+  /**
+   * recv() into the whole of `buf`: the bytes received (0 at EOF), or -1
+   * when there is nothing to do (EAGAIN, or a fatal error, handled).
+   */
+  #recv(buf: ArrayBufferView): number {
+    try {
+      return B.recv_view(this._sockFd, buf);
+    } catch (exc) {
+      if (!isNativeRetry(exc)) this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
+      return -1;
+    }
+  }
+
   /** asyncio's _read_ready__get_buffer: recv() into the protocol's buffer. */
   #readReadyGetBuffer(): void {
     const protocol = this._protocol as BufferedProtocol;
@@ -290,14 +297,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       this._fatalError(exc, 'Fatal error: protocol.get_buffer() call failed.');
       return;
     }
-    let n: number;
-    try {
-      n = B.recv_view(this._sockFd, buf);
-    } catch (exc) {
-      if (isNativeRetry(exc)) return;
-      this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
-      return;
-    }
+    const n = this.#recv(buf);
+    if (n < 0) return;
     if (n === 0) {
       this._readReadyOnEof();
       return;
