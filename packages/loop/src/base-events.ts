@@ -378,6 +378,16 @@ export abstract class BaseEventLoop {
   protected abstract _select(timeout: Timeout): unknown[] | Promise<unknown[]>;
   /** Queues the callbacks for what _select returned. */
   protected abstract _processEvents(events: unknown[]): void;
+  /**
+   * _select(0) then _processEvents: a look that does not wait, its ready
+   * callbacks queued. Returns how many events it found. A subclass may do
+   * it without the intermediate list.
+   */
+  protected _pollNow(): number {
+    const events = this._select(0) as unknown[];
+    this._processEvents(events);
+    return events.length;
+  }
   /** Whether anything (a reader or writer) could make _select return. */
   protected abstract _hasWaiters(): boolean;
   /** Cancels a pending _select (work arrived from outside the loop). */
@@ -432,10 +442,9 @@ export abstract class BaseEventLoop {
       timeout = Math.min(Math.max(0, sched.peek()!._when - this.time()), MAXIMUM_SELECT_TIMEOUT);
     }
 
-    let events: unknown[];
     if (timeout === 0) {
       // Busy: poll without waiting.
-      events = this._select(0) as unknown[];
+      this._pollNow();
     } else {
       // A quick look first (see #emptyLooks): under load something is
       // usually ready.
@@ -444,12 +453,13 @@ export abstract class BaseEventLoop {
         if (++this.#skippedLooks < QUICK_LOOK_PROBE) look = false;
         else this.#skippedLooks = 0;
       }
-      events = NO_EVENTS;
+      let found = 0;
       if (look) {
-        events = this._select(0) as unknown[];
-        this.#emptyLooks = events.length === 0 ? Math.min(this.#emptyLooks + 1, QUICK_LOOK_MISSES) : 0;
+        found = this._pollNow();
+        this.#emptyLooks = found === 0 ? Math.min(this.#emptyLooks + 1, QUICK_LOOK_MISSES) : 0;
       }
-      if (events.length === 0) {
+      if (found === 0) {
+        let events: unknown[] = NO_EVENTS;
         // Wait for I/O or for work from outside the loop (callSoon from a
         // Node callback, stop(), a new timer), whichever comes first. Here,
         // not in a helper: one async frame and promise hop less per wait.
@@ -467,9 +477,9 @@ export abstract class BaseEventLoop {
         }
         // The wait went through Node's loop: its turn is fresh.
         this.#lastYield = now();
+        this._processEvents(events);
       }
     }
-    this._processEvents(events);
 
     // Handle 'later' callbacks that are ready.
     const endTime = this.time();

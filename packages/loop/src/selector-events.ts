@@ -88,19 +88,28 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   protected _processEvents(events: unknown[]): void {
     const list = events as Ready<ReaderWriter>;
-    for (let i = 0; i < list.length; i++) {
-      const [key, mask] = list[i]!;
-      const [reader, writer] = key.data!;
-      if (mask & EVENT_READ && reader !== null) {
-        if (reader._cancelled) this._removeReader(key.fd);
-        else this._ready.push(reader);
-      }
-      if (mask & EVENT_WRITE && writer !== null) {
-        if (writer._cancelled) this._removeWriter(key.fd);
-        else this._ready.push(writer);
-      }
-    }
+    for (let i = 0; i < list.length; i++) this.#processEvent(list[i]![0], list[i]![1]);
   }
+
+  protected override _pollNow(): number {
+    // The selector hands each ready key over without a list of pairs,
+    // unless a subclass watches _select.
+    if (this._select !== OWN_SELECT) return super._pollNow();
+    return this._selector._selectNowEach(this.#processEvent);
+  }
+
+  /** Queues the reader and/or writer of one ready key. */
+  readonly #processEvent = (key: SelectorKey<ReaderWriter>, mask: number): void => {
+    const [reader, writer] = key.data!;
+    if (mask & EVENT_READ && reader !== null) {
+      if (reader._cancelled) this._removeReader(key.fd);
+      else this._ready.push(reader);
+    }
+    if (mask & EVENT_WRITE && writer !== null) {
+      if (writer._cancelled) this._removeWriter(key.fd);
+      else this._ready.push(writer);
+    }
+  };
 
   // ------------------------------------------------------ readers/writers
 
@@ -382,3 +391,6 @@ export class SelectorEventLoop extends BaseEventLoop {
     });
   }
 }
+
+// _select as this class defines it (a subclass may replace it to watch the looks).
+const OWN_SELECT = (SelectorEventLoop.prototype as unknown as { _select: unknown })._select;

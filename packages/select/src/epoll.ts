@@ -34,6 +34,10 @@ const LAYOUT = binding.epoll_event_layout ?? { stride: 3, events: 0, fd: 1 };
 const STRIDE = LAYOUT.stride;
 const EV_AT = LAYOUT.events;
 const FD_AT = LAYOUT.fd;
+/** @internal Epoll._rawEvents(): int32s per event, and where fd and events sit. */
+export const RAW_STRIDE: number = STRIDE;
+export const RAW_FD_AT: number = FD_AT;
+export const RAW_EVENTS_AT: number = EV_AT;
 
 const CLOSED = 'I/O operation on closed epoll object';
 const TOKEN = Symbol('iomux.epoll');
@@ -255,27 +259,47 @@ export class Epoll implements Disposable {
     return [ms, max];
   }
 
+  /**
+   * @internal poll(0, maxevents) for a selector's hot path, without the
+   * [fd, events] pairs: returns how many events the kernel wrote into
+   * `_rawEvents()`, RAW_STRIDE int32s each, the descriptor at RAW_FD_AT and
+   * the event mask at RAW_EVENTS_AT (read it with `>>> 0`).
+   */
+  _pollNowRaw(maxevents: number): number {
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    return this.#waitRaw(0, Math.min(Math.max(1, maxevents | 0), MAX_EVENTS_PER_CALL));
+  }
+
+  /** @internal What the last _pollNowRaw() wrote (valid until the next wait). */
+  _rawEvents(): Int32Array {
+    return this.#out;
+  }
+
   /** epoll_wait with the PEP 475 retry; the result as [fd, events] pairs. */
   #wait(ms: number, max: number): Array<[number, number]> {
+    const n = this.#waitRaw(ms, max);
+    const out = this.#out;
+    const result: Array<[number, number]> = new Array(n);
+    // out holds struct epoll_event[] as the kernel wrote it (native/epoll.cc).
+    for (let i = 0, j = 0; i < n; i++, j += STRIDE) result[i] = [out[j + FD_AT]!, out[j + EV_AT]! >>> 0];
+    return result;
+  }
+
+  /** epoll_wait into #out with the PEP 475 retry: the number of events. */
+  #waitRaw(ms: number, max: number): number {
     const epfd = this.#fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     let out = this.#out;
     if (out.length < STRIDE * max) out = this.#out = new Int32Array(STRIDE * max);
     const deadline = ms > 0 ? now() + ms : 0;
-    let n: number;
     for (;;) {
       try {
-        n = B.epoll_wait!(epfd, out, max, ms);
-        break;
+        return B.epoll_wait!(epfd, out, max, ms);
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         if (ms > 0) ms = remainingMs(deadline);
       }
     }
-    const result: Array<[number, number]> = new Array(n);
-    // out holds struct epoll_event[] as the kernel wrote it (native/epoll.cc).
-    for (let i = 0, j = 0; i < n; i++, j += STRIDE) result[i] = [out[j + FD_AT]!, out[j + EV_AT]! >>> 0];
-    return result;
   }
 }
 

@@ -93,6 +93,17 @@ export abstract class BaseSelector<D = unknown> implements Disposable {
    */
   abstract interruptWait(): boolean;
 
+  /**
+   * @internal select(0) that calls `visit(key, events)` for each ready key
+   * instead of returning the pairs (an event loop's busy path); returns how
+   * many events it found. A backend may do it without making the pairs.
+   */
+  _selectNowEach(visit: (key: SelectorKey<D>, events: number) => void): number {
+    const ready = this.select(0);
+    for (let i = 0; i < ready.length; i++) visit(ready[i]![0], ready[i]![1]);
+    return ready.length;
+  }
+
   /** Closes the selector and frees what it holds. */
   close(): void {}
 

@@ -1,7 +1,15 @@
 /** EpollSelector: CPython 3.11 Lib/selectors.py `EpollSelector` (Linux). */
-import { epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
-import type { Ready, SelectAsyncOptions } from './base-selector.js';
+import { _EPOLL_RAW_EVENTS_AT, _EPOLL_RAW_FD_AT, _EPOLL_RAW_STRIDE, epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
+import { EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
+import type { SelectorKey } from './selector-key.js';
 import { PollLikeSelector } from './poll-like-selector.js';
+
+// Copied once: a package's re-exports are getters, called on every use.
+const STRIDE = _EPOLL_RAW_STRIDE;
+const FD_AT = _EPOLL_RAW_FD_AT;
+const EV_AT = _EPOLL_RAW_EVENTS_AT;
+const READ = EVENT_READ;
+const WRITE = EVENT_WRITE;
 
 /** epoll timeouts are seconds, rounded away from zero to the millisecond. */
 function toSeconds(timeout: number | null | undefined): number {
@@ -35,8 +43,36 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
     return this._ready(this._selector.poll(toSeconds(timeout), maxEv));
   }
 
+  /**
+   * select(0) without the pairs: the kernel's events are read where it
+   * wrote them and each ready key goes straight to `visit` (no [fd, events]
+   * or [key, events] array per event). A subclass or an object whose
+   * select() was replaced gets the plain path, so it sees every look.
+   */
+  override _selectNowEach(visit: (key: SelectorKey<D>, events: number) => void): number {
+    if (this.select !== EPOLL_SELECT) return super._selectNowEach(visit);
+    const ep = this._selector;
+    const fdToKey = this._fdToKey;
+    const n = ep._pollNowRaw(Math.max(fdToKey.size, 1));
+    const out = ep._rawEvents();
+    const notRead = ~this._EVENT_READ;
+    const notWrite = ~this._EVENT_WRITE;
+    for (let i = 0, j = 0; i < n; i++, j += STRIDE) {
+      const event = out[j + EV_AT]! >>> 0;
+      const key = fdToKey.get(out[j + FD_AT]!);
+      if (key === undefined) continue;
+      let events = 0;
+      if (event & notRead) events |= WRITE;
+      if (event & notWrite) events |= READ;
+      visit(key, events & key.events);
+    }
+    return n;
+  }
+
   selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
     const maxEv = Math.max(this._fdToKey.size, 1);
     return this._selector._pollAsyncMapped(toSeconds(timeout), maxEv, options, this.#toReady);
   }
 }
+
+const EPOLL_SELECT = EpollSelector.prototype.select;
