@@ -65,6 +65,24 @@ t.test('test_call_soon (events): runs with its arguments', async (t) => {
   t.same(results, [['hello', 'world']]);
 });
 
+t.test('the ready queue keeps FIFO order as it wraps around and grows', async (t) => {
+  const loop = newLoop(t);
+  const order: number[] = [];
+  let next = 0;
+  // Each run adds more than it takes, in an irregular pattern, so the ring
+  // wraps at many offsets before and after each growth (64 -> 128 -> ...).
+  const step = (i: number): void => {
+    order.push(i);
+    const more = i % 3 === 0 ? 2 : i % 7 === 0 ? 0 : 1;
+    for (let k = 0; k < more && next < 3000; k++) loop.callSoon(step, next++);
+    if (order.length === 3000) loop.stop();
+  };
+  for (let k = 0; k < 50; k++) loop.callSoon(step, next++);
+  await loop.runForever();
+  t.equal(order.length, 3000);
+  t.ok(order.every((v, i) => v === i), 'every callback ran once, in the order it was scheduled');
+});
+
 t.test('test_call_soon_non_callable', async (t) => {
   const loop = newLoop(t);
   loop.setDebug(true);

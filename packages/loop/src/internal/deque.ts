@@ -7,8 +7,15 @@ export class Deque<T> {
   #head = 0;
   #size = 0;
 
+  /**
+   * `capacity` is rounded up to a power of two: positions wrap with a mask
+   * (an integer division per push and per shift costs more than the rest
+   * of either).
+   */
   constructor(capacity = 64) {
-    this.#buf = new Array(capacity);
+    let cap = 1;
+    while (cap < capacity) cap *= 2;
+    this.#buf = new Array(cap);
   }
 
   get length(): number {
@@ -19,11 +26,11 @@ export class Deque<T> {
     const cap = this.#buf.length;
     if (this.#size === cap) {
       const grown = new Array<T | undefined>(cap * 2);
-      for (let i = 0; i < this.#size; i++) grown[i] = this.#buf[(this.#head + i) % cap];
+      for (let i = 0; i < this.#size; i++) grown[i] = this.#buf[(this.#head + i) & (cap - 1)];
       this.#buf = grown;
       this.#head = 0;
     }
-    this.#buf[(this.#head + this.#size) % this.#buf.length] = x;
+    this.#buf[(this.#head + this.#size) & (this.#buf.length - 1)] = x;
     this.#size++;
   }
 
@@ -31,7 +38,7 @@ export class Deque<T> {
     if (this.#size === 0) return undefined;
     const x = this.#buf[this.#head];
     this.#buf[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#buf.length;
+    this.#head = (this.#head + 1) & (this.#buf.length - 1);
     this.#size--;
     return x;
   }
