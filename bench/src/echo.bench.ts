@@ -34,7 +34,9 @@
  * (default 150) seconds.
  *
  * Settings (environment): BENCH_ECHO_SECONDS (1.5), BENCH_ECHO_WARMUP (2),
- * BENCH_ECHO_ROUNDS (3), BENCH_ECHO_CONNS ("1,64,1000"),
+ * BENCH_ECHO_ROUNDS (3), BENCH_ECHO_VERDICT_ROUNDS (7: the rounds of the
+ * 64 connections x 64 B configuration, which the CPU and req/s verdicts
+ * read; the extra rounds run after the others), BENCH_ECHO_CONNS ("1,64,1000"),
  * BENCH_ECHO_SIZES ("64,4096"), BENCH_ECHO_PINNING ("cross,same"),
  * BENCH_ECHO_SERVERS ("protocol,buffered,streams,node-net,c"; add "uvloop" and
  * "asyncio" for the Python references of bench/python/echo_server.py,
@@ -53,6 +55,13 @@ const SECONDS = envNumber('BENCH_ECHO_SECONDS', 1.5);
 // load (see the README's Load generator section).
 const WARMUP = envNumber('BENCH_ECHO_WARMUP', 2);
 const ROUNDS = Math.max(1, Math.round(envNumber('BENCH_ECHO_ROUNDS', 3)));
+/**
+ * Rounds of the configuration the req/s and CPU verdicts read (64
+ * connections, 64 B): single runs swing by tens of percent here, so the
+ * verdicts get more rounds than the rest of the tables.
+ */
+const VERDICT_ROUNDS = Math.max(ROUNDS, Math.round(envNumber('BENCH_ECHO_VERDICT_ROUNDS', 7)));
+const isVerdictConfig = (conns: number, size: number): boolean => conns === 64 && size === 64;
 const CONNS = envList('BENCH_ECHO_CONNS', '1,64,1000').map(Number);
 const SIZES = envList('BENCH_ECHO_SIZES', '64,4096').map(Number);
 const CC = process.env.CC ?? 'cc';
@@ -410,10 +419,13 @@ async function main(): Promise<number> {
 
   const configs: { conns: number; size: number }[] = [];
   for (const conns of CONNS) for (const size of SIZES) configs.push({ conns, size });
-  const runs = ROUNDS * pinnings.length * configs.length * servers.length;
+  const verdictConfigs = configs.filter((c) => isVerdictConfig(c.conns, c.size)).length;
+  const extraRounds = verdictConfigs > 0 ? VERDICT_ROUNDS - ROUNDS : 0;
+  const runs = (ROUNDS * configs.length + extraRounds * verdictConfigs) * pinnings.length * servers.length;
   log(
-    `${servers.length} servers x ${configs.length} configs x ${pinnings.length} pinning modes x ${ROUNDS} rounds = ${runs} runs ` +
-      `of ${WARMUP} s warm-up + ${SECONDS} s measured (about ${Math.ceil((runs * (WARMUP + SECONDS + 0.3)) / 60)} min)`,
+    `${servers.length} servers x ${configs.length} configs x ${pinnings.length} pinning modes x ${ROUNDS} rounds` +
+      (extraRounds > 0 ? ` (64 conns 64 B: ${VERDICT_ROUNDS} rounds)` : '') +
+      ` = ${runs} runs of ${WARMUP} s warm-up + ${SECONDS} s measured (about ${Math.ceil((runs * (WARMUP + SECONDS + 0.3)) / 60)} min)`,
   );
   log('');
 
@@ -426,10 +438,11 @@ async function main(): Promise<number> {
   let contaminated = 0;
   let extraMs = 0;
 
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < ROUNDS + extraRounds; round++) {
     for (const pin of pinnings) {
       for (let ci = 0; ci < configs.length; ci++) {
         const { conns, size } = configs[ci]!;
+        if (round >= ROUNDS && !isVerdictConfig(conns, size)) continue;
         const rot = (round + ci) % servers.length;
         const order = [...servers.slice(rot), ...servers.slice(0, rot)];
         const parts: string[] = [];
@@ -660,7 +673,7 @@ async function main(): Promise<number> {
     const file = path.join(dir, `echo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(
       file,
-      JSON.stringify({ settings: { SECONDS, WARMUP, ROUNDS, CONNS, SIZES, pinnings: pinnings.map((p) => p.key) }, rows: summary, verdicts, loadChecks }, null, 1),
+      JSON.stringify({ settings: { SECONDS, WARMUP, ROUNDS, VERDICT_ROUNDS, CONNS, SIZES, pinnings: pinnings.map((p) => p.key) }, rows: summary, verdicts, loadChecks }, null, 1),
     );
     log(`raw results: ${path.relative(ROOT, file)}`);
   } catch {
