@@ -348,3 +348,40 @@ t.test('test_fd_non_inheritable', { skip }, async (t) => {
   t.teardown(() => epoll.close());
   t.equal(os.getInheritable(epoll.fileno()), false);
 });
+
+t.test('_pollNowRaw (a selector\'s hot path): the kernel\'s events as poll(0) reports them, whatever maxevents', { skip }, async (t) => {
+  const { connectedPair } = setUp(t);
+  const ep = select.epoll!();
+  t.teardown(() => ep.close());
+  const [client, server] = connectedPair();
+  const [client2, server2] = connectedPair();
+  ep.register(client.fileno(), EPOLLIN | EPOLLOUT);
+  ep.register(server2.fileno(), EPOLLIN);
+  client2.send(Buffer.from('x'));
+  await new Promise((r) => setTimeout(r, 20));
+  const raw = (max: number): Array<[number, number]> => {
+    const n = ep._pollNowRaw(max);
+    const out = ep._rawEvents();
+    const pairs: Array<[number, number]> = [];
+    for (let i = 0; i < n; i++) {
+      pairs.push([out[i * select._EPOLL_RAW_STRIDE + select._EPOLL_RAW_FD_AT]!, out[i * select._EPOLL_RAW_STRIDE + select._EPOLL_RAW_EVENTS_AT]! >>> 0]);
+    }
+    return pairs;
+  };
+  t.same(sorted(raw(64)), sorted(ep.poll(0)), 'the same [fd, events] as poll(0)');
+  t.same(sorted(raw(64)), sorted([[client.fileno(), EPOLLOUT], [server2.fileno(), EPOLLIN]]));
+  // maxevents is clamped, never trusted: NaN, 0, negative and huge all work.
+  for (const m of [bad(NaN), 0, -5, 1e12, bad('x')]) {
+    const n = ep._pollNowRaw(m);
+    t.ok(n >= 1 && n <= 2, `maxevents ${String(m)}: ${n} event(s)`);
+  }
+  t.equal(raw(1).length, 1, 'maxevents 1: one event');
+  // A detached output array is replaced, not written through.
+  const out = ep._rawEvents();
+  structuredClone(out.buffer, { transfer: [out.buffer as ArrayBuffer] });
+  t.equal(out.length, 0, 'detached');
+  t.equal(raw(64).length, 2, 'still reports both');
+  server.close();
+  ep.close();
+  t.throws(() => ep._pollNowRaw(1), CLOSED);
+});
