@@ -100,7 +100,10 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   /** Queues the reader and/or writer of one ready key. */
   readonly #processEvent = (key: SelectorKey<ReaderWriter>, mask: number): void => {
-    const [reader, writer] = key.data!;
+    // Indexed, not destructured: no iterator protocol per event.
+    const rw = key.data!;
+    const reader = rw[0];
+    const writer = rw[1];
     if (mask & EVENT_READ && reader !== null) {
       if (reader._cancelled) this._removeReader(key.fd);
       else this._ready.push(reader);
