@@ -13,9 +13,9 @@
 # so the JIT has settled. The count covers user space only (the kernel's
 # side of send/recv is not in it) and is divided by the server's send()
 # calls in the window, one per echoed message. It does that RUNS times
-# (default 3: now and then a run is several hundred instructions higher, a
-# compilation or a collection inside its window), prints each run and the
-# median; the last profile stays in OUT (default
+# (default 3: now and then a run is a hundred or more instructions higher, a
+# compilation or a collection inside its window, or fewer messages in it on
+# a busy machine), prints each run and the median; the last profile stays in OUT (default
 # bench/build/callgrind-echo.out) for callgrind_annotate.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,15 +1,13 @@
 /** EpollSelector: CPython 3.11 Lib/selectors.py `EpollSelector` (Linux). */
 import { _EPOLL_RAW_EVENTS_AT, _EPOLL_RAW_FD_AT, _EPOLL_RAW_STRIDE, epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
-import { EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
+import type { Ready, SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
-import { PollLikeSelector } from './poll-like-selector.js';
+import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
 
 // Copied once: a package's re-exports are getters, called on every use.
 const STRIDE = _EPOLL_RAW_STRIDE;
 const FD_AT = _EPOLL_RAW_FD_AT;
 const EV_AT = _EPOLL_RAW_EVENTS_AT;
-const READ = EVENT_READ;
-const WRITE = EVENT_WRITE;
 
 /** epoll timeouts are seconds, rounded away from zero to the millisecond. */
 function toSeconds(timeout: number | null | undefined): number {
@@ -58,13 +56,8 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
     const notRead = ~this._EVENT_READ;
     const notWrite = ~this._EVENT_WRITE;
     for (let i = 0, j = 0; i < n; i++, j += STRIDE) {
-      const event = out[j + EV_AT]! >>> 0;
       const key = fdToKey.get(out[j + FD_AT]!);
-      if (key === undefined) continue;
-      let events = 0;
-      if (event & notRead) events |= WRITE;
-      if (event & notWrite) events |= READ;
-      visit(key, events & key.events);
+      if (key !== undefined) visit(key, selectorEvents(out[j + EV_AT]! >>> 0, notRead, notWrite) & key.events);
     }
     return n;
   }

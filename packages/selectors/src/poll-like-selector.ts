@@ -16,6 +16,19 @@ export interface Poller {
   close(): void;
 }
 
+/**
+ * A poller's event bits as EVENT_READ/EVENT_WRITE, as CPython reads them:
+ * anything but the read bit (error, hang-up included) makes it writable,
+ * anything but the write bit readable. `notRead`/`notWrite` are the
+ * complements of the poller's read and write bits.
+ */
+export function selectorEvents(event: number, notRead: number, notWrite: number): number {
+  let events = 0;
+  if (event & notRead) events |= EVENT_WRITE;
+  if (event & notWrite) events |= EVENT_READ;
+  return events;
+}
+
 export abstract class PollLikeSelector<D = unknown, P extends Poller = Poller> extends BaseSelectorImpl<D> {
   protected readonly _selector: P;
   protected readonly _EVENT_READ: number;
@@ -85,11 +98,8 @@ export abstract class PollLikeSelector<D = unknown, P extends Poller = Poller> e
     const notWrite = ~this._EVENT_WRITE;
     for (let i = 0; i < fdEventList.length; i++) {
       const [fd, event] = fdEventList[i]!;
-      let events = 0;
-      if (event & notRead) events |= EVENT_WRITE;
-      if (event & notWrite) events |= EVENT_READ;
       const key = this._fdToKey.get(fd);
-      if (key !== undefined) ready.push([key, events & key.events]);
+      if (key !== undefined) ready.push([key, selectorEvents(event, notRead, notWrite) & key.events]);
     }
     return ready;
   }
