@@ -75,6 +75,20 @@ export interface Binding {
   recv_view(fd: number, view: ArrayBufferView): number;
   /** send(fd, view, view.byteLength, MSG_NOSIGNAL): a transport's write. */
   send_view(fd: number, view: ArrayBufferView): number;
+  /**
+   * A loop's batch of sends: table[0] entries of [fd, offset, length,
+   * result] after it; sends slab[offset, offset+length) on each fd (a
+   * negative fd is skipped) and writes the bytes sent or -errno.
+   * Returns the entries done.
+   */
+  send_batch(slab: ArrayBufferView, table: Int32Array): number;
+  /**
+   * A loop's batch of reads: table[0] entries of [fd, max, result, offset];
+   * receives up to max bytes from each fd into the slab, packed from 0,
+   * and writes the bytes received (or -errno) and where. Returns the
+   * entries done (it stops early when the slab runs short).
+   */
+  recv_batch(slab: ArrayBufferView, table: Int32Array): number;
   shutdown(fd: number, how: number): void;
   /** [family, host, port] */
   getsockname(fd: number): [number, string, number];

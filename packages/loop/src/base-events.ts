@@ -82,6 +82,12 @@ export abstract class BaseEventLoop {
   _timerCancelledCount = 0;
   _stopping = false;
   _closed = false;
+  /**
+   * @internal True while the loop runs callbacks (or the promise jobs they
+   * queue) and will flush queued writes before it next waits: a transport
+   * may then queue a write (see _flushWrites) instead of sending at once.
+   */
+  _batchOpen = false;
   #running = false;
   #exceptionHandler: ExceptionHandler | null = null;
   #debug = false;
@@ -177,15 +183,21 @@ export abstract class BaseEventLoop {
     this.#running = true;
     _setRunningLoop(this);
     this.#lastYield = now();
+    this._batchOpen = true;
     try {
       for (;;) {
         await this._runOnce();
         if (this._stopping) break;
       }
     } finally {
-      this._stopping = false;
-      this.#running = false;
-      _setRunningLoop(null);
+      this._batchOpen = false;
+      try {
+        this._flushWrites();
+      } finally {
+        this._stopping = false;
+        this.#running = false;
+        _setRunningLoop(null);
+      }
     }
   }
 
@@ -388,6 +400,13 @@ export abstract class BaseEventLoop {
     this._processEvents(events);
     return events.length;
   }
+  /**
+   * Sends the writes that transports queued since the last flush (one call
+   * into the addon for all of them, as uvloop writes its queued writes once
+   * per iteration). Called before every look at I/O and when the loop
+   * stops; the default has nothing queued.
+   */
+  _flushWrites(): void {}
   /** Whether anything (a reader or writer) could make _select return. */
   protected abstract _hasWaiters(): boolean;
   /** Cancels a pending _select (work arrived from outside the loop). */
@@ -411,9 +430,17 @@ export abstract class BaseEventLoop {
     // Let Node's loop run now and then, whether the loop is busy with
     // callbacks or with I/O that is always ready (a quick look that finds
     // events never waits). First, so that the timeout below sees whatever
-    // Node code scheduled meanwhile.
+    // Node code scheduled meanwhile. Before it, what the last callbacks (and
+    // the promise jobs after them) wrote goes out.
+    this._flushWrites();
     if (now() - this.#lastYield >= YIELD_MS) {
-      await yieldToNode();
+      // A write from Node's callbacks meanwhile goes out at once.
+      this._batchOpen = false;
+      try {
+        await yieldToNode();
+      } finally {
+        this._batchOpen = this.#running;
+      }
       this.#lastYield = now();
     }
     const sched = this._scheduled;
@@ -466,13 +493,20 @@ export abstract class BaseEventLoop {
         if (!this._hasWaiters() && timeout === null) {
           // Nothing to wait on: a plain promise, which does not keep the
           // process alive; callSoon/callAt/addReader/stop resolve it.
-          await new Promise<void>((resolve) => (this.#wake = resolve));
+          this._batchOpen = false;
+          try {
+            await new Promise<void>((resolve) => (this.#wake = resolve));
+          } finally {
+            this._batchOpen = this.#running;
+          }
         } else {
           this.#wake = this.#interrupt;
+          this._batchOpen = false;
           try {
             events = await this._select(timeout);
           } finally {
             this.#wake = null;
+            this._batchOpen = this.#running;
           }
         }
         // The wait went through Node's loop: its turn is fresh.

@@ -32,6 +32,11 @@ export class Handle {
   _args: unknown[] | null;
   _cancelled = false;
   readonly _loop: HandleOwner;
+  /**
+   * @internal A transport whose reader this is: the loop may receive its
+   * data in one batch with the other ready transports' before it runs.
+   */
+  _reads: object | null = null;
 
   constructor(callback: Callback, args: unknown[], loop: HandleOwner) {
     this._callback = callback;

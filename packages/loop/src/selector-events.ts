@@ -17,7 +17,8 @@ import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
-import { SelectorSocketTransport, type Transport } from './transports.js';
+import { SelectorSocketTransport, copyOut, placed, plain, type Transport } from './transports.js';
+import { binding as B } from '@iomux/core-native';
 
 export interface CreateServerOptions {
   /** listen() backlog, and connections accepted per wake-up (100). */
@@ -46,12 +47,77 @@ export interface EventLoopOptions {
   selector?: BaseSelector | string;
 }
 
+/** Bytes a loop's write batch holds; a write that does not fit goes alone. */
+const SEND_SLAB_SIZE = 256 * 1024;
+/** Transports a write batch holds. */
+const SEND_BATCH_ENTRIES = 1024;
+/** Bytes a loop's read batch receives into (then copied out). */
+const RECV_SLAB_SIZE = 256 * 1024;
+/** Transports a read batch holds. */
+const RECV_BATCH_ENTRIES = 1024;
+/** asyncio: max bytes read per recv(). */
+const MAX_RECV = 256 * 1024;
+/**
+ * The received bytes are copied out of the slab in runs of up to this many
+ * bytes, one Buffer per run that each message's Buffer is a view of: one
+ * allocation and one copy per run instead of per message. A message kept
+ * alive keeps its run alive (Node's own pool keeps 8 KiB for a 1-byte Buffer).
+ */
+const RECV_RUN_MAX = 16 * 1024;
+/** Int32s per batch entry (native/socket.cc kBatchStride). */
+const STRIDE = 4;
+
+/**
+ * Node's FastBuffer: the class of every Buffer (Buffer.from(ab, offset,
+ * length) is `new FastBuffer(ab, offset, length)` after argument checks that
+ * call into the runtime; subarray() finds it by a species lookup, two
+ * property loads and a getter call). Buffer[Symbol.species] is how Node
+ * exposes it; where it is not a constructor of Buffers, Buffer.from.
+ */
+const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: number) => Buffer = (() => {
+  const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
+  if (typeof species === 'function' && species !== Buffer) {
+    try {
+      const probe = new (species as new (ab: ArrayBuffer, o: number, n: number) => unknown)(new ArrayBuffer(8), 2, 4);
+      if (Buffer.isBuffer(probe) && probe.byteOffset === 2 && probe.length === 4) {
+        return species as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
+      }
+    } catch {
+      // not the FastBuffer we know
+    }
+  }
+  return function (ab: ArrayBufferLike, offset: number, length: number): Buffer {
+    return Buffer.from(ab, offset, length);
+  } as unknown as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
+})();
+
 function isRetryable(e: unknown): boolean {
   return e instanceof BlockingIOError || e instanceof InterruptedError;
 }
 
 export class SelectorEventLoop extends BaseEventLoop {
   readonly _selector: BaseSelector<ReaderWriter>;
+
+  /**
+   * The write batch: data copied into the slab, and per transport an entry
+   * [fd, offset, length, result] in the table (table[0] counts them), sent
+   * by _flushWrites in one call. A transport has at most one entry (its
+   * later writes extend it while it is the last, else flush first), so a
+   * short send never has a later entry of the same socket behind it.
+   */
+  #sendSlab: Uint8Array | null = null;
+  #sendUsed = 0;
+  readonly #sendTable = new Int32Array(1 + SEND_BATCH_ENTRIES * STRIDE);
+  readonly #sendFor: Array<SelectorSocketTransport | null> = [];
+
+  /**
+   * The read batch: the transports whose readers are ready, an entry
+   * [fd, max, result, offset] each in the table (table[0] counts them),
+   * received by #recvBatch in one call, before any callback runs.
+   */
+  #recvSlab: Uint8Array | null = null;
+  readonly #recvTable = new Int32Array(1 + RECV_BATCH_ENTRIES * STRIDE);
+  readonly #recvFor: Array<SelectorSocketTransport | null> = [];
 
   constructor(options: EventLoopOptions = {}) {
     super();
@@ -89,13 +155,76 @@ export class SelectorEventLoop extends BaseEventLoop {
   protected _processEvents(events: unknown[]): void {
     const list = events as Ready<ReaderWriter>;
     for (let i = 0; i < list.length; i++) this.#processEvent(list[i]![0], list[i]![1]);
+    if (this.#recvTable[0] !== 0) this.#recvBatch();
   }
 
   protected override _pollNow(): number {
     // The selector hands each ready key over without a list of pairs,
     // unless a subclass watches _select.
     if (this._select !== OWN_SELECT) return super._pollNow();
-    return this._selector._selectNowEach(this.#processEvent);
+    const found = this._selector._selectNowEach(this.#processEvent);
+    if (this.#recvTable[0] !== 0) this.#recvBatch();
+    return found;
+  }
+
+  /**
+   * Receives for every transport in the read batch, in one call into the
+   * addon, and gives each its bytes (see SelectorSocketTransport._pre).
+   * Runs right after the poll, before any callback: every descriptor in
+   * the table is still registered, so still its transport's.
+   */
+  #recvBatch(): void {
+    const table = this.#recvTable;
+    const count = table[0]!;
+    const recvFor = this.#recvFor;
+    let done = 0;
+    try {
+      const slab = (this.#recvSlab ??= plain(placed(RECV_SLAB_SIZE, 2048)));
+      done = B.recv_batch(slab, table);
+      // Copies out in runs: entries are packed in the slab in order.
+      let runFirst = 0;
+      let runStart = 0;
+      let runEnd = 0;
+      for (let i = 0; i < done; i++) {
+        const e = 1 + i * STRIDE;
+        const n = table[e + 2]!;
+        const t = recvFor[i]!;
+        t._pre = true;
+        t._preN = n;
+        if (n <= 0) continue;
+        const off = table[e + 3]!;
+        if (off + n - runStart > RECV_RUN_MAX && runEnd > runStart) {
+          this.#copyRun(slab, runFirst, i, runStart, runEnd);
+          runFirst = i;
+          runStart = off;
+        }
+        runEnd = off + n;
+      }
+      if (runEnd > runStart) this.#copyRun(slab, runFirst, done, runStart, runEnd);
+    } finally {
+      // The entries not done (the slab ran short) receive on their own.
+      for (let i = 0; i < count; i++) recvFor[i] = null;
+      table[0] = 0;
+    }
+  }
+
+  /** One Buffer for slab[start, end); entries [first, last) get views of it. */
+  #copyRun(slab: Uint8Array, first: number, last: number, start: number, end: number): void {
+    const table = this.#recvTable;
+    const recvFor = this.#recvFor;
+    const run = copyOut(start === 0 ? slab : slab.subarray(start), end - start);
+    if (first + 1 === last) {
+      recvFor[first]!._preData = run;
+      return;
+    }
+    // Once per run: both are calls into the runtime.
+    const ab = run.buffer;
+    const base = run.byteOffset - start;
+    for (let i = first; i < last; i++) {
+      const e = 1 + i * STRIDE;
+      const n = table[e + 2]!;
+      if (n > 0) recvFor[i]!._preData = new FastBuffer(ab, base + table[e + 3]!, n);
+    }
   }
 
   /** Queues the reader and/or writer of one ready key. */
@@ -105,14 +234,117 @@ export class SelectorEventLoop extends BaseEventLoop {
     const reader = rw[0];
     const writer = rw[1];
     if (mask & EVENT_READ && reader !== null) {
-      if (reader._cancelled) this._removeReader(key.fd);
-      else this._ready.push(reader);
+      if (reader._cancelled) {
+        this._removeReader(key.fd);
+      } else {
+        this._ready.push(reader);
+        const t = reader._reads as SelectorSocketTransport | null;
+        // A transport with a Protocol and nothing received before joins the batch.
+        if (t !== null && !t._buffered && !t._pre) {
+          const table = this.#recvTable;
+          const count = table[0]!;
+          if (count < RECV_BATCH_ENTRIES) {
+            const e = 1 + count * STRIDE;
+            table[e] = key.fd;
+            table[e + 1] = MAX_RECV;
+            table[0] = count + 1;
+            this.#recvFor[count] = t;
+          }
+        }
+      }
     }
     if (mask & EVENT_WRITE && writer !== null) {
       if (writer._cancelled) this._removeWriter(key.fd);
       else this._ready.push(writer);
     }
   };
+
+  // ---------------------------------------------------------- write batch
+
+  /**
+   * @internal Queues `data` (copied) for `t`, whose fd is `fd`; false when
+   * it does not fit, or when `t` already has an entry that is not the last.
+   */
+  _queueSend(t: SelectorSocketTransport, fd: number, data: Uint8Array): boolean {
+    const n = data.length;
+    const slab = (this.#sendSlab ??= new Uint8Array(SEND_SLAB_SIZE));
+    const used = this.#sendUsed;
+    if (used + n > SEND_SLAB_SIZE) return false;
+    const table = this.#sendTable;
+    const count = table[0]!;
+    const idx = t._sendIdx;
+    if (idx >= 0) {
+      // Its entry ends where the slab's used part ends, if it is the last.
+      if (idx !== count - 1) return false;
+      table[1 + idx * STRIDE + 2]! += n;
+    } else {
+      if (count === SEND_BATCH_ENTRIES) return false;
+      const e = 1 + count * STRIDE;
+      table[e] = fd;
+      table[e + 1] = used;
+      table[e + 2] = n;
+      table[0] = count + 1;
+      this.#sendFor[count] = t;
+      t._sendIdx = count;
+    }
+    slab.set(data, used);
+    this.#sendUsed = used + n;
+    t._sendLen += n;
+    return true;
+  }
+
+  /** @internal Drops `t`'s queued entry (abort: nothing more is sent). */
+  _cancelSend(t: SelectorSocketTransport): void {
+    const idx = t._sendIdx;
+    if (idx < 0) return;
+    this.#sendTable[1 + idx * STRIDE] = -1;
+    this.#sendFor[idx] = null;
+    t._sendIdx = -1;
+    t._sendLen = 0;
+  }
+
+  override _flushWrites(): void {
+    const table = this.#sendTable;
+    const count = table[0]!;
+    if (count === 0) return;
+    const slab = this.#sendSlab!;
+    const open = this._batchOpen;
+    // What the protocols' callbacks below write goes out at once, after
+    // every short send's rest is buffered.
+    this._batchOpen = false;
+    try {
+      B.send_batch(slab, table);
+      const sendFor = this.#sendFor;
+      // First every transport's state, with no user code in between...
+      let notify = 0;
+      for (let i = 0; i < count; i++) {
+        const t = sendFor[i];
+        if (t === null || t === undefined) continue;
+        const e = 1 + i * STRIDE;
+        sendFor[i] = null;
+        t._sendIdx = -1;
+        t._sendLen = 0;
+        if (t._sent(table[e + 3]!, slab, table[e + 1]!, table[e + 2]!)) sendFor[notify++] = t;
+      }
+      table[0] = 0;
+      this.#sendUsed = 0;
+      // ...then what a short send, an error or a close needs of the protocol.
+      for (let i = 0; i < notify; i++) {
+        const t = sendFor[i]!;
+        sendFor[i] = null;
+        try {
+          t._sentNotify();
+        } catch (exc) {
+          // As from the callback that wrote (an 'error' listener that throws).
+          this.callExceptionHandler({ message: `Exception in callback ${t.toString()} (its batched write)`, exception: exc, transport: t });
+        }
+      }
+    } finally {
+      table[0] = 0;
+      this.#sendUsed = 0;
+      this._batchOpen = open;
+    }
+  }
 
   // ------------------------------------------------------ readers/writers
 

@@ -6,6 +6,13 @@
  * EAGAIN retries, EOF and half-close, peer reset, EPIPE, and
  * pauseWriting/resumeWriting around the write-buffer limits.
  *
+ * As in uvloop, I/O is batched per loop iteration: the loop receives for
+ * all ready transports in one call into the addon right after its poll (each
+ * keeps its bytes until its reader runs: `_pre`), and a write() made while
+ * the loop runs callbacks is copied into the loop's batch, sent in one call
+ * before the loop next looks at I/O. A write outside the loop's callbacks,
+ * one over 64 KiB or past the high-water mark, goes out at once as in asyncio.
+ *
  * Beyond asyncio, a transport is also an eventemitter3 emitter with Node's
  * names: 'data' (Buffer), 'end', 'drain', 'error' (Error), 'close'
  * (hadError: boolean).
@@ -15,6 +22,7 @@ import { EventEmitter } from 'eventemitter3';
 import {
   binding,
   errnoConstants,
+  fromErrno,
   fromNative,
   OSError,
   RuntimeError,
@@ -40,6 +48,17 @@ const EAGAIN = errnoConstants.EAGAIN;
 const EWOULDBLOCK = errnoConstants.EWOULDBLOCK ?? EAGAIN;
 const EINTR = errnoConstants.EINTR;
 
+/** Bytes a write may have to join the loop's batch (more go out alone). */
+const SEND_BATCH_MAX = 64 * 1024;
+/** _sent's verdicts, for _sentNotify. */
+const SENT_DONE = 1;
+const SENT_SHORT = 2;
+const SENT_ERROR = 3;
+
+function isRetryErrno(errno: number): boolean {
+  return errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
+}
+
 /** An addon error that only means "not now": retry on the next readiness. */
 function isNativeRetry(e: unknown): boolean {
   const errno = (e as { errno?: unknown }).errno;
@@ -62,14 +81,14 @@ let recvBuffer: Uint8Array | null = null;
  * 4 KiB recv() takes about 2 us more (6.3 against 4.2 us here;
  * `bench/native/recv-alias.c` measures it). Half a page in is far from it.
  */
-function placed(size: number, at: number): Buffer {
+export function placed(size: number, at: number): Buffer {
   const raw = Buffer.allocUnsafeSlow(size + 4096);
   const start = (at - B.address_mod_4096(raw) + 4096) % 4096;
   return raw.subarray(start, start + size);
 }
 
 /** The same memory as a plain Uint8Array (see copyOut). */
-function plain(b: Buffer): Uint8Array {
+export function plain(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
@@ -95,7 +114,7 @@ let slabOffset = 0;
 const typedArraySet = Uint8Array.prototype.set;
 
 /** A Buffer of its own holding the first `n` bytes of `src`. */
-function copyOut(src: Uint8Array, n: number): Buffer {
+export function copyOut(src: Uint8Array, n: number): Buffer {
   let out: Buffer;
   if (n < Buffer.poolSize >>> 1 || n > SLAB_CHUNK_MAX) {
     out = Buffer.allocUnsafe(n);
@@ -173,10 +192,29 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   _eof = false;
   _paused = false;
   _protocolPaused = false;
+  /** @internal This transport's entry in the loop's write batch, or -1. */
+  _sendIdx = -1;
+  /** @internal Bytes of that entry. */
+  _sendLen = 0;
+  /** What _sentNotify has to do after the batch: see _sent. */
+  #sentAction = 0;
+  #sentError = 0;
   _highWater = 64 * 1024;
   _lowWater = 16 * 1024;
   readonly _extra: Record<string, unknown>;
+  /**
+   * @internal What the loop's batch received for this transport before its
+   * reader ran: _preN bytes (0 at EOF, -errno on error) in _preData, while
+   * _pre is true.
+   */
+  _pre = false;
+  _preN = 0;
+  _preData: Buffer | null = null;
   readonly #readReady = (): void => this._readReady();
+  /** resumeReading: what the batch received before the pause, first. */
+  readonly #readPending = (): void => {
+    if (this._pre && !this._paused && !this._closing) this._readReady();
+  };
   readonly #writeReady = (): void => this._writeReady();
 
   constructor(loop: SelectorEventLoop, sock: Socket, protocol: AnyProtocol, extra: Record<string, unknown> = {}, server: Server | null = null) {
@@ -211,7 +249,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     loop.callSoon(() => this._protocol.connectionMade?.(this));
     // Only start reading when connectionMade() has been called.
     loop.callSoon(() => {
-      if (!this._closing && !this._paused) loop._addReader(this._sockFd, this.#readReady, []);
+      if (!this._closing && !this._paused) this.#addReader();
     });
   }
 
@@ -247,13 +285,24 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   resumeReading(): void {
     if (this._closing || !this._paused) return;
     this._paused = false;
-    this._loop._addReader(this._sockFd, this.#readReady, []);
+    this.#addReader();
+    // Received in a batch before the pause: delivered without waiting for
+    // the socket to be readable again.
+    if (this._pre) this._loop.callSoon(this.#readPending);
+  }
+
+  #addReader(): void {
+    this._loop._addReader(this._sockFd, this.#readReady, [])._reads = this;
   }
 
   // ---------------------------------------------------------------- read
 
   _readReady(): void {
     if (this._connLost) return;
+    if (this._pre) {
+      this.#readPre();
+      return;
+    }
     if (this._buffered) {
       this.#readReadyGetBuffer();
       return;
@@ -275,6 +324,73 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     // emit() looks the name up in a dictionary; most transports have no
     // listener at all (eventemitter3 counts the names that have some).
     if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
+  }
+
+  /** _readReady for what the loop's batch received. */
+  #readPre(): void {
+    const n = this._preN;
+    const data = this._preData;
+    this._pre = false;
+    this._preData = null;
+    if (n < 0) {
+      if (!isRetryErrno(-n)) this._fatalError(fromErrno(-n, undefined, { syscall: 'recv' }), 'Fatal read error on socket transport');
+      return;
+    }
+    if (n === 0) {
+      this._readReadyOnEof();
+      return;
+    }
+    if (this._buffered) {
+      // The protocol became a BufferedProtocol after the batch.
+      this.#feedBuffered(data!);
+      return;
+    }
+    try {
+      (this._protocol as Protocol).dataReceived?.(data!);
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
+      return;
+    }
+    if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
+  }
+
+  /** Hands `data` to a BufferedProtocol through its buffers. */
+  #feedBuffered(data: Buffer): void {
+    const protocol = this._protocol as BufferedProtocol;
+    let pos = 0;
+    while (pos < data.length) {
+      let n: number;
+      try {
+        const buf = protocol.getBuffer(data.length - pos);
+        if (!ArrayBuffer.isView(buf)) {
+          throw new TypeError(`get_buffer() must return a bytes-like object, not ${buf === null ? 'null' : typeof buf}`);
+        }
+        if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
+        n = Math.min(buf.byteLength, data.length - pos);
+        new Uint8Array(buf.buffer, buf.byteOffset, n).set(data.subarray(pos, pos + n));
+      } catch (exc) {
+        this._fatalError(exc, 'Fatal error: protocol.get_buffer() call failed.');
+        return;
+      }
+      try {
+        protocol.bufferUpdated(n);
+      } catch (exc) {
+        this._fatalError(exc, 'Fatal error: protocol.buffer_updated() call failed.');
+        return;
+      }
+      if (this._connLost || this._paused) {
+        // Paused or closed in bufferUpdated: the rest waits, or is dropped.
+        if (this._paused && !this._connLost) {
+          this._pre = true;
+          this._preN = data.length - pos - n;
+          this._preData = data.subarray(pos + n);
+          if (this._preN === 0) this._pre = false;
+        }
+        return;
+      }
+      pos += n;
+    }
+    if (this.listenerCount('data') > 0) this.emit('data', data);
   }
 
   /**
@@ -349,6 +465,69 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     const buf = asBuffer(data);
     if (this._eof) throw new RuntimeError('Cannot call write() after write_eof()');
     if (buf.length === 0) return;
+    if (this._bufferSize === 0 && this._connLost === 0) {
+      // While the loop runs callbacks, a write joins its batch, sent before
+      // the loop next looks at I/O (with the other transports' writes, in
+      // one call into the addon).
+      // Not past the high-water mark: as without a batch, only what the
+      // kernel refuses makes the protocol pause.
+      const loop = this._loop;
+      const n = buf.length;
+      if (loop._batchOpen && n <= SEND_BATCH_MAX && this._sendLen + n <= this._highWater && loop._queueSend(this, this._sockFd, buf)) return;
+      // It does not fit: what this transport queued goes first.
+      if (this._sendIdx >= 0) loop._flushWrites();
+    }
+    this.#write(buf);
+  }
+
+  /**
+   * @internal After the loop's batch went out: this transport's entry, sent
+   * `result` bytes of slab[off, off + len) (or -errno). Buffers the rest of
+   * a short send (no user code runs here); true when _sentNotify has
+   * something to tell the protocol.
+   */
+  _sent(result: number, slab: Uint8Array, off: number, len: number): boolean {
+    if (result === len) {
+      if (!this._closing && !this._eof && !this._protocolPaused) return false;
+      this.#sentAction = SENT_DONE;
+      return true;
+    }
+    if (result < 0 && !isRetryErrno(-result)) {
+      this.#sentAction = SENT_ERROR;
+      this.#sentError = -result;
+      return true;
+    }
+    const sent = result < 0 ? 0 : result;
+    // A copy: the slab is the next batch's.
+    this._buffer.push(Buffer.from(slab.subarray(off + sent, off + len)));
+    this._bufferSize += len - sent;
+    this._loop._addWriter(this._sockFd, this.#writeReady, []);
+    this.#sentAction = SENT_SHORT;
+    return true;
+  }
+
+  /** @internal The protocol's side of _sent. */
+  _sentNotify(): void {
+    const action = this.#sentAction;
+    this.#sentAction = 0;
+    if (this._connLost) return;
+    if (action === SENT_SHORT) {
+      this._maybePauseProtocol();
+    } else if (action === SENT_ERROR) {
+      this._fatalError(fromErrno(this.#sentError, undefined, { syscall: 'send' }), 'Fatal write error on socket transport');
+    } else if (this._bufferSize === 0) {
+      this._maybeResumeProtocol();
+      if (this._closing) {
+        this._connLost++;
+        this._loop._removeWriter(this._sockFd);
+        this._loop.callSoon(() => this._callConnectionLost(null));
+      } else if (this._eof) {
+        this.#shutdownWrite();
+      }
+    }
+  }
+
+  #write(buf: Buffer): void {
     if (this._connLost) {
       if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this._loop.logger.warn('socket.send() raised exception.');
       this._connLost++;
@@ -453,7 +632,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   writeEof(): void {
     if (this._closing || this._eof) return;
     this._eof = true;
-    if (this._bufferSize === 0) this.#shutdownWrite();
+    // With a write in the loop's batch, _sentNotify shuts down after it.
+    if (this._bufferSize === 0 && this._sendIdx < 0) this.#shutdownWrite();
   }
 
   canWriteEof(): boolean {
@@ -463,7 +643,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   // --------------------------------------------------------- flow control
 
   getWriteBufferSize(): number {
-    return this._bufferSize;
+    // With what waits in the loop's batch (uvloop counts its queued writes too).
+    return this._bufferSize + this._sendLen;
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
@@ -520,7 +701,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if (this._closing) return;
     this._closing = true;
     this._loop._removeReader(this._sockFd);
-    if (this._bufferSize === 0) {
+    // With a write in the loop's batch, _sentNotify closes after it.
+    if (this._bufferSize === 0 && this._sendIdx < 0) {
       this._connLost++;
       this._loop._removeWriter(this._sockFd);
       this._loop.callSoon(() => this._callConnectionLost(null));
@@ -546,6 +728,9 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   _forceClose(exc: Error | null): void {
     if (this._connLost) return;
+    this._loop._cancelSend(this);
+    this._pre = false;
+    this._preData = null;
     if (this._bufferSize > 0) {
       this._buffer = [];
       this._bufferSize = 0;

@@ -638,19 +638,216 @@ function suite(backend: string): void {
       t.equal(proto.data.length, 0);
     });
 
-    t.test('a write in a callback goes out at once, as asyncio sends in write()', async (t) => {
+    t.test('a write in a callback joins the loop\'s batch, sent before the loop next looks at I/O (as uvloop queues it)', async (t) => {
       const { loop, peer, tr, fd } = setup(t);
       await runBriefly(loop);
       const seen: unknown[] = [];
       loop.callSoon(() => {
         tr.write(Buffer.from('one,'));
-        tr.write(new Uint8Array(Buffer.from('two')));
+        const reused = new Uint8Array(Buffer.from('two'));
+        tr.write(reused);
+        reused.fill(0x21); // the caller may reuse its buffer at once
         const got: Buffer[] = [];
         drainPeer(peer, got);
         seen.push(tr.getWriteBufferSize(), Buffer.concat(got).toString(), hasWriter(loop, fd));
+        loop.callSoon(() => {
+          const got2: Buffer[] = [];
+          drainPeer(peer, got2);
+          seen.push(tr.getWriteBufferSize(), Buffer.concat(got2).toString(), hasWriter(loop, fd));
+        });
+      });
+      await runUntil(loop, () => seen.length === 6);
+      t.same(seen, [7, '', false, 0, 'one,two', false]);
+    });
+
+    t.test('a write while the loop is not running goes out at once, as asyncio sends in write()', async (t) => {
+      const { loop, peer, tr, fd } = setup(t);
+      await runBriefly(loop);
+      tr.write(Buffer.from('now'));
+      const got: Buffer[] = [];
+      drainPeer(peer, got);
+      t.same([tr.getWriteBufferSize(), Buffer.concat(got).toString(), hasWriter(loop, fd)], [0, 'now', false]);
+    });
+
+    t.test('batched writes of two transports, one of them interleaved, stay in order on each', async (t) => {
+      const a = setup(t);
+      const loop = a.loop;
+      const [s2, peer2] = socketpair();
+      s2.setblocking(false);
+      peer2.setblocking(false);
+      const proto2 = new RecProto();
+      const tr2 = new SelectorSocketTransport(loop, s2, proto2);
+      t.teardown(() => peer2.close());
+      await runBriefly(loop);
+      loop.callSoon(() => {
+        a.tr.write(Buffer.from('a1,'));
+        tr2.write(Buffer.from('b1,'));
+        a.tr.write(Buffer.from('a2,')); // not the last entry: the batch goes first
+        tr2.write(Buffer.from('b2,'));
+        a.tr.write(Buffer.from('a3'));
+        tr2.write(Buffer.from('b3'));
       });
       await runBriefly(loop);
-      t.same(seen, [0, 'one,two', false]);
+      const got1: Buffer[] = [];
+      const got2: Buffer[] = [];
+      drainPeer(a.peer, got1);
+      drainPeer(peer2, got2);
+      t.equal(Buffer.concat(got1).toString(), 'a1,a2,a3');
+      t.equal(Buffer.concat(got2).toString(), 'b1,b2,b3');
+      tr2.abort();
+      await runBriefly(loop);
+    });
+
+    /** `n` transports on socketpairs of one loop (peers non-blocking). */
+    const setupMany = (t: Test, n: number, make: (i: number) => RecProto = () => new RecProto()) => {
+      const loop = new EventLoop({ selector: backend });
+      const trs: SelectorSocketTransport[] = [];
+      const peers: Socket[] = [];
+      const protos: RecProto[] = [];
+      for (let i = 0; i < n; i++) {
+        const [sock, peer] = socketpair();
+        sock.setblocking(false);
+        peer.setblocking(false);
+        const proto = make(i);
+        protos.push(proto);
+        trs.push(new SelectorSocketTransport(loop, sock, proto));
+        peers.push(peer);
+      }
+      t.teardown(async () => {
+        for (const tr of trs) if (!tr._connLost) tr.abort();
+        if (!loop.isClosed()) {
+          await runBriefly(loop);
+          loop.close();
+        }
+        for (const p of peers) p.close();
+      });
+      return { loop, trs, peers, protos };
+    };
+
+    t.test('read batch: each of 40 transports gets exactly its bytes, in runs of copies', async (t) => {
+      const { loop, peers, protos } = setupMany(t, 40);
+      await runBriefly(loop);
+      const sent = peers.map((p, i) => {
+        const d = randomBytes(500 + 37 * i); // 40 of them: more than one 16 KiB run
+        p.send(d);
+        return d;
+      });
+      await runUntil(loop, () => protos.every((p, i) => p.received().length >= sent[i]!.length));
+      for (let i = 0; i < protos.length; i++) t.ok(protos[i]!.received().equals(sent[i]!), `transport ${i}`);
+      // The views are independent of each other and of the loop's slab.
+      const first = Buffer.from(protos[0]!.data[0]!);
+      peers[1]!.send(Buffer.alloc(300, 0x5a));
+      await runUntil(loop, () => protos[1]!.received().length === sent[1]!.length + 300);
+      t.ok(protos[0]!.data[0]!.equals(first), 'a delivered Buffer is not overwritten by the next batch');
+    });
+
+    t.test('read batch: more waiting than the slab holds; the rest receive on their own', async (t) => {
+      const { loop, peers, protos } = setupMany(t, 8);
+      await runBriefly(loop);
+      const sent = peers.map(() => randomBytes(100 * 1024)); // 800 KiB in all: over 256 KiB
+      // The socketpair buffers take some of it now; the rest as they drain.
+      const left = sent.map((d) => d);
+      await runUntil(loop, () => {
+        for (let i = 0; i < peers.length; i++) {
+          try {
+            if (left[i]!.length > 0) left[i] = left[i]!.subarray(peers[i]!.send(left[i]!));
+          } catch (e) {
+            if ((e as Error).name !== 'BlockingIOError') throw e;
+          }
+        }
+        return protos.every((p, i) => p.received().length >= sent[i]!.length);
+      });
+      for (let i = 0; i < protos.length; i++) t.ok(protos[i]!.received().equals(sent[i]!), `transport ${i}`);
+    });
+
+    /**
+     * Two transports with data waiting, so one poll finds both: the first
+     * whose dataReceived runs calls `act` on the other, which the loop has
+     * already received for.
+     */
+    const actOnOther = async (t: Test, act: (other: SelectorSocketTransport) => void) => {
+      const m = setupMany(t, 2);
+      await runBriefly(m.loop);
+      let victim = -1;
+      m.protos.forEach((p, i) => {
+        p.onData = () => {
+          if (victim === -1) {
+            victim = 1 - i;
+            act(m.trs[victim]!);
+          }
+        };
+      });
+      m.peers[0]!.send(Buffer.from('zero'));
+      m.peers[1]!.send(Buffer.from('one'));
+      await runUntil(m.loop, () => victim !== -1);
+      await runBriefly(m.loop);
+      return { ...m, victim, words: ['zero', 'one'] };
+    };
+
+    t.test('read batch: pauseReading() from another transport\'s callback keeps what was received until resumeReading()', async (t) => {
+      const { loop, trs, protos, victim, words } = await actOnOther(t, (other) => other.pauseReading());
+      const p = protos[victim]!;
+      await runBriefly(loop);
+      t.equal(p.count('dataReceived'), 0, 'nothing while paused');
+      t.notOk(trs[victim]!.isReading());
+      trs[victim]!.resumeReading();
+      await runUntil(loop, () => p.count('dataReceived') > 0, 5);
+      await runBriefly(loop);
+      t.equal(p.received().toString(), words[victim], 'the bytes, once, with no more sent');
+      t.equal(p.count('dataReceived'), 1);
+    });
+
+    t.test('read batch: pause and resume in one iteration, then pause again before delivery', async (t) => {
+      const { loop, trs, protos, victim, words } = await actOnOther(t, (other) => {
+        other.pauseReading();
+        other.resumeReading();
+        other.pauseReading();
+      });
+      const p = protos[victim]!;
+      await runBriefly(loop);
+      t.equal(p.count('dataReceived'), 0, 'still paused: nothing delivered');
+      trs[victim]!.resumeReading();
+      await runUntil(loop, () => p.count('dataReceived') > 0, 5);
+      t.equal(p.received().toString(), words[victim]);
+    });
+
+    t.test('read batch: abort() from another transport\'s callback drops what was received', async (t) => {
+      const { loop, protos, victim } = await actOnOther(t, (other) => other.abort());
+      const p = protos[victim]!;
+      await runUntil(loop, () => p.count('connectionLost') === 1);
+      t.equal(p.count('dataReceived'), 0);
+      t.same(p.lostWith, [null]);
+    });
+
+    t.test('read batch: a switch to a BufferedProtocol after the batch; the bytes go through getBuffer()', async (t) => {
+      const buffered = new BufProto();
+      buffered.buffer = Buffer.alloc(2); // more than one getBuffer() per delivery
+      const { loop, protos, victim, words } = await actOnOther(t, (other) => other.setProtocol(buffered));
+      await runBriefly(loop);
+      t.equal(protos[victim]!.count('dataReceived'), 0, 'the old protocol got nothing');
+      t.equal(buffered.got(), words[victim]);
+      t.ok(buffered.count('getBuffer') >= 2);
+    });
+
+    t.test('read batch: EOF received in a batch reaches eofReceived() and closes', async (t) => {
+      const { loop, peers, protos } = setupMany(t, 3);
+      await runBriefly(loop);
+      for (const p of peers) p.shutdown(socket.SHUT_WR);
+      await runUntil(loop, () => protos.every((p) => p.count('connectionLost') === 1));
+      for (const p of protos) t.same(p.calls.filter((c) => c !== 'connectionMade'), ['eofReceived', 'connectionLost']);
+    });
+
+    t.test('abort() after a batched write: nothing is sent', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      await runBriefly(loop);
+      loop.callSoon(() => {
+        tr.write(Buffer.from('never'));
+        tr.abort();
+      });
+      t.equal(await loop.runUntilComplete(proto.lost.promise), null);
+      const got: Buffer[] = [];
+      t.equal(drainPeer(peer, got), 'eof');
+      t.equal(Buffer.concat(got).length, 0);
     });
 
     t.test('close() right after a write in a callback: the data, then EOF and connectionLost(null)', async (t) => {
