@@ -47,6 +47,8 @@ export interface EventLoopOptions {
   selector?: BaseSelector | string;
 }
 
+/** TypedArray.prototype.set (see transports.ts copyOut). */
+const typedArraySet = Uint8Array.prototype.set;
 /** Bytes a loop's write batch holds; a write that does not fit goes alone. */
 const SEND_SLAB_SIZE = 256 * 1024;
 /** Transports a write batch holds. */
@@ -287,7 +289,8 @@ export class SelectorEventLoop extends BaseEventLoop {
       this.#sendFor[count] = t;
       t._sendIdx = count;
     }
-    slab.set(data, used);
+    // Called directly: slab.set is a generic load through two prototypes.
+    typedArraySet.call(slab, data, used);
     this.#sendUsed = used + n;
     t._sendLen += n;
     return true;

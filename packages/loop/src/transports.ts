@@ -462,9 +462,18 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   // --------------------------------------------------------------- write
 
   write(data: ArrayBufferView): void {
-    const buf = asBuffer(data);
+    // A Uint8Array (every Buffer is one) goes into the batch as it is:
+    // `instanceof Uint8Array` compiles to a prototype-chain walk, where
+    // Buffer.isBuffer() is two property loads on Buffer, which has so many
+    // properties that V8 keeps them in a dictionary (a call into a generic
+    // load each).
+    if (!(data instanceof Uint8Array)) {
+      this.#writeOther(data);
+      return;
+    }
     if (this._eof) throw new RuntimeError('Cannot call write() after write_eof()');
-    if (buf.length === 0) return;
+    const n = data.length;
+    if (n === 0) return;
     if (this._bufferSize === 0 && this._connLost === 0) {
       // While the loop runs callbacks, a write joins its batch, sent before
       // the loop next looks at I/O (with the other transports' writes, in
@@ -472,12 +481,20 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       // Not past the high-water mark: as without a batch, only what the
       // kernel refuses makes the protocol pause.
       const loop = this._loop;
-      const n = buf.length;
-      if (loop._batchOpen && n <= SEND_BATCH_MAX && this._sendLen + n <= this._highWater && loop._queueSend(this, this._sockFd, buf)) return;
+      if (loop._batchOpen && n <= SEND_BATCH_MAX && this._sendLen + n <= this._highWater && loop._queueSend(this, this._sockFd, data)) return;
       // It does not fit: what this transport queued goes first.
       if (this._sendIdx >= 0) loop._flushWrites();
     }
-    this.#write(buf);
+    this.#write(asBuffer(data));
+  }
+
+  /** write() of a view that is not a Uint8Array (or of no view: TypeError). */
+  #writeOther(data: unknown): void {
+    const buf = asBuffer(data);
+    if (this._eof) throw new RuntimeError('Cannot call write() after write_eof()');
+    if (buf.length === 0) return;
+    // As a Uint8Array of the same bytes, which write() takes the usual way.
+    this.write(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
   }
 
   /**

@@ -356,6 +356,22 @@ function suite(backend: string): void {
       t.equal(Buffer.concat(got).toString(), 'databytearraymemoryview');
     });
 
+    t.test('batched writes of other views: a DataView, a Uint16Array, an empty view', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      const mv = new Uint8Array(Buffer.from('xxmemoryviewxx'));
+      loop.callSoon(() => {
+        tr.write(new DataView(mv.buffer, 2, 10));
+        tr.write(new Uint16Array([0x6968])); // 'hi' in little-endian bytes
+        tr.write(new DataView(mv.buffer, 0, 0));
+        t.equal(tr.getWriteBufferSize(), 12, 'queued in the batch');
+      });
+      await runUntil(loop, () => tr.getWriteBufferSize() === 0, 5);
+      const got: Buffer[] = [];
+      drainPeer(peer, got);
+      t.equal(Buffer.concat(got).toString(), 'memoryviewhi');
+    });
+
     t.test('test_write_no_data', async (t) => {
       const { loop, tr } = setup(t);
       await runBriefly(loop);
