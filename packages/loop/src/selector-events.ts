@@ -51,8 +51,12 @@ export interface EventLoopOptions {
 const typedArraySet = Uint8Array.prototype.set;
 /** Bytes a loop's write batch holds; a write that does not fit goes alone. */
 const SEND_SLAB_SIZE = 256 * 1024;
-/** Transports a write batch holds. */
-const SEND_BATCH_ENTRIES = 1024;
+/**
+ * Transports a write batch holds: a full batch goes at once. More would
+ * save little (one call per 64 messages) and hold the first replies back
+ * while a loop with many ready connections runs the rest of its callbacks.
+ */
+const SEND_BATCH_ENTRIES = 64;
 /** Bytes a loop's read batch receives into (then copied out). */
 const RECV_SLAB_SIZE = 256 * 1024;
 /** Transports a read batch holds. */
@@ -62,10 +66,12 @@ const MAX_RECV = 256 * 1024;
 /**
  * The received bytes are copied out of the slab in runs of up to this many
  * bytes, one Buffer per run that each message's Buffer is a view of: one
- * allocation and one copy per run instead of per message. A message kept
- * alive keeps its run alive (Node's own pool keeps 8 KiB for a 1-byte Buffer).
+ * allocation and one copy per run instead of per message. Under 4 KiB, a
+ * run comes from Node's Buffer pool, so a message kept alive keeps no more
+ * memory alive than any small Buffer does (the pool's 8 KiB); a message of
+ * 4 KiB or more is a run of its own, allocated as before batching.
  */
-const RECV_RUN_MAX = 16 * 1024;
+const RECV_RUN_MAX = 4095;
 /** Int32s per batch entry (native/socket.cc kBatchStride). */
 const STRIDE = 4;
 
@@ -315,9 +321,22 @@ export class SelectorEventLoop extends BaseEventLoop {
     // What the protocols' callbacks below write goes out at once, after
     // every short send's rest is buffered.
     this._batchOpen = false;
+    const sendFor = this.#sendFor;
     try {
-      B.send_batch(slab, table);
-      const sendFor = this.#sendFor;
+      try {
+        B.send_batch(slab, table);
+      } catch (exc) {
+        // Not for anything a transport did (the slab and the table are the
+        // loop's own): the batch is dropped, its transports left consistent.
+        for (let i = 0; i < count; i++) {
+          const t = sendFor[i];
+          if (t === null || t === undefined) continue;
+          sendFor[i] = null;
+          t._sendIdx = -1;
+          t._sendLen = 0;
+        }
+        throw exc;
+      }
       // First every transport's state, with no user code in between...
       let notify = 0;
       for (let i = 0; i < count; i++) {

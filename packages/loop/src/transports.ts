@@ -481,9 +481,17 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       // Not past the high-water mark: as without a batch, only what the
       // kernel refuses makes the protocol pause.
       const loop = this._loop;
-      if (loop._batchOpen && n <= SEND_BATCH_MAX && this._sendLen + n <= this._highWater && loop._queueSend(this, this._sockFd, data)) return;
-      // It does not fit: what this transport queued goes first.
-      if (this._sendIdx >= 0) loop._flushWrites();
+      if (loop._batchOpen && n <= SEND_BATCH_MAX && this._sendLen + n <= this._highWater) {
+        if (loop._queueSend(this, this._sockFd, data)) return;
+        // The batch is full, or this transport's entry is not its last: the
+        // batch goes now and this write starts the next one (unless what
+        // the protocols did meanwhile changed this transport's state).
+        loop._flushWrites();
+        if (this._bufferSize === 0 && this._connLost === 0 && loop._batchOpen && loop._queueSend(this, this._sockFd, data)) return;
+      } else if (this._sendIdx >= 0) {
+        // It goes alone, after what this transport queued.
+        loop._flushWrites();
+      }
     }
     this.#write(asBuffer(data));
   }

@@ -757,6 +757,26 @@ function suite(backend: string): void {
       t.ok(protos[0]!.data[0]!.equals(first), 'a delivered Buffer is not overwritten by the next batch');
     });
 
+    t.test('write batch: 70 transports write in one callback; a full batch goes at once and the next one starts', async (t) => {
+      const { loop, trs, peers } = setupMany(t, 70);
+      await runBriefly(loop);
+      const sent = trs.map((_, i) => randomBytes(100 + i));
+      const queued: number[] = [];
+      loop.callSoon(() => {
+        trs.forEach((tr, i) => tr.write(sent[i]!));
+        // The first 64 went when the 65th write found the batch full.
+        for (const tr of trs) queued.push(tr.getWriteBufferSize());
+      });
+      await runBriefly(loop);
+      t.equal(queued.filter((n) => n === 0).length, 64, 'a full batch was sent');
+      t.equal(queued.filter((n) => n > 0).length, 6, 'the rest waited in the next batch');
+      for (let i = 0; i < peers.length; i++) {
+        const got: Buffer[] = [];
+        drainPeer(peers[i]!, got);
+        t.ok(Buffer.concat(got).equals(sent[i]!), `peer ${i}`);
+      }
+    });
+
     t.test('read batch: more waiting than the slab holds; the rest receive on their own', async (t) => {
       const { loop, peers, protos } = setupMany(t, 8);
       await runBriefly(loop);
