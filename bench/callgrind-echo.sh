@@ -12,7 +12,9 @@
 # for WINDOW seconds (default 6) once WARMUP seconds (default 7) have passed,
 # so the JIT has settled. The count covers user space only (the kernel's
 # side of send/recv is not in it) and is divided by the server's send()
-# calls in the window, one per echoed message. It does that RUNS times
+# calls in the window, one per echoed message (the C library's send(), or
+# syscall() from the addon's send functions, which bypass the C library's
+# wrappers on Linux). It does that RUNS times
 # (default 3: now and then a run is a hundred or more instructions higher, a
 # compilation or a collection inside its window, or fewer messages in it on
 # a busy machine), prints each run and the median; the last profile stays in OUT (default
