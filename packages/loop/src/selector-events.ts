@@ -59,8 +59,16 @@ const SEND_SLAB_SIZE = 256 * 1024;
 const SEND_BATCH_ENTRIES = 64;
 /** Bytes a loop's read batch receives into (then copied out). */
 const RECV_SLAB_SIZE = 256 * 1024;
-/** Transports a read batch holds. */
-const RECV_BATCH_ENTRIES = 1024;
+/**
+ * Transports a read batch holds. A poll that finds more ready is received
+ * for in chunks, each just before its transports' readers run: receiving for
+ * a thousand sockets and only then replying on each went cold in the
+ * kernel's caches (on one CPU, 1000 connections: 0.89x the system time
+ * with chunks of 64 than with one batch of all, although more calls).
+ */
+const RECV_BATCH_ENTRIES = 64;
+/** Ready transports queued for read batches per poll (more receive alone). */
+const RECV_QUEUE_MAX = 8192;
 /** asyncio: max bytes read per recv(). */
 const MAX_RECV = 256 * 1024;
 /**
@@ -126,6 +134,14 @@ export class SelectorEventLoop extends BaseEventLoop {
   #recvSlab: Uint8Array | null = null;
   readonly #recvTable = new Int32Array(1 + RECV_BATCH_ENTRIES * STRIDE);
   readonly #recvFor: Array<SelectorSocketTransport | null> = [];
+  /**
+   * The transports the last poll found ready, in the order of their
+   * readers in the ready queue; each chunk of the next RECV_BATCH_ENTRIES
+   * from #recvHead is received for when the first of them runs its reader.
+   */
+  readonly #recvQueue: Array<SelectorSocketTransport | null> = [];
+  #recvQueued = 0;
+  #recvHead = 0;
 
   constructor(options: EventLoopOptions = {}) {
     super();
@@ -161,6 +177,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   protected _processEvents(events: unknown[]): void {
+    if (this.#recvQueued !== 0) this.#recvQueueClear();
     const list = events as Ready<ReaderWriter>;
     for (let i = 0; i < list.length; i++) this.#processEvent(list[i]![0], list[i]![1]);
     if (this.#recvTable[0] !== 0) this.#recvBatch();
@@ -170,16 +187,63 @@ export class SelectorEventLoop extends BaseEventLoop {
     // The selector hands each ready key over without a list of pairs,
     // unless a subclass watches _select.
     if (this._select !== OWN_SELECT) return super._pollNow();
+    if (this.#recvQueued !== 0) this.#recvQueueClear();
     const found = this._selector._selectNowEach(this.#processEvent);
+    // The first chunk at once, before any callback runs.
     if (this.#recvTable[0] !== 0) this.#recvBatch();
     return found;
   }
 
+  /** Forgets what the last poll queued and no reader came to receive. */
+  #recvQueueClear(): void {
+    const q = this.#recvQueue;
+    for (let i = this.#recvHead; i < this.#recvQueued; i++) {
+      q[i]!._recvQueued = false;
+      q[i] = null;
+    }
+    this.#recvQueued = 0;
+    this.#recvHead = 0;
+  }
+
   /**
-   * Receives for every transport in the read batch, in one call into the
-   * addon, and gives each its bytes (see SelectorSocketTransport._pre).
-   * Runs right after the poll, before any callback: every descriptor in
-   * the table is still registered, so still its transport's.
+   * @internal Receives for the next chunk of the queued transports (see
+   * #recvQueue) in one call; each keeps its bytes until its reader runs.
+   * A transport that is no longer reading (paused, closing, switched to a
+   * BufferedProtocol) by now is left out, as its reader would not receive.
+   */
+  _recvChunk(): void {
+    const q = this.#recvQueue;
+    const recvFor = this.#recvFor;
+    const table = this.#recvTable;
+    const end = this.#recvQueued;
+    let head = this.#recvHead;
+    let count = 0;
+    while (head < end && count < RECV_BATCH_ENTRIES) {
+      const t = q[head]!;
+      q[head++] = null;
+      t._recvQueued = false;
+      if (t._closing || t._paused || t._connLost || t._buffered || t._pre) continue;
+      const e = 1 + count * STRIDE;
+      table[e] = t._sockFd;
+      table[e + 1] = MAX_RECV;
+      recvFor[count++] = t;
+    }
+    this.#recvHead = head;
+    if (head === end) {
+      this.#recvQueued = 0;
+      this.#recvHead = 0;
+    }
+    if (count === 0) return;
+    table[0] = count;
+    this.#recvBatch();
+  }
+
+  /**
+   * Receives for the transports in the table (recvFor), in one call into
+   * the addon, and gives each its bytes (see SelectorSocketTransport._pre).
+   * Each descriptor is its transport's own: a transport in a chunk is
+   * reading, not closing, and closes its socket only in connectionLost,
+   * which the loop calls after it has stopped reading.
    */
   #recvBatch(): void {
     const table = this.#recvTable;
@@ -247,16 +311,23 @@ export class SelectorEventLoop extends BaseEventLoop {
       } else {
         this._ready.push(reader);
         const t = reader._reads as SelectorSocketTransport | null;
-        // A transport with a Protocol and nothing received before joins the batch.
-        if (t !== null && !t._buffered && !t._pre) {
+        // A transport with a Protocol and nothing received before is queued
+        // for a read batch.
+        if (t !== null && !t._buffered && !t._pre && !t._recvQueued) {
           const table = this.#recvTable;
           const count = table[0]!;
+          const n = this.#recvQueued;
           if (count < RECV_BATCH_ENTRIES) {
+            // The first chunk: received for as soon as the poll is done.
             const e = 1 + count * STRIDE;
             table[e] = key.fd;
             table[e + 1] = MAX_RECV;
             table[0] = count + 1;
             this.#recvFor[count] = t;
+          } else if (n < RECV_QUEUE_MAX) {
+            this.#recvQueue[n] = t;
+            this.#recvQueued = n + 1;
+            t._recvQueued = true;
           }
         }
       }

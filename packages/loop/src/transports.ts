@@ -208,6 +208,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
    * _pre is true.
    */
   _pre = false;
+  /** @internal Queued for one of the loop's read batches (not yet received). */
+  _recvQueued = false;
   _preN = 0;
   _preData: Buffer | null = null;
   readonly #readReady = (): void => this._readReady();
@@ -299,6 +301,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   _readReady(): void {
     if (this._connLost) return;
+    // The loop receives for this transport's chunk of the ready ones now.
+    if (this._recvQueued) this._loop._recvChunk();
     if (this._pre) {
       this.#readPre();
       return;

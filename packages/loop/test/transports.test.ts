@@ -777,6 +777,39 @@ function suite(backend: string): void {
       }
     });
 
+    t.test('read batch: 150 ready transports are received for in chunks; one paused before its chunk keeps its bytes in the kernel', async (t) => {
+      const { loop, trs, peers, protos } = setupMany(t, 150);
+      await runBriefly(loop);
+      const sent = peers.map((p, i) => {
+        const d = Buffer.from(`message ${i} `.repeat(8));
+        p.send(d);
+        return d;
+      });
+      // Whichever reader runs first pauses one queued for a later chunk.
+      let paused: SelectorSocketTransport | null = null;
+      const order: number[] = [];
+      protos.forEach((p, i) => {
+        p.onData = () => {
+          order.push(i);
+          if (paused === null) {
+            paused = trs.find((tr) => tr._recvQueued) ?? null;
+            t.ok(paused !== null, 'the first reader runs with transports still queued for later chunks');
+            paused?.pauseReading();
+          }
+        };
+      });
+      await runUntil(loop, () => order.length >= 149, 5);
+      await runBriefly(loop);
+      t.equal(order.length, 149, 'every transport but the paused one got its bytes');
+      const p = paused as unknown as SelectorSocketTransport;
+      const pi = trs.indexOf(p);
+      t.equal(protos[pi]!.count('dataReceived'), 0);
+      t.notOk(p._pre, 'nothing was received for it');
+      p.resumeReading();
+      await runUntil(loop, () => protos[pi]!.count('dataReceived') > 0, 5);
+      for (let i = 0; i < protos.length; i++) t.ok(protos[i]!.received().equals(sent[i]!), `transport ${i}`);
+    });
+
     t.test('read batch: more waiting than the slab holds; the rest receive on their own', async (t) => {
       const { loop, peers, protos } = setupMany(t, 8);
       await runBriefly(loop);
