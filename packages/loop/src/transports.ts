@@ -7,8 +7,9 @@
  * pauseWriting/resumeWriting around the write-buffer limits.
  *
  * As in uvloop, I/O is batched per loop iteration: the loop receives for
- * all ready transports in one call into the addon right after its poll (each
- * keeps its bytes until its reader runs: `_pre`), and a write() made while
+ * the ready transports in one call into the addon per chunk of 64, the first
+ * right after its poll (each keeps its bytes until its reader runs: `_pre`;
+ * see SelectorEventLoop._recvChunk), and a write() made while
  * the loop runs callbacks is copied into the loop's batch, sent in one call
  * before the loop next looks at I/O. A write outside the loop's callbacks,
  * one over 64 KiB or past the high-water mark, goes out at once as in asyncio.
