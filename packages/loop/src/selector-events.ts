@@ -17,7 +17,7 @@ import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
-import { SelectorSocketTransport, copyOut, placed, plain, type Transport } from './transports.js';
+import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, copyOut, placed, plain, type Transport } from './transports.js';
 import { binding as B } from '@iomux/core-native';
 
 export interface CreateServerOptions {
@@ -69,8 +69,6 @@ const RECV_SLAB_SIZE = 256 * 1024;
 const RECV_BATCH_ENTRIES = 64;
 /** Ready transports queued for read batches per poll (more receive alone). */
 const RECV_QUEUE_MAX = 8192;
-/** asyncio: max bytes read per recv(). */
-const MAX_RECV = 256 * 1024;
 /**
  * The received bytes are copied out of the slab in runs of up to this many
  * bytes, one Buffer per run that each message's Buffer is a view of: one
@@ -127,9 +125,10 @@ export class SelectorEventLoop extends BaseEventLoop {
   readonly #sendFor: Array<SelectorSocketTransport | null> = [];
 
   /**
-   * The read batch: the transports whose readers are ready, an entry
-   * [fd, max, result, offset] each in the table (table[0] counts them),
-   * received by #recvBatch in one call, before any callback runs.
+   * The read batch: up to RECV_BATCH_ENTRIES transports whose readers are
+   * ready, an entry [fd, max, result, offset] each in the table (table[0]
+   * counts them), received for by #recvBatch in one call: the first chunk
+   * right after the poll, the others from #recvQueue by _recvChunk.
    */
   #recvSlab: Uint8Array | null = null;
   readonly #recvTable = new Int32Array(1 + RECV_BATCH_ENTRIES * STRIDE);
@@ -213,7 +212,6 @@ export class SelectorEventLoop extends BaseEventLoop {
    */
   _recvChunk(): void {
     const q = this.#recvQueue;
-    const recvFor = this.#recvFor;
     const table = this.#recvTable;
     const end = this.#recvQueued;
     let head = this.#recvHead;
@@ -223,10 +221,7 @@ export class SelectorEventLoop extends BaseEventLoop {
       q[head++] = null;
       t._recvQueued = false;
       if (t._closing || t._paused || t._connLost || t._buffered || t._pre) continue;
-      const e = 1 + count * STRIDE;
-      table[e] = t._sockFd;
-      table[e + 1] = MAX_RECV;
-      recvFor[count++] = t;
+      this.#recvEntry(count++, t._sockFd, t);
     }
     this.#recvHead = head;
     if (head === end) {
@@ -236,6 +231,14 @@ export class SelectorEventLoop extends BaseEventLoop {
     if (count === 0) return;
     table[0] = count;
     this.#recvBatch();
+  }
+
+  /** Entry `i` of the read batch: up to MAX_RECV bytes from `fd` for `t`. */
+  #recvEntry(i: number, fd: number, t: SelectorSocketTransport): void {
+    const e = 1 + i * STRIDE;
+    this.#recvTable[e] = fd;
+    this.#recvTable[e + 1] = MAX_RECV;
+    this.#recvFor[i] = t;
   }
 
   /**
@@ -319,11 +322,8 @@ export class SelectorEventLoop extends BaseEventLoop {
           const n = this.#recvQueued;
           if (count < RECV_BATCH_ENTRIES) {
             // The first chunk: received for as soon as the poll is done.
-            const e = 1 + count * STRIDE;
-            table[e] = key.fd;
-            table[e + 1] = MAX_RECV;
+            this.#recvEntry(count, key.fd, t);
             table[0] = count + 1;
-            this.#recvFor[count] = t;
           } else if (n < RECV_QUEUE_MAX) {
             this.#recvQueue[n] = t;
             this.#recvQueued = n + 1;
@@ -401,10 +401,7 @@ export class SelectorEventLoop extends BaseEventLoop {
         // loop's own): the batch is dropped, its transports left consistent.
         for (let i = 0; i < count; i++) {
           const t = sendFor[i];
-          if (t === null || t === undefined) continue;
-          sendFor[i] = null;
-          t._sendIdx = -1;
-          t._sendLen = 0;
+          if (t !== null && t !== undefined) this._cancelSend(t);
         }
         throw exc;
       }
@@ -414,9 +411,7 @@ export class SelectorEventLoop extends BaseEventLoop {
         const t = sendFor[i];
         if (t === null || t === undefined) continue;
         const e = 1 + i * STRIDE;
-        sendFor[i] = null;
-        t._sendIdx = -1;
-        t._sendLen = 0;
+        this._cancelSend(t); // its entry is done: nothing of it is sent again
         if (t._sent(table[e + 3]!, slab, table[e + 1]!, table[e + 2]!)) sendFor[notify++] = t;
       }
       table[0] = 0;

@@ -36,7 +36,7 @@ import type { SelectorEventLoop } from './selector-events.js';
 import type { Server } from './server.js';
 
 /** asyncio: max bytes read per recv(). */
-const MAX_SIZE = 256 * 1024;
+export const MAX_SIZE = 256 * 1024;
 /** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 /** Bytes joined into one send() when the buffer holds many small writes. */
@@ -56,14 +56,13 @@ const SENT_DONE = 1;
 const SENT_SHORT = 2;
 const SENT_ERROR = 3;
 
-function isRetryErrno(errno: number): boolean {
+function isRetryErrno(errno: unknown): boolean {
   return errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
 }
 
 /** An addon error that only means "not now": retry on the next readiness. */
 function isNativeRetry(e: unknown): boolean {
-  const errno = (e as { errno?: unknown }).errno;
-  return errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
+  return isRetryErrno((e as { errno?: unknown }).errno);
 }
 
 /**
@@ -359,41 +358,50 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
   }
 
+  /**
+   * protocol.getBuffer(sizeHint), checked as asyncio checks it; null (the
+   * transport closed with the error) when it fails or is not a buffer.
+   */
+  #getBuffer(protocol: BufferedProtocol, sizeHint: number): ArrayBufferView | null {
+    try {
+      const buf = protocol.getBuffer(sizeHint);
+      if (!ArrayBuffer.isView(buf)) {
+        throw new TypeError(`get_buffer() must return a bytes-like object, not ${buf === null ? 'null' : typeof buf}`);
+      }
+      if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
+      return buf;
+    } catch (exc) {
+      this._fatalError(exc, 'Fatal error: protocol.get_buffer() call failed.');
+      return null;
+    }
+  }
+
   /** Hands `data` to a BufferedProtocol through its buffers. */
   #feedBuffered(data: Buffer): void {
     const protocol = this._protocol as BufferedProtocol;
     let pos = 0;
     while (pos < data.length) {
-      let n: number;
-      try {
-        const buf = protocol.getBuffer(data.length - pos);
-        if (!ArrayBuffer.isView(buf)) {
-          throw new TypeError(`get_buffer() must return a bytes-like object, not ${buf === null ? 'null' : typeof buf}`);
-        }
-        if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
-        n = Math.min(buf.byteLength, data.length - pos);
-        new Uint8Array(buf.buffer, buf.byteOffset, n).set(data.subarray(pos, pos + n));
-      } catch (exc) {
-        this._fatalError(exc, 'Fatal error: protocol.get_buffer() call failed.');
-        return;
-      }
+      const buf = this.#getBuffer(protocol, data.length - pos);
+      if (buf === null) return;
+      const n = Math.min(buf.byteLength, data.length - pos);
+      new Uint8Array(buf.buffer, buf.byteOffset, n).set(data.subarray(pos, pos + n));
       try {
         protocol.bufferUpdated(n);
       } catch (exc) {
         this._fatalError(exc, 'Fatal error: protocol.buffer_updated() call failed.');
         return;
       }
-      if (this._connLost || this._paused) {
-        // Paused or closed in bufferUpdated: the rest waits, or is dropped.
-        if (this._paused && !this._connLost) {
+      pos += n;
+      if (this._connLost) return;
+      if (this._paused) {
+        // Paused in bufferUpdated: the rest waits for resumeReading().
+        if (pos < data.length) {
           this._pre = true;
-          this._preN = data.length - pos - n;
-          this._preData = data.subarray(pos + n);
-          if (this._preN === 0) this._pre = false;
+          this._preN = data.length - pos;
+          this._preData = data.subarray(pos);
         }
         return;
       }
-      pos += n;
     }
     if (this.listenerCount('data') > 0) this.emit('data', data);
   }
@@ -414,17 +422,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   /** asyncio's _read_ready__get_buffer: recv() into the protocol's buffer. */
   #readReadyGetBuffer(): void {
     const protocol = this._protocol as BufferedProtocol;
-    let buf: ArrayBufferView;
-    try {
-      buf = protocol.getBuffer(-1);
-      if (!ArrayBuffer.isView(buf)) {
-        throw new TypeError(`get_buffer() must return a bytes-like object, not ${buf === null ? 'null' : typeof buf}`);
-      }
-      if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
-    } catch (exc) {
-      this._fatalError(exc, 'Fatal error: protocol.get_buffer() call failed.');
-      return;
-    }
+    const buf = this.#getBuffer(protocol, -1);
+    if (buf === null) return;
     const n = this.#recv(buf);
     if (n < 0) return;
     if (n === 0) {
@@ -548,9 +547,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     } else if (this._bufferSize === 0) {
       this._maybeResumeProtocol();
       if (this._closing) {
-        this._connLost++;
-        this._loop._removeWriter(this._sockFd);
-        this._loop.callSoon(() => this._callConnectionLost(null));
+        this.#closeDrained();
       } else if (this._eof) {
         this.#shutdownWrite();
       }
@@ -732,11 +729,14 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._closing = true;
     this._loop._removeReader(this._sockFd);
     // With a write in the loop's batch, _sentNotify closes after it.
-    if (this._bufferSize === 0 && this._sendIdx < 0) {
-      this._connLost++;
-      this._loop._removeWriter(this._sockFd);
-      this._loop.callSoon(() => this._callConnectionLost(null));
-    }
+    if (this._bufferSize === 0 && this._sendIdx < 0) this.#closeDrained();
+  }
+
+  /** close() with nothing left to send: connectionLost(null) soon. */
+  #closeDrained(): void {
+    this._connLost++;
+    this._loop._removeWriter(this._sockFd);
+    this._loop.callSoon(() => this._callConnectionLost(null));
   }
 
   /** Closes at once, dropping buffered data. */
