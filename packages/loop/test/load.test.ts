@@ -186,11 +186,16 @@ for (const backend of BACKENDS) {
       t.same(errors, [], 'no exception reached the loop');
       t.equal(pong.reply, 'ping', `the Node echo server answered (${pong.ms.toFixed(1)} ms)`);
       t.ok(outstandingAtPing > 0, 'the ping was sent while clients were outstanding');
-      // setInterval(5 ms) kept running. Both ends share this one thread and
-      // the server works in batches of 200 connections, so Node gets fewer
-      // turns than the ideal count, but it is never shut out.
+      // setInterval(5 ms) kept running. Both ends share this one thread: a
+      // turn of Node's loop runs the 200 clients' I/O (tens of ms here), and
+      // the loop's next iteration serves the 200 connections. Node's timers
+      // run once per turn of its loop, so the count of ticks is about the
+      // count of those turns (5 or 6 whether the run takes 250 ms or 800):
+      // a rate would measure the machine. What is asserted is that Node's
+      // loop keeps turning while the loop serves: several ticks, none of the
+      // gaps a large part of the run.
       const ideal = elapsed / 5;
-      t.ok(ticks >= Math.max(1, Math.floor(ideal / 20)), `${ticks} ticks in ${elapsed.toFixed(0)} ms (ideal ${ideal.toFixed(0)})`);
+      t.ok(ticks >= 3, `${ticks} ticks in ${elapsed.toFixed(0)} ms (ideal ${ideal.toFixed(0)})`);
       t.ok(ticks <= ideal + 2, 'and never more than the ideal count');
       t.ok(maxGap < Math.max(100, elapsed * 0.75), `the longest gap between ticks was ${maxGap.toFixed(0)} ms`);
     });
