@@ -17,7 +17,8 @@ import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
-import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, copyOut, placed, plain, type Transport } from './transports.js';
+import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, type Transport } from './transports.js';
+import * as buffers from './buffers.js';
 import { binding as B } from '@iomux/core-native';
 
 export interface CreateServerOptions {
@@ -39,6 +40,9 @@ type ReaderWriter = [Handle | null, Handle | null];
 const EVENT_READ = SELECTORS_EVENT_READ;
 const EVENT_WRITE = SELECTORS_EVENT_WRITE;
 const EINPROGRESS = errnoConstants.EINPROGRESS;
+// The same for the read batch's copies, read for every message.
+const { FastBuffer, RecvArea, SMALL_MAX, copyOut, copyRun, runPool, typedArraySet } = buffers;
+type RecvArea = buffers.RecvArea;
 const NOT_READY = Object.freeze({ assumeNotReady: true });
 const { SOL_SOCKET, SO_ERROR } = socket;
 
@@ -47,8 +51,6 @@ export interface EventLoopOptions {
   selector?: BaseSelector | string;
 }
 
-/** TypedArray.prototype.set (see transports.ts copyOut). */
-const typedArraySet = Uint8Array.prototype.set;
 /** Bytes a loop's write batch holds; a write that does not fit goes alone. */
 const SEND_SLAB_SIZE = 256 * 1024;
 /**
@@ -71,39 +73,15 @@ const RECV_BATCH_ENTRIES = 64;
 const RECV_QUEUE_MAX = 8192;
 /**
  * The received bytes are copied out of the slab in runs of up to this many
- * bytes, one Buffer per run that each message's Buffer is a view of: one
- * allocation and one copy per run instead of per message. Under 4 KiB, a
- * run comes from Node's Buffer pool, so a message kept alive keeps no more
- * memory alive than any small Buffer does (the pool's 8 KiB); a message of
- * 4 KiB or more is a run of its own, allocated as before batching.
+ * bytes, each message's Buffer a view of its part: one copy per run instead
+ * of per message. A run goes into buffers.ts's small pool (8 KiB chunks, as
+ * Node's Buffer pool), so a message kept alive keeps no more memory alive
+ * than any small Buffer does; a message of 4 KiB or more is a run of its
+ * own, copied as a single read's is (copyOut).
  */
-const RECV_RUN_MAX = 4095;
+const RECV_RUN_MAX = SMALL_MAX;
 /** Int32s per batch entry (native/socket.cc kBatchStride). */
 const STRIDE = 4;
-
-/**
- * Node's FastBuffer: the class of every Buffer (Buffer.from(ab, offset,
- * length) is `new FastBuffer(ab, offset, length)` after argument checks that
- * call into the runtime; subarray() finds it by a species lookup, two
- * property loads and a getter call). Buffer[Symbol.species] is how Node
- * exposes it; where it is not a constructor of Buffers, Buffer.from.
- */
-const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: number) => Buffer = (() => {
-  const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
-  if (typeof species === 'function' && species !== Buffer) {
-    try {
-      const probe = new (species as new (ab: ArrayBuffer, o: number, n: number) => unknown)(new ArrayBuffer(8), 2, 4);
-      if (Buffer.isBuffer(probe) && probe.byteOffset === 2 && probe.length === 4) {
-        return species as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
-      }
-    } catch {
-      // not the FastBuffer we know
-    }
-  }
-  return function (ab: ArrayBufferLike, offset: number, length: number): Buffer {
-    return Buffer.from(ab, offset, length);
-  } as unknown as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
-})();
 
 function isRetryable(e: unknown): boolean {
   return e instanceof BlockingIOError || e instanceof InterruptedError;
@@ -130,7 +108,7 @@ export class SelectorEventLoop extends BaseEventLoop {
    * counts them), received for by #recvBatch in one call: the first chunk
    * right after the poll, the others from #recvQueue by _recvChunk.
    */
-  #recvSlab: Uint8Array | null = null;
+  #recvSlab: RecvArea | null = null;
   readonly #recvTable = new Int32Array(1 + RECV_BATCH_ENTRIES * STRIDE);
   readonly #recvFor: Array<SelectorSocketTransport | null> = [];
   /**
@@ -252,53 +230,74 @@ export class SelectorEventLoop extends BaseEventLoop {
     const table = this.#recvTable;
     const count = table[0]!;
     const recvFor = this.#recvFor;
-    let done = 0;
+    const slab = (this.#recvSlab ??= new RecvArea(RECV_SLAB_SIZE));
+    let done: number;
     try {
-      const slab = (this.#recvSlab ??= plain(placed(RECV_SLAB_SIZE, 2048)));
-      done = B.recv_batch(slab, table);
-      // Copies out in runs: entries are packed in the slab in order.
-      let runFirst = 0;
-      let runStart = 0;
-      let runEnd = 0;
-      for (let i = 0; i < done; i++) {
-        const e = 1 + i * STRIDE;
-        const n = table[e + 2]!;
-        const t = recvFor[i]!;
-        t._pre = true;
-        t._preN = n;
-        if (n <= 0) continue;
-        const off = table[e + 3]!;
-        if (off + n - runStart > RECV_RUN_MAX && runEnd > runStart) {
-          this.#copyRun(slab, runFirst, i, runStart, runEnd);
-          runFirst = i;
-          runStart = off;
-        }
-        runEnd = off + n;
-      }
-      if (runEnd > runStart) this.#copyRun(slab, runFirst, done, runStart, runEnd);
+      done = B.recv_batch(slab.u8, table);
+    } catch (exc) {
+      recvFor.fill(null, 0, count);
+      throw exc;
     } finally {
-      // The entries not done (the slab ran short) receive on their own.
-      for (let i = 0; i < count; i++) recvFor[i] = null;
       table[0] = 0;
     }
+    // Copies out in runs: entries are packed in the slab in order. A run
+    // starts at an entry with bytes (runFirst); those without (EOF, an
+    // error) take no room in the slab. Not in a try block: inside one, the
+    // optimizing compiler leaves `new FastBuffer` a generic construct
+    // (about 130 instructions more per message). Only a failed allocation
+    // could throw here, and it would lose no more than the bytes of the
+    // entries not yet given theirs (_pre is set with the data).
+    let runFirst = -1;
+    let runStart = 0;
+    let runEnd = 0;
+    for (let i = 0; i < done; i++) {
+      const e = 1 + i * STRIDE;
+      const n = table[e + 2]!;
+      const t = recvFor[i]!;
+      t._preN = n;
+      if (n <= 0) {
+        t._pre = true;
+        continue;
+      }
+      const off = table[e + 3]!;
+      if (runFirst < 0) {
+        runFirst = i;
+        runStart = off;
+      } else if (off + n - runStart > RECV_RUN_MAX) {
+        this.#copyRun(slab, runFirst, i, runStart, runEnd);
+        runFirst = i;
+        runStart = off;
+      }
+      runEnd = off + n;
+    }
+    if (runFirst >= 0) this.#copyRun(slab, runFirst, done, runStart, runEnd);
+    // The entries not done (the slab ran short) receive on their own.
+    for (let i = 0; i < count; i++) recvFor[i] = null;
   }
 
-  /** One Buffer for slab[start, end); entries [first, last) get views of it. */
-  #copyRun(slab: Uint8Array, first: number, last: number, start: number, end: number): void {
-    const table = this.#recvTable;
+  /**
+   * Copies slab[start, end) out; the entries with bytes in [first, last)
+   * get their parts. A run over RECV_RUN_MAX bytes is one entry's (first).
+   */
+  #copyRun(slab: RecvArea, first: number, last: number, start: number, end: number): void {
     const recvFor = this.#recvFor;
-    const run = copyOut(start === 0 ? slab : slab.subarray(start), end - start);
-    if (first + 1 === last) {
-      recvFor[first]!._preData = run;
+    if (end - start > RECV_RUN_MAX) {
+      const t = recvFor[first]!;
+      t._preData = copyOut(slab.ab, slab.base + start, end - start);
+      t._pre = true;
       return;
     }
-    // Once per run: both are calls into the runtime.
-    const ab = run.buffer;
-    const base = run.byteOffset - start;
+    const table = this.#recvTable;
+    const at = copyRun(slab.ab, slab.base + start, end - start) - start;
+    const ab = runPool();
     for (let i = first; i < last; i++) {
       const e = 1 + i * STRIDE;
       const n = table[e + 2]!;
-      if (n > 0) recvFor[i]!._preData = new FastBuffer(ab, base + table[e + 3]!, n);
+      if (n > 0) {
+        const t = recvFor[i]!;
+        t._preData = new FastBuffer(ab, at + table[e + 3]!, n);
+        t._pre = true;
+      }
     }
   }
 

@@ -31,6 +31,7 @@ import {
   socket as S,
   type Socket,
 } from '@iomux/core-native';
+import * as buffers from './buffers.js';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { Server } from './server.js';
@@ -48,6 +49,9 @@ const B = binding;
 const EAGAIN = errnoConstants.EAGAIN;
 const EWOULDBLOCK = errnoConstants.EWOULDBLOCK ?? EAGAIN;
 const EINTR = errnoConstants.EINTR;
+// Constants, not loads from an exports object (see selector-events.ts).
+const { RecvArea, copyOut } = buffers;
+type RecvArea = buffers.RecvArea;
 
 /** Bytes a write may have to join the loop's batch (more go out alone). */
 const SEND_BATCH_MAX = 64 * 1024;
@@ -67,87 +71,10 @@ function isNativeRetry(e: unknown): boolean {
 
 /**
  * One receive buffer per thread, as uvloop has: recv() goes into it and the
- * bytes received are copied out into a right-sized Buffer (small ones from
- * Node's pool), instead of allocating MAX_SIZE bytes per read.
+ * bytes received are copied out into a right-sized Buffer (see copyOut),
+ * instead of allocating MAX_SIZE bytes per read.
  */
-let recvBuffer: Uint8Array | null = null;
-
-/**
- * `size` bytes starting `at` bytes into a 4 KiB block of memory. Copies
- * between addresses that are nearly equal modulo 4096 (the destination a
- * few bytes past the source: "4K aliasing") run slower on x86, and a plain
- * allocation of MAX_SIZE is an mmap'd chunk that starts 16 bytes into a
- * page, just past the page-aligned data the kernel copies from: there a
- * 4 KiB recv() takes about 2 us more (6.3 against 4.2 us here;
- * `bench/native/recv-alias.c` measures it). Half a page in is far from it.
- */
-export function placed(size: number, at: number): Buffer {
-  const raw = Buffer.allocUnsafeSlow(size + 4096);
-  const start = (at - B.address_mod_4096(raw) + 4096) % 4096;
-  return raw.subarray(start, start + size);
-}
-
-/** The same memory as a plain Uint8Array (see copyOut). */
-export function plain(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
-}
-
-/**
- * Received chunks too big for Node's Buffer pool (which takes those under
- * `Buffer.poolSize / 2`, 4 KiB) but at most SLAB_CHUNK_MAX bytes are copied
- * into slices of a shared SLAB_SIZE slab, as Node's pool does for small
- * ones: a Buffer of its own costs a malloc, an ArrayBuffer and GC
- * bookkeeping per read (about 1 us per 4 KiB message here). A chunk kept
- * alive keeps its slab alive: at most 16 times its own size (64 KiB for a
- * 4 KiB chunk), where Node's pool keeps 8 KiB alive for a 1-byte Buffer.
- */
-const SLAB_SIZE = 64 * 1024;
-const SLAB_CHUNK_MAX = 8 * 1024;
-let slab: Buffer | null = null;
-let slabOffset = 0;
-
-/**
- * TypedArray.prototype.set, called directly: `out.set` is a lookup through
- * two prototypes, which the optimized copyOut did as a generic property
- * load per call (a LoadIC, about 70 instructions per message).
- */
-const typedArraySet = Uint8Array.prototype.set;
-
-/** A Buffer of its own holding the first `n` bytes of `src`. */
-export function copyOut(src: Uint8Array, n: number): Buffer {
-  let out: Buffer;
-  if (n < Buffer.poolSize >>> 1 || n > SLAB_CHUNK_MAX) {
-    out = Buffer.allocUnsafe(n);
-  } else {
-    if (slab === null || slabOffset + n > SLAB_SIZE) {
-      // Page-aligned: half a page away from the receive buffer.
-      slab = placed(SLAB_SIZE, 0);
-      slabOffset = 0;
-    }
-    out = slab.subarray(slabOffset, slabOffset + n);
-    // 8-byte aligned, as Node's pool keeps its slices.
-    slabOffset += (n + 7) & ~7;
-  }
-  // A plain Uint8Array's subarray() and set() are V8 builtins; Buffer's
-  // copy() validates its arguments in JS and makes the same view anyway.
-  typedArraySet.call(out, headOf(src, n));
-  return out;
-}
-
-/**
- * `src.subarray(0, n)`, kept for the last `n` asked for: a connection tends
- * to receive the same sizes again and again, and a view is an allocation
- * (the receive buffer is module-private, so nothing can detach it).
- */
-let lastHeadOf: Uint8Array | null = null;
-let lastHead: Uint8Array = new Uint8Array(0);
-function headOf(src: Uint8Array, n: number): Uint8Array {
-  if (lastHead.length !== n || lastHeadOf !== src) {
-    lastHead = src.subarray(0, n);
-    lastHeadOf = src;
-  }
-  return lastHead;
-}
+let recvArea: RecvArea | null = null;
 
 function asBuffer(data: unknown): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -311,14 +238,14 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       this.#readReadyGetBuffer();
       return;
     }
-    const buf = (recvBuffer ??= plain(placed(MAX_SIZE, 2048)));
-    const n = this.#recv(buf);
+    const area = (recvArea ??= new RecvArea(MAX_SIZE));
+    const n = this.#recv(area.u8);
     if (n < 0) return;
     if (n === 0) {
       this._readReadyOnEof();
       return;
     }
-    const data = copyOut(buf, n);
+    const data = copyOut(area.ab, area.base, n);
     try {
       (this._protocol as Protocol).dataReceived?.(data);
     } catch (exc) {

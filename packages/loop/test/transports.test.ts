@@ -906,6 +906,28 @@ function suite(backend: string): void {
       for (const p of protos) t.same(p.calls.filter((c) => c !== 'connectionMade'), ['eofReceived', 'connectionLost']);
     });
 
+    t.test('read batch: an EOF before messages of every size; each gets exactly its bytes', async (t) => {
+      // The EOF takes no room in the slab; the sizes cover a run of small
+      // messages, the 4-8 KiB copy pool and memory of its own (over 8 KiB).
+      const sizes = [0, 20_000, 100, 5000, 64, 4096, 8192, 8193, 3000, 1];
+      const { loop, peers, protos } = setupMany(t, sizes.length);
+      await runBriefly(loop);
+      peers[0]!.shutdown(socket.SHUT_WR); // first ready, first in the batch
+      const sent = sizes.map((n, i) => {
+        const d = randomBytes(n);
+        if (n > 0) peers[i]!.send(d);
+        return d;
+      });
+      await runUntil(loop, () => protos[0]!.count('eofReceived') === 1 && protos.every((p, i) => p.received().length >= sizes[i]!));
+      for (let i = 1; i < sizes.length; i++) t.ok(protos[i]!.received().equals(sent[i]!), `transport ${i}: ${sizes[i]} bytes`);
+      // Each Buffer is its own: zeroing one changes no other.
+      for (let i = 1; i < sizes.length; i++) {
+        for (const d of protos[i]!.data) d.fill(0);
+        const others = protos.every((p, j) => j <= i || p.received().equals(sent[j]!));
+        t.ok(others, `zeroing transport ${i}'s bytes left the later ones intact`);
+      }
+    });
+
     t.test('abort() after a batched write: nothing is sent', async (t) => {
       const { loop, peer, tr, proto } = setup(t);
       await runBriefly(loop);
