@@ -40,6 +40,9 @@ export const RAW_FD_AT: number = FD_AT;
 export const RAW_EVENTS_AT: number = EV_AT;
 
 const CLOSED = 'I/O operation on closed epoll object';
+/** _pollAsyncRaw's results: events are waiting, or not. */
+const RAW_READY: unknown[] = Object.freeze([true]) as unknown as unknown[];
+const NO_EVENTS: unknown[] = Object.freeze([]) as unknown as unknown[];
 const TOKEN = Symbol('iomux.epoll');
 
 /**
@@ -69,6 +72,8 @@ export class Epoll implements Disposable {
   #handle: FdHandle | null;
   #out = new Int32Array(STRIDE * 64);
   #inFlight: InFlightWait | null = null;
+  /** Events a _pollAsyncRaw() left in #out, not yet asked for. */
+  #waited = 0;
 
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
   constructor(token: unknown, fd: number) {
@@ -275,6 +280,50 @@ export class Epoll implements Disposable {
     return this.#out;
   }
 
+  /**
+   * @internal pollAsync() for a selector's hot path, without the pairs: the
+   * promise resolves with a non-empty list (its contents mean nothing) once
+   * the wait's own epoll_wait has left events in `_rawEvents()`, and with []
+   * on a timeout or interruptWait(). `_rawWaited()` tells how many, once.
+   */
+  _pollAsyncRaw(timeout: number | null, maxevents: number, options?: AsyncWaitOptions): Promise<unknown[]> {
+    try {
+      const [ms, max] = this.#parse(timeout, maxevents);
+      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      this.#waited = 0;
+      const wait = new PendingWait<unknown>(
+        () => {
+          const n = this.#waitRaw(0, max);
+          this.#waited = n;
+          return n > 0 ? RAW_READY : NO_EVENTS;
+        },
+        ms,
+        options?.signal,
+        () => {
+          this.#inFlight = null;
+        },
+        options?.assumeNotReady !== true,
+      );
+      if (!wait.done) {
+        this.#inFlight = wait;
+        wait.arm(this.#handle!);
+      }
+      return wait.promise;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * @internal How many events the last _pollAsyncRaw() left in
+   * `_rawEvents()`: 0 once asked, and after any other wait overwrote them.
+   */
+  _rawWaited(): number {
+    const n = this.#waited;
+    this.#waited = 0;
+    return n;
+  }
+
   /** epoll_wait with the PEP 475 retry; the result as [fd, events] pairs. */
   #wait(ms: number, max: number): Array<[number, number]> {
     const n = this.#waitRaw(ms, max);
@@ -287,6 +336,7 @@ export class Epoll implements Disposable {
 
   /** epoll_wait into #out with the PEP 475 retry: the number of events. */
   #waitRaw(ms: number, max: number): number {
+    this.#waited = 0;
     const epfd = this.#fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     let out = this.#out;

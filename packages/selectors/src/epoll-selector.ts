@@ -49,16 +49,44 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
    */
   override _selectNowEach(visit: (key: SelectorKey<D>, events: number) => void): number {
     if (this.select !== EPOLL_SELECT) return super._selectNowEach(visit);
-    const ep = this._selector;
+    const n = this._selector._pollNowRaw(Math.max(this._fdToKey.size, 1));
+    this.#visitRaw(n, visit);
+    return n;
+  }
+
+  /** Visits the first `n` events in the epoll object's raw buffer. */
+  #visitRaw(n: number, visit: (key: SelectorKey<D>, events: number) => void): void {
     const fdToKey = this._fdToKey;
-    const n = ep._pollNowRaw(Math.max(fdToKey.size, 1));
-    const out = ep._rawEvents();
+    const out = this._selector._rawEvents();
     const notRead = ~this._EVENT_READ;
     const notWrite = ~this._EVENT_WRITE;
     for (let i = 0, j = 0; i < n; i++, j += STRIDE) {
       const key = fdToKey.get(out[j + FD_AT]!);
       if (key !== undefined) visit(key, selectorEvents(out[j + EV_AT]! >>> 0, notRead, notWrite) & key.events);
     }
+  }
+
+  /**
+   * @internal selectAsync() for an event loop that visits the ready keys
+   * itself (_visitWaited), with no [key, events] pairs: resolves with a
+   * non-empty list (its contents mean nothing) when events are waiting, []
+   * on a timeout or interruptWait(); null (nothing started) where
+   * select() or selectAsync() was replaced, for selectAsync() instead.
+   */
+  _waitAsync(timeout: number | null, options: SelectAsyncOptions): Promise<unknown[]> | null {
+    // A replaced select()/selectAsync() sees every look: the plain path.
+    if (this.selectAsync !== EPOLL_SELECT_ASYNC || this.select !== EPOLL_SELECT) return null;
+    return this._selector._pollAsyncRaw(toSeconds(timeout), Math.max(this._fdToKey.size, 1), options);
+  }
+
+  /**
+   * @internal Visits what the last _waitAsync() found, as _selectNowEach
+   * does without a look of its own; 0 when it found nothing or another
+   * look came since. Returns how many events there were.
+   */
+  _visitWaited(visit: (key: SelectorKey<D>, events: number) => void): number {
+    const n = this._selector._rawWaited();
+    if (n > 0) this.#visitRaw(n, visit);
     return n;
   }
 
@@ -69,3 +97,4 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
 }
 
 const EPOLL_SELECT = EpollSelector.prototype.select;
+const EPOLL_SELECT_ASYNC = EpollSelector.prototype.selectAsync;
