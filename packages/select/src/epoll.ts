@@ -220,25 +220,30 @@ export class Epoll implements Disposable {
         opts = options;
       }
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
-      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-      const wait = new PendingWait<[number, number], R>(
-        () => this.#wait(0, max),
-        ms,
-        opts?.signal,
-        () => {
-          this.#inFlight = null;
-        },
-        opts?.assumeNotReady !== true,
-        map,
-      );
-      if (!wait.done) {
-        this.#inFlight = wait;
-        wait.arm(this.#handle!);
-      }
-      return wait.promise;
+      return this.#start(() => this.#wait(0, max), ms, opts, map);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** Starts a wait whose non-blocking look is `attempt` (see PendingWait). */
+  #start<T, R>(attempt: () => T[], ms: number, opts: AsyncWaitOptions | undefined, map?: (list: T[]) => R[]): Promise<R[]> {
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    const wait = new PendingWait<T, R>(
+      attempt,
+      ms,
+      opts?.signal,
+      () => {
+        this.#inFlight = null;
+      },
+      opts?.assumeNotReady !== true,
+      map,
+    );
+    if (!wait.done) {
+      this.#inFlight = wait;
+      wait.arm(this.#handle!);
+    }
+    return wait.promise;
   }
 
   /**
@@ -289,26 +294,13 @@ export class Epoll implements Disposable {
   _pollAsyncRaw(timeout: number | null, maxevents: number, options?: AsyncWaitOptions): Promise<unknown[]> {
     try {
       const [ms, max] = this.#parse(timeout, maxevents);
-      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
       this.#waited = 0;
-      const wait = new PendingWait<unknown>(
-        () => {
-          const n = this.#waitRaw(0, max);
-          this.#waited = n;
-          return n > 0 ? RAW_READY : NO_EVENTS;
-        },
-        ms,
-        options?.signal,
-        () => {
-          this.#inFlight = null;
-        },
-        options?.assumeNotReady !== true,
-      );
-      if (!wait.done) {
-        this.#inFlight = wait;
-        wait.arm(this.#handle!);
-      }
-      return wait.promise;
+      const look = (): unknown[] => {
+        const n = this.#waitRaw(0, max);
+        this.#waited = n;
+        return n > 0 ? RAW_READY : NO_EVENTS;
+      };
+      return this.#start(look, ms, options);
     } catch (e) {
       return Promise.reject(e);
     }
