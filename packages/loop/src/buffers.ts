@@ -52,7 +52,7 @@ export const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: numbe
  * `bench/native/recv-alias.c` measures it). Half a page in is far from it.
  * Not zero-filled: every byte handed out is written first.
  */
-export function placed(size: number, at: number): Buffer {
+function placed(size: number, at: number): Buffer {
   const raw = Buffer.allocUnsafeSlow(size + 4096);
   const start = (at - B.address_mod_4096(raw) + 4096) % 4096;
   return raw.subarray(start, start + size);

@@ -427,12 +427,12 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this.#write(asBuffer(data));
   }
 
-  /** write() of a view that is not a Uint8Array (or of no view: TypeError). */
+  /**
+   * write() of a view that is not a Uint8Array (or of no view: TypeError),
+   * as a Uint8Array of the same bytes, which write() takes the usual way.
+   */
   #writeOther(data: unknown): void {
     const buf = asBuffer(data);
-    if (this._eof) throw new RuntimeError('Cannot call write() after write_eof()');
-    if (buf.length === 0) return;
-    // As a Uint8Array of the same bytes, which write() takes the usual way.
     this.write(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
   }
 
