@@ -40,7 +40,8 @@
  * BENCH_ECHO_SIZES ("64,4096"), BENCH_ECHO_PINNING ("cross,same"),
  * BENCH_ECHO_SERVERS ("protocol,buffered,streams,node-net,c"; add "uvloop" and
  * "asyncio" for the Python references of bench/python/echo_server.py,
- * interpreter from BENCH_PYTHON), BENCH_ECHO_MAX_OTHER
+ * interpreter from BENCH_PYTHON; "protocol-syscalls" for the protocol server
+ * with IOMUX_URING=0), BENCH_ECHO_MAX_OTHER
  * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -82,6 +83,8 @@ interface ServerDef {
   args: string[];
   /** A Python server: the module its interpreter must import ('asyncio' or 'uvloop'). */
   python?: string;
+  /** Environment variables set for the server on top of this process's. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -118,6 +121,16 @@ const ALL_SERVERS: ServerDef[] = [
     label: 'iomux loop BufferedProtocol',
     cmd: process.execPath,
     args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll', '--buffered'],
+  },
+  {
+    // Opt-in: the protocol server with its read and write batches making a
+    // syscall per socket instead of one io_uring call per batch (core-native
+    // batch_io; what the loop does where io_uring is refused).
+    key: 'protocol-syscalls',
+    label: 'iomux loop protocol, batches without io_uring',
+    cmd: process.execPath,
+    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
+    env: { IOMUX_URING: '0' },
   },
   {
     key: 'streams',
@@ -256,7 +269,8 @@ interface RunningServer {
 /** Starts a server (taskset execs it, so the child's pid is the server's) and waits for its listening line. */
 function startServer(def: ServerDef, cpu: string | null): Promise<RunningServer> {
   const [cmd, args] = withCpu(cpu, def.cmd, def.args);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = def.env !== undefined ? { ...process.env, ...def.env } : process.env;
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -12,6 +12,7 @@
         "native/poll.cc",
         "native/os.cc",
         "native/socket.cc",
+        "native/uring.cc",
         "native/bench.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

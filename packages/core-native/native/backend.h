@@ -13,7 +13,10 @@
 //                get/set_blocking
 //   socket.cc    socket, socketpair, bind, listen, accept, connect, recv,
 //                send, shutdown, getsockname, getpeername, setsockopt_int,
-//                getsockopt_int
+//                getsockopt_int; send_batch, recv_batch, batch_io: the
+//                loop's batches
+//   uring.cc     the batches' io_uring per thread (uring.h; Linux), no
+//                exports of its own
 //   wait.cc      fdhandle_watch, fdhandle_unwatch: one-shot libuv watch on an
 //                owned descriptor (the promise twins' wait; fdhandle.h)
 //   bench.cc     bench_*: the same syscalls looped in C (benchmarks only)

@@ -40,6 +40,7 @@
 #include "args.h"
 #include "backend.h"
 #include "errno.h"
+#include "uring.h"
 
 namespace iomux {
 namespace {
@@ -422,7 +423,13 @@ napi_value WholeView(napi_env env, napi_value fdv, napi_value viewv) {
 //
 // table is an Int32Array: table[0] is the number of entries, then entries of
 // kBatchStride int32s. An entry whose fd is negative is skipped (its result
-// is 0). Results are bytes moved, or -errno (EINTR is retried).
+// is 0). Results are bytes moved, or -errno (EINTR is retried). No call
+// blocks, even on a blocking socket (MSG_DONTWAIT: -EAGAIN instead).
+//
+// Where this thread has an io_uring (uring.h, batch_io() below), the
+// sends or receives of a batch are one syscall instead of one each; the
+// results are the same. On one CPU shared with the peers, that also keeps
+// a woken peer from preempting the loop between two sends of a batch.
 constexpr size_t kBatchStride = 4;
 
 struct BatchArgs {
@@ -461,6 +468,25 @@ napi_value Int32Value(napi_env env, int32_t v) {
 // number of entries done (all of them).
 napi_value SendBatch(napi_env env, napi_value slabv, napi_value tablev) {
   BatchArgs a = BatchValues(env, slabv, tablev);
+  // The valid entries go to the ring in groups (UringRun), the rest of a
+  // group (no ring) with plain syscalls, in the same order.
+  UringOp ops[kUringMaxOps];
+  int32_t* slots[kUringMaxOps];
+  int32_t results[kUringMaxOps];
+  size_t pending = 0;
+  auto flush = [&]() {
+    size_t done = UringRun(true, ops, results, pending);
+    for (size_t k = 0; k < done; k++) *slots[k] = results[k];
+    for (size_t k = done; k < pending; k++) {
+      ssize_t n;
+      do {
+        // SAFETY: ops[k] lies inside the slab, checked when it was queued.
+        n = FastSend(ops[k].fd, ops[k].buf, ops[k].len, kSendFlags | MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      *slots[k] = n < 0 ? -errno : static_cast<int32_t>(n);
+    }
+    pending = 0;
+  };
   for (size_t i = 0; i < a.count; i++) {
     int32_t* e = a.table + 1 + i * kBatchStride;
     int fd = e[0];
@@ -474,27 +500,37 @@ napi_value SendBatch(napi_env env, napi_value slabv, napi_value tablev) {
       e[3] = -EINVAL;
       continue;
     }
-    ssize_t n;
-    do {
-      // SAFETY: [off, off + len) lies inside the slab, checked above.
-      n = FastSend(fd, a.slab.data + off, static_cast<size_t>(len), kSendFlags);
-    } while (n < 0 && errno == EINTR);
-    e[3] = n < 0 ? -errno : static_cast<int32_t>(n);
+    ops[pending] = UringOp{fd, a.slab.data + off, static_cast<uint32_t>(len)};
+    slots[pending] = e + 3;
+    if (++pending == kUringMaxOps) flush();
   }
+  if (pending > 0) flush();
   return Int32Value(env, static_cast<int32_t>(a.count));
 }
 
 // recv_batch(slab, table): entries [fd, max, result, offset]. Receives up to
-// `max` bytes for each fd into the slab, one after another from offset 0
-// (each start 8-byte aligned), and writes where each went. Stops early when
-// what is left of the slab is less than an entry's max and less than
-// kRecvBatchMin bytes; returns the number of entries done.
+// `max` bytes for each fd into the slab and writes where each went, in
+// entry order, each start 8-byte aligned. Returns the number of entries
+// done.
+//
+// How much of the slab an entry may take:
+// - Shares: 2 to kUringMaxOps entries, with an equal share of the slab of
+//   at least kRecvBatchMin bytes each (a multiple of 8). Each entry takes
+//   at most its share and every entry is done; one that gets less than its
+//   peer sent leaves the rest readable, as after any short read. An entry
+//   of fewer than kRecvBatchMin bytes is moved down, packed right after the
+//   one before it; a larger one stays at the start of its share (no copy),
+//   and the next is packed after it. With a ring (uring.h) the receives are
+//   one syscall.
+// - Otherwise: packed from offset 0 one after another, each taking up to
+//   `max` bytes of what is left; the batch stops early at an entry when
+//   what is left is less than its max and less than kRecvBatchMin bytes.
 constexpr size_t kRecvBatchMin = 4096;
 
-napi_value RecvBatch(napi_env env, napi_value slabv, napi_value tablev) {
-  BatchArgs a = BatchValues(env, slabv, tablev);
-  // Offsets cross as int32: use no more of the slab than they can name.
-  if (a.slab.length > static_cast<size_t>(INT32_MAX)) a.slab.length = static_cast<size_t>(INT32_MAX);
+inline size_t Align8(size_t n) { return (n + 7) & ~static_cast<size_t>(7); }
+
+// The other rule: a syscall per entry, from entry 0.
+size_t RecvPlain(const BatchArgs& a) {
   size_t cursor = 0;
   size_t i = 0;
   for (; i < a.count; i++) {
@@ -517,7 +553,7 @@ napi_value RecvBatch(napi_env env, napi_value slabv, napi_value tablev) {
     ssize_t n;
     do {
       // SAFETY: [cursor, cursor + cap) lies inside the slab (cap <= left).
-      n = FastRecv(fd, a.slab.data + cursor, cap, 0);
+      n = FastRecv(fd, a.slab.data + cursor, cap, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     e[3] = static_cast<int32_t>(cursor);
     if (n < 0) {
@@ -525,9 +561,77 @@ napi_value RecvBatch(napi_env env, napi_value slabv, napi_value tablev) {
       continue;
     }
     e[2] = static_cast<int32_t>(n);
-    cursor += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
+    cursor += Align8(static_cast<size_t>(n));
   }
-  return Int32Value(env, static_cast<int32_t>(i));
+  return i;
+}
+
+napi_value RecvBatch(napi_env env, napi_value slabv, napi_value tablev) {
+  BatchArgs a = BatchValues(env, slabv, tablev);
+  // Offsets cross as int32: use no more of the slab than they can name.
+  if (a.slab.length > static_cast<size_t>(INT32_MAX)) a.slab.length = static_cast<size_t>(INT32_MAX);
+  size_t share = a.count >= 2 ? (a.slab.length / a.count) & ~static_cast<size_t>(7) : 0;
+  if (share < kRecvBatchMin || a.count > kUringMaxOps) {
+    return Int32Value(env, static_cast<int32_t>(RecvPlain(a)));
+  }
+  // Every entry is read (and checked) before any byte is received: the
+  // slab may alias the table, and what lands there is not read as entries.
+  UringOp ops[kUringMaxOps];
+  int32_t results[kUringMaxOps];
+  int32_t skipped[kUringMaxOps];  // the result of an entry not received for
+  bool has_op[kUringMaxOps];
+  size_t m = 0;
+  for (size_t i = 0; i < a.count; i++) {
+    int32_t* e = a.table + 1 + i * kBatchStride;
+    int fd = e[0];
+    int32_t max = e[1];
+    skipped[i] = fd < 0 ? 0 : -EINVAL;
+    has_op[i] = fd >= 0 && max > 0;
+    if (!has_op[i]) continue;
+    size_t cap = static_cast<size_t>(max) < share ? static_cast<size_t>(max) : share;
+    // SAFETY: [i * share, i * share + cap) lies inside the slab:
+    // (i + 1) * share <= count * share <= slab length.
+    ops[m++] = UringOp{fd, a.slab.data + i * share, static_cast<uint32_t>(cap)};
+  }
+  size_t done = UringRun(false, ops, results, m);
+  for (size_t k = done; k < m; k++) {
+    ssize_t n;
+    do {
+      // SAFETY: ops[k] lies inside the slab (above).
+      n = FastRecv(ops[k].fd, ops[k].buf, ops[k].len, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    results[k] = n < 0 ? -errno : static_cast<int32_t>(n);
+  }
+  // Where each entry's bytes end up. The cursor never passes the start of
+  // the current entry's share: each earlier entry ends inside its own.
+  size_t cursor = 0;
+  size_t k = 0;
+  for (size_t i = 0; i < a.count; i++) {
+    int32_t* e = a.table + 1 + i * kBatchStride;
+    if (!has_op[i]) {
+      e[2] = skipped[i];
+      e[3] = 0;
+      continue;
+    }
+    const UringOp& op = ops[k];
+    int32_t n = results[k++];
+    if (n <= 0) {
+      e[2] = n;
+      e[3] = static_cast<int32_t>(cursor);
+      continue;
+    }
+    size_t len = static_cast<size_t>(n) < op.len ? static_cast<size_t>(n) : op.len;
+    size_t at = i * share;
+    if (len < kRecvBatchMin) {
+      // SAFETY: both ranges lie inside the slab; memmove allows overlap.
+      if (cursor != at) std::memmove(a.slab.data + cursor, op.buf, len);
+      at = cursor;
+    }
+    e[2] = static_cast<int32_t>(len);
+    e[3] = static_cast<int32_t>(at);
+    cursor = at + Align8(len);
+  }
+  return Int32Value(env, static_cast<int32_t>(a.count));
 }
 
 // shutdown(fd, how)
@@ -582,6 +686,21 @@ Napi::Value GetSockOptInt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), value);
 }
 
+// batch_io([mode]) -> how this thread's send_batch/recv_batch reach the
+// kernel: "io_uring" (one syscall per batch), or why not: "disabled"
+// (IOMUX_URING=0, or turned off), "unavailable" (refused by the kernel or a
+// seccomp profile), "unsupported" (not Linux); those make a syscall per
+// entry. mode "syscalls" turns the ring off for this thread, "io_uring"
+// on again (where it can be); the answer is the state after.
+Napi::Value BatchIo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() == 0 || info[0].IsUndefined()) return Napi::String::New(env, UringState());
+  if (!info[0].IsString()) ThrowTypeError(env, "mode must be 'io_uring' or 'syscalls'");
+  std::string mode = info[0].As<Napi::String>().Utf8Value();
+  if (mode != "io_uring" && mode != "syscalls") ThrowValueError(env, "mode must be 'io_uring' or 'syscalls'");
+  return Napi::String::New(env, UringSet(mode == "io_uring"));
+}
+
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
@@ -597,6 +716,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("send_view", Function2<WholeView<true>>(env, "send_view"));
   exports.Set("send_batch", Function2<SendBatch>(env, "send_batch"));
   exports.Set("recv_batch", Function2<RecvBatch>(env, "recv_batch"));
+  exports.Set("batch_io", Napi::Function::New(env, BatchIo, "batch_io"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));

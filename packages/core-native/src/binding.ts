@@ -85,10 +85,22 @@ export interface Binding {
   /**
    * A loop's batch of reads: table[0] entries of [fd, max, result, offset];
    * receives up to max bytes from each fd into the slab, packed from 0,
-   * and writes the bytes received (or -errno) and where. Returns the
-   * entries done (it stops early when the slab runs short).
+   * and writes the bytes received (or -errno) and where. Two or more
+   * entries with an equal share of the slab of 4096 bytes or more each
+   * take at most that share; otherwise each takes up to max of what is
+   * left. Returns the entries done (it stops early when the slab runs
+   * short). See native/socket.cc.
    */
   recv_batch(slab: ArrayBufferView, table: Int32Array): number;
+  /**
+   * How this thread's send_batch/recv_batch reach the kernel: 'io_uring'
+   * (one syscall per batch), or why they make a syscall per entry:
+   * 'disabled' (IOMUX_URING=0 when the thread's ring would be made, or
+   * turned off), 'unavailable' (the kernel or a seccomp profile refused
+   * it), 'unsupported' (not Linux). `mode` 'syscalls' turns this thread's
+   * ring off, 'io_uring' on again where it can be; returns the state after.
+   */
+  batch_io(mode?: 'io_uring' | 'syscalls'): 'io_uring' | 'disabled' | 'unavailable' | 'unsupported';
   shutdown(fd: number, how: number): void;
   /** [family, host, port] */
   getsockname(fd: number): [number, string, number];

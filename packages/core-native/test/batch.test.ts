@@ -5,7 +5,9 @@
 // [fd, max, result, offset] for receives. Results are bytes moved or -errno.
 import t from 'tap';
 import { binding, os, socket, socketpair, Socket, errnoConstants, BlockingIOError, BrokenPipeError } from '@iomux/core-native';
-import { checkNoFdLeak } from '../../../test/support/fds.js';
+import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
 
 checkNoFdLeak(t);
 
@@ -103,608 +105,807 @@ t.test('errno constants this file relies on exist', async (t) => {
   }
 });
 
-t.test('send_batch: each peer receives exactly its slice of the slab', async (t) => {
-  const p = pairs(4);
-  const slab = patternSlab(1000);
-  const rows = [
-    [p.ends[0]![0].fileno(), 0, 10],
-    [p.ends[1]![0].fileno(), 10, 1],
-    [p.ends[2]![0].fileno(), 123, 500],
-    [p.ends[3]![0].fileno(), 999, 1],
-    // The same socket twice: both slices arrive, in order.
-    [p.ends[0]![0].fileno(), 600, 400],
-  ];
-  const tab = table(rows.map((r) => [...r, UNTOUCHED]));
-  t.equal(binding.send_batch(slab, tab), 5, 'returns the number of entries done');
-  t.same([0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]), [10, 1, 500, 1, 400], 'each result is the bytes sent');
-  t.same(entry(tab, 2).slice(0, 3), rows[2], 'fd, offset and length are left as they were');
-  t.equal(tab[0], 5, 'the count is left as it was');
-  t.same(drain(p.ends[0]![1]), Buffer.concat([slab.subarray(0, 10), slab.subarray(600, 1000)]));
-  t.same(drain(p.ends[1]![1]), slab.subarray(10, 11));
-  t.same(drain(p.ends[2]![1]), slab.subarray(123, 623));
-  t.same(drain(p.ends[3]![1]), slab.subarray(999, 1000));
-  // The other direction, to be sure the descriptors are not mixed up.
-  const back = table([[p.ends[3]![1].fileno(), 0, 3], [p.ends[1]![1].fileno(), 3, 2]]);
-  t.equal(binding.send_batch(Buffer.from('abcde'), back), 2);
-  t.same([entry(back, 0)[3], entry(back, 1)[3]], [3, 2]);
-  t.equal(drain(p.ends[3]![0]).toString(), 'abc');
-  t.equal(drain(p.ends[1]![0]).toString(), 'de');
-  t.ok(nothingWaiting(p.ends[0]![1]) && nothingWaiting(p.ends[2]![0]), 'nothing went anywhere else');
-  p.close();
+t.test('batch_io: how batches reach the kernel, and turning the ring off and on', async (t) => {
+  const how = binding.batch_io();
+  if (process.env.IOMUX_URING === '0') t.equal(how, 'disabled', 'IOMUX_URING=0 turns the ring off');
+  else t.match(how, /^(io_uring|unavailable|unsupported)$/);
+  t.equal(binding.batch_io(), how, 'the same answer each time');
+  t.not(binding.batch_io('syscalls'), 'io_uring', "'syscalls' turns it off");
+  t.not(binding.batch_io(), 'io_uring', 'and it stays off');
+  const on = binding.batch_io('io_uring');
+  t.match(on, /^(io_uring|unavailable|unsupported)$/, "'io_uring' turns it on where it can be");
+  if (how === 'io_uring') t.equal(on, 'io_uring', 'on again');
+  t.throws(() => binding.batch_io(bad('epoll')), { message: "mode must be 'io_uring' or 'syscalls'" });
+  t.throws(() => binding.batch_io(bad(1)), { name: 'TypeError' });
+  t.equal(binding.batch_io(), on, 'a bad mode changes nothing');
+  binding.batch_io(how === 'io_uring' ? 'io_uring' : 'syscalls');
 });
 
-t.test('send_batch: offsets are relative to the slab view, of any element type', async (t) => {
-  const p = pairs(2);
-  const outer = patternSlab(64);
-  const view = outer.subarray(16, 48); // 32 bytes starting at outer[16]
-  const tab = table([[p.ends[0]![0].fileno(), 0, 4], [p.ends[1]![0].fileno(), 28, 4]]);
-  t.equal(binding.send_batch(view, tab), 2);
-  t.same(drain(p.ends[0]![1]), outer.subarray(16, 20), 'offset 0 is the first byte of the view');
-  t.same(drain(p.ends[1]![1]), outer.subarray(44, 48));
-  // An entry reaching past the view's end (still inside the ArrayBuffer) is refused.
-  const past = table([[p.ends[0]![0].fileno(), 30, 3]]);
-  binding.send_batch(view, past);
-  t.equal(entry(past, 0)[3], -EINVAL, 'the slab is the view, not its whole ArrayBuffer');
-  t.ok(nothingWaiting(p.ends[0]![1]));
-  // A Uint32Array slab: offsets and lengths are in bytes.
-  const words = new Uint32Array([0x04030201, 0x08070605]);
-  const w = table([[p.ends[1]![0].fileno(), 3, 5]]);
-  t.equal(binding.send_batch(words, w), 1);
-  t.equal(entry(w, 0)[3], 5);
-  const bytes = Buffer.from(words.buffer);
-  t.same(drain(p.ends[1]![1]), bytes.subarray(3, 8));
-  const w2 = table([[p.ends[1]![0].fileno(), 0, 9]]);
-  binding.send_batch(words, w2);
-  t.equal(entry(w2, 0)[3], -EINVAL, 'a Uint32Array of 2 is 8 bytes long');
-  // A DataView slab.
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + 1, 6);
-  const d = table([[p.ends[0]![0].fileno(), 2, 4]]);
-  t.equal(binding.send_batch(dv, d), 1);
-  t.same(drain(p.ends[0]![1]), bytes.subarray(3, 7));
-  p.close();
-});
+/** The io_uring mappings in this process (/proc/self/maps). */
+function ringMappings(): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('io_uring')).length;
+}
 
-t.test('send_batch: a negative fd is skipped, result 0, nothing sent', async (t) => {
-  const p = pairs(2);
-  const slab = Buffer.from('hello world');
-  const tab = table([
-    [-1, 0, 5, UNTOUCHED],
-    [p.ends[0]![0].fileno(), 0, 5, UNTOUCHED],
-    [-2147483648, 6, 5, UNTOUCHED],
-    // A negative fd skips even an entry whose window is out of range.
-    [-5, -1, 1 << 30, UNTOUCHED],
-    [p.ends[1]![0].fileno(), 6, 5, UNTOUCHED],
-  ]);
-  t.equal(binding.send_batch(slab, tab), 5, 'skipped entries count as done');
-  t.same([0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]), [0, 5, 0, 0, 5]);
-  t.equal(drain(p.ends[0]![1]).toString(), 'hello', 'only its own entry reached the first peer');
-  t.equal(drain(p.ends[1]![1]).toString(), 'world');
-  p.close();
-});
+const ringWorkerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { binding, socketpair } = require(workerData.core);
+const [a, b] = socketpair();
+a.setblocking(false);
+b.setblocking(false);
+const slab = Buffer.from('x'.repeat(64));
+const tab = new Int32Array([1, a.fileno(), 0, 64, 0]);
+binding.send_batch(slab, tab);
+const into = Buffer.alloc(64 * 1024);
+const rt = new Int32Array([2, b.fileno(), 100, 0, 0, b.fileno(), 100, 0, 0]);
+binding.recv_batch(into, rt);
+a.close();
+b.close();
+parentPort.postMessage([binding.batch_io(), tab[4], rt[3], rt[7]]);
+`;
 
-t.test('send_batch: a window outside the slab is -EINVAL and sends nothing', async (t) => {
-  const p = pairs(1);
-  const [a, b] = p.ends[0]!;
-  const fd = a.fileno();
-  const slab = patternSlab(100);
-  const INT32_MAX = 0x7fffffff;
-  const badWindows: [number, number, string][] = [
-    [-1, 1, 'negative offset'],
-    [0, -1, 'negative length'],
-    [-2147483648, 10, 'INT32_MIN offset'],
-    [0, -2147483648, 'INT32_MIN length'],
-    [0, 101, 'length one past the end'],
-    [100, 1, 'offset at the end, length 1'],
-    [101, 0, 'offset past the end, length 0'],
-    [50, 51, 'off + len one past the end'],
-    [INT32_MAX, 1, 'offset INT32_MAX'],
-    [1, INT32_MAX, 'length INT32_MAX (off + len wraps in int32)'],
-    [INT32_MAX, INT32_MAX, 'both INT32_MAX (sum near 2^32)'],
-    [0x7ffffff0, 0x20, 'sum just past 2^31'],
-  ];
-  for (const [off, len, what] of badWindows) {
-    const tab = table([[fd, off, len, UNTOUCHED]]);
-    t.equal(binding.send_batch(slab, tab), 1, `${what}: the entry is done`);
-    t.equal(entry(tab, 0)[3], -EINVAL, `${what}: -EINVAL`);
+t.test('a worker thread has a ring of its own, gone when the worker ends', async (t) => {
+  const fdsBefore = fdCount();
+  const mapsBefore = ringMappings();
+  for (let i = 0; i < 8; i++) {
+    const worker = new Worker(ringWorkerSource, { eval: true, workerData: { core: require.resolve('@iomux/core-native') } });
+    const exit = new Promise<number>((resolve) => worker.on('exit', resolve));
+    const got = await new Promise<unknown[]>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const how = binding.batch_io();
+    t.same(got, [how === 'io_uring' ? 'io_uring' : got[0], 64, 64, -EAGAIN], `worker ${i}: its batches work`);
+    t.equal(await exit, 0);
   }
-  t.ok(nothingWaiting(b), 'none of them sent a byte');
-  // The bad entry does not stop the batch; the edges that fit are accepted.
-  const tab = table([
-    [fd, 0, 1000, UNTOUCHED],
-    [fd, 90, 10, UNTOUCHED], // ends exactly at the slab's end
-    [fd, 100, 0, UNTOUCHED], // empty window at the very end
-    [fd, -3, 3, UNTOUCHED],
-    [fd, 0, 2, UNTOUCHED],
-  ]);
-  t.equal(binding.send_batch(slab, tab), 5);
-  t.same([0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]), [-EINVAL, 10, 0, -EINVAL, 2]);
-  t.same(drain(b), Buffer.concat([slab.subarray(90, 100), slab.subarray(0, 2)]));
-  p.close();
+  t.equal(fdCount(), fdsBefore, 'no descriptor left behind');
+  t.equal(ringMappings(), mapsBefore, 'no ring mapping left behind');
 });
 
-t.test('send_batch: EBADF and ENOTSOCK come back as -errno', async (t) => {
-  const p = pairs(1);
-  const [a, b] = p.ends[0]!;
-  const [r, w] = os.pipe();
-  const slab = Buffer.from('xyz');
-  const tab = table([
-    [NO_SUCH_FD, 0, 1, UNTOUCHED],
-    [0x7fffffff, 0, 1, UNTOUCHED],
-    [w, 0, 1, UNTOUCHED],
-    [a.fileno(), 0, 3, UNTOUCHED],
-  ]);
-  t.equal(binding.send_batch(slab, tab), 4, 'errors do not stop the batch');
-  t.same([0, 1, 2, 3].map((i) => entry(tab, i)[3]), [-EBADF, -EBADF, -ENOTSOCK, 3]);
-  t.equal(drain(b).toString(), 'xyz');
-  // A descriptor closed just before: its number is free (nothing opened since).
-  const [c, d] = socketpair();
-  const closedNo = c.fileno();
-  c.close();
-  const tab2 = table([[closedNo, 0, 1, UNTOUCHED]]);
-  binding.send_batch(slab, tab2);
-  t.equal(entry(tab2, 0)[3], -EBADF, 'a just-closed descriptor is -EBADF');
-  d.close();
-  os.close(r);
-  os.close(w);
-  p.close();
-});
+/**
+ * Every test below runs once per way the batches can reach the kernel here:
+ * through the thread's io_uring (one syscall per batch) where there is one,
+ * and with a syscall per entry; both must give the same results.
+ */
+const INITIAL = binding.batch_io();
+const MODES = (INITIAL === 'io_uring' ? ['io_uring', 'syscalls'] : ['syscalls']) as Array<'io_uring' | 'syscalls'>;
+for (const mode of MODES) {
+  t.test(`batches through ${mode}`, async (t) => {
+    const now = binding.batch_io(mode);
+    if (mode === 'io_uring') t.equal(now, 'io_uring');
+    else t.not(now, 'io_uring');
+    t.teardown(() => {
+      binding.batch_io(INITIAL === 'io_uring' ? 'io_uring' : 'syscalls');
+    });
 
-t.test('send_batch: a full send buffer gives a short count, then -EAGAIN', async (t) => {
-  const p = pairs(2);
-  const [a, b] = p.ends[0]!;
-  const [c, d] = p.ends[1]!;
-  const slab = patternSlab(1 << 16);
-  const expected: Buffer[] = [];
-  const seen: number[] = [];
-  let sawEagain = false;
-  for (let i = 0; i < 2000 && !sawEagain; i++) {
-    const tab = table([[a.fileno(), 0, slab.length, UNTOUCHED]]);
-    t.equal(binding.send_batch(slab, tab), 1);
-    const res = entry(tab, 0)[3]!;
-    seen.push(res);
-    if (res === -EAGAIN) sawEagain = true;
-    else if (res > 0 && res <= slab.length) expected.push(slab.subarray(0, res));
-    else t.fail(`unexpected result ${res}`);
-  }
-  t.ok(sawEagain, 'the send buffer filled up and send_batch reported -EAGAIN');
-  t.ok(seen.length > 1 && seen[0]! > 0, 'something was sent before it filled');
-  t.ok(seen.every((r) => r === -EAGAIN || (r > 0 && r <= slab.length)), 'every result is -EAGAIN or a count of at most length');
-  // With the buffer full, an entry for the full socket fails and the next one still goes.
-  const tab = table([
-    [a.fileno(), 0, 100, UNTOUCHED],
-    [c.fileno(), 5, 7, UNTOUCHED],
-  ]);
-  t.equal(binding.send_batch(slab, tab), 2);
-  const first = entry(tab, 0)[3]!;
-  t.ok(first === -EAGAIN || (first > 0 && first < 100), `full socket: -EAGAIN or a short count (got ${first})`);
-  if (first > 0) expected.push(slab.subarray(0, first));
-  t.equal(entry(tab, 1)[3], 7, 'the other socket is not held up');
-  t.same(drain(d), slab.subarray(5, 12));
-  // The peer gets exactly what the results say was sent.
-  const want = Buffer.concat(expected);
-  const got = drain(b);
-  t.equal(got.length, want.length, 'bytes received = sum of the positive results');
-  t.ok(got.equals(want), 'and they are the slab slices, in order');
-  p.close();
-});
+    t.test('send_batch: each peer receives exactly its slice of the slab', async (t) => {
+      const p = pairs(4);
+      const slab = patternSlab(1000);
+      const rows = [
+        [p.ends[0]![0].fileno(), 0, 10],
+        [p.ends[1]![0].fileno(), 10, 1],
+        [p.ends[2]![0].fileno(), 123, 500],
+        [p.ends[3]![0].fileno(), 999, 1],
+        // The same socket twice: both slices arrive, in order.
+        [p.ends[0]![0].fileno(), 600, 400],
+      ];
+      const tab = table(rows.map((r) => [...r, UNTOUCHED]));
+      t.equal(binding.send_batch(slab, tab), 5, 'returns the number of entries done');
+      t.same([0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]), [10, 1, 500, 1, 400], 'each result is the bytes sent');
+      t.same(entry(tab, 2).slice(0, 3), rows[2], 'fd, offset and length are left as they were');
+      t.equal(tab[0], 5, 'the count is left as it was');
+      t.same(drain(p.ends[0]![1]), Buffer.concat([slab.subarray(0, 10), slab.subarray(600, 1000)]));
+      t.same(drain(p.ends[1]![1]), slab.subarray(10, 11));
+      t.same(drain(p.ends[2]![1]), slab.subarray(123, 623));
+      t.same(drain(p.ends[3]![1]), slab.subarray(999, 1000));
+      // The other direction, to be sure the descriptors are not mixed up.
+      const back = table([[p.ends[3]![1].fileno(), 0, 3], [p.ends[1]![1].fileno(), 3, 2]]);
+      t.equal(binding.send_batch(Buffer.from('abcde'), back), 2);
+      t.same([entry(back, 0)[3], entry(back, 1)[3]], [3, 2]);
+      t.equal(drain(p.ends[3]![0]).toString(), 'abc');
+      t.equal(drain(p.ends[1]![0]).toString(), 'de');
+      t.ok(nothingWaiting(p.ends[0]![1]) && nothingWaiting(p.ends[2]![0]), 'nothing went anywhere else');
+      p.close();
+    });
 
-t.test('send_batch: a closed peer is -EPIPE (or -ECONNRESET), with no SIGPIPE', async (t) => {
-  let signals = 0;
-  const onPipe = (): void => {
-    signals++;
-  };
-  process.on('SIGPIPE', onPipe);
-  t.teardown(() => {
-    process.removeListener('SIGPIPE', onPipe);
-  });
-  const p = pairs(2);
-  const [a, b] = p.ends[0]!;
-  const [c, d] = p.ends[1]!;
-  b.close();
-  const slab = Buffer.alloc(1 << 16, 0x41);
-  const tab = table([
-    [a.fileno(), 0, 1, UNTOUCHED],
-    [a.fileno(), 0, slab.length, UNTOUCHED],
-    [c.fileno(), 0, 2, UNTOUCHED],
-  ]);
-  t.equal(binding.send_batch(slab, tab), 3);
-  for (const i of [0, 1]) {
-    const r = entry(tab, i)[3]!;
-    t.ok(r === -EPIPE || r === -ECONNRESET, `entry ${i}: -EPIPE or -ECONNRESET (got ${r})`);
-  }
-  t.equal(entry(tab, 2)[3], 2, 'a healthy socket after it is still served');
-  t.equal(drain(d).toString(), 'AA');
-  a.close();
-  c.close();
-  d.close();
-  await new Promise((r) => setTimeout(r, 50));
-  t.equal(signals, 0, 'send_batch uses MSG_NOSIGNAL: no SIGPIPE');
-  // Control: a plain write(2) to a broken pipe raises SIGPIPE, which the
-  // listener sees: so it would have seen one from send_batch.
-  const [r, w] = os.pipe();
-  os.close(r);
-  t.throws(() => os.write(w, Buffer.from('x')), BrokenPipeError);
-  os.close(w);
-  for (let i = 0; i < 50 && signals === 0; i++) await new Promise((res) => setTimeout(res, 10));
-  t.equal(signals, 1, 'the control write raised SIGPIPE');
-});
+    t.test('send_batch: offsets are relative to the slab view, of any element type', async (t) => {
+      const p = pairs(2);
+      const outer = patternSlab(64);
+      const view = outer.subarray(16, 48); // 32 bytes starting at outer[16]
+      const tab = table([[p.ends[0]![0].fileno(), 0, 4], [p.ends[1]![0].fileno(), 28, 4]]);
+      t.equal(binding.send_batch(view, tab), 2);
+      t.same(drain(p.ends[0]![1]), outer.subarray(16, 20), 'offset 0 is the first byte of the view');
+      t.same(drain(p.ends[1]![1]), outer.subarray(44, 48));
+      // An entry reaching past the view's end (still inside the ArrayBuffer) is refused.
+      const past = table([[p.ends[0]![0].fileno(), 30, 3]]);
+      binding.send_batch(view, past);
+      t.equal(entry(past, 0)[3], -EINVAL, 'the slab is the view, not its whole ArrayBuffer');
+      t.ok(nothingWaiting(p.ends[0]![1]));
+      // A Uint32Array slab: offsets and lengths are in bytes.
+      const words = new Uint32Array([0x04030201, 0x08070605]);
+      const w = table([[p.ends[1]![0].fileno(), 3, 5]]);
+      t.equal(binding.send_batch(words, w), 1);
+      t.equal(entry(w, 0)[3], 5);
+      const bytes = Buffer.from(words.buffer);
+      t.same(drain(p.ends[1]![1]), bytes.subarray(3, 8));
+      const w2 = table([[p.ends[1]![0].fileno(), 0, 9]]);
+      binding.send_batch(words, w2);
+      t.equal(entry(w2, 0)[3], -EINVAL, 'a Uint32Array of 2 is 8 bytes long');
+      // A DataView slab.
+      const dv = new DataView(bytes.buffer, bytes.byteOffset + 1, 6);
+      const d = table([[p.ends[0]![0].fileno(), 2, 4]]);
+      t.equal(binding.send_batch(dv, d), 1);
+      t.same(drain(p.ends[0]![1]), bytes.subarray(3, 7));
+      p.close();
+    });
 
-t.test('send_batch: count 0, empty tables and detached buffers', async (t) => {
-  const p = pairs(1);
-  const [a, b] = p.ends[0]!;
-  const slab = Buffer.from('data');
-  // table[0] = 0: nothing is done even though an entry follows.
-  const zero = table([[a.fileno(), 0, 4, UNTOUCHED]]);
-  zero[0] = 0;
-  t.equal(binding.send_batch(slab, zero), 0);
-  t.equal(entry(zero, 0)[3], UNTOUCHED, 'the entry past the count is not touched');
-  t.equal(binding.send_batch(slab, new Int32Array(1)), 0, 'a table of just the count 0');
-  t.equal(binding.send_batch(slab, new Int32Array(0)), 0, 'a zero-length table is empty');
-  t.ok(nothingWaiting(b), 'nothing was sent');
-  // A detached slab is empty: a window of len > 0 is -EINVAL, len 0 sends nothing.
-  const gone = detachedSlab(64);
-  t.equal(gone.byteLength, 0, 'the slab is detached');
-  const tab = table([
-    [a.fileno(), 0, 1, UNTOUCHED],
-    [a.fileno(), 0, 64, UNTOUCHED],
-    [a.fileno(), 0, 0, UNTOUCHED],
-  ]);
-  t.equal(binding.send_batch(gone, tab), 3);
-  t.same([0, 1, 2].map((i) => entry(tab, i)[3]), [-EINVAL, -EINVAL, 0]);
-  t.ok(nothingWaiting(b), 'a detached slab sends nothing');
-  // A detached table is empty too.
-  const dt = table([[a.fileno(), 0, 4, UNTOUCHED]]);
-  detach(dt.buffer as ArrayBuffer);
-  t.equal(dt.length, 0, 'the table is detached');
-  t.equal(binding.send_batch(slab, dt), 0);
-  t.ok(nothingWaiting(b));
-  // A table that is a view into a larger buffer: table[0] is the view's first element.
-  const backing = new Int32Array(12).fill(-7);
-  const view = new Int32Array(backing.buffer, 8, 5);
-  view.set([1, a.fileno(), 1, 2, UNTOUCHED]);
-  t.equal(binding.send_batch(slab, view), 1);
-  t.equal(view[4], 2);
-  t.equal(drain(b).toString(), 'at');
-  t.same(Array.from(backing.subarray(0, 2)), [-7, -7], 'nothing before the view was written');
-  t.same(Array.from(backing.subarray(7)), [-7, -7, -7, -7, -7], 'nothing after it either');
-  p.close();
-});
+    t.test('send_batch: a negative fd is skipped, result 0, nothing sent', async (t) => {
+      const p = pairs(2);
+      const slab = Buffer.from('hello world');
+      const tab = table([
+        [-1, 0, 5, UNTOUCHED],
+        [p.ends[0]![0].fileno(), 0, 5, UNTOUCHED],
+        [-2147483648, 6, 5, UNTOUCHED],
+        // A negative fd skips even an entry whose window is out of range.
+        [-5, -1, 1 << 30, UNTOUCHED],
+        [p.ends[1]![0].fileno(), 6, 5, UNTOUCHED],
+      ]);
+      t.equal(binding.send_batch(slab, tab), 5, 'skipped entries count as done');
+      t.same([0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]), [0, 5, 0, 0, 5]);
+      t.equal(drain(p.ends[0]![1]).toString(), 'hello', 'only its own entry reached the first peer');
+      t.equal(drain(p.ends[1]![1]).toString(), 'world');
+      p.close();
+    });
 
-t.test('recv_batch: several sockets, packed 8-byte-aligned from offset 0', async (t) => {
-  const p = pairs(5);
-  const msgs = ['hello', 'a longer message', '12345678', 'x', 'thirteen bytes'].map((s) => Buffer.from(s));
-  p.ends.forEach(([a], i) => t.equal(a.send(msgs[i]!), msgs[i]!.length));
-  const slab = Buffer.alloc(1 << 16, 0xee);
-  const tab = table(p.ends.map(([, b]) => [b.fileno(), 1000, UNTOUCHED, UNTOUCHED]));
-  t.equal(binding.recv_batch(slab, tab), 5, 'all entries done');
-  const results = [0, 1, 2, 3, 4].map((i) => entry(tab, i)[2]);
-  const offsets = [0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]);
-  t.same(results, [5, 16, 8, 1, 14], 'each result is the bytes received');
-  t.same(offsets, [0, 8, 24, 32, 40], 'packed from 0, each start rounded up to 8');
-  msgs.forEach((m, i) => {
-    t.same(slab.subarray(offsets[i]!, offsets[i]! + results[i]!), m, `entry ${i}: the bytes at its offset`);
-  });
-  t.equal(slab[5], 0xee, 'the padding after a message is not written');
-  t.equal(slab[54], 0xee, 'nothing past the last message is written');
-  t.same(entry(tab, 1).slice(0, 2), [p.ends[1]![1].fileno(), 1000], 'fd and max are left as they were');
-  t.ok(p.ends.every(([, b]) => nothingWaiting(b)), 'everything waiting was read');
-  p.close();
-});
-
-t.test('recv_batch: max limits each read; the rest stays queued', async (t) => {
-  const p = pairs(2);
-  const [a, b] = p.ends[0]!;
-  const [c, d] = p.ends[1]!;
-  a.send(Buffer.from('0123456789'));
-  c.send(Buffer.from('abcdefghij'));
-  const slab = Buffer.alloc(256);
-  const tab = table([
-    [b.fileno(), 3, UNTOUCHED, UNTOUCHED],
-    [d.fileno(), 1, UNTOUCHED, UNTOUCHED],
-    [b.fileno(), 4, UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 3);
-  t.same([0, 1, 2].map((i) => entry(tab, i).slice(2)), [[3, 0], [1, 8], [4, 16]]);
-  t.equal(slab.subarray(0, 3).toString(), '012');
-  t.equal(slab.subarray(8, 9).toString(), 'a');
-  t.equal(slab.subarray(16, 20).toString(), '3456');
-  t.equal(drain(b).toString(), '789');
-  t.equal(drain(d).toString(), 'bcdefghij');
-  p.close();
-});
-
-t.test('recv_batch: EOF is 0, nothing waiting is -EAGAIN; neither takes slab space', async (t) => {
-  const p = pairs(4);
-  const [a0, b0] = p.ends[0]!;
-  const [a1, b1] = p.ends[1]!;
-  const [, b2] = p.ends[2]!;
-  const [a3, b3] = p.ends[3]!;
-  a0.send(Buffer.from('abc'));
-  a1.close(); // EOF for b1
-  a3.send(Buffer.from('tail'));
-  const slab = Buffer.alloc(4096);
-  const tab = table([
-    [b0.fileno(), 100, UNTOUCHED, UNTOUCHED],
-    [b1.fileno(), 100, UNTOUCHED, UNTOUCHED],
-    [b2.fileno(), 100, UNTOUCHED, UNTOUCHED],
-    [b3.fileno(), 100, UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 4);
-  t.same(entry(tab, 0).slice(2), [3, 0]);
-  t.same(entry(tab, 1).slice(2), [0, 8], 'EOF: result 0, offset is where it would have gone');
-  t.same(entry(tab, 2).slice(2), [-EAGAIN, 8], 'nothing to read: -EAGAIN');
-  t.same(entry(tab, 3).slice(2), [4, 8], 'the next read lands where the cursor was');
-  t.equal(slab.subarray(0, 3).toString(), 'abc');
-  t.equal(slab.subarray(8, 12).toString(), 'tail');
-  // A half-closed peer (SHUT_WR) is EOF too, and EOF repeats.
-  a0.shutdown(socket.SHUT_WR);
-  const again = table([
-    [b0.fileno(), 100, UNTOUCHED, UNTOUCHED],
-    [b1.fileno(), 100, UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(binding.recv_batch(slab, again), 2);
-  t.same([entry(again, 0).slice(2), entry(again, 1).slice(2)], [[0, 0], [0, 0]]);
-  p.close();
-});
-
-t.test('recv_batch: negative fd skipped, max <= 0 is -EINVAL, bad descriptors -errno', async (t) => {
-  const p = pairs(2);
-  const [a, b] = p.ends[0]!;
-  const [c, d] = p.ends[1]!;
-  a.send(Buffer.from('first'));
-  c.send(Buffer.from('second'));
-  const [r, w] = os.pipe();
-  os.write(w, Buffer.from('piped'));
-  const slab = Buffer.alloc(8192);
-  const tab = table([
-    [-1, 100, UNTOUCHED, UNTOUCHED],
-    [b.fileno(), 0, UNTOUCHED, UNTOUCHED],
-    [b.fileno(), -1, UNTOUCHED, UNTOUCHED],
-    [b.fileno(), -2147483648, UNTOUCHED, UNTOUCHED],
-    [d.fileno(), 100, UNTOUCHED, UNTOUCHED],
-    [-2147483648, 0, UNTOUCHED, UNTOUCHED],
-    [NO_SUCH_FD, 100, UNTOUCHED, UNTOUCHED],
-    [r, 100, UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 8, 'none of these stops the batch');
-  t.same(entry(tab, 0).slice(2), [0, 0], 'negative fd: result 0, offset 0');
-  t.same(entry(tab, 1).slice(2), [-EINVAL, 0], 'max 0: -EINVAL');
-  t.same(entry(tab, 2).slice(2), [-EINVAL, 0], 'max -1: -EINVAL');
-  t.same(entry(tab, 3).slice(2), [-EINVAL, 0], 'max INT32_MIN: -EINVAL');
-  t.same(entry(tab, 4).slice(2), [6, 0], 'the first real read still starts at 0');
-  t.same(entry(tab, 5).slice(2), [0, 0], 'a negative fd is skipped before max is looked at');
-  t.same(entry(tab, 6).slice(2), [-EBADF, 8], 'a descriptor not open: -EBADF');
-  t.same(entry(tab, 7).slice(2), [-ENOTSOCK, 8], 'a pipe: -ENOTSOCK (recv(2), not read(2))');
-  t.equal(slab.subarray(0, 6).toString(), 'second');
-  t.equal(drain(b).toString(), 'first', 'the skipped and invalid entries read nothing');
-  os.close(r);
-  os.close(w);
-  p.close();
-});
-
-t.test('recv_batch: stops early when the slab left is below both max and 4096', async (t) => {
-  const p = pairs(3);
-  const [a, b] = p.ends[0]!;
-  const [c, d] = p.ends[1]!;
-  const [e, f] = p.ends[2]!;
-  const first = patternSlab(3000);
-  const second = Buffer.alloc(1500, 0x42);
-  a.send(first);
-  c.send(second);
-  e.send(Buffer.from('third'));
-  const slab = Buffer.alloc(5000);
-  const tab = table([
-    [b.fileno(), 65536, UNTOUCHED, UNTOUCHED],
-    [d.fileno(), 65536, UNTOUCHED, UNTOUCHED], // 2000 left: < max and < 4096
-    [f.fileno(), 10, UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 1, 'one entry done: it stopped at the second');
-  t.same(entry(tab, 0).slice(2), [3000, 0]);
-  t.same(slab.subarray(0, 3000), first);
-  t.same(entry(tab, 1).slice(2), [UNTOUCHED, UNTOUCHED], 'the stopping entry is not written');
-  t.same(entry(tab, 2).slice(2), [UNTOUCHED, UNTOUCHED], 'nor any after it');
-  t.same(drain(d), second, "the second socket's data is left unread");
-  t.equal(drain(f).toString(), 'third', "and so is the third's");
-  p.close();
-});
-
-t.test('recv_batch: an entry whose max fits in what is left still goes, under 4096', async (t) => {
-  const p = pairs(4);
-  const [[a, b], [c, d], [e, f], [g, h]] = p.ends as [Socket, Socket][];
-  const first = patternSlab(3000);
-  a!.send(first);
-  c!.send(Buffer.alloc(1500, 0x42));
-  e!.send(Buffer.from('third'));
-  g!.send(Buffer.from('fourth'));
-  const slab = Buffer.alloc(5000);
-  const tab = table([
-    [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED], // 3000 at 0, cursor 3000
-    [d!.fileno(), 2000, UNTOUCHED, UNTOUCHED], // max == the 2000 left: 1500 at 3000, cursor 4504
-    [f!.fileno(), 496, UNTOUCHED, UNTOUCHED], // max == the 496 left: 5 at 4504, cursor 4512
-    [h!.fileno(), 489, UNTOUCHED, UNTOUCHED], // 488 left < 489 and < 4096: stop
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 3);
-  t.same([0, 1, 2, 3].map((i) => entry(tab, i).slice(2)), [
-    [3000, 0], [1500, 3000], [5, 4504], [UNTOUCHED, UNTOUCHED],
-  ]);
-  t.same(slab.subarray(0, 3000), first);
-  t.same(slab.subarray(3000, 4500), Buffer.alloc(1500, 0x42));
-  t.equal(slab.subarray(4504, 4509).toString(), 'third');
-  t.equal(drain(h!).toString(), 'fourth', 'the stopped entry read nothing');
-  p.close();
-});
-
-t.test('recv_batch: with 4096 or more left, a larger max reads what fits', async (t) => {
-  const p = pairs(2);
-  const [[a, b], [c, d]] = p.ends as [Socket, Socket][];
-  const big = patternSlab(10_000);
-  t.equal(a!.send(big), 10_000);
-  c!.send(Buffer.from('next'));
-  const slab = Buffer.alloc(8192);
-  const tab = table([
-    [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED],
-    [d!.fileno(), 1, UNTOUCHED, UNTOUCHED], // nothing left of the slab: stop
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 1);
-  t.same(entry(tab, 0).slice(2), [8192, 0], 'a short read of the whole slab');
-  t.same(slab, big.subarray(0, 8192));
-  t.same(entry(tab, 1).slice(2), [UNTOUCHED, UNTOUCHED]);
-  t.same(drain(b!), big.subarray(8192), 'the rest stays queued');
-  t.equal(drain(d!).toString(), 'next');
-  // Exactly 4096 left, max larger: still reads (the stop needs left < 4096).
-  a!.send(big.subarray(0, 5000));
-  const s2 = Buffer.alloc(4096 + 8);
-  c!.send(Buffer.from('z'));
-  const t2 = table([
-    [d!.fileno(), 1, UNTOUCHED, UNTOUCHED], // 1 byte at 0, cursor 8
-    [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED], // 4096 left
-  ]);
-  t.equal(binding.recv_batch(s2, t2), 2);
-  t.same([entry(t2, 0).slice(2), entry(t2, 1).slice(2)], [[1, 0], [4096, 8]]);
-  t.same(s2.subarray(8), big.subarray(0, 4096));
-  t.same(drain(b!), big.subarray(4096, 5000));
-  p.close();
-});
-
-t.test('recv_batch: alignment can carry the cursor past the slab end', async (t) => {
-  const p = pairs(2);
-  const [[a, b], [c, d]] = p.ends as [Socket, Socket][];
-  a!.send(Buffer.from('thirteen byte'));
-  c!.send(Buffer.from('q'));
-  const slab = Buffer.alloc(13);
-  const tab = table([
-    [b!.fileno(), 13, UNTOUCHED, UNTOUCHED], // fills the slab; cursor rounds to 16 > 13
-    [-1, 1, UNTOUCHED, UNTOUCHED], // skipped entries need no space
-    [d!.fileno(), 0, UNTOUCHED, UNTOUCHED], // nor do invalid ones
-    [d!.fileno(), 1, UNTOUCHED, UNTOUCHED], // nothing left: stop
-  ]);
-  t.equal(binding.recv_batch(slab, tab), 3);
-  t.same([0, 1, 2, 3].map((i) => entry(tab, i).slice(2)), [
-    [13, 0], [0, 0], [-EINVAL, 0], [UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(slab.toString(), 'thirteen byte');
-  t.equal(drain(d!).toString(), 'q');
-  p.close();
-});
-
-t.test('recv_batch: count 0, empty tables and detached buffers', async (t) => {
-  const p = pairs(1);
-  const [a, b] = p.ends[0]!;
-  a.send(Buffer.from('waiting'));
-  const slab = Buffer.alloc(4096);
-  const zero = table([[b.fileno(), 100, UNTOUCHED, UNTOUCHED]]);
-  zero[0] = 0;
-  t.equal(binding.recv_batch(slab, zero), 0);
-  t.same(entry(zero, 0).slice(2), [UNTOUCHED, UNTOUCHED]);
-  t.equal(binding.recv_batch(slab, new Int32Array(1)), 0);
-  t.equal(binding.recv_batch(slab, new Int32Array(0)), 0, 'a zero-length table is empty');
-  const dt = table([[b.fileno(), 100, UNTOUCHED, UNTOUCHED]]);
-  detach(dt.buffer as ArrayBuffer);
-  t.equal(binding.recv_batch(slab, dt), 0, 'a detached table is empty');
-  // A detached slab has no room: skipped and invalid entries are done, a read stops.
-  const gone = detachedSlab(4096);
-  t.equal(gone.byteLength, 0);
-  const tab = table([
-    [-1, 100, UNTOUCHED, UNTOUCHED],
-    [b.fileno(), 0, UNTOUCHED, UNTOUCHED],
-    [b.fileno(), 100, UNTOUCHED, UNTOUCHED],
-  ]);
-  t.equal(binding.recv_batch(gone, tab), 2, 'stops at the read: no room');
-  t.same([0, 1, 2].map((i) => entry(tab, i).slice(2)), [[0, 0], [-EINVAL, 0], [UNTOUCHED, UNTOUCHED]]);
-  t.equal(drain(b).toString(), 'waiting', 'nothing was read');
-  p.close();
-});
-
-t.test('both: argument errors are thrown, not written to the table', async (t) => {
-  const b = binding as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const p = pairs(1);
-  const [x, y] = p.ends[0]!;
-  const slab = Buffer.alloc(64);
-  const tableErr = { name: 'TypeError', message: 'table must be an Int32Array' };
-  const slabErr = { name: 'TypeError', message: 'slab must be a Buffer or TypedArray' };
-  const rangeErr = { pyType: 'ValueError', message: 'batch count out of range' };
-  for (const name of ['send_batch', 'recv_batch']) {
-    const fn = b[name]!;
-    const ok = table([[x.fileno(), 0, 1, UNTOUCHED]]);
-    for (const [what, tab] of [
-      ['Uint32Array', new Uint32Array(ok.buffer.slice(0))],
-      ['Int16Array', new Int16Array(10)],
-      ['Float64Array', new Float64Array(5)],
-      ['BigInt64Array', new BigInt64Array(5)],
-      ['plain array', [1, x.fileno(), 0, 1, 0]],
-      ['undefined', undefined],
-      ['null', null],
-      ['number', 5],
-      ['ArrayBuffer', ok.buffer],
-      ['DataView', new DataView(ok.buffer)],
-      ['Buffer', Buffer.from(ok.buffer)],
-    ] as [string, unknown][]) {
-      t.throws(() => fn(slab, tab), tableErr, `${name}: table as ${what} is a TypeError`);
-    }
-    t.throws(() => fn(slab), tableErr, `${name}: a missing table is a TypeError`);
-    for (const [what, s] of [
-      ['string', 'str'],
-      ['number', 64],
-      ['plain object', {}],
-      ['undefined', undefined],
-      ['null', null],
-      ['ArrayBuffer', new ArrayBuffer(64)],
-      ['plain array', [1, 2, 3]],
-    ] as [string, unknown][]) {
-      t.throws(() => fn(s, ok), slabErr, `${name}: slab as ${what} is a TypeError`);
-    }
-    t.throws(() => fn(), slabErr, `${name}: no arguments: the slab is checked first`);
-    t.throws(() => fn('str', 'str'), slabErr, `${name}: both bad: the slab is reported`);
-    // table[0] out of [0, (table.length - 1) / 4].
-    const count = (n: number, len: number): Int32Array => {
-      const tab = new Int32Array(len);
-      tab[0] = n;
-      for (let i = 1; i < len; i += 4) {
-        tab[i] = -1; // skipped entries if it ever got to them
-        if (i + 1 < len) tab[i + 1] = 1;
+    t.test('send_batch: a window outside the slab is -EINVAL and sends nothing', async (t) => {
+      const p = pairs(1);
+      const [a, b] = p.ends[0]!;
+      const fd = a.fileno();
+      const slab = patternSlab(100);
+      const INT32_MAX = 0x7fffffff;
+      const badWindows: [number, number, string][] = [
+        [-1, 1, 'negative offset'],
+        [0, -1, 'negative length'],
+        [-2147483648, 10, 'INT32_MIN offset'],
+        [0, -2147483648, 'INT32_MIN length'],
+        [0, 101, 'length one past the end'],
+        [100, 1, 'offset at the end, length 1'],
+        [101, 0, 'offset past the end, length 0'],
+        [50, 51, 'off + len one past the end'],
+        [INT32_MAX, 1, 'offset INT32_MAX'],
+        [1, INT32_MAX, 'length INT32_MAX (off + len wraps in int32)'],
+        [INT32_MAX, INT32_MAX, 'both INT32_MAX (sum near 2^32)'],
+        [0x7ffffff0, 0x20, 'sum just past 2^31'],
+      ];
+      for (const [off, len, what] of badWindows) {
+        const tab = table([[fd, off, len, UNTOUCHED]]);
+        t.equal(binding.send_batch(slab, tab), 1, `${what}: the entry is done`);
+        t.equal(entry(tab, 0)[3], -EINVAL, `${what}: -EINVAL`);
       }
-      return tab;
-    };
-    t.throws(() => fn(slab, count(-1, 5)), rangeErr, `${name}: count -1`);
-    t.throws(() => fn(slab, count(-2147483648, 5)), rangeErr, `${name}: count INT32_MIN`);
-    t.throws(() => fn(slab, count(2, 5)), rangeErr, `${name}: count 2 with room for 1`);
-    t.throws(() => fn(slab, count(2, 8)), rangeErr, `${name}: count 2 with room for 1 and 3/4`);
-    t.throws(() => fn(slab, count(1, 4)), rangeErr, `${name}: count 1 with 3 of 4 ints`);
-    t.throws(() => fn(slab, count(1, 1)), rangeErr, `${name}: count 1 with no entries`);
-    t.throws(() => fn(slab, count(0x7fffffff, 9)), rangeErr, `${name}: count INT32_MAX`);
-    t.equal(fn(slab, count(2, 9)), 2, `${name}: count 2 with exactly 2 entries is fine`);
-    t.equal(fn(slab, count(2, 12)), 2, `${name}: spare ints after the entries are fine`);
-    // An error leaves the table as it was and does nothing.
-    const untouched = table([[x.fileno(), 0, 1, UNTOUCHED], [x.fileno(), 0, 1, UNTOUCHED]]);
-    untouched[0] = 3;
-    t.throws(() => fn(slab, untouched), rangeErr, `${name}: count 3 with room for 2`);
-    t.same([entry(untouched, 0)[3], entry(untouched, 1)[3]], [UNTOUCHED, UNTOUCHED], `${name}: no entry was done`);
-  }
-  t.ok(nothingWaiting(y) && nothingWaiting(x), 'no error path sent anything');
-  // Still usable after all that.
-  const tab = table([[x.fileno(), 0, 2, UNTOUCHED]]);
-  t.equal(binding.send_batch(Buffer.from('ok'), tab), 1);
-  t.equal(drain(y).toString(), 'ok');
-  p.close();
-});
+      t.ok(nothingWaiting(b), 'none of them sent a byte');
+      // The bad entry does not stop the batch; the edges that fit are accepted.
+      const tab = table([
+        [fd, 0, 1000, UNTOUCHED],
+        [fd, 90, 10, UNTOUCHED], // ends exactly at the slab's end
+        [fd, 100, 0, UNTOUCHED], // empty window at the very end
+        [fd, -3, 3, UNTOUCHED],
+        [fd, 0, 2, UNTOUCHED],
+      ]);
+      t.equal(binding.send_batch(slab, tab), 5);
+      t.same([0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]), [-EINVAL, 10, 0, -EINVAL, 2]);
+      t.same(drain(b), Buffer.concat([slab.subarray(90, 100), slab.subarray(0, 2)]));
+      p.close();
+    });
 
-t.test('the slab may alias the table: the count is read once, every entry re-checked', async (t) => {
-  // recv_batch writes received bytes over the table itself; whatever lands
-  // there is then read as the next entries, and must be treated like any
-  // other table contents (no crash, no read past the table).
-  const p = pairs(1);
-  const [a, b] = p.ends[0]!;
-  const ab = new ArrayBuffer(64);
-  const tab = new Int32Array(ab, 0, 9); // bytes [0, 36): count + 2 entries
-  const slab = new Uint8Array(ab, 4, 60); // slab byte 0 is table[1]
-  tab.set([2, b.fileno(), 60, UNTOUCHED, UNTOUCHED, b.fileno(), 60, UNTOUCHED, UNTOUCHED]);
-  // The peer sends 16 bytes that land on entry 0 and then entry 1's fd and max:
-  // entry 1 becomes [fd -1, max 0], a skipped entry.
-  const payload = new Int32Array([0x11111111, 0x22222222, 0x33333333, 0x44444444, -1, 0]);
-  t.equal(a.send(Buffer.from(payload.buffer)), 24);
-  t.equal(binding.recv_batch(slab, tab), 2);
-  t.equal(tab[0], 2, 'table[0] is not a slab byte');
-  t.same(Array.from(tab.subarray(3, 5)), [24, 0], 'entry 0 result and offset written after the read');
-  t.same(Array.from(tab.subarray(5, 9)), [-1, 0, 0, 0], 'entry 1, overwritten to fd -1, was skipped');
-  p.close();
-});
+    t.test('send_batch: EBADF and ENOTSOCK come back as -errno', async (t) => {
+      const p = pairs(1);
+      const [a, b] = p.ends[0]!;
+      const [r, w] = os.pipe();
+      const slab = Buffer.from('xyz');
+      const tab = table([
+        [NO_SUCH_FD, 0, 1, UNTOUCHED],
+        [0x7fffffff, 0, 1, UNTOUCHED],
+        [w, 0, 1, UNTOUCHED],
+        [a.fileno(), 0, 3, UNTOUCHED],
+      ]);
+      t.equal(binding.send_batch(slab, tab), 4, 'errors do not stop the batch');
+      t.same([0, 1, 2, 3].map((i) => entry(tab, i)[3]), [-EBADF, -EBADF, -ENOTSOCK, 3]);
+      t.equal(drain(b).toString(), 'xyz');
+      // A descriptor closed just before: its number is free (nothing opened since).
+      const [c, d] = socketpair();
+      const closedNo = c.fileno();
+      c.close();
+      const tab2 = table([[closedNo, 0, 1, UNTOUCHED]]);
+      binding.send_batch(slab, tab2);
+      t.equal(entry(tab2, 0)[3], -EBADF, 'a just-closed descriptor is -EBADF');
+      d.close();
+      os.close(r);
+      os.close(w);
+      p.close();
+    });
+
+    t.test('send_batch: a full send buffer gives a short count, then -EAGAIN', async (t) => {
+      const p = pairs(2);
+      const [a, b] = p.ends[0]!;
+      const [c, d] = p.ends[1]!;
+      const slab = patternSlab(1 << 16);
+      const expected: Buffer[] = [];
+      const seen: number[] = [];
+      let sawEagain = false;
+      for (let i = 0; i < 2000 && !sawEagain; i++) {
+        const tab = table([[a.fileno(), 0, slab.length, UNTOUCHED]]);
+        t.equal(binding.send_batch(slab, tab), 1);
+        const res = entry(tab, 0)[3]!;
+        seen.push(res);
+        if (res === -EAGAIN) sawEagain = true;
+        else if (res > 0 && res <= slab.length) expected.push(slab.subarray(0, res));
+        else t.fail(`unexpected result ${res}`);
+      }
+      t.ok(sawEagain, 'the send buffer filled up and send_batch reported -EAGAIN');
+      t.ok(seen.length > 1 && seen[0]! > 0, 'something was sent before it filled');
+      t.ok(seen.every((r) => r === -EAGAIN || (r > 0 && r <= slab.length)), 'every result is -EAGAIN or a count of at most length');
+      // With the buffer full, an entry for the full socket fails and the next one still goes.
+      const tab = table([
+        [a.fileno(), 0, 100, UNTOUCHED],
+        [c.fileno(), 5, 7, UNTOUCHED],
+      ]);
+      t.equal(binding.send_batch(slab, tab), 2);
+      const first = entry(tab, 0)[3]!;
+      t.ok(first === -EAGAIN || (first > 0 && first < 100), `full socket: -EAGAIN or a short count (got ${first})`);
+      if (first > 0) expected.push(slab.subarray(0, first));
+      t.equal(entry(tab, 1)[3], 7, 'the other socket is not held up');
+      t.same(drain(d), slab.subarray(5, 12));
+      // The peer gets exactly what the results say was sent.
+      const want = Buffer.concat(expected);
+      const got = drain(b);
+      t.equal(got.length, want.length, 'bytes received = sum of the positive results');
+      t.ok(got.equals(want), 'and they are the slab slices, in order');
+      p.close();
+    });
+
+    t.test('send_batch: a closed peer is -EPIPE (or -ECONNRESET), with no SIGPIPE', async (t) => {
+      let signals = 0;
+      const onPipe = (): void => {
+        signals++;
+      };
+      process.on('SIGPIPE', onPipe);
+      t.teardown(() => {
+        process.removeListener('SIGPIPE', onPipe);
+      });
+      const p = pairs(2);
+      const [a, b] = p.ends[0]!;
+      const [c, d] = p.ends[1]!;
+      b.close();
+      const slab = Buffer.alloc(1 << 16, 0x41);
+      const tab = table([
+        [a.fileno(), 0, 1, UNTOUCHED],
+        [a.fileno(), 0, slab.length, UNTOUCHED],
+        [c.fileno(), 0, 2, UNTOUCHED],
+      ]);
+      t.equal(binding.send_batch(slab, tab), 3);
+      for (const i of [0, 1]) {
+        const r = entry(tab, i)[3]!;
+        t.ok(r === -EPIPE || r === -ECONNRESET, `entry ${i}: -EPIPE or -ECONNRESET (got ${r})`);
+      }
+      t.equal(entry(tab, 2)[3], 2, 'a healthy socket after it is still served');
+      t.equal(drain(d).toString(), 'AA');
+      a.close();
+      c.close();
+      d.close();
+      await new Promise((r) => setTimeout(r, 50));
+      t.equal(signals, 0, 'send_batch uses MSG_NOSIGNAL: no SIGPIPE');
+      // Control: a plain write(2) to a broken pipe raises SIGPIPE, which the
+      // listener sees: so it would have seen one from send_batch.
+      const [r, w] = os.pipe();
+      os.close(r);
+      t.throws(() => os.write(w, Buffer.from('x')), BrokenPipeError);
+      os.close(w);
+      for (let i = 0; i < 50 && signals === 0; i++) await new Promise((res) => setTimeout(res, 10));
+      t.equal(signals, 1, 'the control write raised SIGPIPE');
+    });
+
+    t.test('send_batch: count 0, empty tables and detached buffers', async (t) => {
+      const p = pairs(1);
+      const [a, b] = p.ends[0]!;
+      const slab = Buffer.from('data');
+      // table[0] = 0: nothing is done even though an entry follows.
+      const zero = table([[a.fileno(), 0, 4, UNTOUCHED]]);
+      zero[0] = 0;
+      t.equal(binding.send_batch(slab, zero), 0);
+      t.equal(entry(zero, 0)[3], UNTOUCHED, 'the entry past the count is not touched');
+      t.equal(binding.send_batch(slab, new Int32Array(1)), 0, 'a table of just the count 0');
+      t.equal(binding.send_batch(slab, new Int32Array(0)), 0, 'a zero-length table is empty');
+      t.ok(nothingWaiting(b), 'nothing was sent');
+      // A detached slab is empty: a window of len > 0 is -EINVAL, len 0 sends nothing.
+      const gone = detachedSlab(64);
+      t.equal(gone.byteLength, 0, 'the slab is detached');
+      const tab = table([
+        [a.fileno(), 0, 1, UNTOUCHED],
+        [a.fileno(), 0, 64, UNTOUCHED],
+        [a.fileno(), 0, 0, UNTOUCHED],
+      ]);
+      t.equal(binding.send_batch(gone, tab), 3);
+      t.same([0, 1, 2].map((i) => entry(tab, i)[3]), [-EINVAL, -EINVAL, 0]);
+      t.ok(nothingWaiting(b), 'a detached slab sends nothing');
+      // A detached table is empty too.
+      const dt = table([[a.fileno(), 0, 4, UNTOUCHED]]);
+      detach(dt.buffer as ArrayBuffer);
+      t.equal(dt.length, 0, 'the table is detached');
+      t.equal(binding.send_batch(slab, dt), 0);
+      t.ok(nothingWaiting(b));
+      // A table that is a view into a larger buffer: table[0] is the view's first element.
+      const backing = new Int32Array(12).fill(-7);
+      const view = new Int32Array(backing.buffer, 8, 5);
+      view.set([1, a.fileno(), 1, 2, UNTOUCHED]);
+      t.equal(binding.send_batch(slab, view), 1);
+      t.equal(view[4], 2);
+      t.equal(drain(b).toString(), 'at');
+      t.same(Array.from(backing.subarray(0, 2)), [-7, -7], 'nothing before the view was written');
+      t.same(Array.from(backing.subarray(7)), [-7, -7, -7, -7, -7], 'nothing after it either');
+      p.close();
+    });
+
+    t.test('recv_batch: several sockets, packed 8-byte-aligned from offset 0', async (t) => {
+      const p = pairs(5);
+      const msgs = ['hello', 'a longer message', '12345678', 'x', 'thirteen bytes'].map((s) => Buffer.from(s));
+      p.ends.forEach(([a], i) => t.equal(a.send(msgs[i]!), msgs[i]!.length));
+      const slab = Buffer.alloc(1 << 16, 0xee);
+      const tab = table(p.ends.map(([, b]) => [b.fileno(), 1000, UNTOUCHED, UNTOUCHED]));
+      t.equal(binding.recv_batch(slab, tab), 5, 'all entries done');
+      const results = [0, 1, 2, 3, 4].map((i) => entry(tab, i)[2]);
+      const offsets = [0, 1, 2, 3, 4].map((i) => entry(tab, i)[3]);
+      t.same(results, [5, 16, 8, 1, 14], 'each result is the bytes received');
+      t.same(offsets, [0, 8, 24, 32, 40], 'packed from 0, each start rounded up to 8');
+      msgs.forEach((m, i) => {
+        t.same(slab.subarray(offsets[i]!, offsets[i]! + results[i]!), m, `entry ${i}: the bytes at its offset`);
+      });
+      t.equal(slab[5], 0xee, 'the padding after a message is not written');
+      t.equal(slab[54], 0xee, 'nothing past the last message is written');
+      t.same(entry(tab, 1).slice(0, 2), [p.ends[1]![1].fileno(), 1000], 'fd and max are left as they were');
+      t.ok(p.ends.every(([, b]) => nothingWaiting(b)), 'everything waiting was read');
+      p.close();
+    });
+
+    t.test('recv_batch: max limits each read; the rest stays queued', async (t) => {
+      const p = pairs(2);
+      const [a, b] = p.ends[0]!;
+      const [c, d] = p.ends[1]!;
+      a.send(Buffer.from('0123456789'));
+      c.send(Buffer.from('abcdefghij'));
+      const slab = Buffer.alloc(256);
+      const tab = table([
+        [b.fileno(), 3, UNTOUCHED, UNTOUCHED],
+        [d.fileno(), 1, UNTOUCHED, UNTOUCHED],
+        [b.fileno(), 4, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 3);
+      t.same([0, 1, 2].map((i) => entry(tab, i).slice(2)), [[3, 0], [1, 8], [4, 16]]);
+      t.equal(slab.subarray(0, 3).toString(), '012');
+      t.equal(slab.subarray(8, 9).toString(), 'a');
+      t.equal(slab.subarray(16, 20).toString(), '3456');
+      t.equal(drain(b).toString(), '789');
+      t.equal(drain(d).toString(), 'bcdefghij');
+      p.close();
+    });
+
+    t.test('both: a blocking socket never blocks a batch (-EAGAIN instead)', async (t) => {
+      // A hang here would be the failure (tap's timeout).
+      const p = pairs(3);
+      for (const [a, b] of p.ends) {
+        a.setblocking(true);
+        b.setblocking(true);
+      }
+      const [[a, b], [c, d], [e, f]] = p.ends as [Socket, Socket][];
+      a!.send(Buffer.from('ready'));
+      const slab = Buffer.alloc(64 * 1024);
+      // One entry (no shares), then three (shares of 21840 bytes).
+      const one = table([[d!.fileno(), 100, UNTOUCHED, UNTOUCHED]]);
+      t.equal(binding.recv_batch(slab, one), 1);
+      t.same(entry(one, 0).slice(2), [-EAGAIN, 0], 'nothing waiting: -EAGAIN');
+      const three = table([
+        [b!.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [d!.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [f!.fileno(), 100, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, three), 3);
+      t.same([0, 1, 2].map((i) => entry(three, i).slice(2)), [[5, 0], [-EAGAIN, 8], [-EAGAIN, 8]]);
+      // Sends: a full send buffer gives a short count, then -EAGAIN.
+      const big = Buffer.alloc(4 * 1024 * 1024, 1);
+      const send = table([[e!.fileno(), 0, big.length, UNTOUCHED]]);
+      t.equal(binding.send_batch(big, send), 1);
+      const first = entry(send, 0)[3]!;
+      t.ok(first > 0 && first < big.length, `a short send (${first} of ${big.length})`);
+      const again = table([[e!.fileno(), 0, big.length, UNTOUCHED]]);
+      binding.send_batch(big, again);
+      t.equal(entry(again, 0)[3], -EAGAIN, 'then -EAGAIN');
+      p.close();
+    });
+
+    t.test('recv_batch: EOF is 0, nothing waiting is -EAGAIN; neither takes slab space', async (t) => {
+      const p = pairs(4);
+      const [a0, b0] = p.ends[0]!;
+      const [a1, b1] = p.ends[1]!;
+      const [, b2] = p.ends[2]!;
+      const [a3, b3] = p.ends[3]!;
+      a0.send(Buffer.from('abc'));
+      a1.close(); // EOF for b1
+      a3.send(Buffer.from('tail'));
+      const slab = Buffer.alloc(4096);
+      const tab = table([
+        [b0.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [b1.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [b2.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [b3.fileno(), 100, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 4);
+      t.same(entry(tab, 0).slice(2), [3, 0]);
+      t.same(entry(tab, 1).slice(2), [0, 8], 'EOF: result 0, offset is where it would have gone');
+      t.same(entry(tab, 2).slice(2), [-EAGAIN, 8], 'nothing to read: -EAGAIN');
+      t.same(entry(tab, 3).slice(2), [4, 8], 'the next read lands where the cursor was');
+      t.equal(slab.subarray(0, 3).toString(), 'abc');
+      t.equal(slab.subarray(8, 12).toString(), 'tail');
+      // A half-closed peer (SHUT_WR) is EOF too, and EOF repeats.
+      a0.shutdown(socket.SHUT_WR);
+      const again = table([
+        [b0.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [b1.fileno(), 100, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, again), 2);
+      t.same([entry(again, 0).slice(2), entry(again, 1).slice(2)], [[0, 0], [0, 0]]);
+      p.close();
+    });
+
+    t.test('recv_batch: negative fd skipped, max <= 0 is -EINVAL, bad descriptors -errno', async (t) => {
+      const p = pairs(2);
+      const [a, b] = p.ends[0]!;
+      const [c, d] = p.ends[1]!;
+      a.send(Buffer.from('first'));
+      c.send(Buffer.from('second'));
+      const [r, w] = os.pipe();
+      os.write(w, Buffer.from('piped'));
+      const slab = Buffer.alloc(8192);
+      const tab = table([
+        [-1, 100, UNTOUCHED, UNTOUCHED],
+        [b.fileno(), 0, UNTOUCHED, UNTOUCHED],
+        [b.fileno(), -1, UNTOUCHED, UNTOUCHED],
+        [b.fileno(), -2147483648, UNTOUCHED, UNTOUCHED],
+        [d.fileno(), 100, UNTOUCHED, UNTOUCHED],
+        [-2147483648, 0, UNTOUCHED, UNTOUCHED],
+        [NO_SUCH_FD, 100, UNTOUCHED, UNTOUCHED],
+        [r, 100, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 8, 'none of these stops the batch');
+      t.same(entry(tab, 0).slice(2), [0, 0], 'negative fd: result 0, offset 0');
+      t.same(entry(tab, 1).slice(2), [-EINVAL, 0], 'max 0: -EINVAL');
+      t.same(entry(tab, 2).slice(2), [-EINVAL, 0], 'max -1: -EINVAL');
+      t.same(entry(tab, 3).slice(2), [-EINVAL, 0], 'max INT32_MIN: -EINVAL');
+      t.same(entry(tab, 4).slice(2), [6, 0], 'the first real read still starts at 0');
+      t.same(entry(tab, 5).slice(2), [0, 0], 'a negative fd is skipped before max is looked at');
+      t.same(entry(tab, 6).slice(2), [-EBADF, 8], 'a descriptor not open: -EBADF');
+      t.same(entry(tab, 7).slice(2), [-ENOTSOCK, 8], 'a pipe: -ENOTSOCK (recv(2), not read(2))');
+      t.equal(slab.subarray(0, 6).toString(), 'second');
+      t.equal(drain(b).toString(), 'first', 'the skipped and invalid entries read nothing');
+      os.close(r);
+      os.close(w);
+      p.close();
+    });
+
+    t.test('recv_batch: stops early when the slab left is below both max and 4096', async (t) => {
+      const p = pairs(3);
+      const [a, b] = p.ends[0]!;
+      const [c, d] = p.ends[1]!;
+      const [e, f] = p.ends[2]!;
+      const first = patternSlab(3000);
+      const second = Buffer.alloc(1500, 0x42);
+      a.send(first);
+      c.send(second);
+      e.send(Buffer.from('third'));
+      const slab = Buffer.alloc(5000);
+      const tab = table([
+        [b.fileno(), 65536, UNTOUCHED, UNTOUCHED],
+        [d.fileno(), 65536, UNTOUCHED, UNTOUCHED], // 2000 left: < max and < 4096
+        [f.fileno(), 10, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 1, 'one entry done: it stopped at the second');
+      t.same(entry(tab, 0).slice(2), [3000, 0]);
+      t.same(slab.subarray(0, 3000), first);
+      t.same(entry(tab, 1).slice(2), [UNTOUCHED, UNTOUCHED], 'the stopping entry is not written');
+      t.same(entry(tab, 2).slice(2), [UNTOUCHED, UNTOUCHED], 'nor any after it');
+      t.same(drain(d), second, "the second socket's data is left unread");
+      t.equal(drain(f).toString(), 'third', "and so is the third's");
+      p.close();
+    });
+
+    t.test('recv_batch: an entry whose max fits in what is left still goes, under 4096', async (t) => {
+      const p = pairs(4);
+      const [[a, b], [c, d], [e, f], [g, h]] = p.ends as [Socket, Socket][];
+      const first = patternSlab(3000);
+      a!.send(first);
+      c!.send(Buffer.alloc(1500, 0x42));
+      e!.send(Buffer.from('third'));
+      g!.send(Buffer.from('fourth'));
+      const slab = Buffer.alloc(5000);
+      const tab = table([
+        [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED], // 3000 at 0, cursor 3000
+        [d!.fileno(), 2000, UNTOUCHED, UNTOUCHED], // max == the 2000 left: 1500 at 3000, cursor 4504
+        [f!.fileno(), 496, UNTOUCHED, UNTOUCHED], // max == the 496 left: 5 at 4504, cursor 4512
+        [h!.fileno(), 489, UNTOUCHED, UNTOUCHED], // 488 left < 489 and < 4096: stop
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 3);
+      t.same([0, 1, 2, 3].map((i) => entry(tab, i).slice(2)), [
+        [3000, 0], [1500, 3000], [5, 4504], [UNTOUCHED, UNTOUCHED],
+      ]);
+      t.same(slab.subarray(0, 3000), first);
+      t.same(slab.subarray(3000, 4500), Buffer.alloc(1500, 0x42));
+      t.equal(slab.subarray(4504, 4509).toString(), 'third');
+      t.equal(drain(h!).toString(), 'fourth', 'the stopped entry read nothing');
+      p.close();
+    });
+
+    t.test('recv_batch: with 4096 or more left, a larger max reads what fits', async (t) => {
+      const p = pairs(2);
+      const [[a, b], [c, d]] = p.ends as [Socket, Socket][];
+      const big = patternSlab(10_000);
+      t.equal(a!.send(big), 10_000);
+      c!.send(Buffer.from('next'));
+      // Alone in the batch (no shares): the whole slab.
+      const slab = Buffer.alloc(8192);
+      const tab = table([[b!.fileno(), 65536, UNTOUCHED, UNTOUCHED]]);
+      t.equal(binding.recv_batch(slab, tab), 1);
+      t.same(entry(tab, 0).slice(2), [8192, 0], 'a short read of the whole slab');
+      t.same(slab, big.subarray(0, 8192));
+      t.same(drain(b!), big.subarray(8192), 'the rest stays queued');
+      t.equal(drain(d!).toString(), 'next');
+      // Exactly 4096 left, max larger: still reads (the stop needs left < 4096);
+      // two entries' shares of 4104 bytes are under 4096: no shares.
+      a!.send(big.subarray(0, 5000));
+      const s2 = Buffer.alloc(4096 + 8);
+      c!.send(Buffer.from('z'));
+      const t2 = table([
+        [d!.fileno(), 1, UNTOUCHED, UNTOUCHED], // 1 byte at 0, cursor 8
+        [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED], // 4096 left
+      ]);
+      t.equal(binding.recv_batch(s2, t2), 2);
+      t.same([entry(t2, 0).slice(2), entry(t2, 1).slice(2)], [[1, 0], [4096, 8]]);
+      t.same(s2.subarray(8), big.subarray(0, 4096));
+      t.same(drain(b!), big.subarray(4096, 5000));
+      p.close();
+    });
+
+    t.test('recv_batch: 2 or more entries with shares of 4096 or more take at most their share', async (t) => {
+      const p = pairs(3);
+      const [[a, b], [c, d], [e, f]] = p.ends as [Socket, Socket][];
+      const big = patternSlab(10_000);
+      t.equal(a!.send(big), 10_000);
+      c!.send(Buffer.from('next'));
+      e!.send(Buffer.from('x'.repeat(5000)));
+      // 8192 bytes for 2 entries: 4096 each.
+      const slab = Buffer.alloc(8192);
+      const tab = table([
+        [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED],
+        [d!.fileno(), 1, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 2, 'every entry is done');
+      t.same([entry(tab, 0).slice(2), entry(tab, 1).slice(2)], [[4096, 0], [1, 4096]]);
+      t.same(slab.subarray(0, 4096), big.subarray(0, 4096));
+      t.equal(slab.subarray(4096, 4097).toString(), 'n');
+      t.same(drain(b!), big.subarray(4096), 'the rest of the first stays queued');
+      t.equal(drain(d!).toString(), 'ext');
+      // 3 entries in 16 KiB + 7: shares of 5456 (16391 / 3 = 5463.67, down to a
+      // multiple of 8). 4096 bytes or more stay at the start of their share;
+      // fewer are moved down right after the entry before.
+      a!.send(big);
+      c!.send(Buffer.from('mid'));
+      const s3 = Buffer.alloc(16 * 1024 + 7);
+      const t3 = table([
+        [f!.fileno(), 65536, UNTOUCHED, UNTOUCHED],
+        [d!.fileno(), 65536, UNTOUCHED, UNTOUCHED],
+        [b!.fileno(), 65536, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(s3, t3), 3);
+      t.same([0, 1, 2].map((i) => entry(t3, i).slice(2)), [[5000, 0], [3, 5000], [5456, 2 * 5456]]);
+      t.equal(s3.subarray(0, 5000).toString(), 'x'.repeat(5000));
+      t.equal(s3.subarray(5000, 5003).toString(), 'mid');
+      t.same(s3.subarray(2 * 5456, 3 * 5456), big.subarray(0, 5456));
+      t.same(drain(b!), big.subarray(5456));
+      p.close();
+    });
+
+    t.test('recv_batch: 64 entries of every kind, in order', async (t) => {
+      // The size of the loop's batches (and of the ring's): messages of many
+      // sizes, EOFs, errors and skipped entries mixed.
+      const n = 64;
+      const p = pairs(n);
+      const [r, w] = os.pipe();
+      const sent: (Buffer | null)[] = [];
+      const rows: number[][] = [];
+      const share = Math.floor(256 * 1024 / n / 8) * 8; // 4096
+      for (let i = 0; i < n; i++) {
+        const [x, y] = p.ends[i]!;
+        const kind = i % 8;
+        let msg: Buffer | null = null;
+        if (kind === 5) x.shutdown(socket.SHUT_WR); // EOF
+        else if (kind !== 6 && kind !== 7) {
+          msg = patternSlab([1, 64, 4095, 4096, 5000][kind]! + i);
+          x.send(msg);
+        }
+        sent.push(msg);
+        if (kind === 6) rows.push([i % 16 === 6 ? -1 : r, 100, UNTOUCHED, UNTOUCHED]); // skipped / ENOTSOCK
+        else if (kind === 7) rows.push([y.fileno(), i % 16 === 7 ? 0 : 100, UNTOUCHED, UNTOUCHED]); // EINVAL / EAGAIN
+        else rows.push([y.fileno(), 65536, UNTOUCHED, UNTOUCHED]);
+      }
+      const slab = Buffer.alloc(256 * 1024);
+      const tab = table(rows);
+      t.equal(binding.recv_batch(slab, tab), n);
+      let cursor = 0;
+      let bad = 0;
+      for (let i = 0; i < n; i++) {
+        const [res, off] = entry(tab, i).slice(2) as [number, number];
+        const kind = i % 8;
+        let want: [number, number];
+        if (kind === 5) want = [0, cursor];
+        else if (kind === 6) want = i % 16 === 6 ? [0, 0] : [-errnoConstants.ENOTSOCK!, cursor];
+        else if (kind === 7) want = i % 16 === 7 ? [-EINVAL, 0] : [-errnoConstants.EAGAIN!, cursor];
+        else {
+          const len = Math.min(sent[i]!.length, share);
+          const at = len < 4096 ? cursor : i * share; // moved down, or left in its share
+          want = [len, at];
+          if (!slab.subarray(off, off + len).equals(sent[i]!.subarray(0, len))) bad++;
+          const rest = drain(p.ends[i]![1]);
+          if (!rest.equals(sent[i]!.subarray(len))) bad++;
+          cursor = at + ((len + 7) & ~7);
+        }
+        if (res !== want[0] || off !== want[1]) {
+          t.fail(`entry ${i} (kind ${kind}): got [${res}, ${off}], want [${want.join(', ')}]`);
+          bad++;
+        }
+      }
+      t.equal(bad, 0, 'every entry has its own bytes at its offset; the rest stays queued');
+      os.close(r);
+      os.close(w);
+      p.close();
+    });
+
+    t.test('recv_batch: alignment can carry the cursor past the slab end', async (t) => {
+      const p = pairs(2);
+      const [[a, b], [c, d]] = p.ends as [Socket, Socket][];
+      a!.send(Buffer.from('thirteen byte'));
+      c!.send(Buffer.from('q'));
+      const slab = Buffer.alloc(13);
+      const tab = table([
+        [b!.fileno(), 13, UNTOUCHED, UNTOUCHED], // fills the slab; cursor rounds to 16 > 13
+        [-1, 1, UNTOUCHED, UNTOUCHED], // skipped entries need no space
+        [d!.fileno(), 0, UNTOUCHED, UNTOUCHED], // nor do invalid ones
+        [d!.fileno(), 1, UNTOUCHED, UNTOUCHED], // nothing left: stop
+      ]);
+      t.equal(binding.recv_batch(slab, tab), 3);
+      t.same([0, 1, 2, 3].map((i) => entry(tab, i).slice(2)), [
+        [13, 0], [0, 0], [-EINVAL, 0], [UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(slab.toString(), 'thirteen byte');
+      t.equal(drain(d!).toString(), 'q');
+      p.close();
+    });
+
+    t.test('recv_batch: count 0, empty tables and detached buffers', async (t) => {
+      const p = pairs(1);
+      const [a, b] = p.ends[0]!;
+      a.send(Buffer.from('waiting'));
+      const slab = Buffer.alloc(4096);
+      const zero = table([[b.fileno(), 100, UNTOUCHED, UNTOUCHED]]);
+      zero[0] = 0;
+      t.equal(binding.recv_batch(slab, zero), 0);
+      t.same(entry(zero, 0).slice(2), [UNTOUCHED, UNTOUCHED]);
+      t.equal(binding.recv_batch(slab, new Int32Array(1)), 0);
+      t.equal(binding.recv_batch(slab, new Int32Array(0)), 0, 'a zero-length table is empty');
+      const dt = table([[b.fileno(), 100, UNTOUCHED, UNTOUCHED]]);
+      detach(dt.buffer as ArrayBuffer);
+      t.equal(binding.recv_batch(slab, dt), 0, 'a detached table is empty');
+      // A detached slab has no room: skipped and invalid entries are done, a read stops.
+      const gone = detachedSlab(4096);
+      t.equal(gone.byteLength, 0);
+      const tab = table([
+        [-1, 100, UNTOUCHED, UNTOUCHED],
+        [b.fileno(), 0, UNTOUCHED, UNTOUCHED],
+        [b.fileno(), 100, UNTOUCHED, UNTOUCHED],
+      ]);
+      t.equal(binding.recv_batch(gone, tab), 2, 'stops at the read: no room');
+      t.same([0, 1, 2].map((i) => entry(tab, i).slice(2)), [[0, 0], [-EINVAL, 0], [UNTOUCHED, UNTOUCHED]]);
+      t.equal(drain(b).toString(), 'waiting', 'nothing was read');
+      p.close();
+    });
+
+    t.test('both: argument errors are thrown, not written to the table', async (t) => {
+      const b = binding as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const p = pairs(1);
+      const [x, y] = p.ends[0]!;
+      const slab = Buffer.alloc(64);
+      const tableErr = { name: 'TypeError', message: 'table must be an Int32Array' };
+      const slabErr = { name: 'TypeError', message: 'slab must be a Buffer or TypedArray' };
+      const rangeErr = { pyType: 'ValueError', message: 'batch count out of range' };
+      for (const name of ['send_batch', 'recv_batch']) {
+        const fn = b[name]!;
+        const ok = table([[x.fileno(), 0, 1, UNTOUCHED]]);
+        for (const [what, tab] of [
+          ['Uint32Array', new Uint32Array(ok.buffer.slice(0))],
+          ['Int16Array', new Int16Array(10)],
+          ['Float64Array', new Float64Array(5)],
+          ['BigInt64Array', new BigInt64Array(5)],
+          ['plain array', [1, x.fileno(), 0, 1, 0]],
+          ['undefined', undefined],
+          ['null', null],
+          ['number', 5],
+          ['ArrayBuffer', ok.buffer],
+          ['DataView', new DataView(ok.buffer)],
+          ['Buffer', Buffer.from(ok.buffer)],
+        ] as [string, unknown][]) {
+          t.throws(() => fn(slab, tab), tableErr, `${name}: table as ${what} is a TypeError`);
+        }
+        t.throws(() => fn(slab), tableErr, `${name}: a missing table is a TypeError`);
+        for (const [what, s] of [
+          ['string', 'str'],
+          ['number', 64],
+          ['plain object', {}],
+          ['undefined', undefined],
+          ['null', null],
+          ['ArrayBuffer', new ArrayBuffer(64)],
+          ['plain array', [1, 2, 3]],
+        ] as [string, unknown][]) {
+          t.throws(() => fn(s, ok), slabErr, `${name}: slab as ${what} is a TypeError`);
+        }
+        t.throws(() => fn(), slabErr, `${name}: no arguments: the slab is checked first`);
+        t.throws(() => fn('str', 'str'), slabErr, `${name}: both bad: the slab is reported`);
+        // table[0] out of [0, (table.length - 1) / 4].
+        const count = (n: number, len: number): Int32Array => {
+          const tab = new Int32Array(len);
+          tab[0] = n;
+          for (let i = 1; i < len; i += 4) {
+            tab[i] = -1; // skipped entries if it ever got to them
+            if (i + 1 < len) tab[i + 1] = 1;
+          }
+          return tab;
+        };
+        t.throws(() => fn(slab, count(-1, 5)), rangeErr, `${name}: count -1`);
+        t.throws(() => fn(slab, count(-2147483648, 5)), rangeErr, `${name}: count INT32_MIN`);
+        t.throws(() => fn(slab, count(2, 5)), rangeErr, `${name}: count 2 with room for 1`);
+        t.throws(() => fn(slab, count(2, 8)), rangeErr, `${name}: count 2 with room for 1 and 3/4`);
+        t.throws(() => fn(slab, count(1, 4)), rangeErr, `${name}: count 1 with 3 of 4 ints`);
+        t.throws(() => fn(slab, count(1, 1)), rangeErr, `${name}: count 1 with no entries`);
+        t.throws(() => fn(slab, count(0x7fffffff, 9)), rangeErr, `${name}: count INT32_MAX`);
+        t.equal(fn(slab, count(2, 9)), 2, `${name}: count 2 with exactly 2 entries is fine`);
+        t.equal(fn(slab, count(2, 12)), 2, `${name}: spare ints after the entries are fine`);
+        // An error leaves the table as it was and does nothing.
+        const untouched = table([[x.fileno(), 0, 1, UNTOUCHED], [x.fileno(), 0, 1, UNTOUCHED]]);
+        untouched[0] = 3;
+        t.throws(() => fn(slab, untouched), rangeErr, `${name}: count 3 with room for 2`);
+        t.same([entry(untouched, 0)[3], entry(untouched, 1)[3]], [UNTOUCHED, UNTOUCHED], `${name}: no entry was done`);
+      }
+      t.ok(nothingWaiting(y) && nothingWaiting(x), 'no error path sent anything');
+      // Still usable after all that.
+      const tab = table([[x.fileno(), 0, 2, UNTOUCHED]]);
+      t.equal(binding.send_batch(Buffer.from('ok'), tab), 1);
+      t.equal(drain(y).toString(), 'ok');
+      p.close();
+    });
+
+    t.test('the slab may alias the table: the count is read once, every entry re-checked', async (t) => {
+      // recv_batch writes received bytes over the table itself; whatever lands
+      // there is then read as the next entries, and must be treated like any
+      // other table contents (no crash, no read past the table).
+      const p = pairs(1);
+      const [a, b] = p.ends[0]!;
+      const ab = new ArrayBuffer(64);
+      const tab = new Int32Array(ab, 0, 9); // bytes [0, 36): count + 2 entries
+      const slab = new Uint8Array(ab, 4, 60); // slab byte 0 is table[1]
+      tab.set([2, b.fileno(), 60, UNTOUCHED, UNTOUCHED, b.fileno(), 60, UNTOUCHED, UNTOUCHED]);
+      // The peer sends 16 bytes that land on entry 0 and then entry 1's fd and max:
+      // entry 1 becomes [fd -1, max 0], a skipped entry.
+      const payload = new Int32Array([0x11111111, 0x22222222, 0x33333333, 0x44444444, -1, 0]);
+      t.equal(a.send(Buffer.from(payload.buffer)), 24);
+      t.equal(binding.recv_batch(slab, tab), 2);
+      t.equal(tab[0], 2, 'table[0] is not a slab byte');
+      t.same(Array.from(tab.subarray(3, 5)), [24, 0], 'entry 0 result and offset written after the read');
+      t.same(Array.from(tab.subarray(5, 9)), [-1, 0, 0, 0], 'entry 1, overwritten to fd -1, was skipped');
+      p.close();
+    });
+  });
+}

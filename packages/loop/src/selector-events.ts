@@ -64,8 +64,14 @@ const SEND_SLAB_SIZE = 256 * 1024;
  * while a loop with many ready connections runs the rest of its callbacks.
  */
 const SEND_BATCH_ENTRIES = 64;
-/** Bytes a loop's read batch receives into (then copied out). */
-const RECV_SLAB_SIZE = 256 * 1024;
+/**
+ * Bytes a loop's read batch receives into (then copied out): a share of
+ * 64 KiB for each of RECV_BATCH_ENTRIES transports (recv_batch's shares, in
+ * native/socket.cc: every entry of a batch is received for in one call, and
+ * none gets more than its share). Memory the kernel never writes to is
+ * never made resident; small messages are packed at the front.
+ */
+const RECV_SLAB_SIZE = 4 * 1024 * 1024;
 /**
  * Transports a read batch holds. A poll that finds more ready is received
  * for in chunks, each just before its transports' readers run: receiving for

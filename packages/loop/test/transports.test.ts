@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventLoop, SelectorSocketTransport, isBufferedProtocol, startServer, type BufferedProtocol, type Protocol, type Transport } from '@iomux/loop';
 import { EVENT_READ, EVENT_WRITE } from '@iomux/selectors';
-import { OSError, socket, socketpair, type Socket } from '@iomux/core-native';
+import { OSError, binding, socket, socketpair, type Socket } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, collectExceptions, future, recordingLogger, runBriefly, runUntil } from './helpers.js';
 
@@ -100,8 +100,20 @@ function drainPeer(sock: Socket, into: Buffer[]): 'eof' | 'more' {
   }
 }
 
-function suite(backend: string): void {
-  t.test(`backend ${backend}`, async (t) => {
+/**
+ * The tests for one backend; with `batchIo` 'syscalls', the loop's read and
+ * write batches make a syscall per transport instead of going through the
+ * thread's io_uring (core-native batch_io).
+ */
+function suite(backend: string, batchIo?: 'syscalls'): void {
+  t.test(`backend ${backend}${batchIo !== undefined ? `, batches through ${batchIo}` : ''}`, async (t) => {
+    if (batchIo !== undefined) {
+      const before = binding.batch_io();
+      t.not(binding.batch_io(batchIo), 'io_uring');
+      t.teardown(() => {
+        binding.batch_io(before === 'io_uring' ? 'io_uring' : 'syscalls');
+      });
+    }
     /** A loop, a transport on one end of a socketpair, its protocol and the other end. */
     const setup = (t: Test, proto: RecProto = new RecProto()) => {
       const loop = new EventLoop({ selector: backend });
@@ -1204,3 +1216,5 @@ function suite(backend: string): void {
 }
 
 for (const backend of BACKENDS) suite(backend);
+// Where batches go through io_uring, also the other way.
+if (binding.batch_io() === 'io_uring') suite('epoll', 'syscalls');
