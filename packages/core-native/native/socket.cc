@@ -517,11 +517,12 @@ napi_value SendBatch(napi_env env, napi_value slabv, napi_value tablev) {
 // - Shares: 2 to kUringMaxOps entries, with an equal share of the slab of
 //   at least kRecvBatchMin bytes each (a multiple of 8). Each entry takes
 //   at most its share and every entry is done; one that gets less than its
-//   peer sent leaves the rest readable, as after any short read. An entry
-//   of fewer than kRecvBatchMin bytes is moved down, packed right after the
-//   one before it; a larger one stays at the start of its share (no copy),
-//   and the next is packed after it. With a ring (uring.h) the receives are
-//   one syscall.
+//   peer sent leaves the rest readable, as after any short read. Where an
+//   entry's bytes go: with a syscall per entry, right after the entry
+//   before (packed); with a ring (uring.h), which receives every entry in
+//   one syscall, each lands at the start of its share and one of fewer than
+//   kRecvBatchMin bytes is then moved down, packed after the entry before,
+//   while a larger one stays (no copy) and the next is packed after it.
 // - Otherwise: packed from offset 0 one after another, each taking up to
 //   `max` bytes of what is left; the batch stops early at an entry when
 //   what is left is less than its max and less than kRecvBatchMin bytes.
@@ -529,8 +530,9 @@ constexpr size_t kRecvBatchMin = 4096;
 
 inline size_t Align8(size_t n) { return (n + 7) & ~static_cast<size_t>(7); }
 
-// The other rule: a syscall per entry, from entry 0.
-size_t RecvPlain(const BatchArgs& a) {
+// A syscall per entry, from entry 0, packed; `share` as above, or 0 for
+// the other rule.
+size_t RecvPlain(const BatchArgs& a, size_t share) {
   size_t cursor = 0;
   size_t i = 0;
   for (; i < a.count; i++) {
@@ -549,7 +551,12 @@ size_t RecvPlain(const BatchArgs& a) {
     }
     size_t left = cursor < a.slab.length ? a.slab.length - cursor : 0;
     size_t cap = static_cast<size_t>(max) < left ? static_cast<size_t>(max) : left;
-    if (cap < static_cast<size_t>(max) && cap < kRecvBatchMin) break;
+    if (share > 0) {
+      // Never short of room: each earlier entry took at most its share.
+      if (cap > share) cap = share;
+    } else if (cap < static_cast<size_t>(max) && cap < kRecvBatchMin) {
+      break;
+    }
     ssize_t n;
     do {
       // SAFETY: [cursor, cursor + cap) lies inside the slab (cap <= left).
@@ -571,8 +578,9 @@ napi_value RecvBatch(napi_env env, napi_value slabv, napi_value tablev) {
   // Offsets cross as int32: use no more of the slab than they can name.
   if (a.slab.length > static_cast<size_t>(INT32_MAX)) a.slab.length = static_cast<size_t>(INT32_MAX);
   size_t share = a.count >= 2 ? (a.slab.length / a.count) & ~static_cast<size_t>(7) : 0;
-  if (share < kRecvBatchMin || a.count > kUringMaxOps) {
-    return Int32Value(env, static_cast<int32_t>(RecvPlain(a)));
+  if (share < kRecvBatchMin) share = 0;
+  if (share == 0 || a.count > kUringMaxOps || !UringReady()) {
+    return Int32Value(env, static_cast<int32_t>(RecvPlain(a, share)));
   }
   // Every entry is read (and checked) before any byte is received: the
   // slab may alias the table, and what lands there is not read as entries.

@@ -218,6 +218,12 @@ size_t UringRun(bool send, const UringOp* ops, int32_t* results, size_t n) {
   return taken;
 }
 
+bool UringReady() {
+  Ring* r = &tl_ring;
+  if (r->state == Ring::kReady) return true;
+  return r->state == Ring::kUntried && Open(r, true);
+}
+
 const char* UringSet(bool on) {
   Ring* r = &tl_ring;
   if (on) {
@@ -241,6 +247,7 @@ const char* UringState() {
 #else  // no io_uring here
 
 size_t UringRun(bool, const UringOp*, int32_t*, size_t) { return 0; }
+bool UringReady() { return false; }
 const char* UringSet(bool) { return "unsupported"; }
 const char* UringState() { return "unsupported"; }
 

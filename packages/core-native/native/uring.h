@@ -31,6 +31,9 @@ constexpr size_t kUringMaxOps = 64;
 // ring) when the rest must be done with plain syscalls.
 size_t UringRun(bool send, const UringOp* ops, int32_t* results, size_t n);
 
+// Whether UringRun would use this thread's ring (making it if needed).
+bool UringReady();
+
 // "io_uring" when this thread's ring is in use, else why not: "disabled"
 // (IOMUX_URING=0, or UringSet(false)), "unavailable" (refused), or
 // "unsupported" (no io_uring in this build).
