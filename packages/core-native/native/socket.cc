@@ -463,28 +463,34 @@ napi_value Int32Value(napi_env env, int32_t v) {
   return out;
 }
 
+// Runs ops[0, n) in order, sends or receives, each result (bytes moved or
+// -errno) in results[k]: through the thread's ring where it takes them,
+// the rest with a syscall each. The caller has checked every op's buffer.
+void RunOps(bool send, const UringOp* ops, int32_t* results, size_t n) {
+  for (size_t k = UringRun(send, ops, results, n); k < n; k++) {
+    ssize_t r;
+    do {
+      // SAFETY: ops[k] lies inside its slab, checked by the caller.
+      r = send ? FastSend(ops[k].fd, ops[k].buf, ops[k].len, kSendFlags | MSG_DONTWAIT)
+               : FastRecv(ops[k].fd, ops[k].buf, ops[k].len, MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+    results[k] = r < 0 ? -errno : static_cast<int32_t>(r);
+  }
+}
+
 // send_batch(slab, table): entries [fd, offset, length, result]; sends
 // slab[offset, offset + length) on fd for each (MSG_NOSIGNAL). Returns the
 // number of entries done (all of them).
 napi_value SendBatch(napi_env env, napi_value slabv, napi_value tablev) {
   BatchArgs a = BatchValues(env, slabv, tablev);
-  // The valid entries go to the ring in groups (UringRun), the rest of a
-  // group (no ring) with plain syscalls, in the same order.
+  // The valid entries go in groups of kUringMaxOps (RunOps), in order.
   UringOp ops[kUringMaxOps];
   int32_t* slots[kUringMaxOps];
   int32_t results[kUringMaxOps];
   size_t pending = 0;
   auto flush = [&]() {
-    size_t done = UringRun(true, ops, results, pending);
-    for (size_t k = 0; k < done; k++) *slots[k] = results[k];
-    for (size_t k = done; k < pending; k++) {
-      ssize_t n;
-      do {
-        // SAFETY: ops[k] lies inside the slab, checked when it was queued.
-        n = FastSend(ops[k].fd, ops[k].buf, ops[k].len, kSendFlags | MSG_DONTWAIT);
-      } while (n < 0 && errno == EINTR);
-      *slots[k] = n < 0 ? -errno : static_cast<int32_t>(n);
-    }
+    RunOps(true, ops, results, pending);
+    for (size_t k = 0; k < pending; k++) *slots[k] = results[k];
     pending = 0;
   };
   for (size_t i = 0; i < a.count; i++) {
@@ -586,38 +592,31 @@ napi_value RecvBatch(napi_env env, napi_value slabv, napi_value tablev) {
   // slab may alias the table, and what lands there is not read as entries.
   UringOp ops[kUringMaxOps];
   int32_t results[kUringMaxOps];
-  int32_t skipped[kUringMaxOps];  // the result of an entry not received for
-  bool has_op[kUringMaxOps];
+  // Per entry: kReceived, or the result of a skipped one (0 for fd < 0,
+  // -EINVAL for max <= 0).
+  constexpr int32_t kReceived = 1;
+  int32_t state[kUringMaxOps];
   size_t m = 0;
   for (size_t i = 0; i < a.count; i++) {
     int32_t* e = a.table + 1 + i * kBatchStride;
     int fd = e[0];
     int32_t max = e[1];
-    skipped[i] = fd < 0 ? 0 : -EINVAL;
-    has_op[i] = fd >= 0 && max > 0;
-    if (!has_op[i]) continue;
+    state[i] = fd < 0 ? 0 : max <= 0 ? -EINVAL : kReceived;
+    if (state[i] != kReceived) continue;
     size_t cap = static_cast<size_t>(max) < share ? static_cast<size_t>(max) : share;
     // SAFETY: [i * share, i * share + cap) lies inside the slab:
     // (i + 1) * share <= count * share <= slab length.
     ops[m++] = UringOp{fd, a.slab.data + i * share, static_cast<uint32_t>(cap)};
   }
-  size_t done = UringRun(false, ops, results, m);
-  for (size_t k = done; k < m; k++) {
-    ssize_t n;
-    do {
-      // SAFETY: ops[k] lies inside the slab (above).
-      n = FastRecv(ops[k].fd, ops[k].buf, ops[k].len, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    results[k] = n < 0 ? -errno : static_cast<int32_t>(n);
-  }
+  RunOps(false, ops, results, m);
   // Where each entry's bytes end up. The cursor never passes the start of
   // the current entry's share: each earlier entry ends inside its own.
   size_t cursor = 0;
   size_t k = 0;
   for (size_t i = 0; i < a.count; i++) {
     int32_t* e = a.table + 1 + i * kBatchStride;
-    if (!has_op[i]) {
-      e[2] = skipped[i];
+    if (state[i] != kReceived) {
+      e[2] = state[i];
       e[3] = 0;
       continue;
     }
