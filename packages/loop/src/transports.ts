@@ -422,6 +422,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       } else if (this._sendIdx >= 0) {
         // It goes alone, after what this transport queued.
         loop._flushWrites();
+      } else if (!loop._batchOpen) {
+        loop._lateWrite();
       }
     }
     this.#write(asBuffer(data));

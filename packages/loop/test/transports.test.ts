@@ -688,6 +688,69 @@ function suite(backend: string, batchIo?: 'syscalls'): void {
       t.same(seen, [7, '', false, 0, 'one,two', false]);
     });
 
+    t.test('a write from a promise job two turns after a callback: the first goes alone, then the loop waits a turn before its flush and it joins the batch', async (t) => {
+      const { loop, peer, tr } = setup(t);
+      await runBriefly(loop);
+      t.equal(loop._settleHops, 0);
+      // As a streams handler: resumed by what a callback resolved, it
+      // awaits once more, then writes.
+      const sizes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const woken = future();
+        void woken.promise.then(async () => {
+          await Promise.resolve();
+          tr.write(Buffer.from(`m${i},`));
+          sizes.push(tr.getWriteBufferSize());
+        });
+        loop.callSoon(() => woken.resolve());
+        await runUntil(loop, () => sizes.length === i + 1);
+      }
+      t.same(sizes, [0, 3, 3, 3], 'sent alone while the loop waited; then queued in the batch');
+      t.equal(loop._settleHops, 1, 'one turn learned');
+      const got: Buffer[] = [];
+      await runUntil(loop, () => (drainPeer(peer, got), Buffer.concat(got).length === 12));
+      t.equal(Buffer.concat(got).toString(), 'm0,m1,m2,m3,');
+    });
+
+    t.test('the turns a loop waits are bounded, and iterations without a late write take them away', async (t) => {
+      const { loop, tr } = setup(t);
+      await runBriefly(loop);
+      // Writes from outside the loop's callbacks while it waits (a Node
+      // timer) count as late, however many.
+      let n = 0;
+      const timer = setInterval(() => {
+        tr.write(Buffer.from('x'));
+        n++;
+      }, 1);
+      try {
+        await runUntil(loop, () => n >= 8);
+      } finally {
+        clearInterval(timer);
+      }
+      t.equal(loop._settleHops, 4, 'at most 4');
+      // 1024 iterations that run callbacks, with no late write: one turn less.
+      let i = 0;
+      const step = (): void => {
+        if (++i < 1024 * 2) loop.callSoon(step);
+      };
+      loop.callSoon(step);
+      await runUntil(loop, () => i >= 1024 * 2);
+      t.equal(loop._settleHops, 2, 'two turns fewer after 2048 iterations');
+    });
+
+    t.test('a protocol that writes from its callbacks leaves the loop waiting no turns', async (t) => {
+      const { loop, peer, tr, proto } = setup(t);
+      proto.onData = (d) => tr.write(d);
+      const got: Buffer[] = [];
+      let want = '';
+      for (let i = 0; i < 20; i++) {
+        peer.send(Buffer.from(`p${i},`));
+        want += `p${i},`;
+        await runUntil(loop, () => (drainPeer(peer, got), Buffer.concat(got).toString() === want));
+      }
+      t.equal(loop._settleHops, 0);
+    });
+
     t.test('a write while the loop is not running goes out at once, as asyncio sends in write()', async (t) => {
       const { loop, peer, tr, fd } = setup(t);
       await runBriefly(loop);
