@@ -39,7 +39,7 @@ const QUICK_LOOK_MISSES = 2;
 const QUICK_LOOK_PROBE = 8;
 /** Longest stretch of queued work before the loop lets Node's loop run. */
 const YIELD_MS = 1;
-/** Most promise-job turns the loop waits before its next flush (see #settleHops). */
+/** Most promise-job turns the loop waits before its next flush (see _settleHops). */
 const MAX_SETTLE_HOPS = 4;
 /** Iterations with callbacks and no late write after which it waits one turn less. */
 const SETTLE_DECAY = 1024;
@@ -114,9 +114,9 @@ export abstract class BaseEventLoop {
   #emptyLooks = 0;
   #skippedLooks = 0;
   /**
-   * Promise-job turns the loop lets pass after an iteration that ran
-   * callbacks, before it flushes the write batch and looks at I/O. What a
-   * coroutine writes after an await (a streams handler: `await
+   * @internal Promise-job turns the loop lets pass after an iteration that
+   * ran callbacks, before it flushes the write batch and looks at I/O. What
+   * a coroutine writes after an await (a streams handler: `await
    * reader.read()`, then write) runs in a promise job one or more turns
    * after the callback that resolved it, while the loop's next iteration
    * starts one turn after the last callback. Without the wait such a write
@@ -125,7 +125,7 @@ export abstract class BaseEventLoop {
    * echo). Learned: each write that comes while the loop waits (_lateWrite)
    * adds a turn, up to MAX_SETTLE_HOPS; SETTLE_DECAY iterations without one
    * take a turn away, so a loop whose protocols write from their callbacks
-   * settles at none. @internal
+   * settles at none.
    */
   _settleHops = 0;
   #settleCalm = 0;
@@ -582,7 +582,7 @@ export abstract class BaseEventLoop {
   /**
    * @internal A transport wrote outside the batch: when the loop is waiting
    * for I/O, it is a promise job that came too late for the last flush
-   * (see #settleHops).
+   * (see _settleHops).
    */
   _lateWrite(): void {
     if (this.#wake === this.#interrupt && this._settleHops < MAX_SETTLE_HOPS) {
