@@ -5,6 +5,7 @@
 // Node setInterval keeps ticking and a Node net echo server in the same
 // process answers a ping: the loop never blocks Node's own loop.
 import t from 'tap';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -93,21 +94,55 @@ function ping(port: number): Promise<{ reply: string; ms: number }> {
 }
 
 /** A Node setInterval(5 ms) that counts its ticks and the longest gap between them. */
-function startTicker(): { stop(): { ticks: number; maxGap: number } } {
+/**
+ * Nanoseconds this thread has spent runnable but waiting for a CPU (Linux's
+ * schedstat), or null where that is not known. Under a parallel test run
+ * on two CPUs the kernel can leave the thread waiting for 100 ms and more:
+ * time that no code of this process could use.
+ */
+function runqueueWaitNs(): number | null {
+  try {
+    const f = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    const ns = Number(f[1]);
+    return Number.isFinite(ns) ? ns : null;
+  } catch {
+    return null;
+  }
+}
+
+interface TickerResult {
+  ticks: number;
+  /** The longest wall-clock gap between ticks. */
+  maxGap: number;
+  /** The longest gap less the time the thread waited for a CPU in it. */
+  maxOwnGap: number;
+}
+
+function startTicker(): { stop(): TickerResult } {
   let ticks = 0;
   let last = performance.now();
+  let lastWait = runqueueWaitNs();
   let maxGap = 0;
-  const iv = setInterval(() => {
+  let maxOwnGap = 0;
+  const gap = (): void => {
     const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
+    const wait = runqueueWaitNs();
+    const wall = now - last;
+    const waited = wait !== null && lastWait !== null ? (wait - lastWait) / 1e6 : 0;
+    maxGap = Math.max(maxGap, wall);
+    maxOwnGap = Math.max(maxOwnGap, wall - waited);
     last = now;
+    lastWait = wait;
+  };
+  const iv = setInterval(() => {
+    gap();
     ticks++;
   }, 5);
   return {
     stop() {
       clearInterval(iv);
-      maxGap = Math.max(maxGap, performance.now() - last);
-      return { ticks, maxGap };
+      gap();
+      return { ticks, maxGap, maxOwnGap };
     },
   };
 }
@@ -170,7 +205,7 @@ for (const backend of BACKENDS) {
         return results;
       });
       const elapsed = performance.now() - t0;
-      const { ticks, maxGap } = ticker.stop();
+      const { ticks, maxGap, maxOwnGap } = ticker.stop();
       loop.close();
       const pong = await pinged!;
       await side.close();
@@ -193,11 +228,16 @@ for (const backend of BACKENDS) {
       // count of those turns (5 or 6 whether the run takes 250 ms or 800):
       // a rate would measure the machine. What is asserted is that Node's
       // loop keeps turning while the loop serves: several ticks, none of the
-      // gaps a large part of the run.
+      // gaps a large part of the run. A gap is counted without the time
+      // the kernel kept this thread waiting for a CPU (other test files
+      // run beside this one): neither loop could run then.
       const ideal = elapsed / 5;
       t.ok(ticks >= 3, `${ticks} ticks in ${elapsed.toFixed(0)} ms (ideal ${ideal.toFixed(0)})`);
       t.ok(ticks <= ideal + 2, 'and never more than the ideal count');
-      t.ok(maxGap < Math.max(100, elapsed * 0.75), `the longest gap between ticks was ${maxGap.toFixed(0)} ms`);
+      t.ok(
+        maxOwnGap < Math.max(100, elapsed * 0.75),
+        `the longest gap between ticks was ${maxOwnGap.toFixed(0)} ms, not counting waits for a CPU (${maxGap.toFixed(0)} ms with them)`,
+      );
     });
   }
 }
@@ -248,12 +288,12 @@ for (const backend of BACKENDS) {
       await server.waitClosed();
     });
     const elapsed = performance.now() - t0;
-    const { ticks, maxGap } = ticker.stop();
+    const { ticks, maxGap, maxOwnGap } = ticker.stop();
     loop.close();
     t.ok(bytes > 0, `${(bytes / 1e6).toFixed(1)} MB received`);
     t.same(errors, []);
     const ideal = elapsed / 5;
     t.ok(ticks >= ideal / 5, `${ticks} ticks in ${elapsed.toFixed(0)} ms (ideal ${ideal.toFixed(0)})`);
-    t.ok(maxGap < 500, `the longest gap between ticks was ${maxGap.toFixed(0)} ms`);
+    t.ok(maxOwnGap < 500, `the longest gap between ticks was ${maxOwnGap.toFixed(0)} ms, not counting waits for a CPU (${maxGap.toFixed(0)} ms with them)`);
   });
 }
