@@ -898,7 +898,13 @@ export function fromfd(fd: number, family: number, type: number, proto: number =
   const pro = toClinicInt(proto);
   if (f < 0) throw osError(EBADF, 'dup');
   const nfd = call(() => binding.dup(f));
-  return new Socket(fam, typ, pro, nfd);
+  try {
+    return new Socket(fam, typ, pro, nfd);
+  } catch (e) {
+    // The duplicate is ours until a Socket owns it.
+    binding.close(nfd);
+    throw e;
+  }
 }
 
 /** Python's `socket.close(fd)`: closes a socket descriptor. */
@@ -994,9 +1000,13 @@ export interface CreateConnectionOptions {
 /** Python's `host, port = address` unpacking. */
 function unpackPair(address: unknown): [unknown, unknown] {
   if (typeof address === 'string' || Array.isArray(address)) {
-    const items = Array.from(address as ArrayLike<unknown>);
+    // As Python's unpacking: stop at the third item, never copy a huge sequence.
+    const items: unknown[] = [];
+    for (const item of address as Iterable<unknown>) {
+      if (items.length === 2) throw new ValueError('too many values to unpack (expected 2)');
+      items.push(item);
+    }
     if (items.length < 2) throw new ValueError(`not enough values to unpack (expected 2, got ${items.length})`);
-    if (items.length > 2) throw new ValueError('too many values to unpack (expected 2)');
     return [items[0], items[1]];
   }
   throw new TypeError(`cannot unpack non-iterable ${pyTypeName(address)} object`);

@@ -15,7 +15,7 @@ import {
   errnoConstants as E, selectConstants, OSError, ValueError, OverflowError, BlockingIOError,
   BrokenPipeError, ConnectionRefusedError, TimeoutError,
 } from '@iomux/core-native';
-import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
 import { collectUntil } from '../../../test/support/gc.js';
 import { expectNoSigpipeThenControl, watchSigpipe } from '../../../test/support/sigpipe.js';
 
@@ -975,4 +975,40 @@ t.test('the binding re-checks every argument itself', async (t) => {
   binding.close(y);
   t.throws(() => b.getpeername!(x), { errno: E.EBADF, syscall: 'getpeername', message: msg(E.EBADF!) });
   t.pass('still alive');
+});
+
+// Issue 17, defect 2: a failed fromfd() closes the duplicate it made.
+t.test('fromfd() that fails leaks no descriptor', async (t) => {
+  const [r, w] = os.pipe();
+  const before = fdCount();
+  for (let i = 0; i < 100; i++) {
+    // -1 asks the kernel for the family: a pipe is ENOTSOCK.
+    t.throws(() => socket.fromfd(r, -1, -1, -1), { name: 'OSError', errno: E.ENOTSOCK });
+    t.throws(() => socket.fromfd(r, AF_UNIX, bad('x')), TypeError);
+  }
+  t.equal(fdCount(), before, '100 failed calls leave the descriptor count as it was');
+  os.close(r);
+  os.close(w);
+});
+
+// Issue 17, defect 4: Python's `host, port = address` stops at the third
+// item; a huge or endless address fails at once instead of being copied.
+t.test('createConnection(address) never copies a huge address', async (t) => {
+  const huge = new Array(2 ** 32 - 1);
+  let start = performance.now();
+  t.throws(() => createConnection(bad(huge)), { name: 'ValueError', message: 'too many values to unpack (expected 2)' });
+  t.ok(performance.now() - start < 1000, `a length 2**32-1 array fails at once (${(performance.now() - start).toFixed(1)} ms)`);
+  let gets = 0;
+  const lying = new Proxy(['127.0.0.1', 1], {
+    get(target, key, recv) {
+      if (key === 'length') return 2 ** 32 - 1;
+      gets++;
+      return Reflect.get(target, key, recv);
+    },
+  });
+  start = performance.now();
+  t.throws(() => createConnection(bad(lying)), { name: 'ValueError', message: 'too many values to unpack (expected 2)' });
+  t.ok(gets < 20, `a Proxy reporting a huge length is read only a few times (${gets} gets)`);
+  t.throws(() => createConnection(bad(['127.0.0.1'])), { name: 'ValueError', message: 'not enough values to unpack (expected 2, got 1)' });
+  t.throws(() => createConnection(bad(5)), { name: 'TypeError', message: 'cannot unpack non-iterable int object' });
 });

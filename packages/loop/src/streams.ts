@@ -5,7 +5,7 @@
  * limits with asyncio's errors) and StreamWriter (write, drain, close,
  * waitClosed).
  */
-import { ConnectionResetError, RuntimeError, ValueError } from '@iomux/core-native';
+import { ConnectionResetError, pyTypeName, RuntimeError, toInt, ValueError } from '@iomux/core-native';
 import { getRunningLoop } from './events.js';
 import { ByteBuffer } from './internal/bytebuf.js';
 import type { Protocol } from './protocols.js';
@@ -74,6 +74,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   constructor(limit: number = DEFAULT_LIMIT) {
     // The line length limit is a security feature; it also doubles as half
     // the buffer limit.
+    if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`limit must be a number, not '${pyTypeName(limit)}'`);
     if (limit <= 0) throw new ValueError('Limit cannot be <= 0');
     this._limit = limit;
   }
@@ -132,7 +133,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
     return this._eof && this._buffer.length === 0;
   }
 
-  feedData(data: Uint8Array): void {
+  feedData(view: ArrayBufferView): void {
+    const data = view instanceof Uint8Array ? view : bytesView(view);
     if (this._eof) throw new RuntimeError('feed_data after feed_eof');
     if (data.length === 0) return;
     this._buffer.extend(data);
@@ -196,7 +198,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Reads up to and including `separator`. */
   async readuntil(separator: Uint8Array | string = NEWLINE): Promise<Buffer> {
-    const sep = typeof separator === 'string' ? Buffer.from(separator) : separator;
+    const sep = typeof separator === 'string' ? Buffer.from(separator) : separator instanceof Uint8Array ? separator : bytesView(separator);
     const seplen = sep.length;
     if (seplen === 0) throw new ValueError('Separator should be at least one-byte string');
     if (this._exception !== null) throw this._exception;
@@ -226,7 +228,14 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * Reads up to `n` bytes (as soon as any are there); with n -1 (default),
    * everything until EOF. An empty Buffer at EOF.
    */
-  read(n = -1): Promise<Buffer> {
+  read(n: number = -1): Promise<Buffer> {
+    if (typeof n !== 'number' || !Number.isInteger(n)) {
+      try {
+        n = toInt(n);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     if (this._exception === null && n > 0) {
       // Fast paths, no async frame: data is buffered already (the common
       // case under load), or the stream has ended.
@@ -267,6 +276,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Reads exactly `n` bytes; IncompleteReadError if EOF comes first. */
   async readexactly(n: number): Promise<Buffer> {
+    n = toInt(n);
     if (n < 0) throw new ValueError('readexactly size can not be less than zero');
     if (this._exception !== null) throw this._exception;
     if (n === 0) return Buffer.alloc(0);
@@ -290,6 +300,12 @@ export class StreamReader implements AsyncIterable<Buffer> {
       yield line;
     }
   }
+}
+
+/** Any byte view as a Uint8Array over its bytes; TypeError for anything else. */
+function bytesView(data: unknown): Uint8Array {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(`a bytes-like object is required, not '${pyTypeName(data)}'`);
 }
 
 const NEWLINE = Buffer.from('\n');

@@ -26,6 +26,7 @@ import { BACKENDS, collectExceptions, future, runBriefly, sleep, testHttpServer,
 checkNoFdLeak(t);
 
 const DATA = Buffer.from('line1\nline2\nline3\n');
+const bad = (x: unknown): any => x;
 const b = (s: string): Buffer => Buffer.from(s);
 const buffered = (s: StreamReader): string => s._buffer.view().toString();
 
@@ -492,6 +493,28 @@ t.test('StreamReader', async (t) => {
     const stream = new StreamReader();
     stream.feedEof();
     t.throws(() => stream.feedData(b('x')), { name: 'RuntimeError', message: 'feed_data after feed_eof' });
+  });
+
+  // Issue 17, defect 3: sizes are integers and data is bytes, as asyncio's
+  // slicing and bytearray.extend() require (TypeError there too).
+  t.test('read(n), readexactly(n), feedData() and the limit check their arguments', async (t) => {
+    const stream = new StreamReader();
+    stream.feedData(DATA);
+    for (const n of [{}, NaN, 1.5, '5', Infinity, Symbol('n'), null]) {
+      await t.rejects(stream.read(bad(n)), TypeError, `read(${String(n)})`);
+      await t.rejects(stream.readexactly(bad(n)), TypeError, `readexactly(${String(n)})`);
+    }
+    t.equal(buffered(stream), DATA.toString(), 'nothing consumed by the refused calls');
+    t.equal((await stream.read(bad(2n))).toString(), DATA.subarray(0, 2).toString(), 'a bigint size is an int');
+    t.equal((await stream.read(2 ** 53)).length, DATA.length - 2, 'a huge size takes what is there');
+    t.throws(() => stream.feedData(bad([1, 2, 3])), { name: 'TypeError', message: "a bytes-like object is required, not 'list'" });
+    t.throws(() => stream.feedData(bad('abc')), TypeError);
+    stream.feedData(new Uint16Array([0x4241]));
+    t.equal(buffered(stream).length, 2, 'any byte view is fed as its bytes');
+    await t.rejects(stream.readuntil(bad(5)), TypeError);
+    t.throws(() => new StreamReader(bad('5')), TypeError);
+    t.throws(() => new StreamReader(NaN), TypeError);
+    t.throws(() => new StreamReader(0), { name: 'ValueError', message: 'Limit cannot be <= 0' });
   });
 
   t.test('async iteration yields lines until EOF', async (t) => {

@@ -11,7 +11,7 @@ import { toClinicInt, pyTypeName } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
+import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 
 const CTL_ADD = C.EPOLL_CTL_ADD ?? 1;
 const CTL_DEL = C.EPOLL_CTL_DEL ?? 2;
@@ -219,24 +219,31 @@ export class Epoll implements Disposable {
       } else {
         opts = options;
       }
+      const signal = checkWaitOptions(opts, 'pollAsync');
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
-      return this.#start(() => this.#wait(0, max), ms, opts, map);
+      return this.#start(() => this.#wait(0, max), ms, signal, opts?.assumeNotReady === true, map);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
   /** Starts a wait whose non-blocking look is `attempt` (see PendingWait). */
-  #start<T, R>(attempt: () => T[], ms: number, opts: AsyncWaitOptions | undefined, map?: (list: T[]) => R[]): Promise<R[]> {
+  #start<T, R>(
+    attempt: () => T[],
+    ms: number,
+    signal: AbortSignal | undefined,
+    assumeNotReady: boolean,
+    map?: (list: T[]) => R[],
+  ): Promise<R[]> {
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
     const wait = new PendingWait<T, R>(
       attempt,
       ms,
-      opts?.signal,
+      signal,
       () => {
         this.#inFlight = null;
       },
-      opts?.assumeNotReady !== true,
+      !assumeNotReady,
       map,
     );
     if (!wait.done) {
@@ -293,6 +300,7 @@ export class Epoll implements Disposable {
    */
   _pollAsyncRaw(timeout: number | null, maxevents: number, options?: AsyncWaitOptions): Promise<unknown[]> {
     try {
+      const signal = checkWaitOptions(options, 'pollAsync');
       const [ms, max] = this.#parse(timeout, maxevents);
       this.#waited = 0;
       const look = (): unknown[] => {
@@ -300,7 +308,7 @@ export class Epoll implements Disposable {
         this.#waited = n;
         return n > 0 ? RAW_READY : NO_EVENTS;
       };
-      return this.#start(look, ms, options);
+      return this.#start(look, ms, signal, options?.assumeNotReady === true);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -11,7 +11,7 @@ import { has } from '@iomux/core-native';
 import { epoll as epollImpl } from './epoll.js';
 
 export { select, selectAsync, type FileLike } from './select.js';
-export type { AsyncWaitOptions } from './internal/async.js';
+export { checkWaitOptions, type AsyncWaitOptions } from './internal/async.js';
 export { poll, Poll } from './poll.js';
 export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
 /** @internal For @iomux/selectors' EpollSelector (Epoll._pollNowRaw). */

@@ -12,7 +12,7 @@ import { binding, fromErrno, KeyError, OverflowError, RuntimeError, ValueError, 
 import { fdOf } from './internal/fileobj.js';
 import { ENOENT, isEintr, maxArgs, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
 import { EpollMirror, canMirror } from './internal/mirror.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
@@ -131,13 +131,14 @@ export class Poll {
       } else {
         opts = options;
       }
+      const signal = checkWaitOptions(opts, 'pollAsync');
       const ms = toPollMs(timeout, 1e6);
       if (this.#running || this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
       if (!canMirror) throw new RuntimeError('pollAsync() needs epoll on this platform');
       const wait = new PendingWait<[number, number]>(
         () => this.#wait(0),
         ms,
-        opts?.signal,
+        signal,
         () => {
           this.#inFlight = null;
         },
@@ -145,13 +146,18 @@ export class Poll {
       );
       if (!wait.done) {
         this.#inFlight = wait;
-        if (this.#mirror === null) {
-          const m = new EpollMirror();
-          this.#mirror = m;
-          const pfd = this.#pfd;
-          for (const [fd, slot] of this.#slots) m.set(fd, pfd[2 * slot + 1]! & 0xffff);
+        try {
+          if (this.#mirror === null) {
+            const m = new EpollMirror();
+            this.#mirror = m;
+            const pfd = this.#pfd;
+            for (const [fd, slot] of this.#slots) m.set(fd, pfd[2 * slot + 1]! & 0xffff);
+          }
+          wait.arm(this.#mirror.handle);
+        } catch (e) {
+          // EMFILE making the mirror: settle the armed wait, or #inFlight stays set.
+          wait.cancel(e);
         }
-        wait.arm(this.#mirror.handle);
       }
       return wait.promise;
     } catch (e) {

@@ -9,7 +9,7 @@ import { binding, FD_SETSIZE, RuntimeError, ValueError } from '@iomux/core-nativ
 import { fdOf } from './internal/fileobj.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
-import { PendingWait, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
 import { EpollMirror, canMirror } from './internal/mirror.js';
 
 // Read once: module constants are fast loads (the re-exports are getters).
@@ -31,7 +31,10 @@ function prepare(seq: unknown): Prepared {
   if (Array.isArray(seq)) {
     list = seq;
   } else if (seq !== null && seq !== undefined && typeof (seq as Iterable<unknown>)[Symbol.iterator] === 'function') {
-    list = Array.from(seq as Iterable<unknown>);
+    // One item past FD_SETSIZE is enough to fail: never copy a huge iterable.
+    const items: unknown[] = [];
+    for (const o of seq as Iterable<unknown>) if (items.push(o) > SETSIZE) break;
+    list = items;
   } else {
     throw new TypeError('arguments 1-3 must be sequences');
   }
@@ -141,6 +144,8 @@ export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
       options = timeout as AsyncWaitOptions;
       timeout = undefined;
     }
+    const signal = checkWaitOptions(options, 'selectAsync');
+    const assumeNotReady = options?.assumeNotReady === true;
     const us = toSelectUs(timeout);
     const r = prepare(rlist);
     const w = prepare(wlist);
@@ -159,25 +164,30 @@ export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
     const wait = new PendingWait<[R[], W[], X[]]>(
       attempt,
       ms,
-      options?.signal,
+      signal,
       () => {
         mirror?.close();
         mirror = null;
       },
-      options?.assumeNotReady !== true,
+      !assumeNotReady,
     );
     if (!wait.done) {
-      if (!canMirror) throw new RuntimeError('selectAsync() needs epoll on this platform');
-      mirror = new EpollMirror();
-      const masks = new Map<number, number>();
-      const add = (fds: Int32Array, bit: number): void => {
-        for (const fd of fds) masks.set(fd, (masks.get(fd) ?? 0) | bit);
-      };
-      add(saved[0], EPOLLIN);
-      add(saved[1], EPOLLOUT);
-      add(saved[2], EPOLLPRI);
-      for (const [fd, mask] of masks) mirror.set(fd, mask);
-      wait.arm(mirror.handle);
+      try {
+        if (!canMirror) throw new RuntimeError('selectAsync() needs epoll on this platform');
+        mirror = new EpollMirror();
+        const masks = new Map<number, number>();
+        const add = (fds: Int32Array, bit: number): void => {
+          for (const fd of fds) masks.set(fd, (masks.get(fd) ?? 0) | bit);
+        };
+        add(saved[0], EPOLLIN);
+        add(saved[1], EPOLLOUT);
+        add(saved[2], EPOLLPRI);
+        for (const [fd, mask] of masks) mirror.set(fd, mask);
+        wait.arm(mirror.handle);
+      } catch (e) {
+        // The wait is armed (timer, abort listener): settle it, never orphan it.
+        wait.cancel(e);
+      }
     }
     return wait.promise.then((v) => v[0] ?? [[], [], []]);
   } catch (e) {

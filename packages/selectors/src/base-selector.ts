@@ -220,7 +220,22 @@ export abstract class BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
     }
   }
 
+  /** The error every call on this selector raises once it is closed. */
+  protected _closedError(): ValueError {
+    return new ValueError('I/O operation on closed selector');
+  }
+
+  /**
+   * Differs from CPython: every closed selector raises, as a closed
+   * EpollSelector does there (a closed SelectSelector or PollSelector
+   * would select nothing, or block forever).
+   */
+  protected _checkOpen(): void {
+    if (this.#map === null) throw this._closedError();
+  }
+
   register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
+    this._checkOpen();
     if (!Number.isInteger(events) || !events || events & ~(EVENT_READ | EVENT_WRITE)) {
       throw new ValueError(`Invalid events: ${repr(events)}`);
     }

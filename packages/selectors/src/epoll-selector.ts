@@ -1,5 +1,5 @@
 /** EpollSelector: CPython 3.11 Lib/selectors.py `EpollSelector` (Linux). */
-import { _EPOLL_RAW_EVENTS_AT, _EPOLL_RAW_FD_AT, _EPOLL_RAW_STRIDE, epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
+import { _EPOLL_RAW_EVENTS_AT, _EPOLL_RAW_FD_AT, _EPOLL_RAW_STRIDE, epoll, EPOLLIN, EPOLLOUT, ValueError, type Epoll } from '@iomux/select';
 import type { Ready, SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
@@ -27,6 +27,10 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
   constructor() {
     if (epoll === undefined) throw new TypeError('EpollSelector needs epoll (Linux)');
     super(epoll(), EPOLLIN!, EPOLLOUT!);
+  }
+
+  protected override _closedError(): ValueError {
+    return new ValueError('I/O operation on closed epoll object');
   }
 
   /** The epoll descriptor. */
@@ -90,9 +94,15 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
     return n;
   }
 
-  selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
+  selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
+    let seconds: number;
+    try {
+      seconds = toSeconds(timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const maxEv = Math.max(this._fdToKey.size, 1);
-    return this._selector._pollAsyncMapped(toSeconds(timeout), maxEv, options, this.#toReady);
+    return this._selector._pollAsyncMapped(seconds, maxEv, options, this.#toReady);
   }
 }
 

@@ -1,5 +1,5 @@
 /** PollSelector: CPython 3.11 Lib/selectors.py `PollSelector`. */
-import { poll, POLLIN, POLLOUT, type Poll } from '@iomux/select';
+import { poll, POLLIN, POLLOUT, ValueError, type Poll } from '@iomux/select';
 import type { Ready, SelectAsyncOptions } from './base-selector.js';
 import { PollLikeSelector } from './poll-like-selector.js';
 
@@ -20,11 +20,23 @@ export class PollSelector<D = unknown> extends PollLikeSelector<D, Poll> {
     super(poll(), POLLIN, POLLOUT);
   }
 
+  protected override _closedError(): ValueError {
+    return new ValueError('I/O operation on closed poll object');
+  }
+
   select(timeout: number | null = null): Ready<D> {
+    this._checkOpen();
     return this._ready(this._selector.poll(toMs(timeout)));
   }
 
-  selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
-    return this._selector.pollAsync(toMs(timeout), options).then((list) => this._ready(list));
+  selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
+    let ms: number | null;
+    try {
+      this._checkOpen();
+      ms = toMs(timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this._selector.pollAsync(ms, options).then((list) => this._ready(list));
   }
 }

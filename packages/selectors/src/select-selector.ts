@@ -2,7 +2,7 @@
  * SelectSelector: CPython 3.11 Lib/selectors.py `SelectSelector`, on
  * @iomux/select's select() (so descriptors must be below FD_SETSIZE).
  */
-import { RuntimeError, select, selectAsync, ValueError } from '@iomux/select';
+import { checkWaitOptions, RuntimeError, select, selectAsync, ValueError } from '@iomux/select';
 import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
 
@@ -31,21 +31,29 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   }
 
   select(timeout: number | null = null): Ready<D> {
+    this._checkOpen();
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
     const t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
     const [r, w] = select([...this.#readers], [...this.#writers], [], t);
     return this.#ready(r, w);
   }
 
-  selectAsync(timeout: number | null = null, options: SelectAsyncOptions = {}): Promise<Ready<D>> {
-    if (this.#inFlight !== null) return Promise.reject(new RuntimeError('concurrent poll() invocation'));
-    const t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
+  selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
+    let user: AbortSignal | undefined;
+    let t: number | null;
+    try {
+      this._checkOpen();
+      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      user = checkWaitOptions(options, 'selectAsync');
+      t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // close() settles a wait in flight through this controller.
     const ac = new AbortController();
-    const user = options.signal;
     const signal = user === undefined ? ac.signal : AbortSignal.any([user, ac.signal]);
     this.#inFlight = ac;
-    return selectAsync([...this.#readers], [...this.#writers], [], t, { signal, assumeNotReady: options.assumeNotReady }).then(
+    return selectAsync([...this.#readers], [...this.#writers], [], t, { signal, assumeNotReady: options?.assumeNotReady }).then(
       ([r, w]) => {
         this.#inFlight = null;
         return this.#ready(r, w);

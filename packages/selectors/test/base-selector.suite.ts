@@ -339,6 +339,24 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
     t.equal(s.getMap(), null, 'getMap() is null once closed');
   });
 
+  // Differs from CPython (issue 17): a closed SelectSelector or PollSelector
+  // there selects nothing, or blocks forever on select(None); every closed
+  // selector here raises, as a closed EpollSelector does in CPython.
+  t.test('a closed selector raises ValueError on select, selectAsync and register', async (t) => {
+    const s = make(t);
+    const [rd] = makeSocketpair(t);
+    s.register(rd, EVENT_READ);
+    s.close();
+    const closed = { name: 'ValueError', message: /^I\/O operation on closed / };
+    t.throws(() => s.select(null), closed, 'select(null) raises instead of blocking');
+    t.throws(() => s.select(0), closed, 'select(0)');
+    let settled = false;
+    const p = s.selectAsync(null).finally(() => (settled = true));
+    await t.rejects(p, closed, 'selectAsync(null) rejects instead of waiting forever');
+    t.ok(settled);
+    t.throws(() => s.register(rd, EVENT_READ), closed, 'register');
+  });
+
   t.test('test_get_key', async (t) => {
     const s = make(t);
     const [rd] = makeSocketpair(t);

@@ -14,7 +14,7 @@
  * While a wait is pending its watcher and timer keep the process alive; once
  * it settles nothing is left behind.
  */
-import { binding, type FdHandle } from '@iomux/core-native';
+import { binding, pyTypeName, type FdHandle } from '@iomux/core-native';
 import { now } from './timeout.js';
 
 // Read once: the package's exports object is in dictionary mode, so a load
@@ -75,7 +75,7 @@ export class PendingWait<T, R = T> {
     this.#attempt = attempt;
     this.#onSettle = onSettle;
     if (signal?.aborted) {
-      this.#finish(undefined, signal.reason);
+      this.#finish(undefined, abortReason(signal));
       return;
     }
     if (firstLook || timeoutMs === 0) {
@@ -91,14 +91,21 @@ export class PendingWait<T, R = T> {
         return;
       }
     }
+    // The listener before the timer: if the signal refuses it, nothing is armed.
+    if (signal !== undefined) {
+      const onAbort = (): void => this.#finish(undefined, abortReason(signal));
+      try {
+        signal.addEventListener('abort', onAbort, { once: true });
+      } catch (e) {
+        this.#finish(undefined, e);
+        return;
+      }
+      this.#signal = signal;
+      this.#onAbort = onAbort;
+    }
     if (timeoutMs > 0) {
       this.#deadline = now() + timeoutMs;
       this.#timer = setTimeout(() => this.#onTimer(), Math.min(timeoutMs, MAX_TIMER_MS));
-    }
-    if (signal !== undefined) {
-      this.#signal = signal;
-      this.#onAbort = () => this.#finish(undefined, signal.reason);
-      signal.addEventListener('abort', this.#onAbort, { once: true });
     }
   }
 
@@ -188,7 +195,13 @@ export class PendingWait<T, R = T> {
       this.#handle = null;
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#onAbort !== undefined) this.#signal!.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort !== undefined) {
+      try {
+        this.#signal!.removeEventListener('abort', this.#onAbort);
+      } catch {
+        // a signal-like object that throws here must not stop the wait settling
+      }
+    }
     this.#onSettle();
     if (value === undefined) {
       this.#reject(error);
@@ -208,6 +221,31 @@ export class PendingWait<T, R = T> {
     }
     this.#resolve(mapped);
   }
+}
+
+/** The signal's reason; what its getter throws, if it throws. */
+function abortReason(signal: AbortSignal): unknown {
+  try {
+    return signal.reason;
+  } catch (e) {
+    return e;
+  }
+}
+
+/**
+ * Beyond Python: checks a promise twin's options (`undefined`, `null` or an
+ * object whose `signal`, if present, is an AbortSignal) before any wait is
+ * armed, and returns the signal, read once.
+ * @throws {TypeError} if `options` is not an object or `signal` not an AbortSignal
+ */
+export function checkWaitOptions(options: unknown, fname: string): AbortSignal | undefined {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object' && typeof options !== 'function') {
+    throw new TypeError(`${fname}() options must be an object, not '${pyTypeName(options)}'`);
+  }
+  const signal = (options as AsyncWaitOptions).signal;
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(`${fname}() option 'signal' must be an AbortSignal, not '${pyTypeName(signal)}'`);
 }
 
 /** What an owner keeps of the wait in flight, whatever its result type. */
