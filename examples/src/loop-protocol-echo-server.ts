@@ -6,7 +6,9 @@
  *
  * Without --backend the loop uses DefaultSelector, so IOMUX_SELECTOR picks
  * the backend. Set IOMUX_VERBOSE=1 to log each connection as the Python
- * example does.
+ * example does. Beyond the Python example, it stops reading from a client
+ * while that client's replies are over the write buffer's high-water mark
+ * (pauseWriting), as a careful asyncio protocol does.
  */
 import { EventLoop, type BufferedProtocol, type Protocol, type Transport } from '@iomux/loop';
 import { selectorBackend } from '@iomux/selectors';
@@ -14,7 +16,12 @@ import { announce, parseServerArgs, stopSignal, UsageError } from './cli.js';
 
 const USAGE = 'usage: npm run example -- loop-protocol-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select] [--buffered]';
 
-/** What both echo protocols do when a client connects. */
+/**
+ * What both echo protocols do when a client connects, and their flow
+ * control: while the transport's write buffer is over its high-water mark
+ * (the client reads slower than it sends), stop reading from the client, so
+ * a client that never reads cannot make the server buffer without bound.
+ */
 class EchoConnection {
   transport!: Transport;
   constructor(private readonly verbose: boolean) {}
@@ -22,6 +29,14 @@ class EchoConnection {
   connectionMade(transport: Transport): void {
     this.transport = transport;
     if (this.verbose) process.stdout.write(`Connection from ${JSON.stringify(transport.getExtraInfo('peername'))}\n`);
+  }
+
+  pauseWriting(): void {
+    this.transport.pauseReading();
+  }
+
+  resumeWriting(): void {
+    this.transport.resumeReading();
   }
 }
 

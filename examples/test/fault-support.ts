@@ -1,0 +1,205 @@
+/**
+ * Test support for the fault tests of the loop servers: a server child
+ * process (an example through its launcher, or a Node `net` echo server for
+ * comparison) optionally under a lowered descriptor limit, its RSS and
+ * descriptor count read from /proc, and peers that send and never read.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { LAUNCHER, REPO } from '../../test/support/example.js';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  host: string;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Whether the process is still running. */
+  alive: () => boolean;
+  /** Sends `signal` and resolves with the exit code (or signal name). */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/**
+ * The Node `net` echo server of bench/src/node-net-echo-server.ts, inline so
+ * the tests need no bench build: it pauses a socket while its write is
+ * buffered, Node's own flow control.
+ */
+const NODE_NET_ECHO = `
+const net = require('node:net');
+const server = net.createServer({ noDelay: true }, (socket) => {
+  socket.on('data', (data) => {
+    if (!socket.write(data)) {
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
+  });
+  socket.on('end', () => socket.end());
+  socket.on('error', () => socket.destroy());
+});
+server.listen({ host: '127.0.0.1', port: 0, backlog: 1024 }, () => {
+  const a = server.address();
+  process.stdout.write('listening on ' + a.address + ':' + a.port + ' (backend node-net)\\n');
+});
+process.on('SIGTERM', () => { server.close(); process.stdout.write('stopped\\n'); process.exit(0); });
+`;
+
+export interface StartOptions {
+  /** Lowers the process's open-file limit (soft and hard) to this. */
+  nofile?: number;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /**
+   * Without tap's coverage hooks (NODE_OPTIONS --import, NODE_V8_COVERAGE),
+   * which add tens of MiB: memory is measured as a user runs the server.
+   */
+  plain?: boolean;
+}
+
+/** process.env less what tap adds to instrument child processes. */
+function plainEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'NODE_OPTIONS' || k === 'NODE_V8_COVERAGE' || k.startsWith('_TAPJS_')) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+/** `example` is an example's name, or 'node-net' for the Node `net` server. */
+export function startServer(example: string, args: string[] = [], opts: StartOptions = {}): Promise<ServerProcess> {
+  const nodeArgs = example === 'node-net' ? ['-e', NODE_NET_ECHO] : [LAUNCHER, example, '--port', '0', ...args];
+  let cmd = process.execPath;
+  let argv = nodeArgs;
+  if (opts.nofile !== undefined) {
+    // exec keeps the pid, so /proc/PID is the server's own.
+    cmd = 'bash';
+    argv = ['-c', `ulimit -n ${opts.nofile} && exec "$@"`, 'bash', process.execPath, ...nodeArgs];
+  }
+  const child = spawn(cmd, argv, { cwd: REPO, env: { ...(opts.plain === true ? plainEnv() : process.env), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const timeoutMs = opts.timeoutMs ?? 15000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${example} printed no listening line in ${timeoutMs} ms; stdout=${out} stderr=${err}`));
+    }, timeoutMs);
+    const early = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${example} exited (${code}) before listening; stdout=${out} stderr=${err}`));
+    };
+    child.on('exit', early);
+    child.stdout!.on('data', (d: string) => {
+      out += d;
+      const m = /^listening on \[?([^\]\s]+?)\]?:(\d+) \(backend [\w-]+\)$/m.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.off('exit', early);
+      resolve({
+        child,
+        pid: child.pid!,
+        host: m[1]!,
+        port: Number(m[2]),
+        stdout: () => out,
+        stderr: () => err,
+        alive: () => child.exitCode === null && child.signalCode === null,
+        stop(signal: NodeJS.Signals = 'SIGTERM') {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+/** VmRSS of process `pid`, in KiB. */
+export function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+/** How many descriptors process `pid` holds. */
+export function fdCountOf(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 20 ms until it holds or `ms` pass; whether it held. */
+export async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() >= end) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/** Connects; resolves with the socket once connected (rejects on error or after `ms`). */
+export function connect(host: string, port: number, ms = 5000): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`connect timed out after ${ms} ms`));
+    }, ms);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.off('error', reject);
+      resolve(sock);
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+export interface SlowReaders {
+  /** Bytes the peers' write() calls took, in all. */
+  sent(): number;
+  /** Resets every peer. */
+  destroy(): void;
+}
+
+/**
+ * `count` peers that each send `msgSize`-byte messages, as fast as their
+ * socket takes them (waiting for 'drain'), until `capBytes` each or
+ * `durationMs`, and never read: with no 'data' listener Node stops
+ * reading once its own small buffer is full.
+ */
+export async function slowReaders(host: string, port: number, count: number, msgSize: number, capBytes: number, durationMs: number): Promise<SlowReaders> {
+  const msg = Buffer.alloc(msgSize, 0x61);
+  const socks = await Promise.all(Array.from({ length: count }, () => connect(host, port)));
+  const deadline = Date.now() + durationMs;
+  let sent = 0;
+  for (const sock of socks) {
+    sock.on('error', () => {});
+    let mine = 0;
+    const pump = (): void => {
+      while (mine < capBytes && Date.now() < deadline && !sock.destroyed) {
+        mine += msgSize;
+        sent += msgSize;
+        if (!sock.write(msg)) {
+          sock.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  }
+  return {
+    sent: () => sent,
+    destroy: () => {
+      for (const s of socks) s.destroy();
+    },
+  };
+}
