@@ -122,7 +122,8 @@ export interface Binding {
   [name: `bench_${string}`]: ((...args: any[]) => any) | undefined;
 }
 
-const addon = nodeGypBuild(path.join(__dirname, '..')) as Binding;
+// IOMUX_ADDON_DIR: another directory with a build/Release/ to load from (npm run test:asan's sanitized build).
+const addon = nodeGypBuild(process.env.IOMUX_ADDON_DIR || path.join(__dirname, '..')) as Binding;
 
 /**
  * The addon's functions on a plain object with V8 fast properties (the
