@@ -211,6 +211,20 @@ t.test('the loop: run, EventLoop, createServer, openConnection, startServer', as
   }
 });
 
+t.test('loop option values are checked when given, not at the first connection', async (t) => {
+  for (const selector of [5, {}, null, Symbol('s'), { select() {} }]) {
+    t.throws(() => new EventLoop({ selector: selector as any }), TypeError, `selector ${String(selector)}`);
+  }
+  const loop = new EventLoop();
+  await loop.runUntilComplete(async () => {
+    for (const limit of [NaN, '5', Symbol('l')]) await t.rejects(startServer(() => {}, '127.0.0.1', 0, { limit: limit as any }), TypeError, `limit ${String(limit)}`);
+    for (const limit of [0, -1]) await t.rejects(startServer(() => {}, '127.0.0.1', 0, { limit }), { name: 'ValueError', message: 'Limit cannot be <= 0' });
+    await t.rejects(loop.createServer(() => ({}), '127.0.0.1', 0, { backlog: 'x' as any }), TypeError);
+    await t.rejects(loop.createServer(() => ({}), '127.0.0.1', 0, { backlog: 2 ** 40 }), { name: 'OverflowError' });
+  });
+  loop.close();
+});
+
 t.test('nothing escapes afterwards (timers armed before a refusal)', async (t) => {
   await sleep(150);
   t.same(escaped.map(String), [], 'no uncaught exception or unhandled rejection');

@@ -3,13 +3,13 @@
  * Lib/asyncio/selector_events.py (readers and writers, the sock_* methods;
  * transports are in transports.ts and use this loop's readers/writers).
  */
-import { BlockingIOError, InterruptedError, OSError, ValueError, errnoConstants, fromErrno, socket, type Socket } from '@iomux/core-native';
+import { BlockingIOError, InterruptedError, OSError, ValueError, errnoConstants, fromErrno, pyTypeName, socket, toCInt, type Socket } from '@iomux/core-native';
 import {
   DefaultSelector,
   EVENT_READ as SELECTORS_EVENT_READ,
   EVENT_WRITE as SELECTORS_EVENT_WRITE,
   selectorClass,
-  type BaseSelector,
+  BaseSelector,
   type Ready,
   type SelectorKey,
 } from '@iomux/selectors';
@@ -133,12 +133,14 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** The wait in flight is the epoll selector's _waitAsync (see _select). */
   #waitedRaw = false;
 
-  constructor(options: EventLoopOptions = {}) {
+  constructor(options: EventLoopOptions | null = {}) {
     super();
-    const sel = options.selector;
+    const sel = options?.selector;
     if (sel === undefined) this._selector = new DefaultSelector<ReaderWriter>();
     else if (typeof sel === 'string') this._selector = new (selectorClass(sel))() as BaseSelector<ReaderWriter>;
-    else this._selector = sel as BaseSelector<ReaderWriter>;
+    else if (sel instanceof BaseSelector) this._selector = sel as BaseSelector<ReaderWriter>;
+    // Checked here, not at the first turn, where it would fail inside the loop.
+    else throw new TypeError(`selector must be a BaseSelector or a backend name, not '${pyTypeName(sel)}'`);
   }
 
   override close(): void {
@@ -653,7 +655,9 @@ export class SelectorEventLoop extends BaseEventLoop {
     options: CreateServerOptions = {},
   ): Promise<Server> {
     this._checkClosed();
-    const backlog = options.backlog ?? 100;
+    // Checked before any socket exists (listen() would throw after bind); a
+    // server that accepts 0 connections per turn would never accept.
+    const backlog = Math.max(toCInt(options.backlog ?? 100), 1);
     const targets: Array<[number, unknown]> =
       host === null || host === ''
         ? [[socket.AF_INET, ['0.0.0.0', port]]]

@@ -74,9 +74,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   constructor(limit: number = DEFAULT_LIMIT) {
     // The line length limit is a security feature; it also doubles as half
     // the buffer limit.
-    if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`limit must be a number, not '${pyTypeName(limit)}'`);
-    if (limit <= 0) throw new ValueError('Limit cannot be <= 0');
-    this._limit = limit;
+    this._limit = checkLimit(limit);
   }
 
   exception(): unknown {
@@ -300,6 +298,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
       yield line;
     }
   }
+}
+
+/** A StreamReader's limit, checked: a positive number. */
+function checkLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || Number.isNaN(limit)) throw new TypeError(`limit must be a number, not '${pyTypeName(limit)}'`);
+  if (limit <= 0) throw new ValueError('Limit cannot be <= 0');
+  return limit;
 }
 
 /** Any byte view as a Uint8Array over its bytes; TypeError for anything else. */
@@ -534,6 +539,7 @@ export async function startServer(
   options: StreamOptions & CreateServerOptions = {},
 ): Promise<Server> {
   const loop = getRunningLoop<SelectorEventLoop>();
-  const limit = options.limit ?? DEFAULT_LIMIT;
+  // Checked now: each connection's StreamReader would fail on it later.
+  const limit = checkLimit(options.limit ?? DEFAULT_LIMIT);
   return loop.createServer(() => new StreamReaderProtocol(new StreamReader(limit), clientConnected, loop), host, port, options);
 }
