@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import type * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { echoRoundTrip } from '../../test/support/example.js';
-import { connect, fdCountOf, sleep, startServer, waitUntil } from './fault-support.js';
+import { connect, cpuMs, fdCountOf, sleep, startServer, waitUntil } from './fault-support.js';
 
 const SERVERS: Array<[string, string[]]> = [
   ['loop-protocol-echo-server', []],
@@ -28,10 +28,24 @@ function echoer(sock: net.Socket, payload: Buffer): { done: () => boolean } {
 
 const LIMIT = 64;
 
-for (const [name, args] of SERVERS) {
+// The select backend's selectAsync makes an epoll descriptor per wait
+// (packages/select/src/select.ts, EpollMirror): at the limit the wait fails
+// with EMFILE and the loop stops. It runs, its assertions marked todo until
+// selectAsync keeps one.
+const OTHER_BACKENDS: Array<[string, string[], string | false]> = [
+  ['loop-protocol-echo-server', ['--backend', 'poll'], false],
+  ['loop-protocol-echo-server', ['--backend', 'select'], 'selectAsync needs a new descriptor per wait'],
+];
+
+for (const [name, args, todo] of [...SERVERS.map(([n, a]): [string, string[], false] => [n, a, false]), ...OTHER_BACKENDS]) {
   t.test(`${name} ${args.join(' ')}: EMFILE at accept, then accepting resumes`, async (t) => {
+    const o = todo === false ? {} : { todo };
     const srv = await startServer(name, args, { nofile: LIMIT });
     t.teardown(() => srv.stop('SIGKILL'));
+    // After a first wait: a backend may open a descriptor for its waits then.
+    const hi = Buffer.from('hi');
+    t.ok((await echoRoundTrip(srv.host, srv.port, hi)).equals(hi), 'echoes');
+    await sleep(100);
     const base = fdCountOf(srv.pid);
     const room = LIMIT - base;
     t.ok(room > 4, `${base} descriptors at start: room for ${room} connections`);
@@ -40,18 +54,24 @@ for (const [name, args] of SERVERS) {
     const echoes = socks.map((s, i) => echoer(s, Buffer.from(`client ${i}\n`)));
     const done = (): number => echoes.filter((e) => e.done()).length;
     // Everything it can accept is echoed; the rest wait in the backlog.
-    await waitUntil(() => done() >= room - 2 && /out of system resource/.test(srv.stderr()), 5000);
+    await waitUntil(() => (done() >= room - 2 && /out of system resource/.test(srv.stderr())) || !srv.alive(), 5000);
     await sleep(200);
     const first = done();
-    t.ok(srv.alive(), 'alive at the descriptor limit');
+    t.ok(srv.alive(), 'alive at the descriptor limit', o);
+    if (!srv.alive()) return;
     t.ok(first > 0 && first < n, `${first} of ${n} echoed at the limit`);
     t.ok(fdCountOf(srv.pid) >= LIMIT - 1, `${fdCountOf(srv.pid)} descriptors open: at the limit`);
     t.match(srv.stderr(), /socket\.accept\(\) out of system resource/, 'logs the accept error');
     t.match(srv.stderr(), /EMFILE|Too many open files/, 'naming EMFILE');
+    // The listening socket stays readable: a server that kept trying would spin.
+    const cpu0 = cpuMs(srv.pid);
+    await sleep(500);
+    t.ok(cpuMs(srv.pid) - cpu0 < 200, `${cpuMs(srv.pid) - cpu0} ms of CPU in 500 ms at the limit: it does not spin`);
     // Closing the echoed clients frees descriptors; the retry accepts the rest.
     for (let i = 0; i < n; i++) if (echoes[i]!.done()) socks[i]!.end();
-    t.ok(await waitUntil(() => done() === n, 6000), `all ${n} echoed once descriptors were freed (${done()})`);
+    t.ok(await waitUntil(() => done() === n || !srv.alive(), 6000) && srv.alive(), `all ${n} echoed once descriptors were freed (${done()})`, o);
     for (const s of socks) s.end();
+    if (!srv.alive()) return;
     const payload = randomBytes(128 * 1024);
     t.ok((await echoRoundTrip(srv.host, srv.port, payload)).equals(payload), 'a new client is accepted and echoed');
     t.ok(await waitUntil(() => fdCountOf(srv.pid) === base, 3000), `descriptors back to ${base} (${fdCountOf(srv.pid)})`);
@@ -132,17 +152,17 @@ for (const [name, args] of SERVERS) {
     let resets = 0;
     const waves = 5;
     const perWave: number[] = [];
+    let served = true;
     for (let w = 0; w < waves; w++) {
       const before = steady.trips();
       resets += await resetWave(srv.host, srv.port, 200);
+      // A wave can be over in less than one of its round trips.
+      served &&= await waitUntil(() => steady.trips() > before, 2000);
       perWave.push(steady.trips() - before);
     }
     t.ok(srv.alive(), `alive after ${waves} waves, ${resets} resets`);
     t.ok(resets >= waves * 100, `${resets} clients reset mid-reply`);
-    t.ok(
-      perWave.every((n) => n > 0),
-      `the steady client was echoed during every wave (${perWave.join(', ')})`,
-    );
+    t.ok(served, `the steady client was echoed in every wave (${perWave.join(', ')})`);
     const at = steady.trips();
     t.ok(await waitUntil(() => steady.trips() >= at + 10, 3000), 'and keeps being echoed after it');
     t.comment(`steady client: longest gap between echoes ${steady.maxGapMs()} ms`);
