@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { plainEnv } from '../../test/support/env.js';
 import { LAUNCHER, REPO } from '../../test/support/example.js';
 
 export interface ServerProcess {
@@ -58,15 +59,6 @@ export interface StartOptions {
   plain?: boolean;
 }
 
-/** process.env less what tap adds to instrument child processes. */
-function plainEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'NODE_OPTIONS' || k === 'NODE_V8_COVERAGE' || k.startsWith('_TAPJS_')) continue;
-    env[k] = v;
-  }
-  return env;
-}
 
 /** `example` is an example's name, or 'node-net' for the Node `net` server. */
 export function startServer(example: string, args: string[] = [], opts: StartOptions = {}): Promise<ServerProcess> {

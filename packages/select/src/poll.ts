@@ -13,7 +13,7 @@ import { fdOf } from './internal/fileobj.js';
 import { ENOENT, isEintr, maxArgs, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
-import { EpollMirror, canMirror } from './internal/mirror.js';
+import { EpollMirror, SCARCE_LOOK_MS, canMirror, isScarce } from './internal/mirror.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
 // Read once: a module constant is a fast property load on every call.
@@ -155,8 +155,10 @@ export class Poll {
           }
           wait.arm(this.#mirror.handle);
         } catch (e) {
-          // EMFILE making the mirror: settle the armed wait, or #inFlight stays set.
-          wait.cancel(e);
+          // Out of descriptors for the mirror: look on a timer, as poll(2)
+          // needs none. Else settle the armed wait, or #inFlight stays set.
+          if (isScarce(e)) wait.lookEvery(SCARCE_LOOK_MS);
+          else wait.cancel(e);
         }
       }
       return wait.promise;

@@ -10,7 +10,7 @@ import { fdOf } from './internal/fileobj.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
-import { EpollMirror, canMirror } from './internal/mirror.js';
+import { EpollMirror, SCARCE_LOOK_MS, canMirror, isScarce } from './internal/mirror.js';
 
 // Read once: module constants are fast loads (the re-exports are getters).
 const B = binding;
@@ -185,8 +185,12 @@ export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
         for (const [fd, mask] of masks) mirror.set(fd, mask);
         wait.arm(mirror.handle);
       } catch (e) {
-        // The wait is armed (timer, abort listener): settle it, never orphan it.
-        wait.cancel(e);
+        mirror?.close();
+        mirror = null;
+        // Out of descriptors: look on a timer, as select(2) needs none. Else
+        // settle the armed wait (timer, abort listener), never orphan it.
+        if (isScarce(e)) wait.lookEvery(SCARCE_LOOK_MS);
+        else wait.cancel(e);
       }
     }
     return wait.promise.then((v) => v[0] ?? [[], [], []]);

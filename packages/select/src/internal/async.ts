@@ -44,6 +44,8 @@ export class PendingWait<T, R = T> {
   /** Armed in the addon: a one-shot watch that has not fired yet. */
   #watching = false;
   #timer: NodeJS.Timeout | undefined;
+  /** lookEvery()'s timer, when there is no descriptor to watch. */
+  #interval: NodeJS.Timeout | undefined;
   #deadline = 0;
   #signal: AbortSignal | undefined;
   readonly #attempt: () => T[];
@@ -125,6 +127,17 @@ export class PendingWait<T, R = T> {
     }
   }
 
+  /**
+   * Looks every `ms` milliseconds instead of waiting on a descriptor: the
+   * fallback when no descriptor could be had to wait on (EMFILE).
+   */
+  lookEvery(ms: number): void {
+    if (this.#done || this.#interval !== undefined) return;
+    this.#interval = setInterval(this.#onInterval, ms);
+  }
+
+  readonly #onInterval = (): void => this.poke();
+
   /** Runs the non-blocking call now and settles if it found something. */
   poke(): void {
     if (!this.#done) this.#look(false);
@@ -195,6 +208,7 @@ export class PendingWait<T, R = T> {
       this.#handle = null;
     }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#interval !== undefined) clearInterval(this.#interval);
     if (this.#onAbort !== undefined) {
       try {
         this.#signal!.removeEventListener('abort', this.#onAbort);

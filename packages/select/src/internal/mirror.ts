@@ -6,7 +6,7 @@
  * 0, so Python's semantics (order, POLLNVAL, revents) are untouched.
  * poll's event bits equal epoll's on Linux (POLLIN == EPOLLIN, ...).
  */
-import { binding, errnoConstants, type FdHandle } from '@iomux/core-native';
+import { binding, errnoConstants, fromNative, type FdHandle } from '@iomux/core-native';
 
 // Read once (the package's exports object is in dictionary mode): epoll_ctl
 // runs on every register and modify.
@@ -22,8 +22,19 @@ export class EpollMirror {
   readonly #fd: number;
 
   constructor() {
-    this.#fd = B.epoll_create1!(0);
-    this.handle = B.fdhandle_new(this.#fd);
+    let fd: number;
+    try {
+      fd = B.epoll_create1!(0);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    try {
+      this.handle = B.fdhandle_new(fd);
+    } catch (e) {
+      B.close(fd);
+      throw fromNative(e);
+    }
+    this.#fd = fd;
   }
 
   /**
@@ -58,6 +69,20 @@ export class EpollMirror {
     B.fdhandle_close(this.handle);
   }
 }
+
+const SCARCE = new Set([errnoConstants.EMFILE, errnoConstants.ENFILE, errnoConstants.ENOMEM]);
+
+/**
+ * Whether making a mirror failed for want of a descriptor (or memory): the
+ * wait then looks on a timer instead (PendingWait.lookEvery), as select(2)
+ * and poll(2) themselves need no descriptor.
+ */
+export function isScarce(e: unknown): boolean {
+  return SCARCE.has((e as { errno?: number } | null)?.errno as number);
+}
+
+/** How often a wait with no mirror looks (milliseconds). */
+export const SCARCE_LOOK_MS = 10;
 
 /** Whether this platform can mirror (Linux: epoll). */
 export const canMirror: boolean = typeof B.epoll_create1 === 'function';

@@ -1,0 +1,71 @@
+// Waits when the process is out of descriptors (issue 17): the promise twins
+// of select() and poll() wake up through a private epoll descriptor, and when
+// none can be had (EMFILE) they look on a timer instead, as select(2) and
+// poll(2) themselves need no descriptor. Before, selectAsync rejected with
+// EMFILE, and a loop on the select backend died at the descriptor limit.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as select from '@iomux/select';
+import { plainEnv } from '../../../test/support/env.js';
+
+const pkg = require.resolve('@iomux/select');
+const core = require.resolve('@iomux/core-native');
+
+/** Runs `code` in a Node child under `ulimit -n 64`; its stdout and exit code. */
+async function underLimit(code: string): Promise<{ status: number | null; out: string; err: string }> {
+  const child = spawn('bash', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, code], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: plainEnv(),
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const [status] = (await once(child, 'exit')) as [number | null];
+  return { status, out, err };
+}
+
+const PRELUDE = `
+  const select = require(${JSON.stringify(pkg)});
+  const { os } = require(${JSON.stringify(core)});
+  const [r, w] = os.pipe();
+  const hogs = [];
+  for (;;) { try { hogs.push(...os.pipe()); } catch (e) { if (e.code !== 'EMFILE') throw e; break; } }
+  // pipe() needs two: one slot may be left, and dup() takes it.
+  for (;;) { try { hogs.push(os.dup(r)); } catch (e) { if (e.code !== 'EMFILE') throw e; break; } }
+  setTimeout(() => os.write(w, Buffer.from('x')), 60);
+  const t0 = performance.now();
+  const report = (what) => (v) => { console.log(what, JSON.stringify(v), Math.round(performance.now() - t0)); };
+  // Gives the descriptors back, so that the process can exit as usual.
+  const done = () => { for (const fd of hogs.splice(0)) os.close(fd); };
+`;
+
+t.test('selectAsync at EMFILE still wakes when the descriptor is ready', { skip: select.epoll === undefined ? 'needs epoll (Linux)' : false }, async (t) => {
+  const { status, out, err } = await underLimit(`${PRELUDE}
+    select.selectAsync([r], [], [], 5).then(report('ready'), (e) => console.log('rejected', e.name, e.code)).finally(done);`);
+  t.equal(status, 0, `the child exits 0 (${err.trim().split('\n').pop() ?? ''})`);
+  t.equal(err, '', 'and writes nothing to stderr');
+  const m = /^ready (.*) (\d+)$/m.exec(out);
+  t.ok(m, `resolved (${out.trim()})`);
+  t.match(m?.[1], /^\[\[\d+\],\[\],\[\]\]$/, 'the read list holds the pipe, the others are empty');
+  t.ok(Number(m?.[2]) < 2000, `woke after the write, not at the timeout (${m?.[2]} ms)`);
+});
+
+t.test('poll.pollAsync at EMFILE still wakes, and the next wait can mirror again', { skip: select.epoll === undefined ? 'needs epoll (Linux)' : false }, async (t) => {
+  const { status, out, err } = await underLimit(`${PRELUDE}
+    const p = select.poll();
+    p.register(r, select.POLLIN);
+    p.pollAsync(5000).then((v) => {
+      report('ready')(v);
+      os.read(r, 1);
+      os.close(hogs.pop());
+      setTimeout(() => os.write(w, Buffer.from('y')), 20);
+      return p.pollAsync(5000).then(report('again'));
+    }).catch((e) => console.log('rejected', e.name, e.code)).finally(done);`);
+  t.equal(status, 0, `the child exits 0 (${err.trim().split('\n').pop() ?? ''})`);
+  t.equal(err, '', 'and writes nothing to stderr');
+  t.match(out, /^ready \[\[\d+,1\]\] \d+$/m, 'the first wait resolves with [[r, POLLIN]]');
+  t.match(out, /^again \[\[\d+,1\]\] \d+$/m, 'and so does the next one');
+  t.notMatch(out, /rejected/);
+});
