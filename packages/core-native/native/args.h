@@ -29,7 +29,8 @@ inline int64_t IntArg(const Napi::CallbackInfo& info, size_t i, int64_t lo, int6
                       const char* what) {
   double d = NumberArg(info, i, what);
   if (std::isnan(d) || std::trunc(d) != d) ThrowTypeError(info.Env(), what);
-  if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+  // (double)INT64_MAX rounds up to 2**63, which would pass and cast with UB.
+  if (d < static_cast<double>(lo) || d > static_cast<double>(hi) || d >= 0x1p63) {
     ThrowOverflowError(info.Env(), what);
   }
   return static_cast<int64_t>(d);
