@@ -17,7 +17,7 @@ ADDON_DIR=$OUT/core-native
 LOGS=$OUT/logs
 NATIVE=${IOMUX_ASAN_NATIVE:-$PKG/native}
 CXX=${CXX:-g++}
-SAN_FLAGS=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
+SAN_FLAGS=(-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
 
 say() { printf 'test:asan: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
