@@ -82,7 +82,7 @@ interface Outcome {
   fdsAfter: number;
   /** How long after the load generator exited the descriptors were counted. */
   fdsSettleMs: number;
-  /** Percent of the two CPUs busy with other processes while the load ran (pinned runs only). */
+  /** Percent of the two CPUs busy but not with the server or the load generator (other processes, softirqs), pinned runs only. */
   other: number;
   verified: number;
   /** Whether every byte sent came back intact. */
@@ -107,8 +107,8 @@ async function soakOne(def: ServerDef, o: Options, loadBin: string, pin: { serve
   const out: Outcome = { def, load: null, rssStart: NaN, rssEnd: NaN, rssMax: NaN, fdsBefore: NaN, fdsAfter: NaN, fdsSettleMs: NaN, other: NaN, verified: 0, bytesOk: false, flags: [] };
   const srv = await startServer(def, pin?.server ?? null);
   try {
-    // One echo first: a server may open descriptors lazily on its first
-    // connection (the loop's io_uring ring), which are not a leak.
+    // One echo first: descriptors a server opens lazily on its first
+    // connection, and keeps, are not a leak.
     const fdsListening = fdCount(srv.pid);
     const first = await probeEcho(srv.port, o.size);
     if (first !== null) out.flags.push(`probe before the run failed: ${first}`);
@@ -205,7 +205,7 @@ async function main(): Promise<number> {
     const l = r.load;
     if (l !== null) {
       log(`  ${num(l.rps)} req/s, p50 ${num(l.p50_us / 1000, 2)} ms, p99 ${num(l.p99_us / 1000, 2)} ms over ${l.seconds.toFixed(1)} s (connecting took ${num(l.connect_ms)} ms)`);
-      if (Number.isFinite(r.other)) log(`  other processes took ${num(r.other)}% of the two CPUs meanwhile`);
+      if (Number.isFinite(r.other)) log(`  other load ${num(r.other)}% (time on both CPUs not charged to the server or the load generator)`);
       log(`  messages per connection ${num(l.conn_min)}-${num(l.conn_max)}; oldest echo outstanding at the end ${num(l.max_inflight_us / 1000, 1)} ms`);
     }
     log(`  RSS ${mb(r.rssStart)} MB at the start, ${mb(r.rssEnd)} MB at the end (${(r.rssEnd / r.rssStart).toFixed(2)}x), ${mb(r.rssMax)} MB at most`);
