@@ -11,20 +11,12 @@ import * as select from '@iomux/select';
 import * as selectors from '@iomux/selectors';
 import { EventLoop, IncompleteReadError, LimitOverrunError, openConnection, run, startServer } from '@iomux/loop';
 import { os } from '@iomux/core-native';
+import { watchEscapes } from './support/escapes.js';
 import { checkNoFdLeak } from './support/fds.js';
 
 checkNoFdLeak(t);
 
-const escaped: unknown[] = [];
-const onEscape = (e: unknown): void => {
-  escaped.push(e);
-};
-process.on('unhandledRejection', onEscape);
-process.on('uncaughtException', onEscape);
-t.teardown(() => {
-  process.off('unhandledRejection', onEscape);
-  process.off('uncaughtException', onEscape);
-});
+const escaped = watchEscapes(t);
 
 /** What a hostile getter throws: the caller's own error, which propagates. */
 class Marker extends Error {}

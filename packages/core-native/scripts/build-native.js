@@ -14,7 +14,17 @@ if (!env.npm_config_nodedir && fs.existsSync('/usr/include/node/node_api.h')) {
   env.npm_config_nodedir = '/usr';
 }
 
-if (!force) {
+/** A local build older than a native source or binding.gyp: rebuild it. */
+function staleLocalBuild() {
+  const built = path.join(root, 'build', 'Release', 'iomux.node');
+  if (!fs.existsSync(built)) return false;
+  const t = fs.statSync(built).mtimeMs;
+  const dir = path.join(root, 'native');
+  const sources = fs.readdirSync(dir).map((f) => path.join(dir, f)).concat(path.join(root, 'binding.gyp'));
+  return sources.some((f) => fs.statSync(f).mtimeMs > t);
+}
+
+if (!force && !staleLocalBuild()) {
   try {
     require('node-gyp-build')(root);
     process.exit(0);

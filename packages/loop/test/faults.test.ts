@@ -19,22 +19,14 @@ import {
   type Transport,
 } from '@iomux/loop';
 import { socket, Socket } from '@iomux/core-native';
+import { watchEscapes } from '../../../test/support/escapes.js';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, collectExceptions, future, sleep, waitFor } from './helpers.js';
 
 checkNoFdLeak(t);
 
 // Nothing may escape: not as an unhandled rejection, not as an uncaught exception.
-const escaped: unknown[] = [];
-const onEscape = (e: unknown): void => {
-  escaped.push(e);
-};
-process.on('unhandledRejection', onEscape);
-process.on('uncaughtException', onEscape);
-t.teardown(() => {
-  process.off('unhandledRejection', onEscape);
-  process.off('uncaughtException', onEscape);
-});
+const escaped = watchEscapes(t);
 
 const RESET_NAMES = /^(ConnectionResetError|BrokenPipeError)$/;
 const HIGH = 64 * 1024;

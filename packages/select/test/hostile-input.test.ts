@@ -606,6 +606,9 @@ bad1('binding.write: offset + length past the buffer', () => withPipe((r, w) => 
 bad1('binding.write: length past a subarray view', () => withPipe((r, w) => nat(() => raw.write!(w, Buffer.alloc(16).subarray(8, 12), 0, 5))()), ValueError, 'buffer window out of range');
 bad1('binding.write: a detached buffer', () => withPipe((r, w) => nat(() => raw.write!(w, detached((ab) => new Uint8Array(ab)), 0, 1))()), ValueError, 'buffer window out of range');
 bad1('binding.write: length NaN', () => withPipe((r, w) => nat(() => raw.write!(w, Buffer.alloc(4), 0, NaN))()), TypeError, 'length must be a non-negative integer');
+// 2**63 is (double)INT64_MAX: it passed the range check and its cast to
+// int64_t was undefined behaviour (UBSan, npm run test:asan).
+bad1('binding.write: offset 2**63', () => withPipe((r, w) => nat(() => raw.write!(w, Buffer.alloc(4), 2 ** 63, 1))()), OverflowError, 'offset must be a non-negative integer');
 bad1('binding.write: fd 1e300', nat(() => raw.write!(1e300, Buffer.alloc(4), 0, 1)), OverflowError, 'file descriptor is too large');
 t.test('binding.write: a SharedArrayBuffer-backed buffer works', async (t) => {
   withPipe((r, w) => {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import * as select from '@iomux/select';
-import { plainEnv } from '../../../test/support/env.js';
+import { nodeUnderLimit } from '../../../test/support/env.js';
 import { binding, os } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount, openFds } from '../../../test/support/fds.js';
 import { collectUntil } from '../../../test/support/gc.js';
@@ -162,15 +162,7 @@ t.test('abandoned objects under a low descriptor limit: EMFILE, then GC gives th
       }
       console.log('not recovered');
     })();`;
-  const child = spawn('bash', ['-c', 'ulimit -n 128 && exec "$0" --expose-gc -e "$1"', process.execPath, code], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: plainEnv(),
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  child.stderr.on('data', (d: Buffer) => (err += d));
-  const [status] = (await once(child, 'exit')) as [number | null];
+  const { status, out, err } = await nodeUnderLimit(128, code, ['--expose-gc']);
   t.equal(status, 0, `the child exits cleanly (${err.trim().split('\n').pop() ?? ''})`);
   t.equal(err, '', 'and writes nothing to stderr');
   const m = /made (\d+) (\w+) (\w+)/.exec(out);

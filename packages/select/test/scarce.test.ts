@@ -4,27 +4,13 @@
 // poll(2) themselves need no descriptor. Before, selectAsync rejected with
 // EMFILE, and a loop on the select backend died at the descriptor limit.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as select from '@iomux/select';
-import { plainEnv } from '../../../test/support/env.js';
+import { nodeUnderLimit } from '../../../test/support/env.js';
 
 const pkg = require.resolve('@iomux/select');
 const core = require.resolve('@iomux/core-native');
 
-/** Runs `code` in a Node child under `ulimit -n 64`; its stdout and exit code. */
-async function underLimit(code: string): Promise<{ status: number | null; out: string; err: string }> {
-  const child = spawn('bash', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, code], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: plainEnv(),
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  child.stderr.on('data', (d: Buffer) => (err += d));
-  const [status] = (await once(child, 'exit')) as [number | null];
-  return { status, out, err };
-}
+const underLimit = (code: string): ReturnType<typeof nodeUnderLimit> => nodeUnderLimit(64, code);
 
 const PRELUDE = `
   const select = require(${JSON.stringify(pkg)});
