@@ -44,10 +44,13 @@
  * with IOMUX_URING=0), BENCH_ECHO_MAX_OTHER
  * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { envList, envNumber } from './env.js';
+import {
+  ALL_SERVERS, allowedCpus, CC, compile, fmt, hasTaskset, LOAD_CPU_CROSS, log, pythonFor, pythonVersions, ROOT, runLoad,
+  SERVER_CPU, sleep, startServer, stopServer, type LoadResult, type ServerDef,
+} from './servers.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -65,97 +68,9 @@ const VERDICT_ROUNDS = Math.max(ROUNDS, Math.round(envNumber('BENCH_ECHO_VERDICT
 const isVerdictConfig = (conns: number, size: number): boolean => conns === 64 && size === 64;
 const CONNS = envList('BENCH_ECHO_CONNS', '1,64,1000').map(Number);
 const SIZES = envList('BENCH_ECHO_SIZES', '64,4096').map(Number);
-const CC = process.env.CC ?? 'cc';
 const MAX_OTHER = envNumber('BENCH_ECHO_MAX_OTHER', 10);
 const RETRIES = Math.round(Number(process.env.BENCH_ECHO_RETRIES ?? 3));
 const MAX_EXTRA_MS = Number(process.env.BENCH_ECHO_MAX_EXTRA_S ?? 150) * 1000;
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const BUILD = path.join(ROOT, 'bench', 'build');
-const NATIVE = path.join(ROOT, 'bench', 'native');
-const SERVER_CPU = '0';
-const LOAD_CPU_CROSS = '1';
-
-interface ServerDef {
-  key: string;
-  label: string;
-  cmd: string;
-  args: string[];
-  /** A Python server: the module its interpreter must import ('asyncio' or 'uvloop'). */
-  python?: string;
-  /** Environment variables set for the server on top of this process's. */
-  env?: Record<string, string>;
-}
-
-/**
- * The Python that can import `mod`: BENCH_PYTHON if set, else the first of
- * `python3` on the PATH and /usr/bin/python3 (Debian's python3-uvloop
- * installs for the latter), or null.
- */
-function pythonFor(mod: string): string | null {
-  const env = process.env.BENCH_PYTHON;
-  for (const py of env !== undefined && env !== '' ? [env] : ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', `import ${mod}`]);
-    if (r.error === undefined && r.status === 0) return py;
-  }
-  return null;
-}
-
-/** "(Python 3.11.2, uvloop 0.17.0)": what the table's label names. */
-function pythonVersions(py: string, mod: string): string {
-  const code = `import sys, ${mod} as m; print(sys.version.split()[0], getattr(m, '__version__', ''))`;
-  const [v, mv] = spawnSync(py, ['-c', code], { encoding: 'utf8' }).stdout.trim().split(' ');
-  return `(Python ${v ?? '?'}${mv !== undefined && mv !== '' ? `, ${mod} ${mv}` : ''})`;
-}
-
-const ALL_SERVERS: ServerDef[] = [
-  {
-    key: 'protocol',
-    label: 'iomux loop protocol',
-    cmd: process.execPath,
-    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
-  },
-  {
-    // The same server on asyncio's BufferedProtocol (getBuffer/bufferUpdated).
-    key: 'buffered',
-    label: 'iomux loop BufferedProtocol',
-    cmd: process.execPath,
-    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll', '--buffered'],
-  },
-  {
-    // Opt-in: the protocol server with its read and write batches making a
-    // syscall per socket instead of one io_uring call per batch (core-native
-    // batch_io; what the loop does where io_uring is refused).
-    key: 'protocol-syscalls',
-    label: 'iomux loop protocol, batches without io_uring',
-    cmd: process.execPath,
-    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
-    env: { IOMUX_URING: '0' },
-  },
-  {
-    key: 'streams',
-    label: 'iomux loop streams',
-    cmd: process.execPath,
-    args: [path.join(ROOT, 'examples', 'dist', 'run.js'), 'loop-streams-echo-server', '--port', '0', '--backend', 'epoll'],
-  },
-  {
-    key: 'node-net',
-    label: 'Node net',
-    cmd: process.execPath,
-    args: [path.join(__dirname, 'node-net-echo-server.js'), '--port', '0'],
-  },
-  { key: 'c', label: 'C epoll', cmd: path.join(BUILD, 'echo-server'), args: ['--port', '0'] },
-  // Opt-in references (BENCH_ECHO_SERVERS=...,uvloop,asyncio): the same
-  // protocol echo on CPython's asyncio and on uvloop (bench/python/echo_server.py),
-  // run by the first Python that has the loop (see pythonFor).
-  ...(['uvloop', 'asyncio'] as const).map((loop) => ({
-    key: loop,
-    label: loop === 'uvloop' ? 'uvloop' : 'CPython asyncio',
-    cmd: 'python3',
-    args: [path.join(ROOT, 'bench', 'python', 'echo_server.py'), '--loop', loop, '--port', '0'],
-    python: loop,
-  })),
-];
 
 interface Pinning {
   key: string;
@@ -166,20 +81,11 @@ interface Pinning {
 
 // ---------------------------------------------------------------- helpers
 
-function log(msg: string): void {
-  process.stdout.write(msg + '\n');
-}
-
 function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function fmt(n: number, digits = 0): string {
-  if (!Number.isFinite(n)) return '-';
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 function ratio(n: number): string {
@@ -188,38 +94,6 @@ function ratio(n: number): string {
 
 function sizeLabel(size: number): string {
   return size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
-}
-
-function compile(name: string): string {
-  const out = path.join(BUILD, name);
-  const src = path.join(NATIVE, `${name}.c`);
-  fs.mkdirSync(BUILD, { recursive: true });
-  const r = spawnSync(CC, ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0) {
-    throw new Error(`${CC} -O2 -o ${out} ${src} failed: ${r.error?.message ?? r.stderr}`);
-  }
-  return out;
-}
-
-function hasTaskset(): boolean {
-  const r = spawnSync('taskset', ['-c', '0', 'true']);
-  return r.error === undefined && r.status === 0;
-}
-
-/** CPUs this process may run on (from /proc/self/status), or null. */
-function allowedCpus(): number[] | null {
-  try {
-    const m = /^Cpus_allowed_list:\s*(.+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m === null) return null;
-    const cpus: number[] = [];
-    for (const part of m[1]!.trim().split(',')) {
-      const [a, b] = part.split('-').map(Number);
-      for (let c = a!; c <= (b ?? a!); c++) cpus.push(c);
-    }
-    return cpus;
-  } catch {
-    return null;
-  }
 }
 
 /** Busy and total jiffies of the given CPUs, from /proc/stat. */
@@ -241,8 +115,6 @@ function cpuJiffies(cpus: string[]): { busy: number; total: number } {
   return { busy, total };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Waits (at most maxMs) until the CPUs have been under MAX_OTHER % busy for 250 ms; returns the time waited. */
 async function waitQuiet(cpus: string[], maxMs: number): Promise<number> {
   const start = Date.now();
@@ -254,116 +126,6 @@ async function waitQuiet(cpus: string[], maxMs: number): Promise<number> {
     const total = b.total - a.total;
     if (total <= 0 || (100 * (b.busy - a.busy)) / total < MAX_OTHER || Date.now() - start >= maxMs) return Date.now() - start;
   }
-}
-
-function withCpu(cpu: string | null, cmd: string, args: string[]): [string, string[]] {
-  return cpu === null ? [cmd, args] : ['taskset', ['-c', cpu, cmd, ...args]];
-}
-
-interface RunningServer {
-  child: ChildProcess;
-  port: number;
-  stderr: () => string;
-}
-
-/** Starts a server (taskset execs it, so the child's pid is the server's) and waits for its listening line. */
-function startServer(def: ServerDef, cpu: string | null): Promise<RunningServer> {
-  const [cmd, args] = withCpu(cpu, def.cmd, def.args);
-  const env = def.env !== undefined ? { ...process.env, ...def.env } : process.env;
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${def.label}: no listening line within 15 s; stderr: ${err}`));
-    }, 15000);
-    const onData = (d: string): void => {
-      out += d;
-      const m = /listening on (\S+):(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        child.stdout!.resume(); // keep draining
-        resolve({ child, port: Number(m[2]), stderr: () => err });
-      }
-    };
-    child.stdout!.setEncoding('utf8').on('data', onData);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`${def.label} exited (${code ?? sig}) before listening; stderr: ${err}`));
-    });
-  });
-}
-
-function stopServer(s: RunningServer): Promise<void> {
-  return new Promise((resolve) => {
-    if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), 5000);
-    s.child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    s.child.kill('SIGTERM');
-  });
-}
-
-interface LoadResult {
-  rps: number;
-  p50_us: number;
-  p99_us: number;
-  messages: number;
-  errors: number;
-  server_cpu_us: number;
-  load_cpu_us: number;
-  cpus_busy_us: number;
-  cpus_steal_us: number;
-  connect_ms: number;
-  conn_min: number;
-  conn_max: number;
-  stalled: number;
-  max_inflight_us: number;
-  seconds: number;
-  error?: string;
-}
-
-function runLoad(
-  loadBin: string,
-  cpu: string | null,
-  port: number,
-  pid: number,
-  conns: number,
-  size: number,
-  cpus: string[],
-): Promise<LoadResult> {
-  const [cmd, args] = withCpu(cpu, loadBin, [
-    '--port', String(port),
-    '--conns', String(conns),
-    '--size', String(size),
-    '--warmup', String(WARMUP),
-    '--duration', String(SECONDS),
-    '--server-pid', String(pid),
-    ...(cpus.length > 0 ? ['--cpus', cpus.join(',')] : []),
-  ]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS + 60) * 1000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as LoadResult);
-      } catch {
-        reject(new Error(`echo-load exited ${code}: ${err.trim() || out.trim()}`));
-      }
-    });
-  });
 }
 
 interface Sample {
@@ -471,7 +233,7 @@ async function main(): Promise<number> {
               const srv = await startServer(def, pin.serverCpu);
               let r: LoadResult;
               try {
-                r = await runLoad(loadBin, pin.loadCpu, srv.port, srv.child.pid!, conns, size, pinned);
+                r = await runLoad(loadBin, pin.loadCpu, srv.port, srv.child.pid!, conns, size, pinned, { warmup: WARMUP, seconds: SECONDS, slack: 60 });
               } finally {
                 await stopServer(srv);
               }

@@ -1,11 +1,9 @@
 /**
- * Process plumbing for `npm run soak` (soak.ts): the echo servers it starts,
- * the C load generator it drives, and what it reads of a server from /proc
- * (resident memory, open descriptors).
- *
- * The server definitions and start/stop steps follow bench/src/echo.bench.ts
- * (same command lines, same `listening on` handshake, same pinning with
- * taskset); echo.bench.ts keeps its own copies because it runs on import.
+ * Process plumbing shared by `npm run bench:echo` (echo.bench.ts) and
+ * `npm run soak` (soak.ts): the echo servers they start (same command lines,
+ * same `listening on` handshake, same pinning with taskset), the C tools of
+ * bench/native they compile, the load generator they drive, and what soak.ts
+ * reads of a server from /proc (resident memory, open descriptors).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,51 +14,146 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 const BUILD = path.join(ROOT, 'bench', 'build');
 const NATIVE = path.join(ROOT, 'bench', 'native');
 const RUN = path.join(ROOT, 'examples', 'dist', 'run.js');
+export const CC = process.env.CC ?? 'cc';
+/** The pinned modes' CPUs: the server on 0, and across CPUs the load generator on 1. */
+export const SERVER_CPU = '0';
+export const LOAD_CPU_CROSS = '1';
+
+export function log(msg: string): void {
+  process.stdout.write(msg + '\n');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
 
 export interface ServerDef {
   key: string;
   label: string;
   cmd: string;
   args: string[];
+  /** A Python server: the module its interpreter must import ('asyncio' or 'uvloop'). */
+  python?: string;
+  /** Environment variables set for the server on top of this process's. */
+  env?: Record<string, string>;
 }
 
-/** The servers a soak can run, in their default order. */
-export const SERVERS: ServerDef[] = [
-  { key: 'protocol', label: 'iomux loop protocol', cmd: process.execPath, args: [RUN, 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'] },
-  { key: 'buffered', label: 'iomux loop BufferedProtocol', cmd: process.execPath, args: [RUN, 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll', '--buffered'] },
-  { key: 'streams', label: 'iomux loop streams', cmd: process.execPath, args: [RUN, 'loop-streams-echo-server', '--port', '0', '--backend', 'epoll'] },
-  { key: 'node-net', label: 'Node net', cmd: process.execPath, args: [path.join(__dirname, 'node-net-echo-server.js'), '--port', '0'] },
+/** Every echo server, in echo.bench.ts's default order; the opt-in ones last. */
+export const ALL_SERVERS: ServerDef[] = [
+  {
+    key: 'protocol',
+    label: 'iomux loop protocol',
+    cmd: process.execPath,
+    args: [RUN, 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
+  },
+  {
+    // The same server on asyncio's BufferedProtocol (getBuffer/bufferUpdated).
+    key: 'buffered',
+    label: 'iomux loop BufferedProtocol',
+    cmd: process.execPath,
+    args: [RUN, 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll', '--buffered'],
+  },
+  {
+    // Opt-in: the protocol server with its read and write batches making a
+    // syscall per socket instead of one io_uring call per batch (core-native
+    // batch_io; what the loop does where io_uring is refused).
+    key: 'protocol-syscalls',
+    label: 'iomux loop protocol, batches without io_uring',
+    cmd: process.execPath,
+    args: [RUN, 'loop-protocol-echo-server', '--port', '0', '--backend', 'epoll'],
+    env: { IOMUX_URING: '0' },
+  },
+  {
+    key: 'streams',
+    label: 'iomux loop streams',
+    cmd: process.execPath,
+    args: [RUN, 'loop-streams-echo-server', '--port', '0', '--backend', 'epoll'],
+  },
+  {
+    key: 'node-net',
+    label: 'Node net',
+    cmd: process.execPath,
+    args: [path.join(__dirname, 'node-net-echo-server.js'), '--port', '0'],
+  },
+  { key: 'c', label: 'C epoll', cmd: path.join(BUILD, 'echo-server'), args: ['--port', '0'] },
+  // Opt-in references (BENCH_ECHO_SERVERS=...,uvloop,asyncio): the same
+  // protocol echo on CPython's asyncio and on uvloop (bench/python/echo_server.py),
+  // run by the first Python that has the loop (see pythonFor).
+  ...(['uvloop', 'asyncio'] as const).map((loop) => ({
+    key: loop,
+    label: loop === 'uvloop' ? 'uvloop' : 'CPython asyncio',
+    cmd: 'python3',
+    args: [path.join(ROOT, 'bench', 'python', 'echo_server.py'), '--loop', loop, '--port', '0'],
+    python: loop,
+  })),
 ];
+
+/**
+ * The Python that can import `mod`: BENCH_PYTHON if set, else the first of
+ * `python3` on the PATH and /usr/bin/python3 (Debian's python3-uvloop
+ * installs for the latter), or null.
+ */
+export function pythonFor(mod: string): string | null {
+  const env = process.env.BENCH_PYTHON;
+  for (const py of env !== undefined && env !== '' ? [env] : ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(py, ['-c', `import ${mod}`]);
+    if (r.error === undefined && r.status === 0) return py;
+  }
+  return null;
+}
+
+/** "(Python 3.11.2, uvloop 0.17.0)": what the table's label names. */
+export function pythonVersions(py: string, mod: string): string {
+  const code = `import sys, ${mod} as m; print(sys.version.split()[0], getattr(m, '__version__', ''))`;
+  const [v, mv] = spawnSync(py, ['-c', code], { encoding: 'utf8' }).stdout.trim().split(' ');
+  return `(Python ${v ?? '?'}${mv !== undefined && mv !== '' ? `, ${mod} ${mv}` : ''})`;
+}
 
 /** Compiles bench/native/NAME.c with `$CC -O2` into bench/build/NAME. */
 export function compile(name: string): string {
-  const cc = process.env.CC ?? 'cc';
   const out = path.join(BUILD, name);
   const src = path.join(NATIVE, `${name}.c`);
   fs.mkdirSync(BUILD, { recursive: true });
-  const r = spawnSync(cc, ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0) throw new Error(`${cc} -O2 -o ${out} ${src} failed: ${r.error?.message ?? r.stderr}`);
+  const r = spawnSync(CC, ['-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0) {
+    throw new Error(`${CC} -O2 -o ${out} ${src} failed: ${r.error?.message ?? r.stderr}`);
+  }
   return out;
+}
+
+export function hasTaskset(): boolean {
+  const r = spawnSync('taskset', ['-c', '0', 'true']);
+  return r.error === undefined && r.status === 0;
+}
+
+/** CPUs this process may run on (from /proc/self/status), or null. */
+export function allowedCpus(): number[] | null {
+  try {
+    const m = /^Cpus_allowed_list:\s*(.+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m === null) return null;
+    const cpus: number[] = [];
+    for (const part of m[1]!.trim().split(',')) {
+      const [a, b] = part.split('-').map(Number);
+      for (let c = a!; c <= (b ?? a!); c++) cpus.push(c);
+    }
+    return cpus;
+  } catch {
+    return null;
+  }
 }
 
 /**
  * The two CPUs of echo.bench.ts's cross-CPU mode (server on 0, load
- * generator on 1), or null where taskset or either CPU is missing.
+ * generator on 1), or null where taskset or either CPU is missing (or the
+ * allowed CPUs cannot be read).
  */
 export function crossPinning(): { server: string; load: string } | null {
-  const t = spawnSync('taskset', ['-c', '0', 'true']);
-  if (t.error !== undefined || t.status !== 0) return null;
-  try {
-    const m = /^Cpus_allowed_list:\s*(.+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    const cpus = new Set<number>();
-    for (const part of (m?.[1] ?? '').trim().split(',')) {
-      const [a, b] = part.split('-').map(Number);
-      for (let c = a!; c <= (b ?? a!); c++) cpus.add(c);
-    }
-    return cpus.has(0) && cpus.has(1) ? { server: '0', load: '1' } : null;
-  } catch {
-    return null;
-  }
+  if (!hasTaskset()) return null;
+  const cpus = allowedCpus();
+  return cpus !== null && cpus.includes(0) && cpus.includes(1) ? { server: SERVER_CPU, load: LOAD_CPU_CROSS } : null;
 }
 
 function withCpu(cpu: string | null, cmd: string, args: string[]): [string, string[]] {
@@ -76,15 +169,20 @@ export interface RunningServer {
   exited: () => string | null;
 }
 
-/** Starts a server (taskset execs it, so the child's pid is the server's) and waits for its listening line. */
-export function startServer(def: ServerDef, cpu: string | null): Promise<RunningServer> {
+/**
+ * Starts a server (taskset execs it, so the child's pid is the server's) and
+ * waits for its listening line. Its stderr is kept up to `maxStderr`
+ * characters (soak.ts's servers run for minutes), then dropped.
+ */
+export function startServer(def: ServerDef, cpu: string | null, maxStderr = Infinity): Promise<RunningServer> {
   const [cmd, args] = withCpu(cpu, def.cmd, def.args);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = def.env !== undefined ? { ...process.env, ...def.env } : process.env;
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   let exit: string | null = null;
   child.once('exit', (code, sig) => (exit = String(code ?? sig)));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d.length + err.length > 65536 ? '' : d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d.length + err.length > maxStderr ? '' : d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -120,39 +218,57 @@ export function stopServer(s: RunningServer): Promise<void> {
   });
 }
 
-/** The JSON line bench/native/echo-load.c prints (the fields soak.ts reads). */
+/** The JSON line bench/native/echo-load.c prints. */
 export interface LoadResult {
   rps: number;
   p50_us: number;
   p99_us: number;
   messages: number;
   errors: number;
+  server_cpu_us: number;
+  load_cpu_us: number;
+  cpus_busy_us: number;
+  cpus_steal_us: number;
   connect_ms: number;
   conn_min: number;
   conn_max: number;
   stalled: number;
   max_inflight_us: number;
   seconds: number;
-  server_cpu_us: number;
-  load_cpu_us: number;
-  cpus_busy_us: number;
-  cpus_steal_us: number;
   error?: string;
 }
 
+/** How long echo-load runs, and how much longer it may take before it is killed. */
+export interface LoadTiming {
+  /** Seconds of load before the counted window (0: every message after connecting counts). */
+  warmup: number;
+  /** Seconds counted. */
+  seconds: number;
+  /** Seconds past warmup + seconds (connecting included) before echo-load is killed. */
+  slack: number;
+}
+
 /**
- * Runs echo-load for `seconds` with no warm-up (every message after the
- * connections are made is counted and verified), reading the busy time of
- * `cpus` too; rejects if it prints no
- * result or outlives its deadline (the run plus 120 s for connecting).
+ * Runs echo-load against the server (pid: whose CPU time it reads), reading
+ * the busy time of `cpus` too; rejects if it prints no result (killed past
+ * its deadline, say).
  */
-export function runLoad(bin: string, cpu: string | null, port: number, pid: number, conns: number, size: number, seconds: number, cpus: string[]): Promise<LoadResult> {
-  const [cmd, args] = withCpu(cpu, bin, [
+export function runLoad(
+  loadBin: string,
+  cpu: string | null,
+  port: number,
+  pid: number,
+  conns: number,
+  size: number,
+  cpus: string[],
+  t: LoadTiming,
+): Promise<LoadResult> {
+  const [cmd, args] = withCpu(cpu, loadBin, [
     '--port', String(port),
     '--conns', String(conns),
     '--size', String(size),
-    '--warmup', '0',
-    '--duration', String(seconds),
+    '--warmup', String(t.warmup),
+    '--duration', String(t.seconds),
     '--server-pid', String(pid),
     ...(cpus.length > 0 ? ['--cpus', cpus.join(',')] : []),
   ]);
@@ -162,7 +278,7 @@ export function runLoad(bin: string, cpu: string | null, port: number, pid: numb
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 120) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (t.warmup + t.seconds + t.slack) * 1000);
     child.once('error', reject);
     child.once('close', (code, sig) => {
       clearTimeout(timer);

@@ -6,7 +6,7 @@
  *   npm run soak -- [--servers protocol,buffered,streams,node-net]
  *                   [--duration 60] [--connections 1000] [--size 64]
  *
- * For each server: start it (soak-procs.ts, as echo.bench.ts does; on CPU 0
+ * For each server: start it (servers.ts, as echo.bench.ts does; on CPU 0
  * with the load generator on CPU 1 where taskset and both CPUs exist), one
  * probe echo, count its descriptors (/proc/PID/fd), then run
  * bench/native/echo-load.c for --duration seconds: --connections ping-pong
@@ -23,7 +23,9 @@
  * connected, or when its end RSS is over 2x its start RSS.
  */
 import * as fs from 'node:fs';
-import { compile, crossPinning, fdCount, probeEcho, rssOf, runLoad, SERVERS, startServer, stopServer, type LoadResult, type ServerDef } from './soak-procs.js';
+import {
+  ALL_SERVERS, compile, crossPinning, fdCount, fmt, log, probeEcho, rssOf, runLoad, sleep, startServer, stopServer, type LoadResult, type ServerDef,
+} from './servers.js';
 
 const USAGE = 'usage: npm run soak -- [--servers protocol,buffered,streams,node-net] [--duration SECONDS] [--connections N] [--size BYTES]';
 /** An echo still outstanding this long when the run ends counts as lost. */
@@ -31,6 +33,10 @@ const LOST_AFTER_MS = 3000;
 const RSS_LIMIT = 2;
 const SAMPLE_MS = 250;
 const FD_SETTLE_MS = 10000;
+/** A soak server writes stderr for minutes: its first 64 KiB are kept. */
+const MAX_STDERR = 65536;
+/** The servers a soak can run, in their default order (echo.bench.ts's, without C and the opt-in ones). */
+const SERVERS = ['protocol', 'buffered', 'streams', 'node-net'].map((k) => ALL_SERVERS.find((s) => s.key === k)!);
 
 interface Options {
   servers: ServerDef[];
@@ -67,10 +73,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const log = (s: string): void => void process.stdout.write(s + '\n');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const mb = (b: number): string => (Number.isFinite(b) ? (b / 1048576).toFixed(1) : '-');
-const num = (n: number, d = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '-');
 
 interface Outcome {
   def: ServerDef;
@@ -105,7 +108,7 @@ async function settledFds(pid: number): Promise<number> {
 
 async function soakOne(def: ServerDef, o: Options, loadBin: string, pin: { server: string; load: string } | null): Promise<Outcome> {
   const out: Outcome = { def, load: null, rssStart: NaN, rssEnd: NaN, rssMax: NaN, fdsBefore: NaN, fdsAfter: NaN, fdsSettleMs: NaN, other: NaN, verified: 0, bytesOk: false, flags: [] };
-  const srv = await startServer(def, pin?.server ?? null);
+  const srv = await startServer(def, pin?.server ?? null, MAX_STDERR);
   try {
     // One echo first: descriptors a server opens lazily on its first
     // connection, and keeps, are not a leak.
@@ -116,7 +119,9 @@ async function soakOne(def: ServerDef, o: Options, loadBin: string, pin: { serve
     log(`  descriptors: ${fdsListening} when listening, ${out.fdsBefore} after one probe echo`);
     const t0 = Date.now();
     let loadDone = false;
-    const loadP = runLoad(loadBin, pin?.load ?? null, srv.port, srv.pid, o.connections, o.size, o.duration, pin === null ? [] : [pin.server, pin.load]).finally(() => (loadDone = true));
+    const cpus = pin === null ? [] : [pin.server, pin.load];
+    // No warm-up: every message after connecting is counted and verified; 120 s of slack for connecting.
+    const loadP = runLoad(loadBin, pin?.load ?? null, srv.port, srv.pid, o.connections, o.size, cpus, { warmup: 0, seconds: o.duration, slack: 120 }).finally(() => (loadDone = true));
     loadP.catch(() => undefined); // awaited below, after sampling stops
     let nextReport = 10000;
     while (!loadDone && srv.exited() === null) {
@@ -156,7 +161,7 @@ async function soakOne(def: ServerDef, o: Options, loadBin: string, pin: { serve
       out.verified = (l.messages + (l.errors === 0 ? o.connections : 0)) * o.size;
       if (l.errors > 0) out.flags.push(`bytes lost or corrupted: ${l.errors} connection errors, first: ${l.error ?? '?'}`);
       if (l.stalled > 0) out.flags.push(`${l.stalled} connections had no echo in the whole run`);
-      if (l.max_inflight_us / 1000 > LOST_AFTER_MS) out.flags.push(`an echo was outstanding for ${num(l.max_inflight_us / 1000)} ms at the end (lost)`);
+      if (l.max_inflight_us / 1000 > LOST_AFTER_MS) out.flags.push(`an echo was outstanding for ${fmt(l.max_inflight_us / 1000)} ms at the end (lost)`);
       const window = l.seconds * 1e6 * (pin === null ? 0 : 2);
       if (window > 0 && l.server_cpu_us >= 0) out.other = Math.max(0, (100 * (l.cpus_busy_us + l.cpus_steal_us - l.server_cpu_us - l.load_cpu_us)) / window);
       out.bytesOk = l.errors === 0 && l.stalled === 0 && l.max_inflight_us / 1000 <= LOST_AFTER_MS;
@@ -204,13 +209,13 @@ async function main(): Promise<number> {
     results.push(r);
     const l = r.load;
     if (l !== null) {
-      log(`  ${num(l.rps)} req/s, p50 ${num(l.p50_us / 1000, 2)} ms, p99 ${num(l.p99_us / 1000, 2)} ms over ${l.seconds.toFixed(1)} s (connecting took ${num(l.connect_ms)} ms)`);
-      if (Number.isFinite(r.other)) log(`  other load ${num(r.other)}% (time on both CPUs not charged to the server or the load generator)`);
-      log(`  messages per connection ${num(l.conn_min)}-${num(l.conn_max)}; oldest echo outstanding at the end ${num(l.max_inflight_us / 1000, 1)} ms`);
+      log(`  ${fmt(l.rps)} req/s, p50 ${fmt(l.p50_us / 1000, 2)} ms, p99 ${fmt(l.p99_us / 1000, 2)} ms over ${l.seconds.toFixed(1)} s (connecting took ${fmt(l.connect_ms)} ms)`);
+      if (Number.isFinite(r.other)) log(`  other load ${fmt(r.other)}% (time on both CPUs not charged to the server or the load generator)`);
+      log(`  messages per connection ${fmt(l.conn_min)}-${fmt(l.conn_max)}; oldest echo outstanding at the end ${fmt(l.max_inflight_us / 1000, 1)} ms`);
     }
     log(`  RSS ${mb(r.rssStart)} MB at the start, ${mb(r.rssEnd)} MB at the end (${(r.rssEnd / r.rssStart).toFixed(2)}x), ${mb(r.rssMax)} MB at most`);
-    log(`  descriptors ${num(r.fdsBefore)} before the clients connected, ${num(r.fdsAfter)} after they left (counted ${num(r.fdsSettleMs / 1000, 1)} s after)`);
-    log(`  ${num(r.verified)} B echoed and verified, ${r.bytesOk ? '0 lost or corrupted' : 'SOME LOST OR CORRUPTED (see FLAG)'}`);
+    log(`  descriptors ${fmt(r.fdsBefore)} before the clients connected, ${fmt(r.fdsAfter)} after they left (counted ${fmt(r.fdsSettleMs / 1000, 1)} s after)`);
+    log(`  ${fmt(r.verified)} B echoed and verified, ${r.bytesOk ? '0 lost or corrupted' : 'SOME LOST OR CORRUPTED (see FLAG)'}`);
     for (const f of r.flags) log(`  FLAG: ${f}`);
     log(`  ${r.flags.length === 0 ? 'PASS' : 'FAIL'}`);
   }
@@ -223,8 +228,8 @@ async function main(): Promise<number> {
   for (const r of results) {
     const l = r.load;
     log(
-      `| ${r.def.key} | ${num(l?.rps ?? NaN)} | ${num((l?.p50_us ?? NaN) / 1000, 2)} | ${num((l?.p99_us ?? NaN) / 1000, 2)} | ${mb(r.rssStart)} | ${mb(r.rssEnd)} | ` +
-        `${(r.rssEnd / r.rssStart).toFixed(2)}x | ${num(r.fdsBefore)} | ${num(r.fdsAfter)} | ${num(r.verified)} | ${num(r.other)} | ${r.flags.length === 0 ? 'PASS' : 'FAIL'} |`,
+      `| ${r.def.key} | ${fmt(l?.rps ?? NaN)} | ${fmt((l?.p50_us ?? NaN) / 1000, 2)} | ${fmt((l?.p99_us ?? NaN) / 1000, 2)} | ${mb(r.rssStart)} | ${mb(r.rssEnd)} | ` +
+        `${(r.rssEnd / r.rssStart).toFixed(2)}x | ${fmt(r.fdsBefore)} | ${fmt(r.fdsAfter)} | ${fmt(r.verified)} | ${fmt(r.other)} | ${r.flags.length === 0 ? 'PASS' : 'FAIL'} |`,
     );
   }
   const failed = results.filter((r) => r.flags.length > 0);
