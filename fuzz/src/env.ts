@@ -248,9 +248,12 @@ export class Env {
     }
   }
 
-  /** A valid value with probability p, else a hostile one. */
+  /** This call goes deep: nearly every argument valid, so that the one hostile value reaches the later checks. */
+  deep = false;
+
+  /** A valid value with probability p (0.92 in a deep call), else a hostile one. */
   or(p: number, valid: () => V): V {
-    return this.rng.chance(p) ? valid() : this.h();
+    return this.rng.chance(this.deep ? Math.max(p, 0.92) : p) ? valid() : this.h();
   }
 
   int(valid: readonly number[], p = 0.5): V {
@@ -262,7 +265,7 @@ export class Env {
 
   /** A descriptor number no call may close or adopt: the episode's own, a closed one, or hostile. */
   fd(): V {
-    const r = this.rng.next();
+    const r = this.deep ? this.rng.next() * 0.7 : this.rng.next();
     if (r < 0.35 && this.raw.length > 0) {
       const fd = this.rng.pick(this.raw);
       return { v: fd, d: `rawfd(${fd})` };
@@ -292,9 +295,10 @@ export class Env {
   closeRawLater(fd: number): void {
     const i = this.raw.indexOf(fd);
     if (i >= 0) this.raw.splice(i, 1);
+    const was = fdLink(fd);
     this.closers.push(() => {
-      // Only if nothing reused the number: a call's close() came first.
-      if (!fdSet().has(fd)) return;
+      // Only the same descriptor: once a call closed it, its number may be another's (a wait's private epoll).
+      if (fdLink(fd) !== was) return;
       this.raw.push(fd);
       this.closeRaw(fd);
     });

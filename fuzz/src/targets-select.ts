@@ -176,7 +176,9 @@ export const selectTargets: Target[] = [
     const r = ready ? withReady(env, fdList(env)) : fdList(env);
     const bounded = ready && Array.isArray(r.v);
     const timeout = bounded ? env.int([0, 0.01, null as unknown as number]) : env.rng.chance(0.5) ? ok(0, '0') : ok(0.001, '0.001');
-    const args = vs(r, fdList(env), fdList(env), timeout).slice(0, env.rng.chance(0.9) ? 4 : env.rng.int(6));
+    // Three arguments mean no timeout: only with the ready descriptor among them.
+    const n = env.rng.chance(0.9) ? 4 : env.rng.int(6);
+    const args = vs(r, fdList(env), fdList(env), timeout, env.h()).slice(0, n === 3 && !bounded ? 4 : n);
     return { args, invoke: () => apply(sel.select, undefined, args) };
   }),
   t('select.selectAsync', 4, (env) => {
