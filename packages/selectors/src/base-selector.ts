@@ -14,6 +14,7 @@ export const EVENT_READ = 1 << 0;
 /** Ready for writing. */
 export const EVENT_WRITE = 1 << 1;
 
+/** `selectAsync()`'s options beside its timeout: what asyncio's loop passes. */
 export interface SelectAsyncOptions {
   /** Rejects the wait with the signal's reason when aborted. */
   signal?: AbortSignal;
@@ -124,6 +125,7 @@ export abstract class BaseSelector<D = unknown> implements Disposable {
   /** A read-only live view fd -> key; null once closed. */
   abstract getMap(): ReadonlyMap<number, SelectorKey<D>> | null;
 
+  /** Runs close() at the end of a `using` block, as Python's `with` does. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -141,6 +143,7 @@ export class SelectorMapping<D> implements ReadonlyMap<number, SelectorKey<D>> {
     this.#selector = selector;
   }
 
+  /** How many file objects are registered. */
   get size(): number {
     return this.#selector._fdToKey.size;
   }
@@ -168,30 +171,36 @@ export class SelectorMapping<D> implements ReadonlyMap<number, SelectorKey<D>> {
     return this.#selector._fdToKey.get(fd);
   }
 
+  /** Whether `fileobj` (a descriptor or a file object) is registered. */
   has(fileobj: unknown): boolean {
     return this.get(fileobj) !== undefined;
   }
 
+  /** Map semantics: `cb(key, fd, mapping)` for each registered key. */
   forEach(cb: (value: SelectorKey<D>, key: number, map: ReadonlyMap<number, SelectorKey<D>>) => void, thisArg?: unknown): void {
     for (const [k, v] of this.#selector._fdToKey) cb.call(thisArg, v, k, this);
   }
 
-  entries(): MapIterator<[number, SelectorKey<D>]> {
+  // Map's own iterator types, spelled so the .d.ts compiles on TypeScript 5.0+
+  // (they are IterableIterator there; MapIterator, named only since 5.6, here).
+  entries(): ReturnType<Map<number, SelectorKey<D>>['entries']> {
     return this.#selector._fdToKey.entries();
   }
 
-  keys(): MapIterator<number> {
+  keys(): ReturnType<Map<number, SelectorKey<D>>['keys']> {
     return this.#selector._fdToKey.keys();
   }
 
-  values(): MapIterator<SelectorKey<D>> {
+  values(): ReturnType<Map<number, SelectorKey<D>>['values']> {
     return this.#selector._fdToKey.values();
   }
 
-  [Symbol.iterator](): MapIterator<[number, SelectorKey<D>]> {
+  /** Iterates `[fd, key]` entries, as a Map does. */
+  [Symbol.iterator](): ReturnType<Map<number, SelectorKey<D>>['entries']> {
     return this.entries();
   }
 
+  /** `'SelectorMapping'`. */
   get [Symbol.toStringTag](): string {
     return 'SelectorMapping';
   }
