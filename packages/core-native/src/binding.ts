@@ -8,38 +8,71 @@
 import nodeGypBuild from 'node-gyp-build';
 import * as path from 'node:path';
 
-/** An opaque owner of one descriptor; closes it on GC and env teardown. */
+/**
+ * An opaque owner of one descriptor; closes it on GC and env teardown.
+ * @property __brand Type-only: no value has it, so no other type is an FdHandle.
+ */
 export type FdHandle = { readonly __brand: 'iomux.FdHandle' };
 
 export interface Binding {
+/**
+ * The addon's exports, typed: one native function per syscall, named after it.
+ * Raw and unchecked by Python's rules: the os, socket, select and selectors
+ * APIs are the ones to use. Errors are plain Errors with errno, code and syscall.
+ */
   // fdhandle.cc
   fdhandle_new(fd: number): FdHandle;
+  /** Wraps an open descriptor in a handle that owns it (closed on GC or env teardown). */
   fdhandle_close(h: FdHandle): void;
+  /** Closes the handle's descriptor now (idempotent). */
   fdhandle_detach(h: FdHandle): number;
+  /** Gives up ownership: returns the descriptor, which the handle no longer closes. */
   fdhandle_fd(h: FdHandle): number;
+  /** The handle's descriptor, or -1 once closed or detached. */
   fdhandle_open_count(): number;
+  /** How many handles still own a descriptor (leak checks in tests). */
 
   // wait.cc: a one-shot libuv watch on the handle's own descriptor (an epoll
   // fd); callback(status) runs on the JS thread once it is readable.
   fdhandle_watch(h: FdHandle, callback: (status: number) => void): void;
+  /** Calls `callback(status)` once, on the JS thread, when the handle's descriptor is readable. */
   fdhandle_unwatch(h: FdHandle): void;
+  /** Cancels a pending fdhandle_watch. */
 
   // constants.cc
   select_constants: Readonly<Record<string, number>>;
+  /** The select module's constants this platform has (POLLIN, EPOLLET, FD_SETSIZE, PIPE_BUF, ...). */
   socket_constants: Readonly<Record<string, number>>;
+  /** The socket constants this platform has (AF_INET, SO_REUSEADDR, ...). */
   errno_constants: Readonly<Record<string, number>>;
+  /** errno values by name (EAGAIN, EBADF, ...). */
   has: Readonly<{ select: boolean; poll: boolean; epoll: boolean; kqueue: boolean; devpoll: boolean }>;
+  /**
+   * Which multiplexing syscalls this build has.
+   * @property select select(2)
+   * @property poll poll(2)
+   * @property epoll epoll(7) (Linux)
+   * @property kqueue kqueue(2) (BSD, macOS)
+   * @property devpoll /dev/poll (Solaris, illumos)
+   */
 
   // select.cc: entries not ready are overwritten with -1; timeoutUs -1 blocks.
   select(r: Int32Array, w: Int32Array, x: Int32Array, timeoutUs: number): number;
+  /** select(2) on descriptor arrays; entries not ready become -1. `timeoutUs` in microseconds, -1 blocks. */
 
   // poll.cc: pollfds is struct pollfd[] as int32 pairs; ready [fd, revents]
   // pairs go to out; returns the number of pairs.
   poll(pollfds: Int32Array, nfds: number, timeoutMs: number, out: Int32Array): number;
+  /**
+   * poll(2) on struct pollfd[] as int32 pairs; ready [fd, revents] pairs go
+   * to `out`. `timeoutMs` in milliseconds, -1 blocks.
+   */
 
   // epoll.cc (Linux): out receives [fd, events] pairs.
   epoll_create1?(flags: number): number;
+  /** epoll_create1(2) (Linux): a new epoll descriptor. */
   epoll_ctl?(epfd: number, op: number, fd: number, events: number): void;
+  /** epoll_ctl(2) (Linux): `op` is EPOLL_CTL_ADD, _MOD or _DEL. */
   /** out receives struct epoll_event[] in place: see epoll_event_layout. */
   epoll_wait?(epfd: number, out: Int32Array, maxevents: number, timeoutMs: number): number;
   /** struct epoll_event in int32 units: stride per event, events and data.fd offsets. */
@@ -47,30 +80,46 @@ export interface Binding {
 
   // os.cc
   strerror(errno: number): string;
+  /** The C library's text for an errno. */
   pipe(): [number, number];
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
   read(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
+  /** read(2) into `buf[offset, offset + length)`; returns the bytes read. */
   write(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
+  /** write(2) from `buf[offset, offset + length)`; returns the bytes written. */
   close(fd: number): void;
+  /** close(2). */
   dup(fd: number): number;
+  /** dup(2), close-on-exec. */
   get_inheritable(fd: number): boolean;
+  /** Whether close-on-exec is clear. */
   set_inheritable(fd: number, inheritable: boolean): void;
+  /** Clears (true) or sets (false) close-on-exec. */
   get_blocking(fd: number): boolean;
+  /** Whether O_NONBLOCK is clear. */
   set_blocking(fd: number, blocking: boolean): void;
+  /** Clears (true) or sets (false) O_NONBLOCK. */
   /** The view's first byte's address modulo 4096 (buffer placement). */
   address_mod_4096(view: ArrayBufferView): number;
 
   // socket.cc. Addresses cross as (family, host, port): host is the numeric
   // address for AF_INET/AF_INET6 and the path for AF_UNIX (port ignored).
   socket(family: number, type: number, proto: number): number;
+  /** socket(2), close-on-exec. */
   socketpair(family: number, type: number, proto: number): [number, number];
+  /** socketpair(2), close-on-exec. */
   bind(fd: number, family: number, host: string, port: number): void;
+  /** bind(2) to (family, host, port). */
   listen(fd: number, backlog: number): void;
+  /** listen(2). */
   /** accept4 with SOCK_CLOEXEC: [fd, family, host, port]. */
   accept(fd: number): [number, number, string, number];
   /** Returns 0 or the errno (connect_ex semantics); EINTR handled natively. */
   connect(fd: number, family: number, host: string, port: number): number;
   recv(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
+  /** recv(2) into `buf[offset, offset + length)`. */
   send(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
+  /** send(2) from `buf[offset, offset + length)`. */
   /** recv(fd, view, view.byteLength, 0): a transport's read, two arguments and a leaner call. */
   recv_view(fd: number, view: ArrayBufferView): number;
   /** send(fd, view, view.byteLength, MSG_NOSIGNAL): a transport's write. */
@@ -102,24 +151,38 @@ export interface Binding {
    */
   batch_io(mode?: 'io_uring' | 'syscalls'): 'io_uring' | 'disabled' | 'unavailable' | 'unsupported';
   shutdown(fd: number, how: number): void;
+  /** shutdown(2): `how` is SHUT_RD, SHUT_WR or SHUT_RDWR. */
   /** [family, host, port] */
   getsockname(fd: number): [number, string, number];
   getpeername(fd: number): [number, string, number];
+  /** [family, host, port] of the peer. */
   setsockopt_int(fd: number, level: number, opt: number, value: number): void;
+  /** setsockopt(2) of an int option. */
   getsockopt_int(fd: number, level: number, opt: number): number;
+  /** getsockopt(2) of an int option. */
 
   // bench.cc: plain-C loops for `npm run bench` (never used by the library).
   // Each returns the elapsed nanoseconds for `iters` iterations.
   bench_noop(a?: unknown, b?: unknown, c?: unknown, d?: unknown): number;
+  /** @internal */
   bench_arg_int32array(a: Int32Array): number;
+  /** @internal */
   bench_arg_int32array_capi(a: Int32Array): number;
+  /** @internal */
   bench_last_result(): number;
+  /** @internal */
   bench_poll(pollfds: Int32Array, nfds: number, iters: number): number;
+  /** @internal */
   bench_select(fds: Int32Array, iters: number): number;
+  /** @internal */
   bench_epoll_wait?(epfd: number, maxevents: number, iters: number): number;
+  /** @internal */
   bench_epoll_wait_once?(epfd: number, maxevents: number): number;
+  /** @internal */
   bench_epoll_ctl?(epfd: number, fds: Int32Array, iters: number): number;
+  /** @internal */
   [name: `bench_${string}`]: ((...args: any[]) => any) | undefined;
+  /** @internal */
 }
 
 // IOMUX_ADDON_DIR: another directory with a build/Release/ to load from (npm run test:asan's sanitized build).

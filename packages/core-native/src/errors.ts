@@ -24,6 +24,7 @@ function brand(cls: { prototype: object }, name: string, parents: string[]): voi
 
 /** Python's `ValueError`: right type, wrong value (also: use of a closed object). */
 export class ValueError extends Error {
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     return hasBrand(x, 'ValueError');
   }
@@ -32,6 +33,7 @@ brand(ValueError, 'ValueError', []);
 
 /** Python's `OverflowError`: a number that does not fit the C type. */
 export class OverflowError extends RangeError {
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     return hasBrand(x, 'OverflowError');
   }
@@ -40,11 +42,13 @@ brand(OverflowError, 'OverflowError', []);
 
 /** Python's `KeyError`; `key` holds the missing key. */
 export class KeyError extends Error {
+  /** The key that was not found (`KeyError.args[0]` in Python). */
   readonly key: unknown;
   constructor(key?: unknown, options?: ErrorOptions) {
     super(key === undefined ? '' : keyRepr(key), options);
     this.key = key;
   }
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     return hasBrand(x, 'KeyError');
   }
@@ -62,15 +66,20 @@ function keyRepr(key: unknown): string {
 
 /** Python's `RuntimeError`, e.g. `concurrent poll() invocation`. */
 export class RuntimeError extends Error {
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     return hasBrand(x, 'RuntimeError');
   }
 }
 brand(RuntimeError, 'RuntimeError', []);
 
+/** Options of {@link OSError}'s constructor, beside `ErrorOptions.cause`. */
 export interface OSErrorOptions extends ErrorOptions {
+  /** The failing system call ('epoll_ctl'). */
   syscall?: string;
+  /** The symbolic errno name ('EBADF'); derived from the errno when absent. */
   code?: string;
+  /** Python's `filename` attribute, appended to the message. */
   filename?: string;
 }
 
@@ -81,10 +90,15 @@ export interface OSErrorOptions extends ErrorOptions {
  * `[Errno 9] Bad file descriptor`.
  */
 export class OSError extends Error {
+  /** The positive POSIX errno (Python's `errno`), or undefined for a message-only error. */
   errno: number | undefined;
+  /** The errno's symbolic name ('EBADF'), as Node's system errors have it. */
   code: string | undefined;
+  /** The system call that failed ('epoll_wait'), as Node's system errors have it. */
   syscall: string | undefined;
+  /** The C library's text for the errno (Python's `strerror`). */
   strerror: string | undefined;
+  /** Python's `filename` attribute, when one was given. */
   filename: string | undefined;
 
   constructor(errnoOrMessage?: number | string, strerror?: string, options?: OSErrorOptions) {
@@ -105,6 +119,7 @@ export class OSError extends Error {
     this.filename = options?.filename;
   }
 
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
   static override [Symbol.hasInstance](x: unknown): boolean {
     return hasBrand(x, 'OSError');
   }
@@ -116,6 +131,7 @@ export const error = OSError;
 
 function osSub(name: string, parents: string[] = []) {
   const cls = class extends OSError {
+    /** Brand check, so `instanceof` holds across duplicate copies of this package. */
     static override [Symbol.hasInstance](x: unknown): boolean {
       return hasBrand(x, name);
     }
@@ -125,35 +141,110 @@ function osSub(name: string, parents: string[] = []) {
   return cls;
 }
 
+/**
+ * Python's `BlockingIOError`: EAGAIN, EALREADY, EWOULDBLOCK, EINPROGRESS.
+ * @class
+ */
 export const BlockingIOError = osSub('BlockingIOError');
+/** An instance of {@link BlockingIOError}. */
 export type BlockingIOError = InstanceType<typeof BlockingIOError>;
+/**
+ * Python's `ChildProcessError`: ECHILD.
+ * @class
+ */
 export const ChildProcessError = osSub('ChildProcessError');
+/** An instance of {@link ChildProcessError}. */
 export type ChildProcessError = InstanceType<typeof ChildProcessError>;
+/**
+ * Python's `ConnectionError`: the base of BrokenPipeError and the Connection*Error classes.
+ * @class
+ */
 export const ConnectionError = osSub('ConnectionError');
+/** An instance of {@link ConnectionError}. */
 export type ConnectionError = InstanceType<typeof ConnectionError>;
+/**
+ * Python's `BrokenPipeError`: EPIPE, ESHUTDOWN; a ConnectionError.
+ * @class
+ */
 export const BrokenPipeError = osSub('BrokenPipeError', ['ConnectionError']);
+/** An instance of {@link BrokenPipeError}. */
 export type BrokenPipeError = InstanceType<typeof BrokenPipeError>;
+/**
+ * Python's `ConnectionAbortedError`: ECONNABORTED; a ConnectionError.
+ * @class
+ */
 export const ConnectionAbortedError = osSub('ConnectionAbortedError', ['ConnectionError']);
+/** An instance of {@link ConnectionAbortedError}. */
 export type ConnectionAbortedError = InstanceType<typeof ConnectionAbortedError>;
+/**
+ * Python's `ConnectionRefusedError`: ECONNREFUSED; a ConnectionError.
+ * @class
+ */
 export const ConnectionRefusedError = osSub('ConnectionRefusedError', ['ConnectionError']);
+/** An instance of {@link ConnectionRefusedError}. */
 export type ConnectionRefusedError = InstanceType<typeof ConnectionRefusedError>;
+/**
+ * Python's `ConnectionResetError`: ECONNRESET; a ConnectionError.
+ * @class
+ */
 export const ConnectionResetError = osSub('ConnectionResetError', ['ConnectionError']);
+/** An instance of {@link ConnectionResetError}. */
 export type ConnectionResetError = InstanceType<typeof ConnectionResetError>;
+/**
+ * Python's `FileExistsError`: EEXIST.
+ * @class
+ */
 export const FileExistsError = osSub('FileExistsError');
+/** An instance of {@link FileExistsError}. */
 export type FileExistsError = InstanceType<typeof FileExistsError>;
+/**
+ * Python's `FileNotFoundError`: ENOENT.
+ * @class
+ */
 export const FileNotFoundError = osSub('FileNotFoundError');
+/** An instance of {@link FileNotFoundError}. */
 export type FileNotFoundError = InstanceType<typeof FileNotFoundError>;
+/**
+ * Python's `InterruptedError`: EINTR.
+ * @class
+ */
 export const InterruptedError = osSub('InterruptedError');
+/** An instance of {@link InterruptedError}. */
 export type InterruptedError = InstanceType<typeof InterruptedError>;
+/**
+ * Python's `IsADirectoryError`: EISDIR.
+ * @class
+ */
 export const IsADirectoryError = osSub('IsADirectoryError');
+/** An instance of {@link IsADirectoryError}. */
 export type IsADirectoryError = InstanceType<typeof IsADirectoryError>;
+/**
+ * Python's `NotADirectoryError`: ENOTDIR.
+ * @class
+ */
 export const NotADirectoryError = osSub('NotADirectoryError');
+/** An instance of {@link NotADirectoryError}. */
 export type NotADirectoryError = InstanceType<typeof NotADirectoryError>;
+/**
+ * Python's `PermissionError`: EACCES, EPERM.
+ * @class
+ */
 export const PermissionError = osSub('PermissionError');
+/** An instance of {@link PermissionError}. */
 export type PermissionError = InstanceType<typeof PermissionError>;
+/**
+ * Python's `ProcessLookupError`: ESRCH.
+ * @class
+ */
 export const ProcessLookupError = osSub('ProcessLookupError');
+/** An instance of {@link ProcessLookupError}. */
 export type ProcessLookupError = InstanceType<typeof ProcessLookupError>;
+/**
+ * Python's `TimeoutError`: ETIMEDOUT.
+ * @class
+ */
 export const TimeoutError = osSub('TimeoutError');
+/** An instance of {@link TimeoutError}. */
 export type TimeoutError = InstanceType<typeof TimeoutError>;
 
 type OSErrorClass = new (errno?: number | string, strerror?: string, options?: OSErrorOptions) => OSError;

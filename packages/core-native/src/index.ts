@@ -1,11 +1,19 @@
 /**
  * @iomux/core-native: the compiled addon and the Python-named primitives the
  * other iomux packages, the tests and the examples stand on.
+ *
+ * @module @iomux/core-native
  */
 export { binding, type Binding, type FdHandle } from './binding.js';
 export * from './errors.js';
 export { selectConstants, socketConstants, errnoConstants, has, FD_SETSIZE } from './constants.js';
+/**
+ * Python's `os` descriptor primitives: pipe, read, write, close, dup, get/set_inheritable, get/set_blocking.
+ */
 export * as os from './os.js';
+/**
+ * Python's `socket` module, the part iomux needs: `Socket`, socketpair, fromfd, createServer, createConnection, constants.
+ */
 export * as socket from './socket.js';
 export { Socket, socketpair, createServer, createConnection, gaierror } from './socket.js';
 export { pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';

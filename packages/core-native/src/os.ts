@@ -146,6 +146,10 @@ export function dup(fd: number): number {
   }
 }
 
+/**
+ * Python's `os.get_inheritable(fd)`: whether the descriptor survives exec (close-on-exec is clear).
+ * @throws {OSError} EBADF for a descriptor that is not open
+ */
 export function getInheritable(fd: number): boolean {
   const f = fdArg(fd, 'fcntl');
   try {
@@ -170,6 +174,10 @@ export function setInheritable(fd: number, inheritable: boolean): void {
   }
 }
 
+/**
+ * Python's `os.get_blocking(fd)`: false when O_NONBLOCK is set.
+ * @throws {OSError} EBADF for a descriptor that is not open
+ */
 export function getBlocking(fd: number): boolean {
   const f = fdArg(fd, 'fcntl');
   try {

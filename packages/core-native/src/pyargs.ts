@@ -51,9 +51,13 @@ export function toInt(x: unknown): number {
   throw new TypeError(`'${pyTypeName(x)}' object cannot be interpreted as an integer`);
 }
 
+/** The largest C `int` (2**31 - 1): the bound of an argument Python parses as `int`. */
 export const INT_MAX = 2147483647;
+/** The smallest C `int` (-2**31). */
 export const INT_MIN = -2147483648;
+/** The largest C `unsigned int` (2**32 - 1). */
 export const UINT_MAX = 4294967295;
+/** The largest C `unsigned short` (65535): the bound of a poll() event mask. */
 export const USHRT_MAX = 65535;
 
 /**

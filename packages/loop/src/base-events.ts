@@ -45,10 +45,14 @@ const MAX_SETTLE_HOPS = 4;
 const SETTLE_DECAY = 1024;
 const SETTLED = Promise.resolve();
 
+/** `loop.setExceptionHandler(handler)`'s handler: called as `handler(loop, context)`. */
 export type ExceptionHandler = (loop: BaseEventLoop, context: ExceptionContext) => void;
 
+/** Where the loop logs (asyncio's `logger`): `console` by default. */
 export interface Logger {
+  /** Logs an error (an unhandled exception in a callback). */
   error(...args: unknown[]): void;
+  /** Logs a warning (a slow callback in debug mode). */
   warn(...args: unknown[]): void;
 }
 
@@ -81,11 +85,22 @@ function signalName(sig: unknown): NodeJS.Signals {
 /** One iteration's wait: null blocks; a number is seconds. */
 export type Timeout = number | null;
 
+/**
+ * asyncio's `BaseEventLoop` (CPython 3.11 Lib/asyncio/base_events.py): callbacks,
+ * timers, running and stopping, signal handlers, the exception handler and
+ * debug mode. Times are in seconds of the loop's monotonic clock (`time()`).
+ * The I/O half is {@link SelectorEventLoop}.
+ */
 export abstract class BaseEventLoop {
+  /** @internal Callbacks ready to run this iteration. */
   _ready = new Deque<Handle>();
+  /** @internal Timers, earliest first. */
   _scheduled = new Heap<TimerHandle>();
+  /** @internal Cancelled timers still in the heap. */
   _timerCancelledCount = 0;
+  /** @internal stop() was called: the loop ends after this iteration. */
   _stopping = false;
+  /** @internal close() has run. */
   _closed = false;
   /**
    * @internal True while the loop runs callbacks (or the promise jobs they
@@ -181,14 +196,17 @@ export abstract class BaseEventLoop {
 
   // ---------------------------------------------------------------- running
 
+  /** Python's `loop.is_running()`: true between runForever()'s start and its end. */
   isRunning(): boolean {
     return this.#running;
   }
 
+  /** Python's `loop.is_closed()`: true once close() has run. */
   isClosed(): boolean {
     return this._closed;
   }
 
+  /** @internal RuntimeError `Event loop is closed` once closed. */
   _checkClosed(): void {
     if (this._closed) throw new RuntimeError('Event loop is closed');
   }
@@ -335,6 +353,10 @@ export abstract class BaseEventLoop {
 
   // ---------------------------------------------------------------- errors
 
+  /**
+   * Python's `loop.set_exception_handler(handler)`: null restores the default.
+   * @throws {TypeError} if `handler` is neither a function nor null
+   */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== 'function') {
       throw new TypeError(`A callable object or None is expected, got ${String(handler)}`);
@@ -342,6 +364,7 @@ export abstract class BaseEventLoop {
     this.#exceptionHandler = handler;
   }
 
+  /** Python's `loop.get_exception_handler()`: the handler set, or null for the default. */
   getExceptionHandler(): ExceptionHandler | null {
     return this.#exceptionHandler;
   }
@@ -398,10 +421,15 @@ export abstract class BaseEventLoop {
 
   // ------------------------------------------------------------ debug mode
 
+  /** Python's `loop.get_debug()`. */
   getDebug(): boolean {
     return this.#debug;
   }
 
+  /**
+   * Python's `loop.set_debug(enabled)`: debug mode logs callbacks slower than
+   * `slowCallbackDuration` seconds.
+   */
   setDebug(enabled: boolean): void {
     this.#debug = Boolean(enabled);
   }

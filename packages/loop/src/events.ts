@@ -8,12 +8,19 @@ import { RuntimeError } from '@iomux/select';
 
 /** asyncio's exception-handler context. */
 export interface ExceptionContext {
+  /** What went wrong, in words. */
   message: string;
+  /** The exception thrown, if any. */
   exception?: unknown;
+  /** The callback handle that threw, if any. */
   handle?: Handle;
+  /** The promise concerned, if any (asyncio's future). */
   future?: Promise<unknown>;
+  /** The transport concerned, if any. */
   transport?: unknown;
+  /** The protocol concerned, if any. */
   protocol?: unknown;
+  /** The socket concerned, if any. */
   socket?: unknown;
   [key: string]: unknown;
 }
@@ -28,9 +35,13 @@ type Callback = (...args: any[]) => unknown;
 
 /** A callback scheduled by callSoon; `cancel()` stops it from running. */
 export class Handle {
+  /** @internal The callback; null once cancelled. */
   _callback: Callback | null;
+  /** @internal Its arguments; null once cancelled. */
   _args: unknown[] | null;
+  /** @internal cancel() has run. */
   _cancelled = false;
+  /** @internal The loop that runs it. */
   readonly _loop: HandleOwner;
   /**
    * @internal A transport whose reader this is: the loop may receive its
@@ -53,6 +64,7 @@ export class Handle {
     }
   }
 
+  /** Python's `handle.cancelled()`: true once cancel() has run. */
   cancelled(): boolean {
     return this._cancelled;
   }
@@ -78,6 +90,7 @@ export class Handle {
     });
   }
 
+  /** A repr such as `<Handle cb()>` or `<TimerHandle cancelled>`. */
   toString(): string {
     const name = this._callback?.name || 'anonymous';
     return `<${this.constructor.name} ${this._cancelled ? 'cancelled' : name + '()'}>`;
@@ -88,8 +101,11 @@ let seq = 0;
 
 /** A callback scheduled by callLater/callAt, due at `when()` (loop time). */
 export class TimerHandle extends Handle {
+  /** @internal When it is due, in loop time (seconds). */
   readonly _when: number;
+  /** @internal Scheduling order, so equal times run first-come first-served. */
   readonly _seq: number;
+  /** @internal In the loop's timer heap. */
   _scheduled = false;
 
   constructor(when: number, callback: Callback, args: unknown[], loop: HandleOwner) {

@@ -7,6 +7,8 @@
  *   loop.callLater(0.5, () => loop.stop());
  *   await loop.runForever();
  *   loop.close();
+ *
+ * @module @iomux/loop
  */
 export { Handle, TimerHandle, getRunningLoop, type ExceptionContext } from './events.js';
 export { BaseEventLoop, type ExceptionHandler, type Logger } from './base-events.js';

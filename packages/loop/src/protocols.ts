@@ -5,6 +5,7 @@
  */
 import type { Transport } from './transports.js';
 
+/** asyncio's `BaseProtocol`: the callbacks every protocol may have. */
 export interface BaseProtocol {
   /** Called when a connection is made; `transport` is the connection. */
   connectionMade?(transport: Transport): void;
@@ -16,6 +17,7 @@ export interface BaseProtocol {
   resumeWriting?(): void;
 }
 
+/** asyncio's `Protocol`: a stream protocol that receives data as Buffers. */
 export interface Protocol extends BaseProtocol {
   /**
    * Some data is received: a fresh Buffer per recv(), which the protocol
@@ -49,6 +51,10 @@ export interface BufferedProtocol extends BaseProtocol {
 /** A protocol of either kind; one with getBuffer() is a BufferedProtocol. */
 export type AnyProtocol = Protocol | BufferedProtocol;
 
+/**
+ * What `createServer`/`createConnection` take: a function that makes a new
+ * protocol per connection.
+ */
 export type ProtocolFactory<P extends BaseProtocol = AnyProtocol> = () => P;
 
 /** asyncio's isinstance(protocol, BufferedProtocol), by its method. */

@@ -4,6 +4,11 @@
  */
 import { SelectorEventLoop, type EventLoopOptions } from './selector-events.js';
 
+/**
+ * Python's `asyncio.run(main())`: makes a {@link SelectorEventLoop} (with
+ * `options`), runs `main(loop)` to completion, closes the loop, and
+ * returns `main`'s result (or throws its error).
+ */
 export async function run<T>(main: (loop: SelectorEventLoop) => Promise<T> | T, options: EventLoopOptions = {}): Promise<T> {
   const loop = new SelectorEventLoop(options);
   try {

@@ -21,6 +21,7 @@ import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, type Transport } from '.
 import * as buffers from './buffers.js';
 import { binding as B } from '@iomux/core-native';
 
+/** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
 export interface CreateServerOptions {
   /** listen() backlog, and connections accepted per wake-up (100). */
   backlog?: number;
@@ -51,6 +52,7 @@ type RecvArea = buffers.RecvArea;
 const NOT_READY = Object.freeze({ assumeNotReady: true });
 const { SOL_SOCKET, SO_ERROR } = socket;
 
+/** Options of `new EventLoop()` and `run()`. */
 export interface EventLoopOptions {
   /** A selector instance or a backend name ('epoll', 'poll', 'select'). */
   selector?: BaseSelector | string;
@@ -98,7 +100,15 @@ function isRetryable(e: unknown): boolean {
   return e instanceof BlockingIOError || e instanceof InterruptedError;
 }
 
+/**
+ * asyncio's `SelectorEventLoop` (CPython 3.11 Lib/asyncio/selector_events.py):
+ * the I/O half of the loop on an iomux selector (readers and writers, sock_*
+ * coroutines, servers and connections), running inside Node's own loop: it
+ * waits with the selector's promise twin, so Node is never blocked. Exported
+ * also as `EventLoop`.
+ */
 export class SelectorEventLoop extends BaseEventLoop {
+  /** @internal The selector; each key's data is [reader handle, writer handle]. */
   readonly _selector: BaseSelector<ReaderWriter>;
 
   /**
@@ -474,6 +484,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     return m.get(fd as number);
   }
 
+  /** @internal addReader() with the arguments as an array; returns the handle. */
   _addReader(fd: unknown, callback: Callback, args: unknown[]): Handle {
     this._checkClosed();
     const handle = new Handle(callback, args, this);
@@ -489,6 +500,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     return handle;
   }
 
+  /** @internal removeReader(). */
   _removeReader(fd: unknown): boolean {
     if (this.isClosed()) return false;
     const key = this.#key(fd);
@@ -504,6 +516,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     return false;
   }
 
+  /** @internal addWriter() with the arguments as an array; returns the handle. */
   _addWriter(fd: unknown, callback: Callback, args: unknown[]): Handle {
     this._checkClosed();
     const handle = new Handle(callback, args, this);
@@ -519,6 +532,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     return handle;
   }
 
+  /** @internal removeWriter(). */
   _removeWriter(fd: unknown): boolean {
     if (this.isClosed()) return false;
     const key = this.#key(fd);

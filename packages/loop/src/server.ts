@@ -21,14 +21,25 @@ import { SelectorSocketTransport } from './transports.js';
 const ACCEPT_RETRY_DELAY = 1;
 const RESOURCE_ERRNOS = new Set([E.EMFILE, E.ENFILE, E.ENOBUFS, E.ENOMEM]);
 
+/** `server.address()`: where it listens, as Node's `net.Server.address()` says. */
 export interface ServerAddress {
+  /** The bound address (the path for AF_UNIX). */
   address: string;
+  /** The address family. */
   family: 'IPv4' | 'IPv6' | 'unix';
+  /** The bound port (0 for AF_UNIX). */
   port: number;
 }
 
+/**
+ * asyncio's `Server` (CPython 3.11 base_events.py): the listening sockets of
+ * `loop.createServer()`, accepting until closed. Also an eventemitter3 emitter:
+ * `'connection'` (transport) and `'close'`.
+ */
 export class Server extends EventEmitter {
+  /** @internal The loop it accepts on. */
   readonly _loop: SelectorEventLoop;
+  /** @internal The listening sockets; null once closed. */
   _sockets: Socket[] | null;
   readonly #protocolFactory: ProtocolFactory;
   readonly #backlog: number;
@@ -66,6 +77,7 @@ export class Server extends EventEmitter {
     return this._sockets === null ? [] : [...this._sockets];
   }
 
+  /** Python's `server.is_serving()`: true while it accepts connections. */
   isServing(): boolean {
     return this.#serving;
   }
@@ -155,6 +167,10 @@ export class Server extends EventEmitter {
     return { address, family: sock.family === S.AF_INET6 ? 'IPv6' : 'IPv4', port };
   }
 
+  /**
+   * Closes the server and waits for it at the end of an `await using` block
+   * (Python's `async with`).
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.waitClosed();

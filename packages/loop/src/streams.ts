@@ -18,7 +18,9 @@ export const DEFAULT_LIMIT = 2 ** 16;
 
 /** asyncio.IncompleteReadError (an EOFError): the stream ended early. */
 export class IncompleteReadError extends Error {
+  /** The bytes read before the end of the stream. */
   readonly partial: Buffer;
+  /** The bytes asked for; null when reading up to a separator. */
   readonly expected: number | null;
   constructor(partial: Buffer, expected: number | null) {
     const r = expected === null ? 'undefined' : String(expected);
@@ -31,6 +33,7 @@ IncompleteReadError.prototype.name = 'IncompleteReadError';
 
 /** asyncio.LimitOverrunError: the buffer limit was reached looking for a separator. */
 export class LimitOverrunError extends Error {
+  /** How many bytes to consume (asyncio's `consumed`). */
   readonly consumed: number;
   constructor(message: string, consumed: number) {
     super(message);
@@ -57,9 +60,18 @@ function deferred(): [Promise<void>, Waiter] {
   return [p, w];
 }
 
+/**
+ * asyncio's `StreamReader`: reads from a connection as promises (`await
+ * reader.read(n)`, `readline()`, `readexactly(n)`, `readuntil(sep)`, and `for
+ * await`). End of stream is an empty Buffer, which is truthy: test
+ * `data.length === 0`, not `!data`.
+ */
 export class StreamReader implements AsyncIterable<Buffer> {
+  /** @internal The buffer limit, in bytes. */
   readonly _limit: number;
+  /** @internal The bytes received, not yet read. */
   _buffer = new ByteBuffer();
+  /** @internal feedEof() has run. */
   _eof = false;
   #waiter: Waiter | null = null;
   /**
@@ -67,8 +79,11 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * frames between the transport and the awaiting code).
    */
   #readWaiter: ReadWaiter | null = null;
+  /** @internal setException()'s error, or null. */
   _exception: unknown = null;
+  /** @internal The transport, for pausing and resuming reading. */
   _transport: Transport | null = null;
+  /** @internal Reading is paused (the buffer is over twice the limit). */
   _paused = false;
 
   constructor(limit: number = DEFAULT_LIMIT) {
@@ -77,10 +92,12 @@ export class StreamReader implements AsyncIterable<Buffer> {
     this._limit = checkLimit(limit);
   }
 
+  /** Python's `reader.exception()`: the error set by setException(), or null. */
   exception(): unknown {
     return this._exception;
   }
 
+  /** Makes every pending and later read reject with `exc`. */
   setException(exc: unknown): void {
     this._exception = exc;
     const w = this.#waiter;
@@ -110,6 +127,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
+  /** Attaches the transport whose reading this reader pauses and resumes (once only). */
   setTransport(transport: Transport): void {
     if (this._transport !== null) throw new RuntimeError('Transport already set');
     this._transport = transport;
@@ -122,15 +140,18 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
+  /** Marks the end of stream: reads return what is left, then an empty Buffer. */
   feedEof(): void {
     this._eof = true;
     this.#wakeupWaiter();
   }
 
+  /** Python's `reader.at_eof()`: true once the stream ended and the buffer is empty. */
   atEof(): boolean {
     return this._eof && this._buffer.length === 0;
   }
 
+  /** Appends received bytes (copied), waking a pending read. */
   feedData(view: ArrayBufferView): void {
     const data = view instanceof Uint8Array ? view : bytesView(view);
     if (this._eof) throw new RuntimeError('feed_data after feed_eof');
@@ -321,13 +342,18 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * asyncio's FlowControlMixin for the writer's drain().
  */
 export class StreamReaderProtocol implements Protocol {
+  /** @internal The reader it feeds; null once the connection is lost. */
   _reader: StreamReader | null;
+  /** @internal The writer made for the server callback. */
   _streamWriter: StreamWriter | null = null;
+  /** @internal The transport, once connected. */
   _transport: Transport | null = null;
   readonly #loop: SelectorEventLoop;
   readonly #clientConnectedCb: ((r: StreamReader, w: StreamWriter) => unknown) | null;
+  /** @internal The transport asked to pause writing. */
   _paused = false;
   #drainWaiters: Waiter[] = [];
+  /** @internal connectionLost() has run. */
   _connectionLost = false;
   #closed: Promise<void>;
   #closedWaiter: Waiter;
@@ -433,9 +459,13 @@ export class StreamReaderProtocol implements Protocol {
 
 /** StreamWriter: writes to a transport, with drain() for flow control. */
 export class StreamWriter {
+  /** @internal The transport. */
   readonly _transport: Transport;
+  /** @internal The protocol, for drain(). */
   readonly _protocol: StreamReaderProtocol;
+  /** @internal The reader of the same connection. */
   readonly _reader: StreamReader | null;
+  /** @internal The loop. */
   readonly _loop: SelectorEventLoop;
 
   constructor(transport: Transport, protocol: StreamReaderProtocol, reader: StreamReader | null, loop: SelectorEventLoop) {
@@ -445,30 +475,37 @@ export class StreamWriter {
     this._loop = loop;
   }
 
+  /** The underlying transport. */
   get transport(): Transport {
     return this._transport;
   }
 
+  /** Writes `data` (a string as UTF-8) without waiting; `await writer.drain()` for flow control. */
   write(data: ArrayBufferView | string): void {
     this._transport.write(typeof data === 'string' ? Buffer.from(data) : data);
   }
 
+  /** Writes each buffer in turn, as write() does. */
   writelines(data: Iterable<ArrayBufferView>): void {
     this._transport.writelines(data);
   }
 
+  /** Shuts down the write side after the buffered data is sent. */
   writeEof(): void {
     this._transport.writeEof();
   }
 
+  /** Whether the transport supports writeEof() (true for TCP). */
   canWriteEof(): boolean {
     return this._transport.canWriteEof();
   }
 
+  /** Closes the transport; `await writer.waitClosed()` to know it is done. */
   close(): void {
     this._transport.close();
   }
 
+  /** True once close() has been called (or the connection was lost). */
   isClosing(): boolean {
     return this._transport.isClosing();
   }
@@ -478,6 +515,7 @@ export class StreamWriter {
     return this._protocol._getClosed();
   }
 
+  /** The transport's `getExtraInfo(name, defaultValue)`: 'peername', 'sockname', 'socket'. */
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     return this._transport.getExtraInfo(name, defaultValue);
   }
@@ -510,6 +548,7 @@ export class StreamWriter {
   }
 }
 
+/** Options of `openConnection` and `startServer`. */
 export interface StreamOptions {
   /** The StreamReader's buffer limit (64 KiB). */
   limit?: number;

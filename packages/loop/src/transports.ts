@@ -85,39 +85,72 @@ function asBuffer(data: unknown): Buffer {
 
 /** The transport interface of asyncio (ReadTransport + WriteTransport). */
 export interface Transport extends EventEmitter {
+  /** Queues `data` to send, without blocking; the protocol's pauseWriting() says when to stop. */
   write(data: ArrayBufferView): void;
+  /** Writes each buffer in turn, as write() does. */
   writelines(list: Iterable<ArrayBufferView>): void;
+  /** Shuts down the write side once the buffered data is sent. */
   writeEof(): void;
+  /** Whether writeEof() is supported (true for TCP). */
   canWriteEof(): boolean;
+  /** Closes after the buffered data is sent; connectionLost(null) follows. */
   close(): void;
+  /** Closes now, dropping buffered data; connectionLost(null) follows. */
   abort(): void;
+  /** True once close() or abort() was called, or the connection was lost. */
   isClosing(): boolean;
+  /** Stops calling the protocol's dataReceived() until resumeReading(). */
   pauseReading(): void;
+  /** Resumes dataReceived() after pauseReading(). */
   resumeReading(): void;
+  /** True unless reading is paused or the transport is closing. */
   isReading(): boolean;
+  /** Bytes buffered, not yet sent. */
   getWriteBufferSize(): number;
+  /** The flow-control water marks `[low, high]`, in bytes. */
   getWriteBufferLimits(): [low: number, high: number];
+  /**
+   * Sets the water marks in bytes: pauseWriting() above `high` (64 KiB),
+   * resumeWriting() at or below `low` (a quarter of `high`).
+   * @throws {ValueError} if `high` < `low` or either is negative
+   */
   setWriteBufferLimits(high?: number | null, low?: number | null): void;
+  /** asyncio's `get_extra_info(name, default)`: 'peername', 'sockname', 'socket'. */
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
+  /** Switches to another protocol. */
   setProtocol(protocol: AnyProtocol): void;
+  /** The current protocol. */
   getProtocol(): AnyProtocol;
 }
 
 export class SelectorSocketTransport extends EventEmitter implements Transport {
+  /** @internal The loop. */
   _loop: SelectorEventLoop;
+  /** @internal The connected socket; null once closed. */
   _sock: Socket | null;
+  /** @internal Its descriptor. */
   _sockFd: number;
+  /** @internal The protocol it calls. */
   _protocol: AnyProtocol;
   /** The protocol is a BufferedProtocol: recv() goes into its buffer. */
   _buffered: boolean;
+  /** @internal connectionMade() has been called. */
   _protocolConnected = false;
+  /** @internal The server that accepted it, if any. */
   _server: Server | null;
+  /** @internal Data not yet sent. */
   _buffer: Buffer[] = [];
+  /** @internal Bytes in _buffer. */
   _bufferSize = 0;
+  /** @internal Non-zero once the connection was lost: writes are then dropped. */
   _connLost = 0;
+  /** @internal close() or abort() was called. */
   _closing = false;
+  /** @internal writeEof() was called. */
   _eof = false;
+  /** @internal Reading is paused. */
   _paused = false;
+  /** @internal The protocol was told to pause writing. */
   _protocolPaused = false;
   /** @internal This transport's entry in the loop's write batch, or -1. */
   _sendIdx = -1;
@@ -126,8 +159,11 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   /** What _sentNotify has to do after the batch: see _sent. */
   #sentAction = 0;
   #sentError = 0;
+  /** @internal pauseWriting() above this many buffered bytes. */
   _highWater = 64 * 1024;
+  /** @internal resumeWriting() at or below this many. */
   _lowWater = 16 * 1024;
+  /** @internal getExtraInfo()'s values. */
   readonly _extra: Record<string, unknown>;
   /**
    * @internal What the loop's batch received for this transport before its
@@ -137,7 +173,9 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   _pre = false;
   /** @internal Queued for one of the loop's read batches (not yet received). */
   _recvQueued = false;
+  /** @internal See _pre. */
   _preN = 0;
+  /** @internal See _pre. */
   _preData: Buffer | null = null;
   readonly #readReady = (): void => this._readReady();
   /** resumeReading: what the batch received before the pause, first. */
@@ -226,6 +264,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   // ---------------------------------------------------------------- read
 
+  /** @internal The socket is readable: receive and call the protocol. */
   _readReady(): void {
     if (this._connLost) return;
     // The loop receives for this transport's chunk of the ready ones now.
@@ -372,6 +411,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if (copy !== null) this.emit('data', copy);
   }
 
+  /** @internal End of stream: eofReceived(), then close unless it returned true. */
   _readReadyOnEof(): void {
     let keepOpen: unknown;
     try {
@@ -518,6 +558,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this.write(Buffer.concat(parts));
   }
 
+  /** @internal The socket is writable: send what is buffered. */
   _writeReady(): void {
     if (this._connLost) return;
     const head = this._buffer.length === 1 ? this._buffer[0]! : this.#joinHead();
@@ -616,6 +657,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._maybePauseProtocol();
   }
 
+  /** @internal pauseWriting() once the buffer passes the high water mark. */
   _maybePauseProtocol(): void {
     if (this._bufferSize <= this._highWater) return;
     if (!this._protocolPaused) {
@@ -633,6 +675,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     }
   }
 
+  /** @internal resumeWriting() once it drains to the low water mark. */
   _maybeResumeProtocol(): void {
     if (this._protocolPaused && this._bufferSize <= this._lowWater) {
       this._protocolPaused = false;
@@ -673,6 +716,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._forceClose(null);
   }
 
+  /** @internal Reports `exc` (an OSError only in debug mode) and closes now. */
   _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
     // Should be called from exception handler only.
     if (exc instanceof OSError) {
@@ -685,6 +729,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if (this.listenerCount('error') > 0) this.emit('error', exc);
   }
 
+  /** @internal Closes now, dropping buffered data. */
   _forceClose(exc: Error | null): void {
     if (this._connLost) return;
     this._loop._cancelSend(this);
@@ -703,6 +748,10 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._loop.callSoon(() => this._callConnectionLost(exc));
   }
 
+  /**
+   * @internal Calls connectionLost(exc) and closes the socket (asyncio's
+   * `_call_connection_lost`).
+   */
   _callConnectionLost(exc: Error | null): void {
     try {
       if (this._protocolConnected) this._protocol.connectionLost?.(exc);

@@ -56,13 +56,19 @@ function toEventMask(x: unknown): number {
 }
 
 
+/** `epoll()`'s arguments (Python's keywords `sizehint`, `flags`) as one options object. */
 export interface EpollOptions {
+  /** Ignored by the kernel; -1 (the default) or a positive number, else ValueError. */
   sizehint?: number;
+  /** 0 (the default) or EPOLL_CLOEXEC; anything else is OSError. */
   flags?: number;
 }
 
+/** `Epoll.poll()`'s arguments (Python's keywords `timeout`, `maxevents`) as one options object. */
 export interface EpollPollOptions {
+  /** In seconds (floats allowed, rounded up to the millisecond); omitted, null or negative blocks. */
   timeout?: number | null;
+  /** The most events to return; -1 (the default) means FD_SETSIZE - 1. */
   maxevents?: number;
 }
 
@@ -122,6 +128,7 @@ export class Epoll implements Disposable {
     return this.#fd;
   }
 
+  /** Closes the epoll object at the end of a `using` block, as Python's `with` does. */
   [Symbol.dispose](): void {
     this.close();
   }

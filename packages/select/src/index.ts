@@ -6,6 +6,8 @@
  *   using ep = epoll();
  *   ep.register(fd, EPOLLIN);
  *   for (const [fd, events] of ep.poll(1.5)) ...
+ *
+ * @module @iomux/select
  */
 import { has } from '@iomux/core-native';
 import { epoll as epollImpl } from './epoll.js';
@@ -37,6 +39,8 @@ export const epoll: typeof epollImpl | undefined = has.epoll ? epollImpl : undef
  * and an ESM named import of them never fails.
  */
 export const kqueue: undefined = undefined;
+/** `select.kevent`: not implemented yet; undefined (see kqueue). */
 export const kevent: undefined = undefined;
+/** `select.devpoll`: not implemented yet; undefined (see kqueue). */
 export const devpoll: undefined = undefined;
 

@@ -186,6 +186,7 @@ export class Poll {
     m?.close();
   }
 
+  /** Runs close() at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -269,6 +270,7 @@ export class Poll {
 /** Python's `select.poll()`: a new poll object. */
 export const poll: {
   (): Poll;
+  /** `Poll.prototype`, so that `p instanceof poll` holds. */
   readonly prototype: Poll;
 } = Object.assign(
   function poll(): Poll {

@@ -19,6 +19,10 @@ const EPOLLIN = 1;
 const EPOLLOUT = 4;
 const EPOLLPRI = 2;
 
+/**
+ * What select() and the poll objects take as a descriptor: an int, or an object
+ * with a `fileno()` method (a Socket, a selector key's fileobj), or a Node handle.
+ */
 export type FileLike = number | { fileno(): number } | object;
 
 interface Prepared {

@@ -13,12 +13,15 @@ import { EpollSelector } from './epoll-selector.js';
 import { PollSelector } from './poll-selector.js';
 import { SelectSelector } from './select-selector.js';
 
+/** The backends Python's selectors module knows, in its order of preference. */
 export type BackendName = 'kqueue' | 'epoll' | 'devpoll' | 'poll' | 'select';
 
 /** A backend name, or a map from `process.platform` (or 'default') to one. */
 export type BackendConfig = string | Partial<Record<NodeJS.Platform | 'default', string>>;
 
+/** `configureDefaultSelector()`'s argument. */
 export interface SelectorConfig {
+  /** A backend name or a per-platform map; null or omitted returns to the default choice. */
   backend?: BackendConfig | null;
 }
 
@@ -103,7 +106,9 @@ export function defaultSelectorBackend(): string {
  * DefaultSelector is. `DefaultSelector.backend` names the choice.
  */
 export const DefaultSelector: {
+  /** Makes a selector of the configured (or best available) backend. */
   new <D = unknown>(): BaseSelector<D>;
+  /** The backend `new DefaultSelector()` would use now ('epoll', 'poll', ...). */
   readonly backend: string;
 } = class DefaultSelector {
   constructor() {

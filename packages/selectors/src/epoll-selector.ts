@@ -20,6 +20,7 @@ function toSeconds(timeout: number | null | undefined): number {
 
 /** Epoll-based selector. */
 export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
+  /** This backend's name: `'epoll'`. */
   static readonly backend: string = 'epoll';
   /** _ready, bound once: what each selectAsync() maps its result with. */
   readonly #toReady = (list: Array<[number, number]>): Ready<D> => this._ready(list);

@@ -7,6 +7,8 @@
  *   using sel = new DefaultSelector();
  *   sel.register(sock, EVENT_READ, onReadable);
  *   for (const [key, events] of await sel.selectAsync(1.0)) key.data(key.fileobj, events);
+ *
+ * @module @iomux/selectors
  */
 export { SelectorKey } from './selector-key.js';
 export {
@@ -41,6 +43,7 @@ export type EpollSelector<D = unknown> = EpollSelectorImpl<D>;
 
 /** Not implemented yet (their platforms lack epoll); undefined, as on Linux in Python. */
 export const KqueueSelector: undefined = undefined;
+/** Not implemented yet: undefined, as on Linux in Python. */
 export const DevpollSelector: undefined = undefined;
 
 // The contract's error classes, as Python's modules expose them.

@@ -9,10 +9,15 @@ import { repr, type SelectorKey } from './selector-key.js';
 
 /** The part of poll and epoll objects a selector uses. */
 export interface Poller {
+  /** Settles a wait in flight so that a new one can start; false when none was in flight. */
   interruptWait(): boolean;
+  /** Starts watching `fd` for the poller's event bits in `mask`. */
   register(fd: number, mask: number): void;
+  /** Changes the event bits `fd` is watched for. */
   modify(fd: number, mask: number): void;
+  /** Stops watching `fd`. */
   unregister(fd: number): void;
+  /** Releases the poller (an epoll object closes its descriptor). */
   close(): void;
 }
 
@@ -30,8 +35,11 @@ export function selectorEvents(event: number, notRead: number, notWrite: number)
 }
 
 export abstract class PollLikeSelector<D = unknown, P extends Poller = Poller> extends BaseSelectorImpl<D> {
+  /** @internal The poller (CPython's `self._selector`). */
   protected readonly _selector: P;
+  /** @internal The poller's read bit (POLLIN, EPOLLIN). */
   protected readonly _EVENT_READ: number;
+  /** @internal The poller's write bit (POLLOUT, EPOLLOUT). */
   protected readonly _EVENT_WRITE: number;
 
   constructor(poller: P, read: number, write: number) {

@@ -14,6 +14,7 @@ function toMs(timeout: number | null | undefined): number | null {
 
 /** Poll-based selector. */
 export class PollSelector<D = unknown> extends PollLikeSelector<D, Poll> {
+  /** This backend's name: `'poll'`. */
   static readonly backend: string = 'poll';
 
   constructor() {

@@ -11,6 +11,7 @@ const INTERRUPTED = Symbol('iomux.interrupted');
 
 /** Select-based selector. */
 export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
+  /** This backend's name: `'select'`. */
   static readonly backend: string = 'select';
   #readers = new Set<number>();
   #writers = new Set<number>();

@@ -35,6 +35,7 @@ export class SelectorKey<D = unknown> {
     yield this.data;
   }
 
+  /** Python's namedtuple repr: `SelectorKey(fileobj=..., fd=..., events=..., data=...)`. */
   toString(): string {
     return `SelectorKey(fileobj=${repr(this.fileobj)}, fd=${this.fd}, events=${this.events}, data=${repr(this.data)})`;
   }

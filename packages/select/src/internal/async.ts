@@ -21,6 +21,7 @@ import { now } from './timeout.js';
 // from it on every wait would be a slow one.
 const B = binding;
 
+/** Options of every promise twin (`selectAsync`, `pollAsync`): what asyncio's loop passes. */
 export interface AsyncWaitOptions {
   /** Rejects the wait with the signal's reason when aborted. */
   signal?: AbortSignal;
