@@ -104,6 +104,8 @@ function owns(r: unknown, fd: number): boolean {
 }
 
 function runOne(env: Env, target: Target): void {
+  // Taken before make(): what it opens (a fresh loop for the call) is the call's too, for attribution.
+  const pre = fdSet();
   let c: Call;
   env.deep = env.rng.chance(0.35);
   try {
@@ -123,7 +125,7 @@ function runOne(env: Env, target: Target): void {
   for (const fd of c.adopt ?? []) madeBy.set(link(fd), { entry: target.name, desc });
   const before = fdSet();
   // Descriptors that appeared since the last call came from a promise settling.
-  for (const fd of before) if (!lastAfter.has(fd)) madeBy.set(link(fd), { entry: lastAsyncEntry, desc: `(settled later) ${lastAsync[lastAsync.length - 1] ?? ''}` });
+  for (const fd of pre) if (!lastAfter.has(fd)) madeBy.set(link(fd), { entry: lastAsyncEntry, desc: `(settled later) ${lastAsync[lastAsync.length - 1] ?? ''}` });
   const handlesBefore = binding.fdhandle_open_count();
   let r: unknown;
   let threw = false;
@@ -153,7 +155,7 @@ function runOne(env: Env, target: Target): void {
   const after = fdSet();
   lastAfter = after;
   const fresh = [...after].filter((fd) => !before.has(fd) && !(c.adopt ?? []).includes(fd));
-  for (const fd of fresh) madeBy.set(link(fd), { entry: target.name, desc });
+  for (const fd of after) if (!pre.has(fd)) madeBy.set(link(fd), { entry: target.name, desc });
   if (threw) {
     if (!documented(err, isBinding)) finding('undocumented', target.name, desc, `threw ${describeError(err)}`);
     else if (suspectTypeError(err) && !hostileThis) emit({ t: 'note', entry: target.name, desc, what: `threw ${describeError(err)}` });
@@ -329,6 +331,9 @@ async function loopEpisode(env: Env, n: number): Promise<void> {
 /** Makes the descriptors Node and the addon open lazily once (signal pipe, io_uring ring), before the baseline. */
 function prewarm(): void {
   const f = (): void => {};
+  // A loop's default exception handler writes through console: Node opens its stdio streams on first use.
+  console.log('');
+  console.error('');
   process.on('SIGWINCH', f);
   process.off('SIGWINCH', f);
   const [a, b] = socket.socketpair();

@@ -5,6 +5,7 @@
  * count is compared.
  */
 import * as fs from 'node:fs';
+import { types } from 'node:util';
 import { binding, os, socket, type Socket } from '@iomux/core-native';
 import { type V, Rng, FuzzAbort, FuzzBoom, hostileList } from './values.js';
 
@@ -175,7 +176,8 @@ export class Env {
 
   /** Registers a value a call returned for closing at the episode's end, and pools it. */
   track(x: unknown, d: string, fdNums: boolean, depth = 0): void {
-    if (depth > 2 || x === null || x === undefined) return;
+    // A value whose traps throw cannot be looked into (the caller's own Proxy, handed back).
+    if (depth > 2 || x === null || x === undefined || types.isProxy(x)) return;
     if (typeof x === 'number') {
       if (fdNums && Number.isInteger(x) && x >= 0 && !this.#baseline.has(x)) {
         // New descriptors block by default: a later read of one would hang the child.

@@ -9,7 +9,10 @@ import * as core from '@iomux/core-native';
 import * as select from '@iomux/select';
 import * as selectors from '@iomux/selectors';
 import * as loop from '@iomux/loop';
+import { types } from 'node:util';
 import { isFuzzerOwn } from './values.js';
+
+const isProxy = (x: unknown): boolean => types.isProxy(x);
 
 type Cls = abstract new (...a: never[]) => unknown;
 
@@ -28,6 +31,8 @@ export const DOCUMENTED: Array<[string, Cls]> = errorClasses();
 /** Whether `e` is a documented error; `binding` maps it as the binding's contract says first. */
 export function documented(e: unknown, binding = false): boolean {
   if (isFuzzerOwn(e)) return true;
+  // A thrown Proxy's traps would run (and may throw) in instanceof: it is no documented error.
+  if (isProxy(e)) return false;
   if (e instanceof AggregateError) return e.errors.length > 0 && e.errors.every((x) => documented(x, binding));
   const x = binding ? core.fromNative(e) : e;
   if (typeof x !== 'object' || x === null) return false;
@@ -41,11 +46,13 @@ export function documented(e: unknown, binding = false): boolean {
 const ENGINE_TYPEERROR = /Cannot read properties of|is not a function|is not iterable|Cannot convert a|Cannot mix BigInt|is not a constructor|Cannot destructure/;
 
 export function suspectTypeError(e: unknown): boolean {
+  if (isFuzzerOwn(e) || isProxy(e)) return false;
   return e instanceof TypeError && ENGINE_TYPEERROR.test(e.message) && !/private member/.test(e.message);
 }
 
 /** A short, stable description of an error for grouping and reports. */
 export function describeError(e: unknown): string {
+  if (isProxy(e)) return 'a Proxy';
   if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
     const x = e as Error & { code?: unknown };
     const name = x.name ?? x.constructor?.name ?? 'Error';

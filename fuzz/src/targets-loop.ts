@@ -200,7 +200,14 @@ export const loopTargets: Target[] = [
         // A hostile receiver.
       }
     }, 5);
-    env.settlers.push(() => clearTimeout(stop));
+    env.settlers.push(() => {
+      clearTimeout(stop);
+      try {
+        l.stop();
+      } catch {
+        // A hostile receiver.
+      }
+    });
     return { recv, args: [], invoke: () => apply(LP.runForever, recv.v, []), bound: 300 };
   }),
   loopMeth('addReader', 2, (e) => vs(idle(e), e.fn())),
