@@ -21,13 +21,13 @@ ln -s "$ROOT/node_modules" "$TMP/node_modules"
 say "building the TypeScript (tsc -b)"
 (cd "$ROOT" && npx tsc -b packages/loop) || die "tsc -b failed"
 
-# Each block becomes snippet-<file>-<line>.mts, named after where it starts.
+# Each block becomes snippet-<file index>-<line>.mts, named after where it starts.
 COUNT=0
-for f in "${FILES[@]}"; do
+for i in "${!FILES[@]}"; do
+  f=${FILES[$i]}
   [[ -f $f ]] || die "no such file: $f"
-  base=$(basename "$f" .md)
-  n=$(awk -v dir="$TMP" -v base="$base" '
-    /^```ts[[:space:]]*$/ { out = sprintf("%s/snippet-%s-%d.mts", dir, base, NR); n++; next }
+  n=$(awk -v dir="$TMP" -v idx="$i" '
+    /^```ts[[:space:]]*$/ { out = sprintf("%s/snippet-%d-%d.mts", dir, idx, NR); n++; next }
     /^```/ && out != "" { close(out); out = ""; next }
     out != "" { print > out }
     END { print n + 0 }
@@ -48,7 +48,8 @@ cat >"$TMP/tsconfig.json" <<'EOF'
 EOF
 if ! out=$(cd "$TMP" && "$ROOT/node_modules/.bin/tsc" -p . 2>&1); then
   # Errors point at the README's own lines: snippet line k is fence line + k.
-  echo "$out" | perl -pe 's/^snippet-(.+)-(\d+)\.mts\((\d+),(\d+)\)/"$1.md:" . ($2 + $3) . ":$4"/e' >&2
+  echo "$out" | FILES="$(printf '%s\n' "${FILES[@]}")" perl -pe \
+    'BEGIN { @f = split /\n/, $ENV{FILES} } s/^snippet-(\d+)-(\d+)\.mts\((\d+),(\d+)\)/"$f[$1]:" . ($2 + $3) . ":$4"/e' >&2
   die "a README snippet does not type-check"
 fi
 say "passed: $COUNT block(s) type-check under strict ($((SECONDS - START)) s)"
