@@ -2,7 +2,7 @@
  * `npm run bench`: what iomux's select(), poll.poll(0) and epoll.poll(0) cost
  * per call with exactly one ready descriptor among N registered, and what
  * register+unregister costs per descriptor, next to the same syscalls looped
- * in C inside the addon (bench.cc), a raw binding call from JS, and CPython's
+ * in C (bench/addon/bench.cc, the benchmarks' own addon), a raw binding call from JS, and CPython's
  * select module doing the same thing, all measured in this one run. Then
  * every @iomux/selectors backend's select(0) beside the @iomux/select call it
  * wraps (and CPython's selectors beside CPython's select), and the wake-up
@@ -35,6 +35,7 @@ import {
 import { CPythonWorker, type CPythonInfo } from './cpython.js';
 import { runLatency, stats, type LatencyResult } from './latency.js';
 import { envNumber } from './env.js';
+import { benchAddon } from './bench-addon.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -206,7 +207,8 @@ async function main(): Promise<void> {
     log(`CPython column disabled: ${(e as Error).message}`);
   }
 
-  const hasEpoll = epoll !== undefined && typeof binding.bench_epoll_wait === 'function';
+  const cbench = benchAddon();
+  const hasEpoll = epoll !== undefined && typeof cbench.bench_epoll_wait === 'function';
   const rows: Row[] = [];
   const closers: Array<() => void> = [];
   const mk = (kind: Kind, run: Contender['run'], perIter = 1, check?: () => void): Contender => ({
@@ -219,7 +221,7 @@ async function main(): Promise<void> {
   });
   const pyContender = (what: string, n: number, perIter = 1, kind: Kind = 'py'): Contender | undefined =>
     pyInfo ? mk(kind, (k) => py.run(what, n, k), perIter) : undefined;
-  const expectOneReady = (what: string) => () => assertEqual(binding.bench_last_result(), 1, `${what}: ready count`);
+  const expectOneReady = (what: string) => () => assertEqual(cbench.bench_last_result(), 1, `${what}: ready count`);
 
   const jsLoop = (body: () => number) =>
     js((k) => {
@@ -233,11 +235,11 @@ async function main(): Promise<void> {
   // Every JS loop below calls a function reference taken once, outside the
   // loop (except `rawg`), so none of them pays the per-call property lookups.
   const breakdownContenders = (epfd: number, out: Int32Array): Partial<Record<Kind, Contender>> => {
-    const noopFn = binding.bench_noop;
-    const argFn = binding.bench_arg_int32array;
-    const argcFn = binding.bench_arg_int32array_capi;
-    const helperFn = binding.bench_epoll_wait!;
-    const onceFn = binding.bench_epoll_wait_once!;
+    const noopFn = cbench.bench_noop;
+    const argFn = cbench.bench_arg_int32array;
+    const argcFn = cbench.bench_arg_int32array_capi;
+    const helperFn = cbench.bench_epoll_wait!;
+    const onceFn = cbench.bench_epoll_wait_once!;
     const waitFn = binding.epoll_wait!;
     return {
       // bare N-API crossing: an empty native function, one argument
@@ -277,7 +279,7 @@ async function main(): Promise<void> {
         label: 'epoll.poll(0)',
         n: String(n),
         contenders: {
-          c: mk('c', (k) => binding.bench_epoll_wait!(epfd, MAXEVENTS, k), 1, expectOneReady('C epoll_wait')),
+          c: mk('c', (k) => cbench.bench_epoll_wait!(epfd, MAXEVENTS, k), 1, expectOneReady('C epoll_wait')),
           raw: mk('raw', js((k) => {
             let s = 0;
             const t0 = hrnow();
@@ -320,7 +322,7 @@ async function main(): Promise<void> {
       label: 'poll.poll(0)',
       n: String(n),
       contenders: {
-        c: mk('c', (k) => binding.bench_poll(pollfds, n, k), 1, expectOneReady('C poll')),
+        c: mk('c', (k) => cbench.bench_poll(pollfds, n, k), 1, expectOneReady('C poll')),
         raw: mk('raw', js((k) => {
           let s = 0;
           const t0 = hrnow();
@@ -367,7 +369,7 @@ async function main(): Promise<void> {
       label: 'select()',
       n: String(n),
       contenders: {
-        c: mk('c', (k) => binding.bench_select(template, k), 1, expectOneReady('C select')),
+        c: mk('c', (k) => cbench.bench_select(template, k), 1, expectOneReady('C select')),
         raw: mk('raw', js((k) => {
           let s = 0;
           const t0 = hrnow();
@@ -405,7 +407,7 @@ async function main(): Promise<void> {
       label: 'epoll register+unregister',
       n: `${REG_N} fds`,
       contenders: {
-        c: mk('c', (k) => binding.bench_epoll_ctl!(cEpfd, regArr, k), REG_N),
+        c: mk('c', (k) => cbench.bench_epoll_ctl!(cEpfd, regArr, k), REG_N),
         raw: mk('raw', js((k) => {
           const t0 = hrnow();
           for (let i = 0; i < k; i++) {
@@ -591,7 +593,7 @@ async function main(): Promise<void> {
     }
   }
   out.push('');
-  out.push('C loop: the syscall looped inside the addon (bench.cc). raw binding: the addon\'s syscall function called');
+  out.push('C loop: the syscall looped in C (bench/addon/bench.cc). raw binding: the addon\'s syscall function called');
   out.push('from a JS loop, no iomux JS layer. iomux: the public @iomux/select call; iomux - raw is its JS layer\'s cost per call.');
   out.push('Ratios and differences are medians of the per-repeat ratios and differences.');
   out.push(

@@ -12,8 +12,7 @@
         "native/poll.cc",
         "native/os.cc",
         "native/socket.cc",
-        "native/uring.cc",
-        "native/bench.cc"
+        "native/uring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

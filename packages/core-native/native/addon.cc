@@ -18,7 +18,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   InitOs(env, exports);
   InitSocket(env, exports);
-  InitBench(env, exports);
   return exports;
 }
 

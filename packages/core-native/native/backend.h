@@ -19,7 +19,7 @@
 //                exports of its own
 //   wait.cc      fdhandle_watch, fdhandle_unwatch: one-shot libuv watch on an
 //                owned descriptor (the promise twins' wait; fdhandle.h)
-//   bench.cc     bench_*: the same syscalls looped in C (benchmarks only)
+//   (the C loops of the benchmarks are a separate addon: bench/addon/)
 #pragma once
 #include <napi.h>
 
@@ -35,6 +35,5 @@ void InitEpoll(Napi::Env env, Napi::Object exports);
 void InitOs(Napi::Env env, Napi::Object exports);
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
-void InitBench(Napi::Env env, Napi::Object exports);
 
 }  // namespace iomux

@@ -1,11 +1,12 @@
 /**
- * Loads the compiled addon (node-gyp-build: a prebuild for this platform, or
- * the local build) and types every native function. The native layer is a
+ * Loads the compiled addon (node-gyp-build: the local build, else a prebuild
+ * for this platform) and types every native function. The native layer is a
  * thin syscall layer (see native/backend.h): numbers and Int32Arrays in, raw
  * results out, every value re-checked in C++. Errors it throws are plain
  * Errors with errno/code/syscall; errors.ts fromNative() maps them.
  */
 import nodeGypBuild from 'node-gyp-build';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -186,7 +187,40 @@ export interface Binding {
 }
 
 // IOMUX_ADDON_DIR: another directory with a build/Release/ to load from (npm run test:asan's sanitized build).
-const addon = nodeGypBuild(process.env.IOMUX_ADDON_DIR || path.join(__dirname, '..')) as Binding;
+const addon = loadAddon(process.env.IOMUX_ADDON_DIR || path.join(__dirname, '..'));
+
+/** node-gyp-build's load, with an error that says what to do about a failure. */
+function loadAddon(dir: string): Binding {
+  try {
+    return nodeGypBuild(dir) as Binding;
+  } catch (err) {
+    throw new Error(loadFailure(dir, err), { cause: err });
+  }
+}
+
+/** The platform, the prebuilds in `dir` and what to install (as scripts/build-native.js says at install). */
+function loadFailure(dir: string, err: unknown): string {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const libc = process.platform !== 'linux' ? '' : header?.glibcVersionRuntime ? ` (glibc ${header.glibcVersionRuntime})` : ' (not glibc: musl?)';
+  let shipped: string[] = [];
+  try {
+    const pre = path.join(dir, 'prebuilds');
+    shipped = fs.readdirSync(pre).filter((d) => fs.readdirSync(path.join(pre, d)).some((f) => f.endsWith('.node')));
+  } catch {
+    // no prebuilds directory: none shipped
+  }
+  const cause = String((err as Error)?.message ?? err).split('\n')[0];
+  return [
+    `@iomux/core-native: cannot load its native addon on ${process.platform}-${process.arch}${libc}, Node ${process.version}: ${cause}`,
+    `Prebuilds in ${path.join(dir, 'prebuilds')}: ${shipped.length > 0 ? `${shipped.sort().join(', ')} (glibc)` : 'none'}; no build in ${path.join(dir, 'build', 'Release')}.`,
+    process.platform === 'win32'
+      ? 'Windows is not supported yet.'
+      : 'To build it from source, install a C++17 compiler, make and Python 3 (Debian/Ubuntu: apt-get install -y g++ make python3; ' +
+        'Alpine: apk add g++ make python3 linux-headers; Fedora: dnf install -y gcc-c++ make python3; macOS: xcode-select --install), ' +
+        'then run `npm rebuild @iomux/core-native` (if install scripts are skipped there, by --ignore-scripts or npm\'s allowScripts, ' +
+        'allow this one: `npm install-scripts approve @iomux/core-native`).',
+  ].join('\n');
+}
 
 /**
  * The addon's functions on a plain object with V8 fast properties (the

@@ -1,6 +1,7 @@
 // Benchmark-only helpers: the same syscalls the JS layers make, looped in C,
 // so `npm run bench` can report iomux's cost as a ratio to plain C measured in
-// the same run. Nothing in the library calls these.
+// the same run. A separate addon (bench/addon/binding.gyp, iomux_bench.node,
+// loaded by bench/src/bench-addon.ts), so the shipped iomux.node has none of it.
 //
 // Each helper validates every argument up front (the same backstop rules as
 // the real syscall layer: no value reaches a syscall or an array index
@@ -44,9 +45,9 @@
 #include <cstdint>
 #include <new>
 
-#include "args.h"
-#include "backend.h"
-#include "errno.h"
+// By path, not -I: core-native's errno.h would shadow the system <errno.h>.
+#include "../../packages/core-native/native/args.h"
+#include "../../packages/core-native/native/errno.h"
 
 #ifdef IOMUX_HAVE_EPOLL
 #include <sys/epoll.h>
@@ -271,7 +272,7 @@ Napi::Value EpollCtl(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitBench(Napi::Env env, Napi::Object exports) {
+Napi::Object InitBench(Napi::Env env, Napi::Object exports) {
   exports.Set("bench_noop", Napi::Function::New(env, Noop, "bench_noop"));
   exports.Set("bench_arg_int32array", Napi::Function::New(env, ArgInt32Array, "bench_arg_int32array"));
   exports.Set("bench_arg_int32array_capi", Napi::Function::New(env, ArgInt32ArrayCapi, "bench_arg_int32array_capi"));
@@ -283,6 +284,13 @@ void InitBench(Napi::Env env, Napi::Object exports) {
   exports.Set("bench_epoll_wait_once", Napi::Function::New(env, EpollWaitOnce, "bench_epoll_wait_once"));
   exports.Set("bench_epoll_ctl", Napi::Function::New(env, EpollCtl, "bench_epoll_ctl"));
 #endif
+  return exports;
 }
 
 }  // namespace iomux
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return iomux::InitBench(env, exports);
+}
+
+NODE_API_MODULE(iomux_bench, InitAddon)
