@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { types } from 'node:util';
 import { binding, socket } from '@iomux/core-native';
 import * as L from '@iomux/loop';
 import { Env, fdSet, fdKind, fdLink } from './env.js';
@@ -166,7 +167,8 @@ function runOne(env: Env, target: Target): void {
     }
     return;
   }
-  if (r instanceof Promise) {
+  // A Proxy handed back (fromNative returns what it cannot map) would run its traps in instanceof.
+  if (!types.isProxy(r) && r instanceof Promise) {
     lastAsync = [...lastAsync.slice(-4), desc];
     lastAsyncEntry = target.name;
     env.pend(target.name, desc, r, c.bound === undefined ? 200 : c.bound);
