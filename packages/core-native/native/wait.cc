@@ -19,8 +19,18 @@
 // The watcher is closed before its descriptor (fdhandle close, GC, detach),
 // and on environment teardown (worker end or terminate) by an async cleanup
 // hook, so Node's loop closes only after the watcher's close callback ran.
+//
+// libuv watches a private duplicate of the descriptor, never the number JS
+// can see: libuv aborts the process when epoll_ctl fails on a watched
+// descriptor, so `os.close(ep.fileno())` during a wait would kill it. The
+// duplicate keeps the same epoll instance open, so it is readable exactly
+// when the original is.
+#include <fcntl.h>
 #include <napi.h>
+#include <unistd.h>
 #include <uv.h>
+
+#include <cerrno>
 
 #include "args.h"
 #include "backend.h"
@@ -31,6 +41,7 @@ namespace iomux {
 
 struct Watcher {
   uv_poll_t handle;
+  int fd;  // the private duplicate libuv watches; closed with the watcher
   napi_env env;
   FdBox* box;                 // null once detached from its box
   napi_ref callback;          // set while armed
@@ -57,8 +68,11 @@ void Close(Watcher* w, bool from_js) {
   if (from_js && w->callback != nullptr) napi_delete_reference(w->env, w->callback);
   w->callback = nullptr;
   // uv_close stops the watch at once (epoll_ctl DEL on the loop's backend),
-  // so the caller may close the descriptor right after this returns.
+  // so the caller may close the descriptor right after this returns, and so
+  // may we close the duplicate.
   uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), OnClosed);
+  ::close(w->fd);
+  w->fd = -1;
 }
 
 // Environment teardown: the async hook keeps Node's loop alive until
@@ -115,10 +129,14 @@ Napi::Value Watch(const Napi::CallbackInfo& info) {
   if (w == nullptr) {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) ThrowErrno(env, ENOSYS, "uv_poll_init");
+    int dup_fd = fcntl(box->fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0) ThrowErrno(env, errno, "fdhandle_watch");
     w = new Watcher{};
     w->env = env;
-    int rc = uv_poll_init(loop, &w->handle, box->fd);
+    w->fd = dup_fd;
+    int rc = uv_poll_init(loop, &w->handle, dup_fd);
     if (rc != 0) {
+      ::close(dup_fd);
       delete w;
       ThrowErrno(env, -rc, "uv_poll_init");
     }

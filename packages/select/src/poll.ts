@@ -12,8 +12,8 @@ import { binding, fromErrno, KeyError, OverflowError, RuntimeError, ValueError, 
 import { fdOf } from './internal/fileobj.js';
 import { ENOENT, isEintr, maxArgs, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
-import { EpollMirror, SCARCE_LOOK_MS, canMirror, isScarce } from './internal/mirror.js';
+import { PendingWait, SCARCE_LOOK_MS, checkWaitOptions, isOptions, isScarce, type AsyncWaitOptions } from './internal/async.js';
+import { EpollMirror, canMirror } from './internal/mirror.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
 // Read once: a module constant is a fast property load on every call.

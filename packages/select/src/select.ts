@@ -9,8 +9,8 @@ import { binding, FD_SETSIZE, RuntimeError, ValueError } from '@iomux/core-nativ
 import { fdOf } from './internal/fileobj.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
-import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
-import { EpollMirror, SCARCE_LOOK_MS, canMirror, isScarce } from './internal/mirror.js';
+import { PendingWait, SCARCE_LOOK_MS, checkWaitOptions, isOptions, isScarce, type AsyncWaitOptions } from './internal/async.js';
+import { EpollMirror, canMirror } from './internal/mirror.js';
 
 // Read once: module constants are fast loads (the re-exports are getters).
 const B = binding;

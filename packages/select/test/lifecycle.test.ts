@@ -328,3 +328,48 @@ t.test('afterwards: the process is alive and holds what it held at the start', a
   t.equal(process.kill(process.pid, 0), true, 'alive');
   t.same(await settledFds(initialFds), initialFds, 'same descriptors, by number');
 });
+
+// The fuzzer (issue 17): a selectAsync() whose private epoll descriptor was
+// closed behind its back threw EBADF from its timer when it settled, and
+// the same for an epoll object's own descriptor aborted the process.
+t.test("selectAsync settles when its wake-up descriptor was closed behind its back", async (t) => {
+  // libuv aborted the process then: it watched the number that was closed.
+  const [r, w] = os.pipe();
+  t.teardown(() => {
+    os.close(r);
+    os.close(w);
+  });
+  const link = (fd: number): string | null => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return null; // readdir's own descriptor, gone already
+    }
+  };
+  const epolls = (): number[] => openFds().filter((fd) => link(fd) === 'anon_inode:[eventpoll]');
+  // readdir's own number may be reused by the mirror: compare epoll sets.
+  const before = new Set(epolls());
+  const p = select.selectAsync([r], [], [], 0.1);
+  const mirror = epolls().filter((fd) => !before.has(fd));
+  // Its own, and the private duplicate that libuv watches (native/wait.cc).
+  t.equal(mirror.length, 2, 'the wait made an epoll descriptor and its duplicate');
+  os.close(Math.min(...mirror));
+  t.same(await p, [[], [], []], 'times out as usual, with nothing ready');
+  await sleep(20);
+});
+
+t.test('os.close(ep.fileno()) while pollAsync waits: OSError, not an abort', async (t) => {
+  const [r, w] = os.pipe();
+  t.teardown(() => {
+    os.close(r);
+    os.close(w);
+  });
+  const ep = epoll();
+  ep.register(r, EPOLLIN);
+  const p = ep.pollAsync(0.2);
+  os.close(ep.fileno());
+  await t.rejects(p, { name: 'OSError', errno: 9 }, "the timeout's look finds EBADF");
+  await sleep(50);
+  t.pass('the process is alive');
+  ep.close();
+});

@@ -45,6 +45,8 @@ t.test('poll.pollAsync at EMFILE still wakes, and the next wait can mirror again
     p.pollAsync(5000).then((v) => {
       report('ready')(v);
       os.read(r, 1);
+      // Two: the mirror and the duplicate libuv watches.
+      os.close(hogs.pop());
       os.close(hogs.pop());
       setTimeout(() => os.write(w, Buffer.from('y')), 20);
       return p.pollAsync(5000).then(report('again'));

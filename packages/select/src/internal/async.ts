@@ -14,7 +14,7 @@
  * While a wait is pending its watcher and timer keep the process alive; once
  * it settles nothing is left behind.
  */
-import { binding, pyTypeName, type FdHandle } from '@iomux/core-native';
+import { binding, errnoConstants, fromNative, pyTypeName, type FdHandle } from '@iomux/core-native';
 import { now } from './timeout.js';
 
 // Read once: the package's exports object is in dictionary mode, so a load
@@ -124,7 +124,9 @@ export class PendingWait<T, R = T> {
       B.fdhandle_watch(handle, this.#onReadable);
       this.#watching = true;
     } catch (e) {
-      this.#finish(undefined, e);
+      // The watch needs a descriptor of its own (native/wait.cc).
+      if (isScarce(e)) this.lookEvery(SCARCE_LOOK_MS);
+      else this.#finish(undefined, fromNative(e));
     }
   }
 
@@ -236,6 +238,20 @@ export class PendingWait<T, R = T> {
     }
     this.#resolve(mapped);
   }
+}
+
+const SCARCE = new Set([errnoConstants.EMFILE, errnoConstants.ENFILE, errnoConstants.ENOMEM]);
+
+/** How often a wait with no descriptor to watch looks (milliseconds). */
+export const SCARCE_LOOK_MS = 10;
+
+/**
+ * Whether a wake-up descriptor could not be had (EMFILE, ENFILE, ENOMEM):
+ * the wait then looks on a timer instead (lookEvery), as select(2), poll(2)
+ * and epoll_wait(2) need no further descriptor.
+ */
+export function isScarce(e: unknown): boolean {
+  return SCARCE.has((e as { errno?: number } | null)?.errno as number);
 }
 
 /** The signal's reason; what its getter throws, if it throws. */

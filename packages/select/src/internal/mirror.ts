@@ -66,23 +66,15 @@ export class EpollMirror {
   }
 
   close(): void {
-    B.fdhandle_close(this.handle);
+    try {
+      B.fdhandle_close(this.handle);
+    } catch {
+      // EBADF: the number was closed behind our back (and maybe reused);
+      // as Epoll.close(), nothing is left to release, and a wait settling
+      // through here must not throw from a timer.
+    }
   }
 }
-
-const SCARCE = new Set([errnoConstants.EMFILE, errnoConstants.ENFILE, errnoConstants.ENOMEM]);
-
-/**
- * Whether making a mirror failed for want of a descriptor (or memory): the
- * wait then looks on a timer instead (PendingWait.lookEvery), as select(2)
- * and poll(2) themselves need no descriptor.
- */
-export function isScarce(e: unknown): boolean {
-  return SCARCE.has((e as { errno?: number } | null)?.errno as number);
-}
-
-/** How often a wait with no mirror looks (milliseconds). */
-export const SCARCE_LOOK_MS = 10;
 
 /** Whether this platform can mirror (Linux: epoll). */
 export const canMirror: boolean = typeof B.epoll_create1 === 'function';
