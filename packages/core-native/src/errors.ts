@@ -8,6 +8,7 @@
  */
 import { binding } from './binding.js';
 import { errnoConstants as E } from './constants.js';
+import { describe } from './pyargs.js';
 
 const BRANDS = Symbol.for('iomux.errorBrands');
 
@@ -54,6 +55,11 @@ export class KeyError extends Error {
   }
 }
 brand(KeyError, 'KeyError', []);
+
+/** A message part: a string as given, anything else described (never a huge or throwing String()). */
+function textOf(x: unknown): string {
+  return typeof x === 'string' ? x : describe(x);
+}
 
 function keyRepr(key: unknown): string {
   if (typeof key === 'string') return `'${key}'`;
@@ -103,14 +109,14 @@ export class OSError extends Error {
 
   constructor(errnoOrMessage?: number | string, strerror?: string, options?: OSErrorOptions) {
     if (typeof errnoOrMessage === 'number') {
-      const text = strerror ?? `Unknown error ${errnoOrMessage}`;
-      const file = options?.filename !== undefined ? `: '${options.filename}'` : '';
+      const text = strerror === undefined ? `Unknown error ${errnoOrMessage}` : textOf(strerror);
+      const file = options?.filename !== undefined ? `: '${textOf(options.filename)}'` : '';
       super(`[Errno ${errnoOrMessage}] ${text}${file}`, options);
       this.errno = errnoOrMessage;
       this.strerror = text;
       this.code = options?.code ?? errnoName(errnoOrMessage);
     } else {
-      super(errnoOrMessage ?? '', options);
+      super(errnoOrMessage === undefined ? '' : textOf(errnoOrMessage), options);
       this.errno = undefined;
       this.strerror = undefined;
       this.code = options?.code;

@@ -16,4 +16,4 @@ export * as os from './os.js';
  */
 export * as socket from './socket.js';
 export { Socket, socketpair, createServer, createConnection, gaierror } from './socket.js';
-export { pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';
+export { describe, pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';

@@ -40,6 +40,22 @@ export function pyTypeName(x: unknown): string {
 }
 
 /**
+ * A value for an error message: a string, number, bigint, boolean or symbol
+ * as it prints (at most 200 characters), anything else by its type name
+ * (`<list object>`): never a huge string, and never the value's own
+ * toString(), which may throw.
+ */
+export function describe(x: unknown): string {
+  let text: string;
+  switch (typeof x) {
+    case 'string': text = x; break;
+    case 'number': case 'bigint': case 'boolean': case 'symbol': case 'undefined': text = String(x); break;
+    default: text = x === null ? 'null' : `<${pyTypeName(x)} object>`;
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/**
  * An integer argument, as PyLong_AsLong: a JS number with no fraction (or a
  * bigint that fits), else `TypeError: 'float' object cannot be interpreted as
  * an integer`. Range is checked by the caller (or `intInRange`).

@@ -15,6 +15,7 @@
 import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToNode } from 'node:timers/promises';
+import { describe } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/select';
 import { Deque } from './internal/deque.js';
 import { Heap } from './internal/heap.js';
@@ -75,7 +76,7 @@ function signalName(sig: unknown): NodeJS.Signals {
     return sig as NodeJS.Signals;
   }
   if (typeof sig !== 'number' || !Number.isInteger(sig)) {
-    throw new TypeError(`sig must be an int or a signal name, not ${typeof sig === 'object' ? String(sig) : typeof sig}`);
+    throw new TypeError(`sig must be an int or a signal name, not ${typeof sig === 'object' ? describe(sig) : typeof sig}`);
   }
   const name = SIGNAL_NAMES.get(sig);
   if (name === undefined || sig <= 0) throw new ValueError(`invalid signal number ${sig}`);
@@ -186,7 +187,7 @@ export abstract class BaseEventLoop {
   }
 
   #checkCallback(callback: unknown, method: string): void {
-    if (typeof callback !== 'function') throw new TypeError(`a callable object was expected by ${method}(), got ${String(callback)}`);
+    if (typeof callback !== 'function') throw new TypeError(`a callable object was expected by ${method}(), got ${describe(callback)}`);
   }
 
   /** @internal */
@@ -329,7 +330,7 @@ export abstract class BaseEventLoop {
     try {
       process.on(name, listener);
     } catch (exc) {
-      if ((exc as { code?: unknown }).code === 'EINVAL') throw new RuntimeError(`sig ${String(sig)} cannot be caught`);
+      if ((exc as { code?: unknown }).code === 'EINVAL') throw new RuntimeError(`sig ${describe(sig)} cannot be caught`);
       throw new RuntimeError((exc as Error).message);
     }
     const old = this.#signalHandlers.get(name);
@@ -359,7 +360,7 @@ export abstract class BaseEventLoop {
    */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== 'function') {
-      throw new TypeError(`A callable object or None is expected, got ${String(handler)}`);
+      throw new TypeError(`A callable object or None is expected, got ${describe(handler)}`);
     }
     this.#exceptionHandler = handler;
   }

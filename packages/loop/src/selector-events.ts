@@ -590,6 +590,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** Resolves once all of `data` is sent. */
   async sockSendall(sock: Socket, data: ArrayBufferView): Promise<void> {
     this.#checkNonBlocking(sock);
+    if (!ArrayBuffer.isView(data)) throw new TypeError(`a bytes-like object is required, not '${pyTypeName(data)}'`);
     let view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     let n = 0;
     try {
@@ -669,6 +670,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     options: CreateServerOptions = {},
   ): Promise<Server> {
     this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be callable, not '${pyTypeName(protocolFactory)}'`);
     // Checked before any socket exists (listen() would throw after bind); a
     // server that accepts 0 connections per turn would never accept.
     const backlog = Math.max(toCInt(options.backlog ?? 100), 1);
@@ -710,6 +712,7 @@ export class SelectorEventLoop extends BaseEventLoop {
    */
   async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number): Promise<[Transport, P]> {
     this._checkClosed();
+    if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be callable, not '${pyTypeName(protocolFactory)}'`);
     const errors: unknown[] = [];
     let sock: Socket | null = null;
     for (const [af, sa] of socket.streamTargets(host, port)) {
@@ -725,8 +728,16 @@ export class SelectorEventLoop extends BaseEventLoop {
       }
     }
     if (sock === null) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `Multiple exceptions: ${errors.map(String).join(', ')}`);
-    const protocol = protocolFactory();
-    const transport = new SelectorSocketTransport(this, sock, protocol);
+    let protocol: P;
+    let transport: SelectorSocketTransport;
+    try {
+      protocol = protocolFactory();
+      transport = new SelectorSocketTransport(this, sock, protocol);
+    } catch (e) {
+      // Nothing owns the connected socket yet.
+      sock.close();
+      throw e;
+    }
     // Resolve once connectionMade() has been called (it is queued first).
     await new Promise<void>((resolve) => this.callSoon(resolve));
     return [transport, protocol];

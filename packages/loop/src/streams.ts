@@ -578,6 +578,7 @@ export async function startServer(
   options: StreamOptions & CreateServerOptions = {},
 ): Promise<Server> {
   const loop = getRunningLoop<SelectorEventLoop>();
+  if (typeof clientConnected !== 'function') throw new TypeError(`clientConnected must be callable, not '${pyTypeName(clientConnected)}'`);
   // Checked now: each connection's StreamReader would fail on it later.
   const limit = checkLimit(options.limit ?? DEFAULT_LIMIT);
   return loop.createServer(() => new StreamReaderProtocol(new StreamReader(limit), clientConnected, loop), host, port, options);

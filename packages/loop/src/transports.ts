@@ -26,6 +26,7 @@ import {
   fromErrno,
   fromNative,
   OSError,
+  pyTypeName,
   RuntimeError,
   ValueError,
   socket as S,
@@ -221,7 +222,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   }
 
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
-    return name in this._extra ? this._extra[name] : defaultValue;
+    // A name that is no string is in no table (and `in` would stringify it).
+    return typeof name === 'string' && name in this._extra ? this._extra[name] : defaultValue;
   }
 
   /** asyncio: a BufferedProtocol switches reads to its buffer, and back. */
@@ -651,6 +653,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
     if (high === null) high = low === null ? 64 * 1024 : 4 * low;
     if (low === null) low = Math.floor(high / 4);
+    if (typeof high !== 'number' || typeof low !== 'number') throw new TypeError(`high and low must be numbers, not '${pyTypeName(high)}' and '${pyTypeName(low)}'`);
     if (!(high >= low && low >= 0)) throw new ValueError(`high (${high}) must be >= low (${low}) must be >= 0`);
     this._highWater = high;
     this._lowWater = low;
