@@ -159,26 +159,7 @@ const all: Target[] = [
   simple('getpeername', 1, (e) => vs(e.fd())),
   simple('setsockopt_int', 2, (e) => vs(e.fd(), e.int(LEVELS), e.int(OPTS), e.int([0, 1, 65536]))),
   simple('getsockopt_int', 2, (e) => vs(e.fd(), e.int(LEVELS), e.int(OPTS))),
-  // bench.cc: loop counts stay small (a huge count is a long loop, not a bad value).
-  simple('bench_noop', 0.3, (e) => vs(e.h(), e.h())),
-  simple('bench_arg_int32array', 0.5, (e) => vs(e.rng.chance(0.5) ? fdArray(e, false, false) : e.h())),
-  simple('bench_arg_int32array_capi', 0.5, (e) => vs(e.rng.chance(0.5) ? fdArray(e, false, false) : e.h())),
-  simple('bench_last_result', 0.2, () => []),
-  t('bench_poll', 0.5, (env) => {
-    const p = env.rng.chance(0.8) ? fdArray(env, true, true) : env.h();
-    const n = isI32(p.v) ? p.v.length / 2 : 1;
-    const args = vs(p, env.int([n, n + 5, -1, 2 ** 31 - 1]), iters(env));
-    return { args, invoke: () => apply(B.bench_poll, B, args) };
-  }),
-  simple('bench_select', 0.5, (e) => vs(e.rng.chance(0.8) ? fdArray(e, true, false) : e.h(), iters(e))),
-  simple('bench_epoll_wait', 0.5, (e) => vs(ok(e.epfd, 'epfd'), e.int([1, 64, 0, -1, 2 ** 31 - 1]), iters(e))),
-  simple('bench_epoll_wait_once', 0.5, (e) => vs(e.rng.chance(0.7) ? ok(e.epfd, 'epfd') : e.fd(), e.int([1, 64, 0, -1, 2 ** 31 - 1]))),
-  simple('bench_epoll_ctl', 0.5, (e) => vs(e.rng.chance(0.7) ? ok(e.epfd, 'epfd') : e.fd(), e.rng.chance(0.8) ? fdArray(e, false, false) : e.h(), iters(e))),
 ];
 
-/** Only what this build of the addon has (bench_* left it; epoll_* is Linux only). */
+/** Only what this build of the addon has (epoll_* is Linux only). */
 export const bindingTargets: Target[] = all.filter((x) => typeof (B as unknown as Record<string, unknown>)[x.name.slice('binding.'.length)] === 'function');
-
-function iters(env: Env): V {
-  return env.rng.chance(0.6) ? env.int([0, 1, 3]) : env.rng.pick([ok(-1, '-1'), ok(NaN, 'NaN'), ok('3', "'3'"), ok(null, 'null'), ok(1.5, '1.5')]);
-}

@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -72,11 +73,15 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
   } else {
     // Misaligned view (an Int32Array at a byte offset of 4 mod 8 where the
     // struct needs 8): go through an aligned copy.
-    struct epoll_event* events = new (std::nothrow) struct epoll_event[maxevents];
+    // malloc, not new (std::nothrow): that operator needs a GCC 11+
+    // libstdc++, which the prebuilds would then require.
+    auto* events = static_cast<struct epoll_event*>(std::malloc(static_cast<size_t>(maxevents) * sizeof(struct epoll_event)));
     if (events == nullptr) ThrowErrno(env, ENOMEM, "epoll_wait");
     n = ::epoll_wait(epfd, events, static_cast<int>(maxevents), timeout);
+    int saved = errno;
     if (n > 0) std::memcpy(out.data, events, static_cast<size_t>(n) * sizeof(struct epoll_event));
-    delete[] events;
+    std::free(events);
+    errno = saved;
   }
   if (n < 0) ThrowErrno(env, errno, "epoll_wait");
   return Napi::Number::New(env, n);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <unordered_set>
+#include <cstddef>
 
 #include "args.h"
 #include "backend.h"
@@ -19,14 +19,41 @@
 
 namespace iomux {
 
+// The boxes an environment owns, as a doubly linked list through the boxes.
 struct Tracker {
-  std::unordered_set<FdBox*> boxes;
+  FdBox* head = nullptr;
+  size_t count = 0;
+
+  void Add(FdBox* box) {
+    box->tracker = this;
+    box->prev = nullptr;
+    box->next = head;
+    if (head != nullptr) head->prev = box;
+    head = box;
+    count++;
+  }
+
+  void Remove(FdBox* box) {
+    if (box->prev != nullptr) box->prev->next = box->next;
+    else head = box->next;
+    if (box->next != nullptr) box->next->prev = box->prev;
+    box->prev = box->next = nullptr;
+    box->tracker = nullptr;
+    count--;
+  }
 };
 
 namespace {
 
 void Release(FdBox* box) {
   if (--box->refs == 0) delete box;
+}
+
+// Drops the tracker's hold on box, if it still has one.
+void Untrack(FdBox* box) {
+  if (box->tracker == nullptr) return;
+  box->tracker->Remove(box);
+  Release(box);
 }
 
 // Close without retrying on EINTR: on Linux the descriptor is released even
@@ -43,24 +70,18 @@ int CloseBox(FdBox* box, bool from_js) {
 }
 
 void TrackerFinalize(Napi::Env, Tracker* tracker) {
-  for (FdBox* box : tracker->boxes) {
+  while (tracker->head != nullptr) {
+    FdBox* box = tracker->head;
     CloseBox(box, false);
-    box->tracker = nullptr;
-    Release(box);
+    Untrack(box);
   }
   delete tracker;
 }
 
 void ExternalFinalize(Napi::Env, FdBox* box) {
   CloseBox(box, true);
-  int drop = 1;
-  if (box->tracker != nullptr) {
-    box->tracker->boxes.erase(box);
-    box->tracker = nullptr;
-    drop = 2;
-  }
-  box->refs -= drop;
-  if (box->refs == 0) delete box;
+  Untrack(box);
+  Release(box);  // the External's own reference
 }
 
 Tracker* GetTracker(Napi::Env env) {
@@ -93,8 +114,8 @@ namespace {
 Napi::Value New(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   Tracker* tracker = GetTracker(info.Env());
-  FdBox* box = new FdBox{fd, 2, tracker, nullptr};
-  tracker->boxes.insert(box);
+  FdBox* box = new FdBox{fd, 2, nullptr, nullptr, nullptr, nullptr};
+  tracker->Add(box);
   Napi::External<FdBox> ext = Napi::External<FdBox>::New(info.Env(), box, ExternalFinalize);
   if (napi_type_tag_object(info.Env(), ext, &kFdBoxTag) != napi_ok) ThrowTypeError(info.Env(), "cannot tag an fd handle");
   return ext;
@@ -104,11 +125,7 @@ Napi::Value New(const Napi::CallbackInfo& info) {
 Napi::Value Close(const Napi::CallbackInfo& info) {
   FdBox* box = BoxArg(info, 0);
   int err = CloseBox(box, true);
-  if (box->tracker != nullptr) {
-    box->tracker->boxes.erase(box);
-    box->tracker = nullptr;
-    Release(box);
-  }
+  Untrack(box);
   if (err != 0 && err != EINTR) ThrowErrno(info.Env(), err, "close");
   return info.Env().Undefined();
 }
@@ -119,11 +136,7 @@ Napi::Value Detach(const Napi::CallbackInfo& info) {
   if (box->watcher != nullptr) CloseWatcher(box, true);
   int fd = box->fd;
   box->fd = -1;
-  if (box->tracker != nullptr) {
-    box->tracker->boxes.erase(box);
-    box->tracker = nullptr;
-    Release(box);
-  }
+  Untrack(box);
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -135,7 +148,7 @@ Napi::Value Fd(const Napi::CallbackInfo& info) {
 // fdhandle_open_count() -> descriptors this environment still owns.
 Napi::Value OpenCount(const Napi::CallbackInfo& info) {
   Tracker* t = info.Env().GetInstanceData<Tracker>();
-  return Napi::Number::New(info.Env(), t ? static_cast<double>(t->boxes.size()) : 0);
+  return Napi::Number::New(info.Env(), t ? static_cast<double>(t->count) : 0);
 }
 
 }  // namespace

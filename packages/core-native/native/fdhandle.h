@@ -14,6 +14,8 @@ struct FdBox {
   int refs;
   Tracker* tracker;
   Watcher* watcher;  // wait.cc; closed before fd is
+  FdBox* prev;       // the tracker's list (intrusive: no std container,
+  FdBox* next;       // whose code would need a newer libstdc++ in prebuilds)
 };
 
 // The FdBox behind an fdhandle External argument (TypeError otherwise).

@@ -15,39 +15,38 @@ import * as path from 'node:path';
  */
 export type FdHandle = { readonly __brand: 'iomux.FdHandle' };
 
-export interface Binding {
 /**
  * The addon's exports, typed: one native function per syscall, named after it.
  * Raw and unchecked by Python's rules: the os, socket, select and selectors
  * APIs are the ones to use. Errors are plain Errors with errno, code and syscall.
  */
+export interface Binding {
   // fdhandle.cc
-  fdhandle_new(fd: number): FdHandle;
   /** Wraps an open descriptor in a handle that owns it (closed on GC or env teardown). */
-  fdhandle_close(h: FdHandle): void;
+  fdhandle_new(fd: number): FdHandle;
   /** Closes the handle's descriptor now (idempotent). */
-  fdhandle_detach(h: FdHandle): number;
+  fdhandle_close(h: FdHandle): void;
   /** Gives up ownership: returns the descriptor, which the handle no longer closes. */
-  fdhandle_fd(h: FdHandle): number;
+  fdhandle_detach(h: FdHandle): number;
   /** The handle's descriptor, or -1 once closed or detached. */
-  fdhandle_open_count(): number;
+  fdhandle_fd(h: FdHandle): number;
   /** How many handles still own a descriptor (leak checks in tests). */
+  fdhandle_open_count(): number;
 
   // wait.cc: a one-shot libuv watch on the handle's own descriptor (an epoll
   // fd); callback(status) runs on the JS thread once it is readable.
-  fdhandle_watch(h: FdHandle, callback: (status: number) => void): void;
   /** Calls `callback(status)` once, on the JS thread, when the handle's descriptor is readable. */
-  fdhandle_unwatch(h: FdHandle): void;
+  fdhandle_watch(h: FdHandle, callback: (status: number) => void): void;
   /** Cancels a pending fdhandle_watch. */
+  fdhandle_unwatch(h: FdHandle): void;
 
   // constants.cc
-  select_constants: Readonly<Record<string, number>>;
   /** The select module's constants this platform has (POLLIN, EPOLLET, FD_SETSIZE, PIPE_BUF, ...). */
-  socket_constants: Readonly<Record<string, number>>;
+  select_constants: Readonly<Record<string, number>>;
   /** The socket constants this platform has (AF_INET, SO_REUSEADDR, ...). */
-  errno_constants: Readonly<Record<string, number>>;
+  socket_constants: Readonly<Record<string, number>>;
   /** errno values by name (EAGAIN, EBADF, ...). */
-  has: Readonly<{ select: boolean; poll: boolean; epoll: boolean; kqueue: boolean; devpoll: boolean }>;
+  errno_constants: Readonly<Record<string, number>>;
   /**
    * Which multiplexing syscalls this build has.
    * @property select select(2)
@@ -56,71 +55,72 @@ export interface Binding {
    * @property kqueue kqueue(2) (BSD, macOS)
    * @property devpoll /dev/poll (Solaris, illumos)
    */
+  has: Readonly<{ select: boolean; poll: boolean; epoll: boolean; kqueue: boolean; devpoll: boolean }>;
 
   // select.cc: entries not ready are overwritten with -1; timeoutUs -1 blocks.
-  select(r: Int32Array, w: Int32Array, x: Int32Array, timeoutUs: number): number;
   /** select(2) on descriptor arrays; entries not ready become -1. `timeoutUs` in microseconds, -1 blocks. */
+  select(r: Int32Array, w: Int32Array, x: Int32Array, timeoutUs: number): number;
 
   // poll.cc: pollfds is struct pollfd[] as int32 pairs; ready [fd, revents]
   // pairs go to out; returns the number of pairs.
-  poll(pollfds: Int32Array, nfds: number, timeoutMs: number, out: Int32Array): number;
   /**
    * poll(2) on struct pollfd[] as int32 pairs; ready [fd, revents] pairs go
    * to `out`. `timeoutMs` in milliseconds, -1 blocks.
    */
+  poll(pollfds: Int32Array, nfds: number, timeoutMs: number, out: Int32Array): number;
 
   // epoll.cc (Linux): out receives [fd, events] pairs.
-  epoll_create1?(flags: number): number;
   /** epoll_create1(2) (Linux): a new epoll descriptor. */
-  epoll_ctl?(epfd: number, op: number, fd: number, events: number): void;
+  epoll_create1?(flags: number): number;
   /** epoll_ctl(2) (Linux): `op` is EPOLL_CTL_ADD, _MOD or _DEL. */
+  epoll_ctl?(epfd: number, op: number, fd: number, events: number): void;
   /** out receives struct epoll_event[] in place: see epoll_event_layout. */
   epoll_wait?(epfd: number, out: Int32Array, maxevents: number, timeoutMs: number): number;
   /** struct epoll_event in int32 units: stride per event, events and data.fd offsets. */
   epoll_event_layout?: Readonly<{ stride: number; events: number; fd: number }>;
 
   // os.cc
-  strerror(errno: number): string;
   /** The C library's text for an errno. */
-  pipe(): [number, number];
+  strerror(errno: number): string;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
-  read(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
+  pipe(): [number, number];
   /** read(2) into `buf[offset, offset + length)`; returns the bytes read. */
-  write(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
+  read(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
   /** write(2) from `buf[offset, offset + length)`; returns the bytes written. */
-  close(fd: number): void;
+  write(fd: number, buf: ArrayBufferView, offset: number, length: number): number;
   /** close(2). */
-  dup(fd: number): number;
+  close(fd: number): void;
   /** dup(2), close-on-exec. */
-  get_inheritable(fd: number): boolean;
+  dup(fd: number): number;
   /** Whether close-on-exec is clear. */
-  set_inheritable(fd: number, inheritable: boolean): void;
+  get_inheritable(fd: number): boolean;
   /** Clears (true) or sets (false) close-on-exec. */
-  get_blocking(fd: number): boolean;
+  set_inheritable(fd: number, inheritable: boolean): void;
   /** Whether O_NONBLOCK is clear. */
-  set_blocking(fd: number, blocking: boolean): void;
+  get_blocking(fd: number): boolean;
   /** Clears (true) or sets (false) O_NONBLOCK. */
+  set_blocking(fd: number, blocking: boolean): void;
   /** The view's first byte's address modulo 4096 (buffer placement). */
   address_mod_4096(view: ArrayBufferView): number;
 
   // socket.cc. Addresses cross as (family, host, port): host is the numeric
   // address for AF_INET/AF_INET6 and the path for AF_UNIX (port ignored).
-  socket(family: number, type: number, proto: number): number;
   /** socket(2), close-on-exec. */
-  socketpair(family: number, type: number, proto: number): [number, number];
+  socket(family: number, type: number, proto: number): number;
   /** socketpair(2), close-on-exec. */
-  bind(fd: number, family: number, host: string, port: number): void;
+  socketpair(family: number, type: number, proto: number): [number, number];
   /** bind(2) to (family, host, port). */
-  listen(fd: number, backlog: number): void;
+  bind(fd: number, family: number, host: string, port: number): void;
   /** listen(2). */
+  listen(fd: number, backlog: number): void;
   /** accept4 with SOCK_CLOEXEC: [fd, family, host, port]. */
   accept(fd: number): [number, number, string, number];
   /** Returns 0 or the errno (connect_ex semantics); EINTR handled natively. */
   connect(fd: number, family: number, host: string, port: number): number;
-  recv(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
   /** recv(2) into `buf[offset, offset + length)`. */
-  send(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
+  recv(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
   /** send(2) from `buf[offset, offset + length)`. */
+  send(fd: number, buf: ArrayBufferView, offset: number, length: number, flags: number): number;
   /** recv(fd, view, view.byteLength, 0): a transport's read, two arguments and a leaner call. */
   recv_view(fd: number, view: ArrayBufferView): number;
   /** send(fd, view, view.byteLength, MSG_NOSIGNAL): a transport's write. */
@@ -151,39 +151,16 @@ export interface Binding {
    * ring off, 'io_uring' on again where it can be; returns the state after.
    */
   batch_io(mode?: 'io_uring' | 'syscalls'): 'io_uring' | 'disabled' | 'unavailable' | 'unsupported';
-  shutdown(fd: number, how: number): void;
   /** shutdown(2): `how` is SHUT_RD, SHUT_WR or SHUT_RDWR. */
+  shutdown(fd: number, how: number): void;
   /** [family, host, port] */
   getsockname(fd: number): [number, string, number];
-  getpeername(fd: number): [number, string, number];
   /** [family, host, port] of the peer. */
-  setsockopt_int(fd: number, level: number, opt: number, value: number): void;
+  getpeername(fd: number): [number, string, number];
   /** setsockopt(2) of an int option. */
-  getsockopt_int(fd: number, level: number, opt: number): number;
+  setsockopt_int(fd: number, level: number, opt: number, value: number): void;
   /** getsockopt(2) of an int option. */
-
-  // bench.cc: plain-C loops for `npm run bench` (never used by the library).
-  // Each returns the elapsed nanoseconds for `iters` iterations.
-  bench_noop(a?: unknown, b?: unknown, c?: unknown, d?: unknown): number;
-  /** @internal */
-  bench_arg_int32array(a: Int32Array): number;
-  /** @internal */
-  bench_arg_int32array_capi(a: Int32Array): number;
-  /** @internal */
-  bench_last_result(): number;
-  /** @internal */
-  bench_poll(pollfds: Int32Array, nfds: number, iters: number): number;
-  /** @internal */
-  bench_select(fds: Int32Array, iters: number): number;
-  /** @internal */
-  bench_epoll_wait?(epfd: number, maxevents: number, iters: number): number;
-  /** @internal */
-  bench_epoll_wait_once?(epfd: number, maxevents: number): number;
-  /** @internal */
-  bench_epoll_ctl?(epfd: number, fds: Int32Array, iters: number): number;
-  /** @internal */
-  [name: `bench_${string}`]: ((...args: any[]) => any) | undefined;
-  /** @internal */
+  getsockopt_int(fd: number, level: number, opt: number): number;
 }
 
 // IOMUX_ADDON_DIR: another directory with a build/Release/ to load from (npm run test:asan's sanitized build).
