@@ -10,6 +10,7 @@ import {
   InterruptedError,
   OSError,
   errnoConstants as E,
+  pyTypeName,
   socket as S,
   type Socket,
 } from '@iomux/core-native';
@@ -49,6 +50,9 @@ export class Server extends EventEmitter {
 
   constructor(loop: SelectorEventLoop, sockets: Socket[], protocolFactory: ProtocolFactory, backlog: number) {
     super();
+    // Checked here: close() and waitClosed() must work on whatever was made.
+    if (!Array.isArray(sockets) || !sockets.every((s) => s instanceof S.Socket)) throw new TypeError('sockets must be an array of Socket');
+    if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be callable, not '${pyTypeName(protocolFactory)}'`);
     this._loop = loop;
     this._sockets = sockets;
     this.#protocolFactory = protocolFactory;
@@ -141,12 +145,16 @@ export class Server extends EventEmitter {
     const sockets = this._sockets;
     if (sockets === null) return;
     this._sockets = null;
-    for (const sock of sockets) {
-      this._loop._removeReader(sock.fileno());
-      sock.close();
-    }
     this.#serving = false;
-    if (this.#activeCount === 0) this.#wakeup();
+    try {
+      for (const sock of sockets) {
+        this._loop._removeReader(sock.fileno());
+        sock.close();
+      }
+    } finally {
+      // waitClosed() settles even if a socket could not be closed.
+      if (this.#activeCount === 0) this.#wakeup();
+    }
     this.emit('close');
   }
 

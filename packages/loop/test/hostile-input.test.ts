@@ -3,7 +3,8 @@
 // should be are TypeError before anything starts; an error message never
 // stringifies a huge or hostile value.
 import t from 'tap';
-import { EventLoop, StreamReader, startServer } from '@iomux/loop';
+import { EventLoop, Server, StreamReader, startServer } from '@iomux/loop';
+import { selectorClass } from '@iomux/selectors';
 import { fromErrno, OSError, socketpair } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
 
@@ -75,4 +76,21 @@ t.test('transport limits and extra info with hostile arguments', async (t) => {
     await server.waitClosed();
   });
   loop.close();
+});
+
+t.test('a Server made by hand checks its sockets; close() always lets waitClosed() settle', async (t) => {
+  const loop = new EventLoop();
+  t.throws(() => new Server(loop, bad({ signal: null }), () => ({}), 5), TypeError);
+  t.throws(() => new Server(loop, bad([5]), () => ({}), 5), TypeError);
+  t.throws(() => new Server(loop, [], bad('f'), 5), TypeError);
+  const empty = new Server(loop, [], () => ({}), 5);
+  empty.close();
+  await empty.waitClosed();
+  t.pass('an empty server closes and settles');
+  loop.close();
+});
+
+t.test('selectorClass(name) takes a string', async (t) => {
+  t.throws(() => selectorClass(bad(huge)), { name: 'TypeError', message: "backend must be a name, not 'list'" });
+  t.throws(() => selectorClass('bogus'), { name: 'ValueError' });
 });

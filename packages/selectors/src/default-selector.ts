@@ -7,6 +7,7 @@
  * variable, or by configureDefaultSelector({ backend }) with a name or a
  * per-platform map keyed by process.platform.
  */
+import { pyTypeName } from '@iomux/core-native';
 import { epoll, poll, ValueError } from '@iomux/select';
 import type { BaseSelector } from './base-selector.js';
 import { EpollSelector } from './epoll-selector.js';
@@ -45,7 +46,8 @@ export function availableSelectors(): string[] {
 
 /** The selector class for `name`; ValueError naming the available ones. */
 export function selectorClass(name: string): SelectorClass {
-  const n = String(name).trim().toLowerCase();
+  if (typeof name !== 'string') throw new TypeError(`backend must be a name, not '${pyTypeName(name)}'`);
+  const n = name.trim().toLowerCase();
   const found = ORDER.find(([k]) => k === n);
   const avail = availableSelectors().join(', ');
   if (found === undefined || !KNOWN.has(n)) {
