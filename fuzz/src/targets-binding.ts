@@ -158,7 +158,16 @@ const all: Target[] = [
   simple('getsockname', 1, (e) => vs(e.fd())),
   simple('getpeername', 1, (e) => vs(e.fd())),
   simple('setsockopt_int', 2, (e) => vs(e.fd(), e.int(LEVELS), e.int(OPTS), e.int([0, 1, 65536]))),
-  simple('getsockopt_int', 2, (e) => vs(e.fd(), e.int(LEVELS), e.int(OPTS))),
+  t('getsockopt_int', 2, (env) => {
+    const args = vs(env.fd(), env.int(LEVELS), env.int(OPTS));
+    const invoke = (): unknown => {
+      const r = apply(B.getsockopt_int, B, args);
+      // SO_PEERPIDFD (77) returns a new pidfd: the caller's to close, as in Python.
+      if (args[1]!.v === 1 && args[2]!.v === 77 && typeof r === 'number' && r >= 0) B.close(r);
+      return r;
+    };
+    return { args, invoke };
+  }),
 ];
 
 /** Only what this build of the addon has (epoll_* is Linux only). */
