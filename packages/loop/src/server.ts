@@ -51,7 +51,11 @@ export class Server extends EventEmitter {
   constructor(loop: SelectorEventLoop, sockets: Socket[], protocolFactory: ProtocolFactory, backlog: number) {
     super();
     // Checked here: close() and waitClosed() must work on whatever was made.
-    if (!Array.isArray(sockets) || !sockets.every((s) => s instanceof S.Socket)) throw new TypeError('sockets must be an array of Socket');
+    // (A server listens on a few addresses: a length past 65536 is a lie, or
+    // a Proxy's, and checking every element of it would never end.)
+    if (!Array.isArray(sockets) || sockets.length > 65536 || !sockets.every((s) => s instanceof S.Socket)) {
+      throw new TypeError('sockets must be an array of Socket');
+    }
     if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be callable, not '${pyTypeName(protocolFactory)}'`);
     this._loop = loop;
     this._sockets = sockets;

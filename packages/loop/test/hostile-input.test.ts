@@ -82,6 +82,11 @@ t.test('a Server made by hand checks its sockets; close() always lets waitClosed
   const loop = new EventLoop();
   t.throws(() => new Server(loop, bad({ signal: null }), () => ({}), 5), TypeError);
   t.throws(() => new Server(loop, bad([5]), () => ({}), 5), TypeError);
+  const [a, b] = socketpair();
+  const endless = new Proxy([a], { get: (target, key) => (key === 'length' ? 2 ** 53 - 1 : typeof key === 'string' && /^\d+$/.test(key) ? a : Reflect.get(target, key)) });
+  t.throws(() => new Server(loop, bad(endless), () => ({}), 5), TypeError, 'a Proxy of endless sockets is refused, not walked');
+  a.close();
+  b.close();
   t.throws(() => new Server(loop, [], bad('f'), 5), TypeError);
   const empty = new Server(loop, [], () => ({}), 5);
   empty.close();
