@@ -118,13 +118,13 @@ for f in "${FILES[@]}"; do
   tap=$LOGS/${name//\//_}.tap
   t=$SECONDS
   status=0
-  # Output through a pipe, as under tap's runner: with stdout and stderr on
-  # one regular file, select/async.test.js sees a late /dev/null descriptor.
   skip=()
   if [[ -n ${QEMU_SKIP[$name]:-} ]]; then
     skip=(TAP_GREP="${QEMU_SKIP[$name]}" TAP_INVERT=1)
     say "skipping in $name: ${QEMU_SKIP[$name]} (${QEMU_WHY[$name]})"
   fi
+  # Output through a pipe, as under tap's runner: with stdout and stderr on
+  # one regular file, select/async.test.js sees a late /dev/null descriptor.
   (cd "$ROOT" && env "${skip[@]}" timeout -k 10 "$FILE_TIMEOUT" "$WRAP" "$f" 2>&1 | cat >"$tap") || status=$?
   # The skip must hit exactly one subtest: a renamed one fails again, loudly.
   if ((${#skip[@]})) && (($(grep -c '# SKIP filter out' "$tap") != 1)); then
