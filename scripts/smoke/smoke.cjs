@@ -1,5 +1,5 @@
 'use strict';
-// The install smoke test through require(): CommonJS resolution of the packed packages.
+// The smoke test through require(): CommonJS resolution of the packages.
 const { run } = require('./smoke-checks.cjs');
 
 run('require', {
