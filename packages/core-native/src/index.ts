@@ -14,6 +14,6 @@ export * as os from './os.js';
 /**
  * Python's `socket` module, the part iomux needs: `Socket`, socketpair, fromfd, createServer, createConnection, constants.
  */
-export * as socket from './socket.js';
-export { Socket, socketpair, createServer, createConnection, gaierror } from './socket.js';
+export * as socket from './socket/index.js';
+export { Socket, socketpair, createServer, createConnection, gaierror } from './socket/index.js';
 export { describe, pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';
