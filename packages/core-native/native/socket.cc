@@ -11,7 +11,7 @@
 //   AF_UNIX   host is the path (UTF-8), port is ignored. A name that starts
 //             with "\0" (Linux abstract namespace) crosses as Latin-1, one
 //             char per byte, so any byte string survives the round trip.
-// Name resolution and Python's messages live in src/socket.ts.
+// Name resolution and Python's messages live in src/socket/.
 //
 // Every new descriptor is close-on-exec (PEP 446). Calls that cannot time out
 // retry EINTR (PEP 475); connect() interrupted on a blocking socket waits for

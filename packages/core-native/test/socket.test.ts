@@ -1,4 +1,4 @@
-// The socket primitives (src/socket.ts over native/socket.cc), on real
+// The socket primitives (src/socket/ over native/socket.cc), on real
 // sockets: loopback TCP over IPv4 and IPv6, UDP, AF_UNIX stream and datagram,
 // socketpair. Expected messages are CPython 3.11's (checked with python3);
 // errno texts come from the C library through os.strerror.

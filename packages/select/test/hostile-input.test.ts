@@ -441,7 +441,7 @@ bad1('socket: unknown type', () => new Socket(socket.AF_INET, 12345), OSError, '
 bad1('socket: family a string', () => new Socket(bad('x')), TypeError, "'str' object cannot be interpreted as an integer");
 t.test('socket: family 2**31', async (t) => {
   // CPython 3.11 parses family with Argument Clinic's int converter
-  // ("Python int too large to convert to C int"); socket.ts uses the "i"
+  // ("Python int too large to convert to C int"); src/socket/ uses the "i"
   // format's wording. Class asserted; the message is a known difference.
   t.throws(() => new Socket(2 ** 31), { name: 'OverflowError' });
   t.throws(() => new Socket(2 ** 31), { name: 'OverflowError', message: TOO_BIG_INT }, 'CPython 3.11 message');
