@@ -6,6 +6,7 @@
  * Beyond Python: selectAsync(timeout?, { signal }) waits without blocking
  * the JS thread (see @iomux/select's promise twins).
  */
+import { pyTypeName } from '@iomux/core-native';
 import { asFileDescriptorOrNegative, KeyError, RuntimeError, ValueError } from '@iomux/select';
 import { SelectorKey, repr } from './selector-key.js';
 
@@ -24,6 +25,21 @@ export interface SelectAsyncOptions {
 
 /** What select() returns: each ready key with the events it is ready for. */
 export type Ready<D = unknown> = Array<[SelectorKey<D>, number]>;
+
+/**
+ * `register`'s check: `if (not events) or (events & ~(EVENT_READ | EVENT_WRITE))`.
+ * Compared, not masked: JS `&` would truncate 2 ** 32 to 0 and accept it.
+ * @throws {TypeError} a mask Python's `&` refuses (1.5, '1')
+ * @throws {ValueError} 'Invalid events: N' for any other mask but 1, 2, 3
+ */
+function checkEvents(events: unknown): void {
+  if (events === EVENT_READ || events === EVENT_WRITE || events === (EVENT_READ | EVENT_WRITE)) return;
+  // Python tests `not events` first; bool and bigint stand for its int.
+  const falsy = events === null || events === undefined || events === '' || (Array.isArray(events) && events.length === 0);
+  const intLike = typeof events === 'boolean' || typeof events === 'bigint' || Number.isInteger(events);
+  if (!falsy && !intLike) throw new TypeError(`unsupported operand type(s) for &: '${pyTypeName(events)}' and 'int'`);
+  throw new ValueError(`Invalid events: ${repr(events)}`);
+}
 
 /**
  * `_fileobj_to_fd`: the descriptor of `fileobj`.
@@ -51,6 +67,7 @@ export abstract class BaseSelector<D = unknown> implements Disposable {
   /**
    * Registers `fileobj` for `events` (EVENT_READ | EVENT_WRITE), with
    * optional `data`.
+   * @throws {TypeError} if events is not an integer
    * @throws {ValueError} if events is invalid
    * @throws {KeyError} if fileobj is already registered
    * @throws {OSError} if fileobj is closed or otherwise unacceptable to the
@@ -245,9 +262,7 @@ export abstract class BaseSelectorImpl<D = unknown> extends BaseSelector<D> {
 
   register(fileobj: unknown, events: number, data: D | null = null): SelectorKey<D> {
     this._checkOpen();
-    if (!Number.isInteger(events) || !events || events & ~(EVENT_READ | EVENT_WRITE)) {
-      throw new ValueError(`Invalid events: ${repr(events)}`);
-    }
+    checkEvents(events);
     const key = new SelectorKey<D>(fileobj, this._fileobjLookup(fileobj), events, data);
     if (this._fdToKey.has(key.fd)) throw new KeyError(`${repr(fileobj)} (FD ${key.fd}) is already registered`);
     this._fdToKey.set(key.fd, key);

@@ -199,6 +199,16 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
 
     // register an unknown event
     t.throws(() => s.register(0, 999999), { name: 'ValueError', message: 'Invalid events: 999999' });
+    // CPython's classes: a mask `&` refuses is TypeError; one past 32 bits
+    // is ValueError (JS `&` would truncate it to 0)
+    t.throws(() => s.register(rd, 1.5), { name: 'TypeError', message: "unsupported operand type(s) for &: 'float' and 'int'" });
+    t.throws(() => s.register(rd, '1' as never), { name: 'TypeError', message: "unsupported operand type(s) for &: 'str' and 'int'" });
+    t.throws(() => s.register(rd, NaN), { name: 'TypeError', message: "unsupported operand type(s) for &: 'float' and 'int'" });
+    t.throws(() => s.register(rd, 2 ** 32), { name: 'ValueError', message: 'Invalid events: 4294967296' });
+    t.throws(() => s.register(rd, 2 ** 32 + EVENT_READ), { name: 'ValueError', message: 'Invalid events: 4294967297' });
+    t.throws(() => s.register(rd, -1), { name: 'ValueError', message: 'Invalid events: -1' });
+    t.throws(() => s.register(rd, 0), { name: 'ValueError', message: 'Invalid events: 0' });
+    t.throws(() => s.register(rd, null as never), { name: 'ValueError', message: 'Invalid events: None' });
 
     // register an invalid FD
     t.throws(() => s.register(-10, EVENT_READ), { name: 'ValueError', message: 'Invalid file descriptor: -10' });
