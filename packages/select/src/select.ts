@@ -5,7 +5,7 @@
  * fileno() that shrinks it is safe) or any iterable. The result holds the
  * caller's own objects, in the caller's order, in three new arrays.
  */
-import { binding, FD_SETSIZE, RuntimeError, ValueError } from '@iomux/core-native';
+import { binding, FD_SETSIZE, RuntimeError, selectConstants, ValueError } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
@@ -15,9 +15,8 @@ import { EpollMirror, canMirror } from './internal/mirror.js';
 // Read once: module constants are fast loads (the re-exports are getters).
 const B = binding;
 const SETSIZE = FD_SETSIZE;
-const EPOLLIN = 1;
-const EPOLLOUT = 4;
-const EPOLLPRI = 2;
+// From the addon; absent without epoll, where selectAsync never reads them.
+const { EPOLLIN = 0, EPOLLOUT = 0, EPOLLPRI = 0 } = selectConstants;
 
 /**
  * What select() and the poll objects take as a descriptor: an int, or an object

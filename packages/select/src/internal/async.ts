@@ -14,7 +14,7 @@
  * While a wait is pending its watcher and timer keep the process alive; once
  * it settles nothing is left behind.
  */
-import { binding, errnoConstants, fromNative, pyTypeName, type FdHandle } from '@iomux/core-native';
+import { binding, errnoConstants, fromErrno, fromNative, pyTypeName, type FdHandle } from '@iomux/core-native';
 import { now } from './timeout.js';
 
 // Read once: the package's exports object is in dictionary mode, so a load
@@ -183,7 +183,8 @@ export class PendingWait<T, R = T> {
       // libuv reported an error on our own epoll descriptor: let the
       // non-blocking call say what it is (it throws), or give up.
       this.poke();
-      if (!this.#done) this.#finish(undefined, new Error(`wait failed: libuv status ${status}`));
+      // A libuv status is -errno on Unix.
+      if (!this.#done) this.#finish(undefined, fromErrno(-status, undefined, { syscall: 'uv_poll' }));
       return;
     }
     this.poke();

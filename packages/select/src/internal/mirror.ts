@@ -6,15 +6,14 @@
  * 0, so Python's semantics (order, POLLNVAL, revents) are untouched.
  * poll's event bits equal epoll's on Linux (POLLIN == EPOLLIN, ...).
  */
-import { binding, errnoConstants, fromNative, type FdHandle } from '@iomux/core-native';
+import { binding, errnoConstants, fromNative, selectConstants, type FdHandle } from '@iomux/core-native';
 
 // Read once (the package's exports object is in dictionary mode): epoll_ctl
 // runs on every register and modify.
 const B = binding;
 
-const ADD = 1;
-const DEL = 2;
-const MOD = 3;
+// From the addon; absent without epoll, where no mirror is made (canMirror).
+const { EPOLL_CTL_ADD: ADD = 0, EPOLL_CTL_DEL: DEL = 0, EPOLL_CTL_MOD: MOD = 0 } = selectConstants;
 const EEXIST = errnoConstants.EEXIST;
 
 export class EpollMirror {
