@@ -3,7 +3,7 @@
  * Lib/asyncio/selector_events.py (readers and writers, the sock_* methods;
  * transports are in transports.ts and use this loop's readers/writers).
  */
-import { BlockingIOError, InterruptedError, OSError, ValueError, errnoConstants, fromErrno, pyTypeName, socket, toCInt, type Socket } from '@iomux/core-native';
+import { OSError, ValueError, errnoConstants, fromErrno, pyTypeName, socket, toCInt, type Socket } from '@iomux/core-native';
 import {
   DefaultSelector,
   EVENT_READ as SELECTORS_EVENT_READ,
@@ -19,6 +19,7 @@ import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
 import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, type Transport } from './transports.js';
 import * as buffers from './buffers.js';
+import { isRetryError } from './internal/retry.js';
 import { binding as B } from '@iomux/core-native';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
@@ -46,6 +47,7 @@ interface RawWaiter {
 const EVENT_READ = SELECTORS_EVENT_READ;
 const EVENT_WRITE = SELECTORS_EVENT_WRITE;
 const EINPROGRESS = errnoConstants.EINPROGRESS;
+const EALREADY = errnoConstants.EALREADY;
 // The same for the read batch's copies, read for every message.
 const { FastBuffer, RecvArea, SMALL_MAX, copyOut, copyRun, runPool, typedArraySet } = buffers;
 type RecvArea = buffers.RecvArea;
@@ -95,10 +97,6 @@ const RECV_QUEUE_MAX = 8192;
 const RECV_RUN_MAX = SMALL_MAX;
 /** Int32s per batch entry (native/socket.cc kBatchStride). */
 const STRIDE = 4;
-
-function isRetryable(e: unknown): boolean {
-  return e instanceof BlockingIOError || e instanceof InterruptedError;
-}
 
 /**
  * asyncio's `SelectorEventLoop` (CPython 3.11 Lib/asyncio/selector_events.py):
@@ -596,7 +594,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     try {
       n = sock.send(view);
     } catch (e) {
-      if (!isRetryable(e)) throw e;
+      if (!isRetryError(e)) throw e;
     }
     if (n === view.length) return;
     view = view.subarray(n);
@@ -607,7 +605,7 @@ export class SelectorEventLoop extends BaseEventLoop {
         try {
           sent = sock.send(view);
         } catch (e) {
-          if (isRetryable(e)) return;
+          if (isRetryError(e)) return;
           this.removeWriter(fd);
           reject(e);
           return;
@@ -636,7 +634,8 @@ export class SelectorEventLoop extends BaseEventLoop {
       sock.connect(address);
       return;
     } catch (e) {
-      if (!(isRetryable(e) || (e instanceof OSError && e.errno === EINPROGRESS))) throw e;
+      // The rest of asyncio's BlockingIOError: a connect still under way.
+      if (!(isRetryError(e) || (e instanceof OSError && (e.errno === EINPROGRESS || e.errno === EALREADY)))) throw e;
     }
     const fd = sock.fileno();
     await new Promise<void>((resolve, reject) => {
@@ -753,7 +752,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     try {
       return Promise.resolve(op());
     } catch (e) {
-      if (!isRetryable(e)) return Promise.reject(e);
+      if (!isRetryError(e)) return Promise.reject(e);
     }
     return new Promise<T>((resolve, reject) => {
       const fd = sock.fileno();
@@ -762,7 +761,7 @@ export class SelectorEventLoop extends BaseEventLoop {
         try {
           r = op();
         } catch (e) {
-          if (isRetryable(e)) return;
+          if (isRetryError(e)) return;
           this.removeReader(fd);
           reject(e);
           return;

@@ -22,7 +22,6 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'eventemitter3';
 import {
   binding,
-  errnoConstants,
   fromErrno,
   fromNative,
   OSError,
@@ -33,6 +32,7 @@ import {
   type Socket,
 } from '@iomux/core-native';
 import * as buffers from './buffers.js';
+import * as retry from './internal/retry.js';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { Server } from './server.js';
@@ -47,11 +47,9 @@ const MAX_JOIN = 256 * 1024;
 // The hot path calls the addon directly (the Socket methods re-check their
 // arguments and handle timeouts a non-blocking transport socket never has).
 const B = binding;
-const EAGAIN = errnoConstants.EAGAIN;
-const EWOULDBLOCK = errnoConstants.EWOULDBLOCK ?? EAGAIN;
-const EINTR = errnoConstants.EINTR;
 // Constants, not loads from an exports object (see selector-events.ts).
 const { RecvArea, copyOut } = buffers;
+const { isRetryErrno, isRetryError } = retry;
 type RecvArea = buffers.RecvArea;
 
 /** Bytes a write may have to join the loop's batch (more go out alone). */
@@ -60,15 +58,6 @@ const SEND_BATCH_MAX = 64 * 1024;
 const SENT_DONE = 1;
 const SENT_SHORT = 2;
 const SENT_ERROR = 3;
-
-function isRetryErrno(errno: unknown): boolean {
-  return errno === EAGAIN || errno === EWOULDBLOCK || errno === EINTR;
-}
-
-/** An addon error that only means "not now": retry on the next readiness. */
-function isNativeRetry(e: unknown): boolean {
-  return isRetryErrno((e as { errno?: unknown }).errno);
-}
 
 /**
  * One receive buffer per thread, as uvloop has: recv() goes into it and the
@@ -382,7 +371,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     try {
       return B.recv_view(this._sockFd, buf);
     } catch (exc) {
-      if (!isNativeRetry(exc)) this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
+      if (!isRetryError(exc)) this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
       return -1;
     }
   }
@@ -538,7 +527,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       try {
         n = B.send_view(this._sockFd, buf);
       } catch (exc) {
-        if (!isNativeRetry(exc)) {
+        if (!isRetryError(exc)) {
           this._fatalError(fromNative(exc), 'Fatal write error on socket transport');
           return;
         }
@@ -568,7 +557,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     try {
       n = B.send_view(this._sockFd, head);
     } catch (exc) {
-      if (isNativeRetry(exc)) return;
+      if (isRetryError(exc)) return;
       this._loop._removeWriter(this._sockFd);
       this._buffer = [];
       this._bufferSize = 0;
