@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { os } from '@iomux/core-native';
 import { openFds } from '../../test/support/fds.js';
+import { nextMessage, settledFds } from '../../test/support/workers.js';
 import { connect, sleep } from './fault-support.js';
 
 const ROUNDS = 20;
@@ -21,15 +22,7 @@ const { parentPort, workerData: d } = require('node:worker_threads');
 const loopMod = require(d.loop);
 if (d.mode === 'loop') {
   loopMod.run(async () => {
-    const server = await loopMod.startServer(async (reader, writer) => {
-      for (;;) {
-        const data = await reader.read(65536);
-        if (data.length === 0) break;
-        writer.write(data);
-        await writer.drain();
-      }
-      writer.close();
-    }, '127.0.0.1', 0);
+    const server = await loopMod.startServer(require(d.support).echoUntilEof, '127.0.0.1', 0);
     // A client of the main thread's server, which never writes.
     const [reader] = await loopMod.openConnection('127.0.0.1', d.mainPort);
     parentPort.postMessage(server.address().port);
@@ -55,25 +48,8 @@ const MODULES = {
   loop: require.resolve('@iomux/loop'),
   select: require.resolve('@iomux/select'),
   selectors: require.resolve('@iomux/selectors'),
+  support: require.resolve('../../test/support/workers.js'),
 };
-
-/** The descriptors open once they stop changing (closes may lag a little). */
-async function settledFds(want: number[]): Promise<number[]> {
-  let now = openFds();
-  for (let i = 0; i < 100 && now.join() !== want.join(); i++) {
-    await sleep(20);
-    now = openFds();
-  }
-  return now;
-}
-
-function firstMessage(worker: Worker): Promise<unknown> {
-  return Promise.race([
-    once(worker, 'message').then(([m]) => m as unknown),
-    once(worker, 'error').then(([e]) => Promise.reject(e as Error)),
-    once(worker, 'exit').then(([c]) => Promise.reject(new Error(`worker exited (${String(c)}) before its first message`))),
-  ]);
-}
 
 t.test(`a worker serving on @iomux/loop, terminated ${ROUNDS} times`, async (t) => {
   // The worker's client connects here; the server keeps and never writes.
@@ -90,7 +66,7 @@ t.test(`a worker serving on @iomux/loop, terminated ${ROUNDS} times`, async (t) 
   for (let i = 0; i < ROUNDS; i++) {
     const worker = new Worker(WORKER, { eval: true, workerData: { ...MODULES, mode: 'loop', mainPort } });
     const exited = once(worker, 'exit') as Promise<[number]>;
-    const port = (await firstMessage(worker)) as number;
+    const port = (await nextMessage(worker)) as number;
     let client: net.Socket | null = null;
     if (i % 2 === 1) {
       // Odd rounds: a connection echoes once, then the server awaits its next read.
@@ -106,7 +82,7 @@ t.test(`a worker serving on @iomux/loop, terminated ${ROUNDS} times`, async (t) 
   }
   t.same(codes, Array(ROUNDS).fill(1), 'every worker exited as terminated');
   for (const s of held) s.destroy();
-  t.same(await settledFds(before), before, 'the process holds the descriptors it held before');
+  t.same(await settledFds(before, 100, 20), before, 'the process holds the descriptors it held before');
   main.close();
   t.ok(process.kill(process.pid, 0), 'alive');
 });
@@ -120,7 +96,7 @@ t.test(`a worker in four pending waits at once, terminated ${ROUNDS} times`, asy
   for (let i = 0; i < ROUNDS; i++) {
     const worker = new Worker(WORKER, { eval: true, workerData: { ...MODULES, mode: 'waits', r } });
     const exited = once(worker, 'exit') as Promise<[number]>;
-    t.equal(await firstMessage(worker), 'waiting', `round ${i}: waiting`);
+    t.equal(await nextMessage(worker), 'waiting', `round ${i}: waiting`);
     // Now, just after the waits started, or once their threads block.
     if (i % 3 === 1) await sleep(1);
     if (i % 3 === 2) await sleep(20);
@@ -132,6 +108,6 @@ t.test(`a worker in four pending waits at once, terminated ${ROUNDS} times`, asy
   t.same(os.read(r, 1), Buffer.from('x'), "the main thread's pipe is untouched");
   os.close(r);
   os.close(w);
-  t.same(await settledFds(before), before, 'the process holds the descriptors it held before');
+  t.same(await settledFds(before, 100, 20), before, 'the process holds the descriptors it held before');
   t.ok(process.kill(process.pid, 0), 'alive');
 });

@@ -21,6 +21,7 @@ import {
 } from '@iomux/loop';
 import { Socket } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { echoUntilEof } from '../../../test/support/workers.js';
 import { BACKENDS, collectExceptions, future, runBriefly, sleep, testHttpServer, tick, waitFor } from './helpers.js';
 
 checkNoFdLeak(t);
@@ -848,15 +849,7 @@ function suite(backend: string): void {
       const loop = newLoop();
       const messages = collectExceptions(loop);
       const ok = await loop.runUntilComplete(async () => {
-        const server = await startServer(async (r, w) => {
-          for (;;) {
-            const d = await r.read(65536);
-            if (d.length === 0) break;
-            w.write(d);
-            await w.drain();
-          }
-          w.close();
-        }, '127.0.0.1', 0);
+        const server = await startServer(echoUntilEof, '127.0.0.1', 0);
         const port = server.address()!.port;
         const results = await Promise.all(
           Array.from({ length: 20 }, async (_, i) => {

@@ -12,6 +12,7 @@ import { nodeUnderLimit } from '../../../test/support/env.js';
 import { binding, os } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount, openFds } from '../../../test/support/fds.js';
 import { collectUntil } from '../../../test/support/gc.js';
+import { nextMessage, settledFds } from '../../../test/support/workers.js';
 
 checkNoFdLeak(t);
 const initialFds = openFds();
@@ -21,16 +22,6 @@ const EPOLLIN = select.EPOLLIN!;
 const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** /proc/self/fd, once it has settled back to `want` (or after ~200 ms). */
-async function settledFds(want: number[]): Promise<number[]> {
-  let now = openFds();
-  for (let i = 0; i < 20 && now.join() !== want.join(); i++) {
-    await sleep(10);
-    now = openFds();
-  }
-  return now;
-}
 
 // ------------------------------------------------------------ signal storm
 
@@ -282,7 +273,7 @@ async function runWorker(t: Test, mode: 'exit' | 'hold' | 'block'): Promise<void
     },
   });
   const exited = once(worker, 'exit') as Promise<[number]>;
-  const [report] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([e]) => Promise.reject(e))])) as [Report];
+  const report = (await nextMessage(worker)) as Report;
   const r0 = pipes[0]![0];
   t.same(report.used.select, [1, 0, 0], 'select() works in the worker');
   t.same(report.used.poll, [[r0, report.POLLIN]], 'poll() works in the worker');
@@ -309,7 +300,7 @@ async function runWorker(t: Test, mode: 'exit' | 'hold' | 'block'): Promise<void
     os.close(r);
     os.close(w);
   }
-  t.same(await settledFds(before), before, '/proc/self/fd is what it was before the worker');
+  t.same(await settledFds(before, 20), before, '/proc/self/fd is what it was before the worker');
 }
 
 t.test('a worker that holds 40 epoll objects and is terminated leaks nothing', async (t) => {
@@ -326,7 +317,7 @@ t.test('a worker terminated inside a blocking epoll.poll(0.5) leaks nothing', as
 
 t.test('afterwards: the process is alive and holds what it held at the start', async (t) => {
   t.equal(process.kill(process.pid, 0), true, 'alive');
-  t.same(await settledFds(initialFds), initialFds, 'same descriptors, by number');
+  t.same(await settledFds(initialFds, 20), initialFds, 'same descriptors, by number');
 });
 
 // The fuzzer (issue 17): a selectAsync() whose private epoll descriptor was

@@ -15,6 +15,7 @@ import * as selectors from '@iomux/selectors';
 import { EVENT_READ, type BaseSelector, type Ready } from '@iomux/selectors';
 import { os } from '@iomux/core-native';
 import { checkNoFdLeak, openFds } from '../../../test/support/fds.js';
+import { settledFds, testWorkerWaits } from '../../../test/support/workers.js';
 
 checkNoFdLeak(t);
 
@@ -34,16 +35,6 @@ function track<T>(p: Promise<T>): { settled: () => boolean } {
     () => (settled = true),
   );
   return { settled: () => settled };
-}
-
-/** /proc/self/fd, once it has settled back to `want` (or after ~1 s). */
-async function settledFds(want: number[]): Promise<number[]> {
-  let now = openFds();
-  for (let i = 0; i < 100 && now.join() !== want.join(); i++) {
-    await sleep(10);
-    now = openFds();
-  }
-  return now;
 }
 
 interface Fixture {
@@ -251,45 +242,7 @@ for (const [name, Cls, closedMessage] of backends) {
       });
     }
 
-    function nextMessage(worker: Worker): Promise<unknown> {
-      return Promise.race([once(worker, 'message').then(([m]) => m as unknown), once(worker, 'error').then(([e]) => Promise.reject(e))]);
-    }
-
-    t.test('in a worker thread: resolves on a pipe the main thread writes', async (t) => {
-      const before = openFds();
-      const [r, w] = os.pipe();
-      const worker = startWorker(r, 'wait');
-      const exited = once(worker, 'exit') as Promise<[number]>;
-      t.equal(await nextMessage(worker), 'waiting');
-      await sleep(20);
-      os.write(w, Buffer.from('x'));
-      const report = (await nextMessage(worker)) as { ready: unknown; cls: string };
-      t.same(report.ready, [[r, EVENT_READ, 'data']], 'the worker saw the pipe readable');
-      const [code] = await exited;
-      t.equal(code, 0, 'the worker ended on its own');
-      os.close(r);
-      os.close(w);
-      t.same(await settledFds(before), before, '/proc/self/fd is what it was');
-    });
-
-    t.test('worker.terminate() during a pending wait: no crash, no leak', async (t) => {
-      const before = openFds();
-      const [r, w] = os.pipe();
-      const worker = startWorker(r, 'terminate');
-      const exited = once(worker, 'exit') as Promise<[number]>;
-      t.equal(await nextMessage(worker), 'waiting');
-      await sleep(50);
-      t.ok(openFds().length >= before.length + 3, 'the pipe, and descriptors the worker holds');
-      await worker.terminate();
-      const [code] = await exited;
-      t.equal(code, 1, 'terminated');
-      os.write(w, Buffer.from('x'));
-      t.same(os.read(r, 1), Buffer.from('x'), "the main thread's pipe is untouched");
-      os.close(r);
-      os.close(w);
-      t.same(await settledFds(before), before, '/proc/self/fd is what it was');
-      t.equal(process.kill(process.pid, 0), true, 'alive');
-    });
+    testWorkerWaits(t, startWorker, (r) => [[r, EVENT_READ, 'data']]);
 
     // -------------------------------------------------------- child processes
 
