@@ -23,6 +23,19 @@ export interface SelectAsyncOptions {
   assumeNotReady?: boolean;
 }
 
+/**
+ * A selector's timeout in seconds as a number, or null to block. CPython's
+ * selectors compare or multiply it first, so anything but a number (or an
+ * int, here a bigint) is a TypeError there, and here.
+ * @throws {TypeError} if timeout is not a number, a bigint or null
+ */
+export function selectorTimeout(timeout: unknown): number | null {
+  if (typeof timeout === 'number') return timeout;
+  if (timeout === null || timeout === undefined) return null;
+  if (typeof timeout === 'bigint') return Number(timeout);
+  throw new TypeError(`timeout must be a number or None, not '${pyTypeName(timeout)}'`);
+}
+
 /** What select() returns: each ready key with the events it is ready for. */
 export type Ready<D = unknown> = Array<[SelectorKey<D>, number]>;
 

@@ -1,6 +1,6 @@
 /** EpollSelector: CPython 3.11 Lib/selectors.py `EpollSelector` (Linux). */
 import { _EPOLL_RAW_EVENTS_AT, _EPOLL_RAW_FD_AT, _EPOLL_RAW_STRIDE, epoll, EPOLLIN, EPOLLOUT, ValueError, type Epoll } from '@iomux/select';
-import type { Ready, SelectAsyncOptions } from './base-selector.js';
+import { selectorTimeout, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
 
@@ -10,8 +10,9 @@ const FD_AT = _EPOLL_RAW_FD_AT;
 const EV_AT = _EPOLL_RAW_EVENTS_AT;
 
 /** epoll timeouts are seconds, rounded away from zero to the millisecond. */
-function toSeconds(timeout: number | null | undefined): number {
-  if (timeout === null || timeout === undefined) return -1;
+function toSeconds(t: number | null | undefined): number {
+  const timeout = selectorTimeout(t);
+  if (timeout === null) return -1;
   if (timeout <= 0) return 0;
   // epoll_wait() has a resolution of 1 millisecond, round away from zero to
   // wait *at least* timeout seconds.

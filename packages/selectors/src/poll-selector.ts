@@ -1,11 +1,12 @@
 /** PollSelector: CPython 3.11 Lib/selectors.py `PollSelector`. */
 import { poll, POLLIN, POLLOUT, ValueError, type Poll } from '@iomux/select';
-import type { Ready, SelectAsyncOptions } from './base-selector.js';
+import { selectorTimeout, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import { PollLikeSelector } from './poll-like-selector.js';
 
 /** poll() timeouts are milliseconds, rounded away from zero. */
-function toMs(timeout: number | null | undefined): number | null {
-  if (timeout === null || timeout === undefined) return null;
+function toMs(t: number | null | undefined): number | null {
+  const timeout = selectorTimeout(t);
+  if (timeout === null) return null;
   if (timeout <= 0) return 0;
   // poll() has a resolution of 1 millisecond, round away from zero to wait
   // *at least* timeout seconds.

@@ -3,7 +3,7 @@
  * @iomux/select's select() (so descriptors must be below FD_SETSIZE).
  */
 import { checkWaitOptions, RuntimeError, select, selectAsync, ValueError } from '@iomux/select';
-import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
+import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, selectorTimeout, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
 
 /** The abort reason interruptWait() uses: settles the wait with []. */
@@ -34,7 +34,8 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
   select(timeout: number | null = null): Ready<D> {
     this._checkOpen();
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-    const t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
+    const sec = selectorTimeout(timeout);
+    const t = sec === null ? null : Math.max(sec, 0);
     const [r, w] = select([...this.#readers], [...this.#writers], [], t);
     return this.#ready(r, w);
   }
@@ -46,7 +47,8 @@ export class SelectSelector<D = unknown> extends BaseSelectorImpl<D> {
       this._checkOpen();
       if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
       user = checkWaitOptions(options, 'selectAsync');
-      t = timeout === null || timeout === undefined ? null : Math.max(timeout, 0);
+      const sec = selectorTimeout(timeout);
+      t = sec === null ? null : Math.max(sec, 0);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -367,6 +367,16 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
     t.throws(() => s.register(rd, EVENT_READ), closed, 'register');
   });
 
+  // CPython compares or multiplies the timeout first: a non-number is TypeError.
+  t.test('select and selectAsync: a timeout that is no number is TypeError', async (t) => {
+    const s = make(t);
+    for (const bad of ['x', {}, [1], Symbol('t')]) {
+      t.throws(() => s.select(bad as never), TypeError, `select(${String(bad)})`);
+      await t.rejects(s.selectAsync(bad as never), TypeError, `selectAsync(${String(bad)})`);
+    }
+    t.same(s.select(0n as never), [], 'a bigint is an int');
+  });
+
   t.test('test_get_key', async (t) => {
     const s = make(t);
     const [rd] = makeSocketpair(t);
