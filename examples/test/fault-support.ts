@@ -4,23 +4,14 @@
  * comparison) optionally under a lowered descriptor limit, its RSS and
  * descriptor count read from /proc, and peers that send and never read.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { plainEnv } from '../../test/support/env.js';
-import { LAUNCHER, REPO } from '../../test/support/example.js';
+import { LAUNCHER, spawnListening, type RunningExample } from '../../test/support/example.js';
 
-export interface ServerProcess {
-  child: ChildProcess;
-  pid: number;
-  host: string;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
+export interface ServerProcess extends RunningExample {
   /** Whether the process is still running. */
   alive: () => boolean;
-  /** Sends `signal` and resolves with the exit code (or signal name). */
-  stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
 /**
@@ -61,7 +52,7 @@ export interface StartOptions {
 
 
 /** `example` is an example's name, or 'node-net' for the Node `net` server. */
-export function startServer(example: string, args: string[] = [], opts: StartOptions = {}): Promise<ServerProcess> {
+export async function startServer(example: string, args: string[] = [], opts: StartOptions = {}): Promise<ServerProcess> {
   const nodeArgs = example === 'node-net' ? ['-e', NODE_NET_ECHO] : [LAUNCHER, example, '--port', '0', ...args];
   let cmd = process.execPath;
   let argv = nodeArgs;
@@ -70,45 +61,9 @@ export function startServer(example: string, args: string[] = [], opts: StartOpt
     cmd = 'bash';
     argv = ['-c', `ulimit -n ${opts.nofile} && exec "$@"`, 'bash', process.execPath, ...nodeArgs];
   }
-  const child = spawn(cmd, argv, { cwd: REPO, env: { ...(opts.plain === true ? plainEnv() : process.env), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => (err += d));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  const timeoutMs = opts.timeoutMs ?? 15000;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${example} printed no listening line in ${timeoutMs} ms; stdout=${out} stderr=${err}`));
-    }, timeoutMs);
-    const early = (code: number | null): void => {
-      clearTimeout(timer);
-      reject(new Error(`${example} exited (${code}) before listening; stdout=${out} stderr=${err}`));
-    };
-    child.on('exit', early);
-    child.stdout!.on('data', (d: string) => {
-      out += d;
-      const m = /^listening on \[?([^\]\s]+?)\]?:(\d+) \(backend [\w-]+\)$/m.exec(out);
-      if (m === null) return;
-      clearTimeout(timer);
-      child.off('exit', early);
-      resolve({
-        child,
-        pid: child.pid!,
-        host: m[1]!,
-        port: Number(m[2]),
-        stdout: () => out,
-        stderr: () => err,
-        alive: () => child.exitCode === null && child.signalCode === null,
-        stop(signal: NodeJS.Signals = 'SIGTERM') {
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-          return exited;
-        },
-      });
-    });
-  });
+  const env = { ...(opts.plain === true ? plainEnv() : process.env), ...opts.env };
+  const srv = await spawnListening(example, cmd, argv, env, opts.timeoutMs ?? 15000);
+  return { ...srv, alive: () => srv.child.exitCode === null && srv.child.signalCode === null };
 }
 
 /** VmRSS of process `pid`, in KiB. */

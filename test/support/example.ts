@@ -13,6 +13,7 @@ export const LAUNCHER = path.join(REPO, 'examples', 'dist', 'run.js');
 
 export interface RunningExample {
   child: ChildProcess;
+  pid: number;
   host: string;
   port: number;
   backend: string;
@@ -23,11 +24,16 @@ export interface RunningExample {
 }
 
 export function startExample(name: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, timeoutMs = 15000): Promise<RunningExample> {
-  const child = spawn(process.execPath, [LAUNCHER, name, ...args], {
-    cwd: REPO,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnListening(name, process.execPath, [LAUNCHER, name, ...args], { ...process.env, ...env }, timeoutMs);
+}
+
+/**
+ * Spawns `cmd argv` and resolves once it prints its `listening on HOST:PORT
+ * (backend NAME)` line; rejects if it exits first or stays silent for
+ * `timeoutMs`. `label` names it in those errors.
+ */
+export function spawnListening(label: string, cmd: string, argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunningExample> {
+  const child = spawn(cmd, argv, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8');
@@ -39,32 +45,32 @@ export function startExample(name: string, args: string[] = [], env: NodeJS.Proc
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} printed no listening line in ${timeoutMs} ms; stdout=${out} stderr=${err}`));
+      reject(new Error(`${label} printed no listening line in ${timeoutMs} ms; stdout=${out} stderr=${err}`));
     }, timeoutMs);
     const early = (code: number | null): void => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before listening; stdout=${out} stderr=${err}`));
+      reject(new Error(`${label} exited (${code}) before listening; stdout=${out} stderr=${err}`));
     };
     child.on('exit', early);
     child.stdout!.on('data', (d: string) => {
       out += d;
-      const m = /^listening on \[?([^\]\s]+?)\]?:(\d+) \(backend (\w+)\)$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.off('exit', early);
-        resolve({
-          child,
-          host: m[1]!,
-          port: Number(m[2]),
-          backend: m[3]!,
-          stdout: () => out,
-          stderr: () => err,
-          stop(signal: NodeJS.Signals = 'SIGTERM') {
-            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-            return exited;
-          },
-        });
-      }
+      const m = /^listening on \[?([^\]\s]+?)\]?:(\d+) \(backend ([\w-]+)\)$/m.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.off('exit', early);
+      resolve({
+        child,
+        pid: child.pid!,
+        host: m[1]!,
+        port: Number(m[2]),
+        backend: m[3]!,
+        stdout: () => out,
+        stderr: () => err,
+        stop(signal: NodeJS.Signals = 'SIGTERM') {
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          return exited;
+        },
+      });
     });
   });
 }
