@@ -444,28 +444,3 @@ t.test('test_threaded_poll', async (t) => {
   }
   t.same(pollster.poll(0), [[w, select.POLLOUT]], 'poll() works again once it has');
 });
-
-t.test('epoll._pollAsyncMapped: the result is mapped before the promise settles; a throwing map rejects it', { skip: select.epoll === undefined ? 'needs epoll (Linux)' : false }, async (t) => {
-  const [r, w] = os.pipe();
-  t.teardown(() => os.close(r));
-  t.teardown(() => os.close(w));
-  const ep = select.epoll!();
-  t.teardown(() => ep.close());
-  ep.register(r, select.EPOLLIN!);
-
-  const mapped = ep._pollAsyncMapped(null, 1, undefined, (list) => list.map(([fd, ev]) => `${fd}:${ev}`));
-  await sleep(20);
-  os.write(w, Buffer.from('x'));
-  t.same(await mapped, [`${r}:${select.EPOLLIN!}`], 'resolves with the mapped list, once the fd is ready');
-
-  const boom = new Error('map failed');
-  await t.rejects(
-    ep._pollAsyncMapped(0, 1, undefined, () => {
-      throw boom;
-    }),
-    boom,
-    'a map that throws rejects the wait with what it threw',
-  );
-  t.same(await ep.pollAsync(0, 1), [[r, select.EPOLLIN!]], 'and leaves no wait in flight');
-  t.same(await ep._pollAsyncMapped(0), [[r, select.EPOLLIN!]], 'without a map, the plain list');
-});
