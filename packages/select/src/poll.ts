@@ -12,8 +12,8 @@ import { binding, fromErrno, KeyError, OverflowError, RuntimeError, ValueError, 
 import { fdOf } from './internal/fileobj.js';
 import { ENOENT, isEintr, maxArgs, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, SCARCE_LOOK_MS, checkWaitOptions, isOptions, isScarce, type AsyncWaitOptions } from './internal/async.js';
-import { EpollMirror, canMirror } from './internal/mirror.js';
+import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { openWakeSource, type WakeSource } from './internal/wakeup.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
 // Read once: a module constant is a fast property load on every call.
@@ -47,8 +47,8 @@ export class Poll {
   #running = false;
   /** The wait in flight (pollAsync), if any. */
   #inFlight: PendingWait<[number, number]> | null = null;
-  /** The wake-up mirror of the registered descriptors (pollAsync only). */
-  #mirror: EpollMirror | null = null;
+  /** The wake source watching the registered descriptors (pollAsync only). */
+  #wake: WakeSource | null = null;
 
   /** @internal Use `poll()`: like Python, the type cannot be instantiated. */
   constructor(token?: unknown) {
@@ -69,7 +69,7 @@ export class Poll {
     const slot = this.#slots.get(f);
     if (slot !== undefined) this.#pfd[2 * slot + 1] = mask;
     else this.#append(f, mask);
-    this.#mirrorSet(f, mask);
+    this.#wakeSet(f, mask);
   }
 
   /** Changes the mask of a registered `fd`; FileNotFoundError if unknown. */
@@ -81,7 +81,7 @@ export class Poll {
     const slot = this.#slots.get(f);
     if (slot === undefined) throw fromErrno(ENOENT);
     this.#pfd[2 * slot + 1] = mask;
-    this.#mirrorSet(f, mask);
+    this.#wakeSet(f, mask);
   }
 
   /** Removes `fd`; KeyError if it is not registered. */
@@ -92,7 +92,7 @@ export class Poll {
     const slot = this.#slots.get(f);
     if (slot === undefined) throw new KeyError(f);
     this.#slots.delete(f);
-    this.#mirror?.delete(f);
+    this.#wake?.delete(f);
     this.#pfd[2 * slot] = -1;
     this.#pfd[2 * slot + 1] = 0;
     this.#holes++;
@@ -117,10 +117,10 @@ export class Poll {
    * reason) and leaves the object usable; a second wait while one is in
    * flight is `RuntimeError('concurrent poll() invocation')`.
    *
-   * Beyond Python: the first wait that has to block makes a private epoll
-   * descriptor mirroring the registered ones (the descriptor the addon
-   * watches; see internal/mirror.ts). `close()` releases it; garbage
-   * collection does too.
+   * Beyond Python: the first wait that has to block opens a private wake
+   * source watching the registered descriptors (on Linux an epoll
+   * descriptor, which the addon watches; see internal/wakeup.ts).
+   * `close()` releases it; garbage collection does too.
    */
   pollAsync(timeout?: number | null | AsyncWaitOptions, options?: AsyncWaitOptions): Promise<Array<[number, number]>> {
     try {
@@ -134,7 +134,6 @@ export class Poll {
       const signal = checkWaitOptions(opts, 'pollAsync');
       const ms = toPollMs(timeout, 1e6);
       if (this.#running || this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-      if (!canMirror) throw new RuntimeError('pollAsync() needs epoll on this platform');
       const wait = new PendingWait<[number, number]>(
         () => this.#wait(0),
         ms,
@@ -147,18 +146,20 @@ export class Poll {
       if (!wait.done) {
         this.#inFlight = wait;
         try {
-          if (this.#mirror === null) {
-            const m = new EpollMirror();
-            this.#mirror = m;
+          let refused = false;
+          // A source with no handle (EMFILE last time) is opened again.
+          if (this.#wake === null || this.#wake.handle === null) {
+            const s = openWakeSource();
+            this.#wake = s;
             const pfd = this.#pfd;
-            for (const [fd, slot] of this.#slots) m.set(fd, pfd[2 * slot + 1]! & 0xffff);
+            for (const [fd, slot] of this.#slots) if (!s.set(fd, pfd[2 * slot + 1]! & 0xffff)) refused = true;
           }
-          wait.arm(this.#mirror.handle);
+          wait.watch(this.#wake);
+          // poll(2) reports a descriptor the source refuses at once: look now.
+          if (refused) wait.poke();
         } catch (e) {
-          // Out of descriptors for the mirror: look on a timer, as poll(2)
-          // needs none. Else settle the armed wait, or #inFlight stays set.
-          if (isScarce(e)) wait.lookEvery(SCARCE_LOOK_MS);
-          else wait.cancel(e);
+          // Settle the armed wait, or #inFlight stays set.
+          wait.cancel(e);
         }
       }
       return wait.promise;
@@ -176,14 +177,14 @@ export class Poll {
   }
 
   /**
-   * Beyond Python: releases the private descriptor pollAsync() made, and
+   * Beyond Python: releases the wake source pollAsync() opened, and
    * rejects a wait in flight with ValueError. The object stays usable.
    */
   close(): void {
     this.#inFlight?.cancel(new ValueError('I/O operation on closed poll object'));
-    const m = this.#mirror;
-    this.#mirror = null;
-    m?.close();
+    const s = this.#wake;
+    this.#wake = null;
+    s?.close();
   }
 
   /** Runs close() at the end of a `using` block. */
@@ -191,12 +192,12 @@ export class Poll {
     this.close();
   }
 
-  #mirrorSet(fd: number, mask: number): void {
-    const m = this.#mirror;
-    if (m === null) return;
-    // A descriptor epoll refuses (a regular file, a closed one) is ready
-    // for poll(2) at once: let a wait in flight look now.
-    if (!m.set(fd, mask) && this.#inFlight !== null) {
+  #wakeSet(fd: number, mask: number): void {
+    const s = this.#wake;
+    if (s === null) return;
+    // A descriptor the source refuses (a regular file, a closed one) is
+    // ready for poll(2) at once: let a wait in flight look now.
+    if (!s.set(fd, mask) && this.#inFlight !== null) {
       const w = this.#inFlight;
       queueMicrotask(() => w.poke());
     }

@@ -5,18 +5,20 @@
  * fileno() that shrinks it is safe) or any iterable. The result holds the
  * caller's own objects, in the caller's order, in three new arrays.
  */
-import { binding, FD_SETSIZE, RuntimeError, selectConstants, ValueError } from '@iomux/core-native';
+import { binding, FD_SETSIZE, selectConstants, ValueError } from '@iomux/core-native';
 import { fdOf } from './internal/fileobj.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
-import { PendingWait, SCARCE_LOOK_MS, checkWaitOptions, isOptions, isScarce, type AsyncWaitOptions } from './internal/async.js';
-import { EpollMirror, canMirror } from './internal/mirror.js';
+import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { openWakeSource, type WakeSource } from './internal/wakeup.js';
 
 // Read once: module constants are fast loads (the re-exports are getters).
 const B = binding;
 const SETSIZE = FD_SETSIZE;
-// From the addon; absent without epoll, where selectAsync never reads them.
-const { EPOLLIN = 0, EPOLLOUT = 0, EPOLLPRI = 0 } = selectConstants;
+// From the addon: what selectAsync's wake source watches each list for.
+const POLLIN = selectConstants.POLLIN!;
+const POLLOUT = selectConstants.POLLOUT!;
+const POLLPRI = selectConstants.POLLPRI!;
 
 /**
  * What select() and the poll objects take as a descriptor: an int, or an object
@@ -127,9 +129,10 @@ export function select<R = FileLike, W = FileLike, X = FileLike>(
  * its reason.
  *
  * How it waits: one select() with timeout 0 first; if nothing is ready, a
- * private epoll descriptor mirroring the three lists (read: EPOLLIN, write:
- * EPOLLOUT, exceptional: EPOLLPRI) is watched by Node's own loop, and each
- * wake-up runs select() with timeout 0 again (internal/async.ts).
+ * private wake source watching the three lists (read: POLLIN, write:
+ * POLLOUT, exceptional: POLLPRI; epoll on Linux, a timer where there is no
+ * such mechanism) wakes Node's own loop, and each wake-up runs select() with
+ * timeout 0 again (internal/wakeup.ts, internal/async.ts).
  */
 export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
   rlist: Iterable<R>,
@@ -162,38 +165,39 @@ export function selectAsync<R = FileLike, W = FileLike, X = FileLike>(
       const res: [R[], W[], X[]] = [harvest<R>(r), harvest<W>(w), harvest<X>(x)];
       return res[0].length + res[1].length + res[2].length > 0 ? [res] : [];
     };
-    let mirror: EpollMirror | null = null;
+    let source: WakeSource | null = null;
     const ms = us < 0 ? -1 : Math.ceil(us / 1000);
     const wait = new PendingWait<[R[], W[], X[]]>(
       attempt,
       ms,
       signal,
       () => {
-        mirror?.close();
-        mirror = null;
+        source?.close();
+        source = null;
       },
       !assumeNotReady,
     );
     if (!wait.done) {
       try {
-        if (!canMirror) throw new RuntimeError('selectAsync() needs epoll on this platform');
-        mirror = new EpollMirror();
+        const s = openWakeSource();
+        source = s;
         const masks = new Map<number, number>();
         const add = (fds: Int32Array, bit: number): void => {
           for (const fd of fds) masks.set(fd, (masks.get(fd) ?? 0) | bit);
         };
-        add(saved[0], EPOLLIN);
-        add(saved[1], EPOLLOUT);
-        add(saved[2], EPOLLPRI);
-        for (const [fd, mask] of masks) mirror.set(fd, mask);
-        wait.arm(mirror.handle);
+        add(saved[0], POLLIN);
+        add(saved[1], POLLOUT);
+        add(saved[2], POLLPRI);
+        let refused = false;
+        for (const [fd, mask] of masks) if (!s.set(fd, mask)) refused = true;
+        wait.watch(s);
+        // select(2) reports a descriptor the source refuses at once: look now.
+        if (refused) wait.poke();
       } catch (e) {
-        mirror?.close();
-        mirror = null;
-        // Out of descriptors: look on a timer, as select(2) needs none. Else
-        // settle the armed wait (timer, abort listener), never orphan it.
-        if (isScarce(e)) wait.lookEvery(SCARCE_LOOK_MS);
-        else wait.cancel(e);
+        source?.close();
+        source = null;
+        // Settle the armed wait (timer, abort listener), never orphan it.
+        wait.cancel(e);
       }
     }
     return wait.promise.then((v) => v[0] ?? [[], [], []]);

@@ -1,21 +1,24 @@
 /**
  * The promise twins' engine: a wait that never blocks the JS thread.
  *
- * Every waitable object has, or makes, an epoll descriptor of its own (the
- * epoll object's, or a private mirror of a poll object's or a select()
- * call's descriptors). The addon watches that one descriptor with a libuv
- * poll watcher (native/wait.cc), so Node's loop wakes us when something is
- * ready; we then run the real non-blocking call (timeout 0) and settle with
- * its result, or re-arm if the wake-up was spurious. Nothing runs on the
- * libuv threadpool (a parked thread there would starve fs and keep the
- * process alive), and no watcher is put on a user's descriptor (it would
- * take events away from Node's own handle on it).
+ * Every wait has one descriptor of its own to wake on: an epoll object's own
+ * descriptor, or the handle of a wake source (wakeup.ts) watching a poll
+ * object's or a select() call's descriptors. The addon watches it with a
+ * libuv poll watcher (native/wait.cc), so Node's loop wakes us when
+ * something is ready; we then run the real non-blocking call (timeout 0) and
+ * settle with its result, or re-arm if the wake-up was spurious. A source
+ * with no descriptor (no mechanism on this platform, or EMFILE) is looked at
+ * on a timer instead (lookEvery). Nothing runs on the libuv threadpool (a
+ * parked thread there would starve fs and keep the process alive), and no
+ * watcher is put on a user's descriptor (it would take events away from
+ * Node's own handle on it).
  *
  * While a wait is pending its watcher and timer keep the process alive; once
  * it settles nothing is left behind.
  */
 import { binding, errnoConstants, fromErrno, fromNative, pyTypeName, type FdHandle } from '@iomux/core-native';
 import { now } from './timeout.js';
+import type { WakeSource } from './wakeup.js';
 
 // Read once: the package's exports object is in dictionary mode, so a load
 // from it on every wait would be a slow one.
@@ -131,8 +134,17 @@ export class PendingWait<T, R = T> {
   }
 
   /**
+   * Waits on `source`: arms its handle, or looks on a timer when it has
+   * none (see wakeup.ts), so that callers take one path either way.
+   */
+  watch(source: WakeSource): void {
+    if (source.handle !== null) this.arm(source.handle);
+    else this.lookEvery(SCARCE_LOOK_MS);
+  }
+
+  /**
    * Looks every `ms` milliseconds instead of waiting on a descriptor: the
-   * fallback when no descriptor could be had to wait on (EMFILE).
+   * fallback when there is none to wait on (no mechanism, or EMFILE).
    */
   lookEvery(ms: number): void {
     if (this.#done || this.#interval !== undefined) return;
