@@ -1,0 +1,103 @@
+// The promise twins' wake-up (internal/wakeup.ts): selectAsync() and
+// pollAsync() settle alike whether a wake source's descriptor wakes them
+// (epoll on Linux) or, where a platform has no such mechanism, they look on
+// a timer. IOMUX_WAKEUP=timer forces the timer in a child process, so the
+// fallback that macOS and FreeBSD take runs here on real pipes and sockets;
+// each case must settle with what the same case gives through epoll.
+import t from 'tap';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as select from '@iomux/select';
+import { plainEnv } from '../../../test/support/env.js';
+
+const CASES = path.join(__dirname, 'wakeup-cases.js');
+const POLLIN = select.POLLIN;
+const POLLOUT = select.POLLOUT;
+const hasEpoll = select.epoll !== undefined;
+
+interface Line {
+  name: string;
+  result: unknown;
+  ms: number;
+  epolls: number | null;
+}
+
+/** Runs wakeup-cases.js with `env` added; its exit code, stderr and lines. */
+async function runCases(env: Record<string, string>): Promise<{ status: number | null; err: string; lines: Map<string, Line> }> {
+  const child = spawn(process.execPath, [CASES], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...plainEnv(), ...env } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  // A wait that never settled, or a timer left behind, keeps the child alive.
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [status] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(killer);
+  const lines = new Map<string, Line>();
+  for (const l of out.split('\n')) {
+    if (l === '') continue;
+    const line = JSON.parse(l) as Line;
+    lines.set(line.name, line);
+  }
+  return { status, err, lines };
+}
+
+const closed = { error: 'ValueError', message: 'I/O operation on closed poll object' };
+const stopped = { error: 'ValueError', message: 'stopped' };
+
+/** Each case's result, in either mode. */
+const expected: Record<string, unknown> = {
+  'select: ready at once (read and write lists)': { value: [['r'], ['a'], []] },
+  'select: ready later': { value: [['a'], [], []] },
+  'select: a regular file, assumeNotReady': { value: [['f'], [], []] },
+  'select: timeout': { value: [[], [], []] },
+  'select: abort': stopped,
+  'poll: ready at once': { value: [['r', POLLIN], ['a', POLLOUT]] },
+  'poll: ready later, assumeNotReady': { value: [['a', POLLIN]] },
+  'poll: a descriptor registered during the wait': { value: [['r', POLLIN]] },
+  'poll: a regular file, assumeNotReady': { value: [['f', POLLIN]] },
+  'poll: timeout': { value: [] },
+  'poll: abort': stopped,
+  'poll: interruptWait': { value: [] },
+  'poll: close during a wait, then usable again': { value: [closed, { value: [['r', POLLIN]] }] },
+};
+
+t.test('selectAsync and pollAsync settle alike through the timer fallback and the platform wake-up', async (t) => {
+  const [timer, native] = await Promise.all([runCases({ IOMUX_WAKEUP: 'timer' }), runCases({})]);
+  for (const [mode, run] of [
+    ['timer', timer],
+    ['default', native],
+  ] as const) {
+    t.equal(run.status, 0, `${mode}: the child exits 0 by itself, nothing left pending (${run.err.trim().split('\n').pop() ?? ''})`);
+    t.equal(run.err, '', `${mode}: and writes nothing to stderr`);
+    t.same([...run.lines.keys()], Object.keys(expected), `${mode}: every case ran`);
+  }
+  for (const [name, want] of Object.entries(expected)) {
+    const a = timer.lines.get(name);
+    const b = native.lines.get(name);
+    t.same(a?.result, want, `timer: ${name}`);
+    t.same(b?.result, a?.result, `default gives the same: ${name}`);
+  }
+  for (const name of ['select: ready later', 'poll: ready later, assumeNotReady']) {
+    const a = timer.lines.get(name);
+    const b = native.lines.get(name);
+    // Written 60 ms in: woken then, not at the 5 s timeout.
+    t.ok(a !== undefined && a.ms >= 50 && a.ms < 2000, `timer: ${name} woke after the write (${a?.ms} ms)`);
+    t.ok(b !== undefined && b.ms >= 50 && b.ms < 2000, `default: ${name} woke after the write (${b?.ms} ms)`);
+    if (a?.epolls !== -1) t.equal(a?.epolls, 0, `timer: ${name} waited with no epoll descriptor`);
+    if (hasEpoll) t.ok((b?.epolls ?? 0) > 0, `default: ${name} waited on an epoll descriptor (${b?.epolls})`);
+  }
+  for (const name of ['select: a regular file, assumeNotReady', 'poll: a regular file, assumeNotReady']) {
+    // epoll refuses a regular file: the wait looks at once, not at the timeout.
+    for (const [mode, run] of [
+      ['timer', timer],
+      ['default', native],
+    ] as const) {
+      t.ok((run.lines.get(name)?.ms ?? Infinity) < 1000, `${mode}: ${name} settled at once (${run.lines.get(name)?.ms} ms)`);
+    }
+  }
+  for (const name of ['select: timeout', 'poll: timeout']) {
+    t.ok((timer.lines.get(name)?.ms ?? 0) >= 99, `timer: ${name} is never shorter than asked`);
+  }
+});
