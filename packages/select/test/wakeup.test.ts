@@ -25,7 +25,9 @@ interface Line {
 
 /** Runs wakeup-cases.js with `env` added; its exit code, stderr and lines. */
 async function runCases(env: Record<string, string>): Promise<{ status: number | null; err: string; lines: Map<string, Line> }> {
-  const child = spawn(process.execPath, [CASES], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...plainEnv(), ...env } });
+  // The default child must not inherit a forced mode from this process.
+  const { IOMUX_WAKEUP: _, ...base } = plainEnv();
+  const child = spawn(process.execPath, [CASES], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...base, ...env } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
