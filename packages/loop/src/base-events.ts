@@ -1,11 +1,11 @@
 /**
  * The event loop without I/O: CPython 3.11 Lib/asyncio/base_events.py
  * (scheduling, timers, running, stopping, closing, the exception handler,
- * debug mode). Subclasses supply I/O through `_select` and
- * `_processEvents` (selector-events.ts).
+ * debug mode). Subclasses supply I/O through `_select`
+ * (selector-events.ts).
  *
  * Living inside Node: the loop never blocks Node's thread. When it has to
- * wait, it awaits the selector's promise twin (selectAsync), so Node's own
+ * wait, it awaits the selector's promise twin (selectEachAsync), so Node's own
  * timers, sockets and promises run meanwhile; when it has work queued it
  * still yields to Node's loop (setImmediate) at least every YIELD_MS, so a
  * Node server in the same process keeps serving under load. With nothing
@@ -27,7 +27,6 @@ const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 /** asyncio: MAXIMUM_SELECT_TIMEOUT (one day). */
 const MAXIMUM_SELECT_TIMEOUT = 24 * 3600;
 /** What a skipped quick look found (never written to). */
-const NO_EVENTS: unknown[] = [];
 /**
  * performance.now, bound once: the global `performance` is an accessor
  * (Node defines it lazily), so every `performance.now()` through it calls a
@@ -437,20 +436,13 @@ export abstract class BaseEventLoop {
 
   // ------------------------------------------------------------- iteration
 
-  /** Waits for I/O (seconds; null blocks) and returns the ready events. */
-  protected abstract _select(timeout: Timeout): unknown[] | Promise<unknown[]>;
-  /** Queues the callbacks for what _select returned. */
-  protected abstract _processEvents(events: unknown[]): void;
   /**
-   * _select(0) then _processEvents: a look that does not wait, its ready
-   * callbacks queued. Returns how many events it found. A subclass may do
-   * it without the intermediate list.
+   * Waits for I/O (seconds; 0 only looks, null blocks), queues the ready
+   * readers' and writers' callbacks, and returns how many events it found:
+   * a number for timeout 0, else a promise of it. The only I/O hook of an
+   * iteration: a subclass may override it to watch or change every look.
    */
-  protected _pollNow(): number {
-    const events = this._select(0) as unknown[];
-    this._processEvents(events);
-    return events.length;
-  }
+  protected abstract _select(timeout: Timeout): number | Promise<number>;
   /**
    * Sends the writes that transports queued since the last flush (one call
    * into the addon for all of them, as uvloop writes its queued writes once
@@ -526,7 +518,7 @@ export abstract class BaseEventLoop {
 
     if (timeout === 0) {
       // Busy: poll without waiting.
-      this._pollNow();
+      this._select(0);
     } else {
       // A quick look first (see #emptyLooks): under load something is
       // usually ready.
@@ -537,11 +529,10 @@ export abstract class BaseEventLoop {
       }
       let found = 0;
       if (look) {
-        found = this._pollNow();
+        found = this._select(0) as number;
         this.#emptyLooks = found === 0 ? Math.min(this.#emptyLooks + 1, QUICK_LOOK_MISSES) : 0;
       }
       if (found === 0) {
-        let events: unknown[] = NO_EVENTS;
         // Wait for I/O or for work from outside the loop (callSoon from a
         // Node callback, stop(), a new timer), whichever comes first. Here,
         // not in a helper: one async frame and promise hop less per wait.
@@ -558,7 +549,7 @@ export abstract class BaseEventLoop {
           this.#wake = this.#interrupt;
           this._batchOpen = false;
           try {
-            events = await this._select(timeout);
+            await this._select(timeout);
           } finally {
             this.#wake = null;
             this._batchOpen = this.#running;
@@ -566,7 +557,6 @@ export abstract class BaseEventLoop {
         }
         // The wait went through Node's loop: its turn is fresh.
         this.#lastYield = now();
-        this._processEvents(events);
       }
     }
 

@@ -35,11 +35,6 @@ export interface CreateServerOptions {
 type Callback = (...args: any[]) => unknown;
 /** What a key's data holds: [reader, writer]. */
 type ReaderWriter = [Handle | null, Handle | null];
-/** The epoll selector's waits without pairs (EpollSelector._waitAsync). */
-interface RawWaiter {
-  _waitAsync(timeout: number | null, options: { assumeNotReady?: boolean }): Promise<unknown[]> | null;
-  _visitWaited(visit: (key: SelectorKey<ReaderWriter>, events: number) => void): number;
-}
 
 // Local copies: an imported name compiles to a load from the package's
 // exports object, which is in dictionary mode (its re-exports are getters),
@@ -124,8 +119,8 @@ export class SelectorEventLoop extends BaseEventLoop {
   /**
    * The read batch: up to RECV_BATCH_ENTRIES transports whose readers are
    * ready, an entry [fd, max, result, offset] each in the table (table[0]
-   * counts them), received for by #recvBatch in one call: the first chunk
-   * right after the poll, the others from #recvQueue by _recvChunk.
+   * counts them), received for by #recvBatch in one call, each chunk from
+   * #recvQueue by _recvChunk when the first of its readers runs.
    */
   #recvSlab: RecvArea | null = null;
   readonly #recvTable = new Int32Array(1 + RECV_BATCH_ENTRIES * STRIDE);
@@ -138,8 +133,6 @@ export class SelectorEventLoop extends BaseEventLoop {
   readonly #recvQueue: Array<SelectorSocketTransport | null> = [];
   #recvQueued = 0;
   #recvHead = 0;
-  /** The wait in flight is the epoll selector's _waitAsync (see _select). */
-  #waitedRaw = false;
 
   constructor(options: EventLoopOptions | null = {}) {
     super();
@@ -160,23 +153,15 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   // ------------------------------------------------------------ I/O waits
 
-  protected _select(timeout: Timeout): Ready<ReaderWriter> | Promise<Ready<ReaderWriter>> {
-    this.#waitedRaw = false;
-    if (timeout === 0) return this._selector.select(0);
-    // _runOnce has just run select(0) and found nothing. The epoll selector
-    // waits without making [key, events] pairs: _processEvents visits the
-    // keys where the wait's epoll_wait left them, as _pollNow does (on one
-    // CPU, most events come through waits: about 45 per wait at 64
-    // connections). Not when a subclass watches _select.
-    const raw = (this._selector as Partial<RawWaiter>)._waitAsync;
-    if (raw !== undefined && this._select === OWN_SELECT) {
-      const wait = raw.call(this._selector, timeout, NOT_READY);
-      if (wait !== null) {
-        this.#waitedRaw = true;
-        return wait as Promise<Ready<ReaderWriter>>;
-      }
-    }
-    return this._selector.selectAsync(timeout, NOT_READY);
+  /**
+   * CPython's `selector.select(timeout)` then `_process_events(event_list)`,
+   * in one pass: the selector hands each ready key to #processEvent.
+   */
+  protected _select(timeout: Timeout): number | Promise<number> {
+    if (this.#recvQueued !== 0) this.#recvQueueClear();
+    // _runOnce has just looked with timeout 0 and found nothing.
+    if (timeout !== 0) return this._selector.selectEachAsync(timeout, this.#processEvent, NOT_READY);
+    return this._selector.selectEach(0, this.#processEvent);
   }
 
   protected _interruptSelect(): void {
@@ -189,27 +174,9 @@ export class SelectorEventLoop extends BaseEventLoop {
     return m !== null && m.size > 0;
   }
 
-  protected _processEvents(events: unknown[]): void {
-    if (this.#recvQueued !== 0) this.#recvQueueClear();
-    if (this.#waitedRaw) {
-      this.#waitedRaw = false;
-      (this._selector as unknown as RawWaiter)._visitWaited(this.#processEvent);
-    } else {
-      const list = events as Ready<ReaderWriter>;
-      for (let i = 0; i < list.length; i++) this.#processEvent(list[i]![0], list[i]![1]);
-    }
-    if (this.#recvTable[0] !== 0) this.#recvBatch();
-  }
-
-  protected override _pollNow(): number {
-    // The selector hands each ready key over without a list of pairs,
-    // unless a subclass watches _select.
-    if (this._select !== OWN_SELECT) return super._pollNow();
-    if (this.#recvQueued !== 0) this.#recvQueueClear();
-    const found = this._selector._selectNowEach(this.#processEvent);
-    // The first chunk at once, before any callback runs.
-    if (this.#recvTable[0] !== 0) this.#recvBatch();
-    return found;
+  /** CPython's `_process_events`: queues the callbacks of `[key, events]` pairs. */
+  _processEvents(eventList: Ready<ReaderWriter>): void {
+    for (let i = 0; i < eventList.length; i++) this.#processEvent(eventList[i]![0], eventList[i]![1]);
   }
 
   /** Forgets what the last poll queued and no reader came to receive. */
@@ -355,16 +322,10 @@ export class SelectorEventLoop extends BaseEventLoop {
         this._ready.push(reader);
         const t = reader._reads as SelectorSocketTransport | null;
         // A transport with a Protocol and nothing received before is queued
-        // for a read batch.
+        // for a read batch, received for when the first reader runs.
         if (t !== null && !t._buffered && !t._pre && !t._recvQueued) {
-          const table = this.#recvTable;
-          const count = table[0]!;
           const n = this.#recvQueued;
-          if (count < RECV_BATCH_ENTRIES) {
-            // The first chunk: received for as soon as the poll is done.
-            this.#recvEntry(count, key.fd, t);
-            table[0] = count + 1;
-          } else if (n < RECV_QUEUE_MAX) {
+          if (n < RECV_QUEUE_MAX) {
             this.#recvQueue[n] = t;
             this.#recvQueued = n + 1;
             t._recvQueued = true;
@@ -773,5 +734,3 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 }
 
-// _select as this class defines it (a subclass may replace it to watch the looks).
-const OWN_SELECT = (SelectorEventLoop.prototype as unknown as { _select: unknown })._select;

@@ -14,9 +14,9 @@ checkNoFdLeak(t);
 /** CPython's mocked selector: records each timeout and reports no I/O at once. */
 class RecordingLoop extends EventLoop {
   timeouts: Array<number | null> = [];
-  protected override _select(timeout: number | null): any {
+  protected override _select(timeout: number | null): number {
     this.timeouts.push(timeout);
-    return this._selector.select(0);
+    return super._select(0) as number;
   }
 }
 

@@ -34,15 +34,8 @@ const LAYOUT = binding.epoll_event_layout ?? { stride: 3, events: 0, fd: 1 };
 const STRIDE = LAYOUT.stride;
 const EV_AT = LAYOUT.events;
 const FD_AT = LAYOUT.fd;
-/** @internal Epoll._rawEvents(): int32s per event, and where fd and events sit. */
-export const RAW_STRIDE: number = STRIDE;
-export const RAW_FD_AT: number = FD_AT;
-export const RAW_EVENTS_AT: number = EV_AT;
-
 const CLOSED = 'I/O operation on closed epoll object';
-/** _pollAsyncRaw's results: events are waiting, or not. */
-const RAW_READY: unknown[] = Object.freeze([true]) as unknown as unknown[];
-const NO_EVENTS: unknown[] = Object.freeze([]) as unknown as unknown[];
+const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
 const TOKEN = Symbol('iomux.epoll');
 
 /**
@@ -78,8 +71,8 @@ export class Epoll implements Disposable {
   #handle: FdHandle | null;
   #out = new Int32Array(STRIDE * 64);
   #inFlight: InFlightWait | null = null;
-  /** Events a _pollAsyncRaw() left in #out, not yet asked for. */
-  #waited = 0;
+  /** A pollEach() visit is running: #out must not be overwritten under it. */
+  #visiting = false;
 
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
   constructor(token: unknown, fd: number) {
@@ -201,20 +194,6 @@ export class Epoll implements Disposable {
     maxevents?: number | AsyncWaitOptions,
     options?: AsyncWaitOptions,
   ): Promise<Array<[number, number]>> {
-    return this._pollAsyncMapped(timeout, maxevents, options);
-  }
-
-  /**
-   * @internal pollAsync() whose result goes through `map` before its promise
-   * settles: for a selector, which would otherwise chain a then() (a second
-   * promise and a microtask) onto every wait.
-   */
-  _pollAsyncMapped<R = [number, number]>(
-    timeout?: number | null | (EpollPollOptions & AsyncWaitOptions),
-    maxevents?: number | AsyncWaitOptions,
-    options?: AsyncWaitOptions,
-    map?: (list: Array<[number, number]>) => R[],
-  ): Promise<R[]> {
     let opts: AsyncWaitOptions | undefined;
     try {
       if (isOptions(timeout)) {
@@ -228,7 +207,7 @@ export class Epoll implements Disposable {
       }
       const signal = checkWaitOptions(opts, 'pollAsync');
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
-      return this.#start(() => this.#wait(0, max), ms, signal, opts?.assumeNotReady === true, map);
+      return this.#start(() => this.#wait(0, max), ms, signal, opts?.assumeNotReady === true);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -284,51 +263,61 @@ export class Epoll implements Disposable {
   }
 
   /**
-   * @internal poll(0, maxevents) for a selector's hot path, without the
-   * [fd, events] pairs: returns how many events the kernel wrote into
-   * `_rawEvents()`, RAW_STRIDE int32s each, the descriptor at RAW_FD_AT and
-   * the event mask at RAW_EVENTS_AT (read it with `>>> 0`).
+   * Beyond Python: poll() that calls `visit(fd, events)` for each event
+   * instead of returning `[fd, events]` pairs (for loops that must not
+   * allocate per event); returns how many events there were. Arguments and
+   * errors as poll()'s; `visit` may not poll this object again (that is
+   * RuntimeError), but may register, modify and unregister.
    */
-  _pollNowRaw(maxevents: number): number {
+  pollEach(timeout: number | null | undefined, maxevents: number | undefined, visit: (fd: number, events: number) => void): number {
+    if (typeof visit !== 'function') throw new TypeError(`pollEach() visit must be a function, not '${pyTypeName(visit)}'`);
+    const [ms, max] = this.#parse(timeout, maxevents);
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-    return this.#waitRaw(0, Math.min(Math.max(1, maxevents | 0), MAX_EVENTS_PER_CALL));
-  }
-
-  /** @internal What the last _pollNowRaw() wrote (valid until the next wait). */
-  _rawEvents(): Int32Array {
-    return this.#out;
+    const n = this.#waitRaw(ms, max);
+    this.#visit(n, visit);
+    return n;
   }
 
   /**
-   * @internal pollAsync() for a selector's hot path, without the pairs: the
-   * promise resolves with a non-empty list (its contents mean nothing) once
-   * the wait's own epoll_wait has left events in `_rawEvents()`, and with []
-   * on a timeout or interruptWait(). `_rawWaited()` tells how many, once.
+   * Beyond Python: the promise twin of pollEach(), as pollAsync() is
+   * poll()'s. `visit` runs for each event once the wait finds some (during
+   * the call itself when they are there at once), then the promise
+   * resolves with their number; 0 on a timeout or interruptWait(). A visit
+   * that throws rejects the promise (the rest of that batch is not visited).
    */
-  _pollAsyncRaw(timeout: number | null, maxevents: number, options?: AsyncWaitOptions): Promise<unknown[]> {
+  pollEachAsync(
+    timeout: number | null | undefined,
+    maxevents: number | undefined,
+    visit: (fd: number, events: number) => void,
+    options?: AsyncWaitOptions,
+  ): Promise<number> {
     try {
-      const signal = checkWaitOptions(options, 'pollAsync');
+      if (typeof visit !== 'function') throw new TypeError(`pollEachAsync() visit must be a function, not '${pyTypeName(visit)}'`);
+      const signal = checkWaitOptions(options, 'pollEachAsync');
       const [ms, max] = this.#parse(timeout, maxevents);
-      this.#waited = 0;
-      const look = (): unknown[] => {
+      const look = (): number[] => {
         const n = this.#waitRaw(0, max);
-        this.#waited = n;
-        return n > 0 ? RAW_READY : NO_EVENTS;
+        if (n === 0) return NO_EVENTS;
+        this.#visit(n, visit);
+        return [n];
       };
-      return this.#start(look, ms, signal, options?.assumeNotReady === true);
+      // The wait's results are [n] or []: resolved as the count.
+      return this.#start(look, ms, signal, options?.assumeNotReady === true, countOf) as unknown as Promise<number>;
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  /**
-   * @internal How many events the last _pollAsyncRaw() left in
-   * `_rawEvents()`: 0 once asked, and after any other wait overwrote them.
-   */
-  _rawWaited(): number {
-    const n = this.#waited;
-    this.#waited = 0;
-    return n;
+  /** Calls `visit` for the first `n` events in #out (struct epoll_event[], native/epoll.cc). */
+  #visit(n: number, visit: (fd: number, events: number) => void): void {
+    if (n === 0) return;
+    const out = this.#out;
+    this.#visiting = true;
+    try {
+      for (let i = 0, j = 0; i < n; i++, j += STRIDE) visit(out[j + FD_AT]!, out[j + EV_AT]! >>> 0);
+    } finally {
+      this.#visiting = false;
+    }
   }
 
   /** epoll_wait with the PEP 475 retry; the result as [fd, events] pairs. */
@@ -343,9 +332,9 @@ export class Epoll implements Disposable {
 
   /** epoll_wait into #out with the PEP 475 retry: the number of events. */
   #waitRaw(ms: number, max: number): number {
-    this.#waited = 0;
     const epfd = this.#fd;
     if (epfd < 0) throw new ValueError(CLOSED);
+    if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
     let out = this.#out;
     if (out.length < STRIDE * max) out = this.#out = new Int32Array(STRIDE * max);
     const deadline = ms > 0 ? now() + ms : 0;
@@ -358,6 +347,11 @@ export class Epoll implements Disposable {
       }
     }
   }
+}
+
+/** pollEachAsync's look results ([n] or []) as the count of events. */
+function countOf(found: number[]): number[] {
+  return (found.length === 0 ? 0 : found[0]) as unknown as number[];
 }
 
 function create(sizehint: number, flags: number): Epoll {

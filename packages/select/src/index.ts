@@ -16,8 +16,6 @@ export { select, selectAsync, type FileLike } from './select.js';
 export { checkWaitOptions, type AsyncWaitOptions } from './internal/async.js';
 export { poll, Poll } from './poll.js';
 export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
-/** @internal For @iomux/selectors' EpollSelector (Epoll._pollNowRaw). */
-export { RAW_STRIDE as _EPOLL_RAW_STRIDE, RAW_FD_AT as _EPOLL_RAW_FD_AT, RAW_EVENTS_AT as _EPOLL_RAW_EVENTS_AT } from './epoll.js';
 export * from './constants.js';
 /**
  * Beyond Python's select module: PyObject_AsFileDescriptor, the conversion

@@ -349,7 +349,7 @@ t.test('test_fd_non_inheritable', { skip }, async (t) => {
   t.equal(os.getInheritable(epoll.fileno()), false);
 });
 
-t.test('_pollNowRaw (a selector\'s hot path): the kernel\'s events as poll(0) reports them, whatever maxevents', { skip }, async (t) => {
+t.test('pollEach: visits the [fd, events] poll() would return, with no pairs', { skip }, async (t) => {
   const { connectedPair } = setUp(t);
   const ep = select.epoll!();
   t.teardown(() => ep.close());
@@ -359,29 +359,85 @@ t.test('_pollNowRaw (a selector\'s hot path): the kernel\'s events as poll(0) re
   ep.register(server2.fileno(), EPOLLIN);
   client2.send(Buffer.from('x'));
   await new Promise((r) => setTimeout(r, 20));
-  const raw = (max: number): Array<[number, number]> => {
-    const n = ep._pollNowRaw(max);
-    const out = ep._rawEvents();
+  const each = (timeout: number | null, max?: number): Array<[number, number]> => {
     const pairs: Array<[number, number]> = [];
-    for (let i = 0; i < n; i++) {
-      pairs.push([out[i * select._EPOLL_RAW_STRIDE + select._EPOLL_RAW_FD_AT]!, out[i * select._EPOLL_RAW_STRIDE + select._EPOLL_RAW_EVENTS_AT]! >>> 0]);
-    }
+    const n = ep.pollEach(timeout, max, (fd, events) => pairs.push([fd, events]));
+    t.equal(n, pairs.length, 'returns how many it visited');
     return pairs;
   };
-  t.same(sorted(raw(64)), sorted(ep.poll(0)), 'the same [fd, events] as poll(0)');
-  t.same(sorted(raw(64)), sorted([[client.fileno(), EPOLLOUT], [server2.fileno(), EPOLLIN]]));
-  // maxevents is clamped, never trusted: NaN, 0, negative and huge all work.
-  for (const m of [bad(NaN), 0, -5, 1e12, bad('x')]) {
-    const n = ep._pollNowRaw(m);
-    t.ok(n >= 1 && n <= 2, `maxevents ${String(m)}: ${n} event(s)`);
-  }
-  t.equal(raw(1).length, 1, 'maxevents 1: one event');
-  // A detached output array is replaced, not written through.
-  const out = ep._rawEvents();
-  structuredClone(out.buffer, { transfer: [out.buffer as ArrayBuffer] });
-  t.equal(out.length, 0, 'detached');
-  t.equal(raw(64).length, 2, 'still reports both');
+  t.same(sorted(each(0)), sorted(ep.poll(0)), 'the same [fd, events] as poll(0)');
+  t.same(sorted(each(0, 64)), sorted([[client.fileno(), EPOLLOUT], [server2.fileno(), EPOLLIN]]));
+  t.equal(each(0, 1).length, 1, 'maxevents 1: one event');
+  t.equal(each(null).length, 2, 'null: ready at once');
+  t.equal(each(0, 2 ** 31 - 1).length, 2, 'a huge maxevents is clamped, as poll()\'s');
+  // Arguments and errors as poll()'s.
+  t.throws(() => ep.pollEach(0, 0, () => {}), { name: 'ValueError', message: 'maxevents must be greater than 0, got 0' });
+  t.throws(() => ep.pollEach(bad('x'), -1, () => {}), { name: 'TypeError' });
+  t.throws(() => ep.pollEach(0, -1, bad(null)), { name: 'TypeError', message: "pollEach() visit must be a function, not 'NoneType'" });
+  // Inside a visit: no second poll (it would overwrite the events being
+  // visited), but register/modify/unregister are fine.
+  const inner: string[] = [];
+  ep.pollEach(0, -1, (fd) => {
+    try {
+      ep.poll(0);
+    } catch (e) {
+      inner.push((e as Error).name);
+    }
+    if (fd === server2.fileno()) ep.modify(fd, EPOLLOUT);
+  });
+  t.same(inner, ['RuntimeError', 'RuntimeError'], 'poll() inside a visit is RuntimeError');
+  t.same(sorted(each(0)), sorted([[client.fileno(), EPOLLOUT], [server2.fileno(), EPOLLOUT]]), 'modify() inside a visit took effect');
+  // A visit that throws: the error comes out, the object stays usable.
+  const boom = new Error('visit failed');
+  t.throws(() => ep.pollEach(0, -1, () => {
+    throw boom;
+  }), boom);
+  t.equal(ep.poll(0).length, 2, 'usable after a visit threw');
   server.close();
   ep.close();
-  t.throws(() => ep._pollNowRaw(1), CLOSED);
+  t.throws(() => ep.pollEach(0, -1, () => {}), CLOSED);
+});
+
+t.test('pollEachAsync: the promise twin of pollEach', { skip }, async (t) => {
+  const [r, w] = os.pipe();
+  t.teardown(() => os.close(r));
+  t.teardown(() => os.close(w));
+  const ep = select.epoll!();
+  t.teardown(() => ep.close());
+  ep.register(r, EPOLLIN);
+  const seen: Array<[number, number]> = [];
+  const visit = (fd: number, events: number): void => {
+    seen.push([fd, events]);
+  };
+  t.equal(await ep.pollEachAsync(0, -1, visit), 0, 'nothing ready, timeout 0: 0');
+  const wait = ep.pollEachAsync(null, -1, visit);
+  await new Promise((res) => setTimeout(res, 20));
+  t.same(seen, [], 'no visit before anything is ready');
+  await t.rejects(ep.pollEachAsync(0, -1, visit), { name: 'RuntimeError', message: 'concurrent poll() invocation' });
+  os.write(w, Buffer.from('x'));
+  t.equal(await wait, 1, 'resolves with the count');
+  t.same(seen, [[r, EPOLLIN]], 'after visiting');
+  t.equal(await ep.pollEachAsync(0.01, 8, visit), 1, 'ready at once');
+  os.read(r, 1);
+  t.equal(await ep.pollEachAsync(0.02, -1, visit), 0, 'a timeout: 0');
+  const interrupted = ep.pollEachAsync(null, -1, visit);
+  await new Promise((res) => setImmediate(res));
+  t.equal(ep.interruptWait(), true);
+  t.equal(await interrupted, 0, 'interruptWait(): 0');
+  const ac = new AbortController();
+  const aborted = ep.pollEachAsync(null, -1, visit, { signal: ac.signal, assumeNotReady: true });
+  ac.abort(new Error('stop'));
+  await t.rejects(aborted, { message: 'stop' });
+  os.write(w, Buffer.from('y'));
+  const boom = new Error('visit failed');
+  await t.rejects(ep.pollEachAsync(null, -1, () => {
+    throw boom;
+  }), boom, 'a visit that throws rejects the wait');
+  t.same(await ep.pollAsync(0), [[r, EPOLLIN]], 'and leaves no wait in flight');
+  await t.rejects(ep.pollEachAsync(0, -1, bad(1)), { name: 'TypeError' });
+  await t.rejects(ep.pollEachAsync(0, -1, visit, bad('spam')), { name: 'TypeError' });
+  await t.rejects(ep.pollEachAsync(0, 0, visit), { name: 'ValueError' });
+  const closing = ep.pollEachAsync(null, -1, () => {}, { assumeNotReady: true });
+  ep.close();
+  await t.rejects(closing, CLOSED, 'close() during the wait rejects it');
 });

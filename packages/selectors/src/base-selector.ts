@@ -36,6 +36,14 @@ export function selectorTimeout(timeout: unknown): number | null {
   throw new TypeError(`timeout must be a number or None, not '${pyTypeName(timeout)}'`);
 }
 
+/** What selectEach() calls for each ready key, with its ready events. */
+export type Visit<D = unknown> = (key: SelectorKey<D>, events: number) => void;
+
+/** @throws {TypeError} unless `visit` is a function */
+export function checkVisit(visit: unknown, fname: string): void {
+  if (typeof visit !== 'function') throw new TypeError(`${fname}() visit must be a function, not '${pyTypeName(visit)}'`);
+}
+
 /** What select() returns: each ready key with the events it is ready for. */
 export type Ready<D = unknown> = Array<[SelectorKey<D>, number]>;
 
@@ -125,14 +133,38 @@ export abstract class BaseSelector<D = unknown> implements Disposable {
   abstract interruptWait(): boolean;
 
   /**
-   * @internal select(0) that calls `visit(key, events)` for each ready key
-   * instead of returning the pairs (an event loop's busy path); returns how
-   * many events it found. A backend may do it without making the pairs.
+   * Beyond Python: select() that calls `visit(key, events)` once per ready
+   * key instead of returning `[key, events]` pairs (for loops that must not
+   * allocate per event); returns how many keys it visited. This default
+   * goes through select(); a backend may read the events where its kernel
+   * call left them. A subclass that changes what select() reports should
+   * override this too. Throws as select() does, and TypeError when `visit`
+   * is not a function.
    */
-  _selectNowEach(visit: (key: SelectorKey<D>, events: number) => void): number {
-    const ready = this.select(0);
+  selectEach(timeout: number | null | undefined, visit: Visit<D>): number {
+    checkVisit(visit, 'selectEach');
+    const ready = this.select(timeout);
     for (let i = 0; i < ready.length; i++) visit(ready[i]![0], ready[i]![1]);
     return ready.length;
+  }
+
+  /**
+   * Beyond Python: the promise twin of selectEach(), as selectAsync() is
+   * select()'s: `visit` runs once per ready key, then the promise resolves
+   * with how many it visited (0 on a timeout or interruptWait()). A visit
+   * that throws rejects the promise. This default goes through
+   * selectAsync().
+   */
+  selectEachAsync(timeout: number | null | undefined, visit: Visit<D>, options?: SelectAsyncOptions): Promise<number> {
+    try {
+      checkVisit(visit, 'selectEachAsync');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.selectAsync(timeout, options).then((ready) => {
+      for (let i = 0; i < ready.length; i++) visit(ready[i]![0], ready[i]![1]);
+      return ready.length;
+    });
   }
 
   /** Closes the selector and frees what it holds. */

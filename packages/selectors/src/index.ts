@@ -18,6 +18,7 @@ export {
   EVENT_READ,
   EVENT_WRITE,
   type Ready,
+  type Visit,
   type SelectAsyncOptions,
 } from './base-selector.js';
 export { SelectSelector } from './select-selector.js';

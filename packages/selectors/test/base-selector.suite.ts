@@ -15,7 +15,7 @@ import * as nodeOs from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping, type BaseSelector, type Ready } from '@iomux/selectors';
+import { EVENT_READ, EVENT_WRITE, SelectorKey, SelectorMapping, type BaseSelector, type Ready, type SelectSelector } from '@iomux/selectors';
 import { binding, os, socket, type Socket } from '@iomux/core-native';
 import { openFds } from '../../../test/support/fds.js';
 
@@ -184,6 +184,7 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
   // the others; in CPython it *is* one of the others).
   const probe = new SELECTOR();
   const instanceName = probe.constructor.name;
+  const instanceClass = probe.constructor;
   probe.close();
 
   t.test('test_register', async (t) => {
@@ -466,7 +467,7 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
     t.ok(seenWrite);
   });
 
-  t.test('_selectNowEach (the event loop\'s busy path) visits what select(0) returns', async (t) => {
+  t.test('selectEach visits what select() returns, with no pairs', async (t) => {
     const s = make(t);
     const [a, b] = makeSocketpair(t);
     const [c, d] = makeSocketpair(t);
@@ -477,31 +478,45 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
     s.register(e, EVENT_READ, 'e'); // nothing to read: never visited
     const sorted = (pairs: Array<[unknown, number]>): string[] => pairs.map(([k, ev]) => `${(k as SelectorKey).fd}:${ev}`).sort();
     const visited: Array<[unknown, number]> = [];
-    const n = s._selectNowEach((key, events) => visited.push([key, events]));
+    const n = s.selectEach(0, (key, events) => visited.push([key, events]));
     t.equal(n, visited.length, 'returns how many it visited');
     t.same(sorted(visited), sorted(s.select(0)), 'the same keys and events as select(0)');
     t.same(sorted(visited), [`${aKey.fd}:${EVENT_READ}`, `${cKey.fd}:${EVENT_WRITE}`].sort());
     t.ok(visited.every(([k]) => k === aKey || k === cKey), 'the registered key objects themselves');
-    // A key unregistered after the kernel reported it is skipped, as select() skips it.
+    // A timeout: waits, then visits what became ready meanwhile.
+    const [g, h] = makeSocketpair(t);
+    const gKey = s.register(g, EVENT_READ, 'g');
+    s.unregister(a);
+    s.unregister(c);
+    const t0 = time();
+    t.equal(s.selectEach(0.05, () => t.fail('nothing is ready')), 0, 'a timeout visits nothing');
+    t.ok(time() - t0 >= 0.04, 'and waited');
+    h.send(Buffer.from('y'));
+    const seenG: unknown[] = [];
+    t.equal(s.selectEach(null, (key, events) => seenG.push([key, events])), 1, 'null blocks until ready');
+    t.same(seenG, [[gKey, EVENT_READ]]);
+    s.unregister(g);
+    s.register(a, EVENT_READ, 'a');
+    // A visit may unregister keys (its own, or one still to come).
     f.send(Buffer.from('y'));
     const seen: unknown[] = [];
-    s.modify(c, EVENT_READ, 'c');
-    t.equal(s._selectNowEach((key) => {
+    s.selectEach(0, (key) => {
       seen.push(key.data);
-      if (key.data === 'a') s.unregister(e);
-    }) >= 1, true);
-    t.ok(seen.includes('a'));
+      s.unregister(key.fileobj);
+    });
+    t.same(seen.sort(), ['a', 'e'], 'both ready keys visited');
+    t.same(s.select(0), [], 'and both unregistered');
+    s.register(a, EVENT_READ, 'a');
+    // A visit that throws: the error comes out, the selector stays usable.
+    const boom = new Error('visit failed');
+    t.throws(() => s.selectEach(0, () => {
+      throw boom;
+    }), boom);
+    t.ok(s.select(0).length >= 1, 'usable after a visit threw');
+    t.throws(() => s.selectEach(0, 'spam' as never), { name: 'TypeError' }, 'visit must be a function');
+    t.throws(() => s.selectEach('1' as never, () => {}), { name: 'TypeError' }, 'a timeout that is no number');
     d.close();
     b.close();
-    // A replaced select() sees the look (a loop's tests watch it this way).
-    let looks = 0;
-    const select = s.select.bind(s);
-    s.select = (timeout?: number | null) => {
-      looks++;
-      return select(timeout);
-    };
-    s._selectNowEach(() => {});
-    t.equal(looks, 1, 'goes through the replaced select()');
     // Closed: whatever select(0) does on a closed selector of this kind.
     const s2 = make(t);
     s2.close();
@@ -512,7 +527,75 @@ function cases(t: Test, SELECTOR: SelectorClass, name: string): void {
         return (e as Error).name;
       }
     };
-    t.equal(outcome(() => s2._selectNowEach(() => {})), outcome(() => s2.select(0).length), 'closed: as select(0)');
+    t.equal(outcome(() => s2.selectEach(0, () => {})), outcome(() => s2.select(0).length), 'closed: as select(0)');
+  });
+
+  t.test('selectEachAsync visits what selectAsync() finds, then resolves with the count', async (t) => {
+    const s = make(t);
+    const [a, b] = makeSocketpair(t);
+    const [c] = makeSocketpair(t);
+    const aKey = s.register(a, EVENT_READ, 'a');
+    const cKey = s.register(c, EVENT_WRITE, 'c');
+    // Ready at once.
+    const visited: Array<[unknown, number]> = [];
+    t.equal(await s.selectEachAsync(0, (key, events) => visited.push([key, events])), 1);
+    t.same(visited, [[cKey, EVENT_WRITE]]);
+    s.unregister(c);
+    // Ready later: Node's timers run while it waits.
+    const later: Array<[unknown, number]> = [];
+    const wait = s.selectEachAsync(null, (key, events) => later.push([key, events]));
+    await sleep(20);
+    t.same(later, [], 'no visit before anything is ready');
+    b.send(Buffer.from('x'));
+    t.equal(await wait, 1);
+    t.same(later, [[aKey, EVENT_READ]]);
+    a.recv(16);
+    // A timeout and interruptWait(): 0, nothing visited.
+    t.equal(await s.selectEachAsync(0.02, () => t.fail('a timeout visits nothing')), 0);
+    const interrupted = s.selectEachAsync(null, () => t.fail('interrupted: nothing visited'));
+    await tick();
+    t.equal(s.interruptWait(), true);
+    t.equal(await interrupted, 0);
+    // Aborted: rejects with the reason, and leaves the selector usable.
+    const ac = new AbortController();
+    const aborted = s.selectEachAsync(null, () => {}, { signal: ac.signal });
+    ac.abort(new Error('stop'));
+    await t.rejects(aborted, { message: 'stop' });
+    // A visit that throws rejects the wait.
+    b.send(Buffer.from('y'));
+    const boom = new Error('visit failed');
+    await t.rejects(s.selectEachAsync(null, () => {
+      throw boom;
+    }), boom);
+    t.equal(s.select(0).length, 1, 'usable after a visit threw');
+    await t.rejects(s.selectEachAsync(0, null as never), { name: 'TypeError' }, 'visit must be a function');
+    await t.rejects(s.selectEachAsync(0, () => {}, 'spam' as never), { name: 'TypeError' }, 'options must be an object');
+    const s2 = make(t);
+    s2.close();
+    await t.rejects(s2.selectEachAsync(0, () => {}), 'closed: rejects');
+  });
+
+  t.test('a subclass that overrides select() keeps selectEach working', async (t) => {
+    class Counting extends (instanceClass as typeof SelectSelector) {
+      looks = 0;
+      override select(timeout?: number | null): Ready {
+        this.looks++;
+        return super.select(timeout);
+      }
+    }
+    const s = new Counting();
+    t.teardown(() => s.close());
+    const [a, b] = makeSocketpair(t);
+    const key = s.register(a, EVENT_READ);
+    b.send(Buffer.from('x'));
+    const seen: unknown[] = [];
+    t.equal(s.selectEach(0, (k, ev) => seen.push([k, ev])), 1);
+    t.same(seen, [[key, EVENT_READ]]);
+    t.same(s.select(0), [[key, EVENT_READ]]);
+    t.ok(s.looks >= 1, 'its select() is its own');
+    seen.length = 0;
+    t.equal(await s.selectEachAsync(null, (k, ev) => seen.push([k, ev])), 1);
+    t.same(seen, [[key, EVENT_READ]]);
   });
 
   t.test('test_context_manager', async (t) => {
