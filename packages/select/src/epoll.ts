@@ -6,19 +6,22 @@
  * worker) that made it, whichever comes first. poll() reuses one output
  * buffer per object, so a call costs one native call plus the result array.
  */
-import { binding, fromErrno, OSError, RuntimeError, ValueError, selectConstants as C, type FdHandle } from '@iomux/core-native';
-import { toClinicInt, pyTypeName } from '@iomux/core-native';
+import { fromErrno, type FdHandle } from '@iomux/core-native';
+import { OSError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import { pyTypeName } from '@iomux/core-native';
+import { B, C, SETSIZE, toCInt } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 
-const CTL_ADD = C.EPOLL_CTL_ADD ?? 1;
-const CTL_DEL = C.EPOLL_CTL_DEL ?? 2;
-const CTL_MOD = C.EPOLL_CTL_MOD ?? 3;
-const EPOLL_CLOEXEC = C.EPOLL_CLOEXEC ?? 0;
-const DEFAULT_MASK = (C.EPOLLIN ?? 1) | (C.EPOLLPRI ?? 2) | (C.EPOLLOUT ?? 4);
-const FD_SETSIZE = C.FD_SETSIZE ?? 1024;
+// From the addon; absent without epoll, where no Epoll is ever made.
+const CTL_ADD = C.EPOLL_CTL_ADD!;
+const CTL_DEL = C.EPOLL_CTL_DEL!;
+const CTL_MOD = C.EPOLL_CTL_MOD!;
+const EPOLL_CLOEXEC = C.EPOLL_CLOEXEC!;
+const DEFAULT_MASK = C.EPOLLIN! | C.EPOLLPRI! | C.EPOLLOUT!;
+const LAYOUT = B.epoll_event_layout ?? { stride: 0, events: 0, fd: 0 };
 /**
  * The most events one poll() returns, whatever maxevents asks: the buffer is
  * preallocated, and epoll hands the rest to the next call (ready lists are
@@ -26,11 +29,6 @@ const FD_SETSIZE = C.FD_SETSIZE ?? 1024;
  */
 const MAX_EVENTS_PER_CALL = 65536;
 
-// Read once: module constants are fast loads on every call (the package's
-// re-exports are getters on an object in dictionary mode).
-const B = binding;
-const toCInt = toClinicInt;
-const LAYOUT = binding.epoll_event_layout ?? { stride: 3, events: 0, fd: 1 };
 const STRIDE = LAYOUT.stride;
 const EV_AT = LAYOUT.events;
 const FD_AT = LAYOUT.fd;
@@ -78,13 +76,13 @@ export class Epoll implements Disposable {
   constructor(token: unknown, fd: number) {
     if (token !== TOKEN) throw new TypeError('use select.epoll() or select.epoll.fromfd() to make an epoll object');
     this.#fd = fd;
-    this.#handle = fd >= 0 ? binding.fdhandle_new(fd) : null;
+    this.#handle = fd >= 0 ? B.fdhandle_new(fd) : null;
   }
 
   /** Wraps an existing epoll descriptor, which this object then owns. */
   static fromfd(fd: number): Epoll {
     if (arguments.length !== 1) throw new TypeError(`epoll.fromfd() takes exactly one argument (${arguments.length} given)`);
-    const f = toClinicInt(fd);
+    const f = toCInt(fd);
     // CPython quirk kept: -1 means "make a new one".
     if (f === -1) return create(-1, 0);
     // Differs from CPython: it raises OSError with a stale errno here.
@@ -107,7 +105,7 @@ export class Epoll implements Disposable {
     this.#handle = null;
     if (h === null) return;
     try {
-      binding.fdhandle_close(h);
+      B.fdhandle_close(h);
     } catch (e) {
       // A descriptor closed behind our back (another fromfd() owner, say):
       // CPython's close() ignores that too.
@@ -219,8 +217,8 @@ export class Epoll implements Disposable {
     ms: number,
     signal: AbortSignal | undefined,
     assumeNotReady: boolean,
-    map?: (list: T[]) => R[],
-  ): Promise<R[]> {
+    map?: (list: T[]) => R,
+  ): Promise<R> {
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
     const wait = new PendingWait<T, R>(
       attempt,
@@ -255,7 +253,7 @@ export class Epoll implements Disposable {
     // but before it converts the timeout or range-checks maxevents.
     if (this.#fd < 0) throw new ValueError(CLOSED);
     const ms = toPollMs(timeout, 1e9);
-    if (max === -1) max = FD_SETSIZE - 1;
+    if (max === -1) max = SETSIZE - 1;
     else if (max < 1) throw new ValueError(`maxevents must be greater than 0, got ${max}`);
     // Differs from CPython: at most MAX_EVENTS_PER_CALL events per call.
     if (max > MAX_EVENTS_PER_CALL) max = MAX_EVENTS_PER_CALL;
@@ -302,7 +300,7 @@ export class Epoll implements Disposable {
         return [n];
       };
       // The wait's results are [n] or []: resolved as the count.
-      return this.#start(look, ms, signal, options?.assumeNotReady === true, countOf) as unknown as Promise<number>;
+      return this.#start(look, ms, signal, options?.assumeNotReady === true, countOf);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -350,8 +348,8 @@ export class Epoll implements Disposable {
 }
 
 /** pollEachAsync's look results ([n] or []) as the count of events. */
-function countOf(found: number[]): number[] {
-  return (found.length === 0 ? 0 : found[0]) as unknown as number[];
+function countOf(found: number[]): number {
+  return found.length === 0 ? 0 : found[0]!;
 }
 
 function create(sizehint: number, flags: number): Epoll {
@@ -359,7 +357,7 @@ function create(sizehint: number, flags: number): Epoll {
   if (flags !== 0 && flags !== EPOLL_CLOEXEC) throw new OSError('invalid flags');
   let fd: number;
   try {
-    fd = binding.epoll_create1!(0);
+    fd = B.epoll_create1!(0);
   } catch (e) {
     rethrow(e);
   }
@@ -380,8 +378,8 @@ function epollFactory(sizehint?: number | EpollOptions, flags?: number): Epoll {
     }
     ({ sizehint, flags } = sizehint as EpollOptions);
   }
-  const s = sizehint === undefined ? -1 : toClinicInt(sizehint);
-  const f = flags === undefined ? 0 : toClinicInt(flags);
+  const s = sizehint === undefined ? -1 : toCInt(sizehint);
+  const f = flags === undefined ? 0 : toCInt(flags);
   return create(s, f);
 }
 

@@ -8,16 +8,16 @@
  * leaves a hole (fd -1, which poll(2) ignores) that is compacted away once
  * holes outnumber live entries, so results come back in registration order.
  */
-import { binding, fromErrno, KeyError, OverflowError, RuntimeError, ValueError, selectConstants as C } from '@iomux/core-native';
+import { fromErrno } from '@iomux/core-native';
+import { KeyError, OverflowError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { fdOf } from './internal/fileobj.js';
+import { B, C } from './internal/native.js';
 import { ENOENT, isEintr, maxArgs, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
 import { openWakeSource, type WakeSource } from './internal/wakeup.js';
 
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
-// Read once: a module constant is a fast property load on every call.
-const B = binding;
 const USHRT_MAX = 65535;
 
 /** The "unsigned short" event mask converter of CPython 3.11's poll. */

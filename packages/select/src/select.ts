@@ -5,20 +5,18 @@
  * fileno() that shrinks it is safe) or any iterable. The result holds the
  * caller's own objects, in the caller's order, in three new arrays.
  */
-import { binding, FD_SETSIZE, selectConstants, ValueError } from '@iomux/core-native';
+import { ValueError } from '@iomux/core-native/error-classes';
 import { fdOf } from './internal/fileobj.js';
+import { B, C, SETSIZE } from './internal/native.js';
 import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
 import { openWakeSource, type WakeSource } from './internal/wakeup.js';
 
-// Read once: module constants are fast loads (the re-exports are getters).
-const B = binding;
-const SETSIZE = FD_SETSIZE;
 // From the addon: what selectAsync's wake source watches each list for.
-const POLLIN = selectConstants.POLLIN!;
-const POLLOUT = selectConstants.POLLOUT!;
-const POLLPRI = selectConstants.POLLPRI!;
+const POLLIN = C.POLLIN!;
+const POLLOUT = C.POLLOUT!;
+const POLLPRI = C.POLLPRI!;
 
 /**
  * What select() and the poll objects take as a descriptor: an int, or an object

@@ -16,13 +16,10 @@
  * While a wait is pending its watcher and timer keep the process alive; once
  * it settles nothing is left behind.
  */
-import { binding, errnoConstants, fromErrno, fromNative, pyTypeName, type FdHandle } from '@iomux/core-native';
+import { fromErrno, fromNative, pyTypeName, type FdHandle } from '@iomux/core-native';
+import { B, E } from './native.js';
 import { now } from './timeout.js';
 import type { WakeSource } from './wakeup.js';
-
-// Read once: the package's exports object is in dictionary mode, so a load
-// from it on every wait would be a slow one.
-const B = binding;
 
 /** Options of every promise twin (`selectAsync`, `pollAsync`): what asyncio's loop passes. */
 export interface AsyncWaitOptions {
@@ -39,9 +36,9 @@ export interface AsyncWaitOptions {
 /** Node's setTimeout takes at most 2**31 - 1 ms; longer waits re-arm. */
 const MAX_TIMER_MS = 2147483647;
 
-export class PendingWait<T, R = T> {
-  readonly promise: Promise<R[]>;
-  #resolve!: (v: R[]) => void;
+export class PendingWait<T, R = T[]> {
+  readonly promise: Promise<R>;
+  #resolve!: (v: R) => void;
   #reject!: (e: unknown) => void;
   #done = false;
   #handle: FdHandle | null = null;
@@ -54,7 +51,7 @@ export class PendingWait<T, R = T> {
   #signal: AbortSignal | undefined;
   readonly #attempt: () => T[];
   readonly #onSettle: () => void;
-  readonly #map: ((v: T[]) => R[]) | undefined;
+  readonly #map: ((v: T[]) => R) | undefined;
   /** The abort listener, made only when there is a signal to listen to. */
   #onAbort: (() => void) | undefined;
 
@@ -71,10 +68,10 @@ export class PendingWait<T, R = T> {
     signal: AbortSignal | undefined,
     onSettle: () => void,
     firstLook = true,
-    map?: (v: T[]) => R[],
+    map?: (v: T[]) => R,
   ) {
     this.#map = map;
-    this.promise = new Promise<R[]>((resolve, reject) => {
+    this.promise = new Promise<R>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -239,10 +236,10 @@ export class PendingWait<T, R = T> {
     }
     const map = this.#map;
     if (map === undefined) {
-      this.#resolve(value as unknown as R[]);
+      this.#resolve(value as unknown as R);
       return;
     }
-    let mapped: R[];
+    let mapped: R;
     try {
       mapped = map(value);
     } catch (e) {
@@ -253,7 +250,7 @@ export class PendingWait<T, R = T> {
   }
 }
 
-const SCARCE = new Set([errnoConstants.EMFILE, errnoConstants.ENFILE, errnoConstants.ENOMEM]);
+const SCARCE = new Set([E.EMFILE, E.ENFILE, E.ENOMEM]);
 
 /** How often a wait with no descriptor to watch looks (milliseconds). */
 export const SCARCE_LOOK_MS = 10;

@@ -2,18 +2,15 @@
  * The epoll wake source (Linux): a private epoll descriptor watching the
  * descriptors of a poll object or a selectAsync() call (see wakeup.ts).
  */
-import { binding, errnoConstants, fromNative, has, selectConstants as C, type FdHandle } from '@iomux/core-native';
+import { fromNative, has, type FdHandle } from '@iomux/core-native';
+import { B, C, E } from './native.js';
 import type { WakeMechanism, WakeSource } from './wakeup.js';
-
-// Read once (the package's exports object is in dictionary mode): epoll_ctl
-// runs on every register and modify of a poll object with a source.
-const B = binding;
 
 // From the addon; absent without epoll, where no source is opened.
 const ADD = C.EPOLL_CTL_ADD ?? 0;
 const DEL = C.EPOLL_CTL_DEL ?? 0;
 const MOD = C.EPOLL_CTL_MOD ?? 0;
-const EEXIST = errnoConstants.EEXIST;
+const EEXIST = E.EEXIST;
 
 /** poll(2)'s bits and their epoll twins, where the addon defines both. */
 const PAIRS: Array<[poll: number, epoll: number]> = [];
