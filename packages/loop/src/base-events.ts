@@ -16,7 +16,7 @@ import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToNode } from 'node:timers/promises';
 import { describe } from '@iomux/core-native';
-import { RuntimeError, ValueError } from '@iomux/select';
+import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { Deque } from './internal/deque.js';
 import { Heap } from './internal/heap.js';
 import { Handle, TimerHandle, _getRunningLoop, _setRunningLoop, type ExceptionContext } from './events.js';

@@ -4,7 +4,7 @@
  * context, and the running loop (`getRunningLoop`), one per thread as in
  * asyncio.
  */
-import { RuntimeError } from '@iomux/select';
+import { RuntimeError } from '@iomux/core-native/error-classes';
 
 /** asyncio's exception-handler context. */
 export interface ExceptionContext {

@@ -4,16 +4,8 @@
  * emitter: 'connection' (transport), 'close'.
  */
 import { EventEmitter } from 'eventemitter3';
-import {
-  BlockingIOError,
-  ConnectionAbortedError,
-  InterruptedError,
-  OSError,
-  errnoConstants as E,
-  pyTypeName,
-  socket as S,
-  type Socket,
-} from '@iomux/core-native';
+import { errnoConstants as E, pyTypeName, socket as S, type Socket } from '@iomux/core-native';
+import { BlockingIOError, ConnectionAbortedError, InterruptedError, OSError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { SelectorSocketTransport } from './transports.js';

@@ -5,7 +5,8 @@
  * limits with asyncio's errors) and StreamWriter (write, drain, close,
  * waitClosed).
  */
-import { ConnectionResetError, pyTypeName, RuntimeError, toInt, ValueError } from '@iomux/core-native';
+import { pyTypeName, toInt } from '@iomux/core-native';
+import { ConnectionResetError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { getRunningLoop } from './events.js';
 import { ByteBuffer } from './internal/bytebuf.js';
 import type { Protocol } from './protocols.js';

@@ -7,7 +7,8 @@
  * the JS thread (see @iomux/select's promise twins).
  */
 import { pyTypeName } from '@iomux/core-native';
-import { asFileDescriptorOrNegative, KeyError, RuntimeError, ValueError } from '@iomux/select';
+import { asFileDescriptorOrNegative } from '@iomux/select';
+import { KeyError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { SelectorKey, repr } from './selector-key.js';
 
 /** Ready for reading. */

@@ -8,7 +8,8 @@
  * per-platform map keyed by process.platform.
  */
 import { pyTypeName } from '@iomux/core-native';
-import { epoll, poll, ValueError } from '@iomux/select';
+import { epoll, poll } from '@iomux/select';
+import { ValueError } from '@iomux/core-native/error-classes';
 import type { BaseSelector } from './base-selector.js';
 import { EpollSelector } from './epoll-selector.js';
 import { PollSelector } from './poll-selector.js';

@@ -1,5 +1,6 @@
 /** EpollSelector: CPython 3.11 Lib/selectors.py `EpollSelector` (Linux). */
-import { epoll, EPOLLIN, EPOLLOUT, ValueError, type Epoll } from '@iomux/select';
+import { epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
+import { ValueError } from '@iomux/core-native/error-classes';
 import { checkVisit, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
 

@@ -3,7 +3,7 @@
  * and EpollSelector. A backend is a few facts: the poller it makes and its
  * read and write bits.
  */
-import { KeyError, OSError } from '@iomux/select';
+import { KeyError, OSError } from '@iomux/core-native/error-classes';
 import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import { repr, type SelectorKey } from './selector-key.js';
 

@@ -1,5 +1,6 @@
 /** PollSelector: CPython 3.11 Lib/selectors.py `PollSelector`. */
-import { poll, POLLIN, POLLOUT, ValueError, type Poll } from '@iomux/select';
+import { poll, POLLIN, POLLOUT, type Poll } from '@iomux/select';
+import { ValueError } from '@iomux/core-native/error-classes';
 import { selectorTimeout, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import { PollLikeSelector } from './poll-like-selector.js';
 

@@ -2,7 +2,8 @@
  * SelectSelector: CPython 3.11 Lib/selectors.py `SelectSelector`, on
  * @iomux/select's select() (so descriptors must be below FD_SETSIZE).
  */
-import { checkWaitOptions, RuntimeError, select, selectAsync, ValueError } from '@iomux/select';
+import { checkWaitOptions, select, selectAsync } from '@iomux/select';
+import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { BaseSelectorImpl, EVENT_READ, EVENT_WRITE, selectorTimeout, type Ready, type SelectAsyncOptions } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
 

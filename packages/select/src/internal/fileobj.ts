@@ -5,7 +5,7 @@
  * child-process pipes through their libuv handle; fs.promises.FileHandle and
  * fs streams through their `fd`).
  */
-import { OverflowError, ValueError } from '@iomux/core-native';
+import { OverflowError, ValueError } from '@iomux/core-native/error-classes';
 
 const INT_MAX = 2147483647;
 const INT_MIN = -2147483648;

@@ -4,7 +4,7 @@
  * same way (away from zero: a wait is never shorter than asked) and fails
  * with the same errors and messages.
  */
-import { OverflowError, ValueError } from '@iomux/core-native';
+import { OverflowError, ValueError } from '@iomux/core-native/error-classes';
 
 /** The largest `_PyTime_t` (int64 nanoseconds). */
 const PYTIME_MAX = 9223372036854775807;
