@@ -734,12 +734,13 @@ async function main(): Promise<void> {
     }
 
     out.push('');
-    for (const [label, rawCall] of [['EpollSelector', 'epoll.poll(0)'], ['PollSelector', 'poll.poll(0)']] as const) {
+    // Issue 19's target for epoll; poll keeps its earlier one.
+    for (const [label, rawCall, target] of [['EpollSelector', 'epoll.poll(0)', 1.2], ['PollSelector', 'poll.poll(0)', 1.3]] as const) {
       const rs = selRows.filter((r) => r.label === label && r.contenders.sel && r.contenders.selraw);
       if (!rs.length) continue;
       const per = rs.map((r) => ({ n: r.n, x: ratio(r.contenders.sel, r.contenders.selraw)! }));
       const worst = per.reduce((a, b) => (b.x > a.x ? b : a));
-      out.push(`${label}.select(0) / ${rawCall}: ${worst.x.toFixed(2)}x (target <= 1.3x): ${worst.x <= 1.3 ? 'PASS' : 'FAIL'}`);
+      out.push(`${label}.select(0) / ${rawCall}: ${worst.x.toFixed(2)}x (target <= ${target}x): ${worst.x <= target ? 'PASS' : 'FAIL'}`);
       out.push(`  (worst of ${per.map((p) => `N=${p.n} ${p.x.toFixed(2)}x`).join(', ')})`);
     }
   }
