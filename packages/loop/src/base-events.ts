@@ -120,7 +120,7 @@ export abstract class BaseEventLoop {
    * Quick looks (select(0) before a wait) that found nothing, in a row. A
    * quick look under load finds work without a trip through Node's loop;
    * with one busy connection in request-response across CPUs it finds
-   * nothing about 97% of the time and is a syscall wasted per message.
+   * nothing almost every time and is a syscall wasted per message.
    * After QUICK_LOOK_MISSES empty ones the loop waits at once and looks
    * first only every QUICK_LOOK_PROBE-th wait, until a look finds something.
    * Skipping one misses nothing: the wait is level-triggered, so what is
@@ -136,8 +136,7 @@ export abstract class BaseEventLoop {
    * after the callback that resolved it, while the loop's next iteration
    * starts one turn after the last callback. Without the wait such a write
    * comes after the loop has looked and gone to wait: it is sent alone, and
-   * the look was wasted (4 syscalls per message instead of 3 for a streams
-   * echo). Learned: each write that comes while the loop waits (_lateWrite)
+   * the look was wasted (bench/README.md, LATE-WRITES). Learned: each write that comes while the loop waits (_lateWrite)
    * adds a turn, up to MAX_SETTLE_HOPS; SETTLE_DECAY iterations without one
    * take a turn away, so a loop whose protocols write from their callbacks
    * settles at none.
