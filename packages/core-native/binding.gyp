@@ -12,6 +12,7 @@
         "native/poll.cc",
         "native/os.cc",
         "native/socket.cc",
+        "native/batch.cc",
         "native/uring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -125,32 +125,31 @@ export interface Binding {
   recv_view(fd: number, view: ArrayBufferView): number;
   /** send(fd, view, view.byteLength, MSG_NOSIGNAL): a transport's write. */
   send_view(fd: number, view: ArrayBufferView): number;
+  // batch.cc: a table is table[0] entries of batch_layout.stride int32s
+  // after batch_layout.header, each [fd, offset, length, result].
   /**
-   * A loop's batch of sends: table[0] entries of [fd, offset, length,
-   * result] after it; sends slab[offset, offset+length) on each fd (a
-   * negative fd is skipped) and writes the bytes sent or -errno.
-   * Returns the entries done.
+   * A batch of sends: slab[offset, offset + length) on each entry's fd (a
+   * negative fd is skipped), result the bytes sent or -errno. Returns the
+   * entries done (all). See batch.ts sendBatch.
    */
   send_batch(slab: ArrayBufferView, table: Int32Array): number;
   /**
-   * A loop's batch of reads: table[0] entries of [fd, max, result, offset];
-   * receives up to max bytes from each fd into the slab, packed from 0,
-   * and writes the bytes received (or -errno) and where. Two or more
-   * entries with an equal share of the slab of 4096 bytes or more each
-   * take at most that share; otherwise each takes up to max of what is
-   * left. Returns the entries done (it stops early when the slab runs
-   * short). See native/socket.cc.
+   * A batch of receives: up to length bytes from each entry's fd into the
+   * slab, result the bytes received (or -errno) and offset where they went.
+   * Returns the entries done. See batch.ts recvBatch.
    */
   recv_batch(slab: ArrayBufferView, table: Int32Array): number;
   /**
-   * How this thread's send_batch/recv_batch reach the kernel: 'io_uring'
-   * (one syscall per batch), or why they make a syscall per entry:
-   * 'disabled' (IOMUX_URING=0 when the thread's ring would be made, or
-   * turned off), 'unavailable' (the kernel or a seccomp profile refused
-   * it), 'unsupported' (not Linux). `mode` 'syscalls' turns this thread's
-   * ring off, 'io_uring' on again where it can be; returns the state after.
+   * How this thread's send_batch/recv_batch reach the kernel, and turning
+   * its io_uring off ('syscalls') and on ('io_uring'). See batch.ts batchIo.
    */
   batch_io(mode?: 'io_uring' | 'syscalls'): 'io_uring' | 'disabled' | 'unavailable' | 'unsupported';
+  /**
+   * The batch tables' layout in int32 units: entries start at `header`,
+   * `stride` apart; the offsets of each field in an entry; `ring_ops`, the
+   * most entries one io_uring call takes.
+   */
+  batch_layout: Readonly<{ header: number; stride: number; fd: number; offset: number; length: number; result: number; ring_ops: number }>;
   /** shutdown(2): `how` is SHUT_RD, SHUT_WR or SHUT_RDWR. */
   shutdown(fd: number, how: number): void;
   /** [family, host, port] */

@@ -15,5 +15,9 @@ export * as os from './os.js';
  * Python's `socket` module, the part iomux needs: `Socket`, socketpair, fromfd, createServer, createConnection, constants.
  */
 export * as socket from './socket/index.js';
+/**
+ * Batched socket I/O for event loops: sendBatch, recvBatch, batchIo, BATCH_LAYOUT, batchTable.
+ */
+export * as batch from './batch.js';
 export { Socket, socketpair, createServer, createConnection, gaierror } from './socket/index.js';
 export { describe, pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';

@@ -20,7 +20,7 @@ import { Server } from './server.js';
 import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, type Transport } from './transports.js';
 import * as buffers from './buffers.js';
 import { isRetryError } from './internal/retry.js';
-import { binding as B } from '@iomux/core-native';
+import { batch } from '@iomux/core-native';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
 export interface CreateServerOptions {
@@ -46,6 +46,7 @@ const EALREADY = errnoConstants.EALREADY;
 // The same for the read batch's copies, read for every message.
 const { FastBuffer, RecvArea, SMALL_MAX, copyOut, copyRun, runPool, typedArraySet } = buffers;
 type RecvArea = buffers.RecvArea;
+const { sendBatch, recvBatch } = batch;
 const NOT_READY = Object.freeze({ assumeNotReady: true });
 const { SOL_SOCKET, SO_ERROR } = socket;
 
@@ -65,8 +66,8 @@ const SEND_SLAB_SIZE = 256 * 1024;
 const SEND_BATCH_ENTRIES = 64;
 /**
  * Bytes a loop's read batch receives into (then copied out): a share of
- * 64 KiB for each of RECV_BATCH_ENTRIES transports (recv_batch's shares, in
- * native/socket.cc: every entry of a batch is received for in one call, and
+ * 64 KiB for each of RECV_BATCH_ENTRIES transports (recvBatch's shares, in
+ * native/batch.cc: every entry of a batch is received for in one call, and
  * none gets more than its share). Memory the kernel never writes to is
  * never made resident; small messages are packed at the front.
  */
@@ -90,7 +91,7 @@ const RECV_QUEUE_MAX = 8192;
  * own, copied as a single read's is (copyOut).
  */
 const RECV_RUN_MAX = SMALL_MAX;
-/** Int32s per batch entry (native/socket.cc kBatchStride). */
+/** Int32s per batch entry (native/batch.cc kStride). */
 const STRIDE = 4;
 
 /**
@@ -118,7 +119,7 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   /**
    * The read batch: up to RECV_BATCH_ENTRIES transports whose readers are
-   * ready, an entry [fd, max, result, offset] each in the table (table[0]
+   * ready, an entry [fd, offset, length, result] each in the table (table[0]
    * counts them), received for by #recvBatch in one call, each chunk from
    * #recvQueue by _recvChunk when the first of its readers runs.
    */
@@ -223,7 +224,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   #recvEntry(i: number, fd: number, t: SelectorSocketTransport): void {
     const e = 1 + i * STRIDE;
     this.#recvTable[e] = fd;
-    this.#recvTable[e + 1] = MAX_RECV;
+    this.#recvTable[e + 2] = MAX_RECV; // [fd, offset, length, result]
     this.#recvFor[i] = t;
   }
 
@@ -241,7 +242,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     const slab = (this.#recvSlab ??= new RecvArea(RECV_SLAB_SIZE));
     let done: number;
     try {
-      done = B.recv_batch(slab.u8, table);
+      done = recvBatch(slab.u8, table);
     } catch (exc) {
       recvFor.fill(null, 0, count);
       throw exc;
@@ -260,14 +261,14 @@ export class SelectorEventLoop extends BaseEventLoop {
     let runEnd = 0;
     for (let i = 0; i < done; i++) {
       const e = 1 + i * STRIDE;
-      const n = table[e + 2]!;
+      const n = table[e + 3]!;
       const t = recvFor[i]!;
       t._preN = n;
       if (n <= 0) {
         t._pre = true;
         continue;
       }
-      const off = table[e + 3]!;
+      const off = table[e + 1]!;
       if (runFirst < 0) {
         runFirst = i;
         runStart = off;
@@ -300,10 +301,10 @@ export class SelectorEventLoop extends BaseEventLoop {
     const ab = runPool();
     for (let i = first; i < last; i++) {
       const e = 1 + i * STRIDE;
-      const n = table[e + 2]!;
+      const n = table[e + 3]!;
       if (n > 0) {
         const t = recvFor[i]!;
-        t._preData = new FastBuffer(ab, at + table[e + 3]!, n);
+        t._preData = new FastBuffer(ab, at + table[e + 1]!, n);
         t._pre = true;
       }
     }
@@ -396,7 +397,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     const sendFor = this.#sendFor;
     try {
       try {
-        B.send_batch(slab, table);
+        sendBatch(slab, table);
       } catch (exc) {
         // Not for anything a transport did (the slab and the table are the
         // loop's own): the batch is dropped, its transports left consistent.
