@@ -17,10 +17,9 @@ import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
-import { MAX_SIZE as MAX_RECV, SelectorSocketTransport, type Transport } from './transports.js';
-import * as buffers from './buffers.js';
+import { SelectorSocketTransport, type Transport } from './transports.js';
+import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
 import { isRetryError } from './internal/retry.js';
-import { batch } from '@iomux/core-native';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
 export interface CreateServerOptions {
@@ -43,10 +42,6 @@ const EVENT_READ = SELECTORS_EVENT_READ;
 const EVENT_WRITE = SELECTORS_EVENT_WRITE;
 const EINPROGRESS = errnoConstants.EINPROGRESS;
 const EALREADY = errnoConstants.EALREADY;
-// The same for the read batch's copies, read for every message.
-const { FastBuffer, RecvArea, SMALL_MAX, copyOut, copyRun, runPool, typedArraySet } = buffers;
-type RecvArea = buffers.RecvArea;
-const { sendBatch, recvBatch } = batch;
 const NOT_READY = Object.freeze({ assumeNotReady: true });
 const { SOL_SOCKET, SO_ERROR } = socket;
 
@@ -55,44 +50,6 @@ export interface EventLoopOptions {
   /** A selector instance or a backend name ('epoll', 'poll', 'select'). */
   selector?: BaseSelector | string;
 }
-
-/** Bytes a loop's write batch holds; a write that does not fit goes alone. */
-const SEND_SLAB_SIZE = 256 * 1024;
-/**
- * Transports a write batch holds: a full batch goes at once. More would
- * save little (one call per 64 messages) and hold the first replies back
- * while a loop with many ready connections runs the rest of its callbacks.
- */
-const SEND_BATCH_ENTRIES = 64;
-/**
- * Bytes a loop's read batch receives into (then copied out): a share of
- * 64 KiB for each of RECV_BATCH_ENTRIES transports (recvBatch's shares, in
- * native/batch.cc: every entry of a batch is received for in one call, and
- * none gets more than its share). Memory the kernel never writes to is
- * never made resident; small messages are packed at the front.
- */
-const RECV_SLAB_SIZE = 4 * 1024 * 1024;
-/**
- * Transports a read batch holds. A poll that finds more ready is received
- * for in chunks, each just before its transports' readers run: receiving for
- * a thousand sockets and only then replying on each went cold in the
- * kernel's caches (on one CPU, 1000 connections: 0.89x the system time
- * with chunks of 64 than with one batch of all, although more calls).
- */
-const RECV_BATCH_ENTRIES = 64;
-/** Ready transports queued for read batches per poll (more receive alone). */
-const RECV_QUEUE_MAX = 8192;
-/**
- * The received bytes are copied out of the slab in runs of up to this many
- * bytes, each message's Buffer a view of its part: one copy per run instead
- * of per message. A run goes into buffers.ts's small pool (8 KiB chunks, as
- * Node's Buffer pool), so a message kept alive keeps no more memory alive
- * than any small Buffer does; a message of 4 KiB or more is a run of its
- * own, copied as a single read's is (copyOut).
- */
-const RECV_RUN_MAX = SMALL_MAX;
-/** Int32s per batch entry (native/batch.cc kStride). */
-const STRIDE = 4;
 
 /**
  * asyncio's `SelectorEventLoop` (CPython 3.11 Lib/asyncio/selector_events.py):
@@ -105,35 +62,10 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** @internal The selector; each key's data is [reader handle, writer handle]. */
   readonly _selector: BaseSelector<ReaderWriter>;
 
-  /**
-   * The write batch: data copied into the slab, and per transport an entry
-   * [fd, offset, length, result] in the table (table[0] counts them), sent
-   * by _flushWrites in one call. A transport has at most one entry (its
-   * later writes extend it while it is the last, else flush first), so a
-   * short send never has a later entry of the same socket behind it.
-   */
-  #sendSlab: Uint8Array | null = null;
-  #sendUsed = 0;
-  readonly #sendTable = new Int32Array(1 + SEND_BATCH_ENTRIES * STRIDE);
-  readonly #sendFor: Array<SelectorSocketTransport | null> = [];
-
-  /**
-   * The read batch: up to RECV_BATCH_ENTRIES transports whose readers are
-   * ready, an entry [fd, offset, length, result] each in the table (table[0]
-   * counts them), received for by #recvBatch in one call, each chunk from
-   * #recvQueue by _recvChunk when the first of its readers runs.
-   */
-  #recvSlab: RecvArea | null = null;
-  readonly #recvTable = new Int32Array(1 + RECV_BATCH_ENTRIES * STRIDE);
-  readonly #recvFor: Array<SelectorSocketTransport | null> = [];
-  /**
-   * The transports the last poll found ready, in the order of their
-   * readers in the ready queue; each chunk of the next RECV_BATCH_ENTRIES
-   * from #recvHead is received for when the first of them runs its reader.
-   */
-  readonly #recvQueue: Array<SelectorSocketTransport | null> = [];
-  #recvQueued = 0;
-  #recvHead = 0;
+  /** @internal The writes of this turn, sent before the next look (io-batch.ts). */
+  readonly _writeBatch = new WriteBatch();
+  /** @internal The transports this look found readable, received for in chunks. */
+  readonly _readBatch = new ReadBatch();
 
   constructor(options: EventLoopOptions | null = {}) {
     super();
@@ -159,7 +91,7 @@ export class SelectorEventLoop extends BaseEventLoop {
    * in one pass: the selector hands each ready key to #processEvent.
    */
   protected _select(timeout: Timeout): number | Promise<number> {
-    if (this.#recvQueued !== 0) this.#recvQueueClear();
+    this._readBatch.clear();
     // _runOnce has just looked with timeout 0 and found nothing.
     if (timeout !== 0) return this._selector.selectEachAsync(timeout, this.#processEvent, NOT_READY);
     return this._selector.selectEach(0, this.#processEvent);
@@ -180,136 +112,6 @@ export class SelectorEventLoop extends BaseEventLoop {
     for (let i = 0; i < eventList.length; i++) this.#processEvent(eventList[i]![0], eventList[i]![1]);
   }
 
-  /** Forgets what the last poll queued and no reader came to receive. */
-  #recvQueueClear(): void {
-    const q = this.#recvQueue;
-    for (let i = this.#recvHead; i < this.#recvQueued; i++) {
-      q[i]!._recvQueued = false;
-      q[i] = null;
-    }
-    this.#recvQueued = 0;
-    this.#recvHead = 0;
-  }
-
-  /**
-   * @internal Receives for the next chunk of the queued transports (see
-   * #recvQueue) in one call; each keeps its bytes until its reader runs.
-   * A transport that is no longer reading (paused, closing, switched to a
-   * BufferedProtocol) by now is left out, as its reader would not receive.
-   */
-  _recvChunk(): void {
-    const q = this.#recvQueue;
-    const table = this.#recvTable;
-    const end = this.#recvQueued;
-    let head = this.#recvHead;
-    let count = 0;
-    while (head < end && count < RECV_BATCH_ENTRIES) {
-      const t = q[head]!;
-      q[head++] = null;
-      t._recvQueued = false;
-      if (t._closing || t._paused || t._connLost || t._buffered || t._pre) continue;
-      this.#recvEntry(count++, t._sockFd, t);
-    }
-    this.#recvHead = head;
-    if (head === end) {
-      this.#recvQueued = 0;
-      this.#recvHead = 0;
-    }
-    if (count === 0) return;
-    table[0] = count;
-    this.#recvBatch();
-  }
-
-  /** Entry `i` of the read batch: up to MAX_RECV bytes from `fd` for `t`. */
-  #recvEntry(i: number, fd: number, t: SelectorSocketTransport): void {
-    const e = 1 + i * STRIDE;
-    this.#recvTable[e] = fd;
-    this.#recvTable[e + 2] = MAX_RECV; // [fd, offset, length, result]
-    this.#recvFor[i] = t;
-  }
-
-  /**
-   * Receives for the transports in the table (recvFor), in one call into
-   * the addon, and gives each its bytes (see SelectorSocketTransport._pre).
-   * Each descriptor is its transport's own: a transport in a chunk is
-   * reading, not closing, and closes its socket only in connectionLost,
-   * which the loop calls after it has stopped reading.
-   */
-  #recvBatch(): void {
-    const table = this.#recvTable;
-    const count = table[0]!;
-    const recvFor = this.#recvFor;
-    const slab = (this.#recvSlab ??= new RecvArea(RECV_SLAB_SIZE));
-    let done: number;
-    try {
-      done = recvBatch(slab.u8, table);
-    } catch (exc) {
-      recvFor.fill(null, 0, count);
-      throw exc;
-    } finally {
-      table[0] = 0;
-    }
-    // Copies out in runs: entries are packed in the slab in order. A run
-    // starts at an entry with bytes (runFirst); those without (EOF, an
-    // error) take no room in the slab. Not in a try block: inside one, the
-    // optimizing compiler leaves `new FastBuffer` a generic construct
-    // (about 130 instructions more per message). Only a failed allocation
-    // could throw here, and it would lose no more than the bytes of the
-    // entries not yet given theirs (_pre is set with the data).
-    let runFirst = -1;
-    let runStart = 0;
-    let runEnd = 0;
-    for (let i = 0; i < done; i++) {
-      const e = 1 + i * STRIDE;
-      const n = table[e + 3]!;
-      const t = recvFor[i]!;
-      t._preN = n;
-      if (n <= 0) {
-        t._pre = true;
-        continue;
-      }
-      const off = table[e + 1]!;
-      if (runFirst < 0) {
-        runFirst = i;
-        runStart = off;
-      } else if (off + n - runStart > RECV_RUN_MAX) {
-        this.#copyRun(slab, runFirst, i, runStart, runEnd);
-        runFirst = i;
-        runStart = off;
-      }
-      runEnd = off + n;
-    }
-    if (runFirst >= 0) this.#copyRun(slab, runFirst, done, runStart, runEnd);
-    // The entries not done (the slab ran short) receive on their own.
-    for (let i = 0; i < count; i++) recvFor[i] = null;
-  }
-
-  /**
-   * Copies slab[start, end) out; the entries with bytes in [first, last)
-   * get their parts. A run over RECV_RUN_MAX bytes is one entry's (first).
-   */
-  #copyRun(slab: RecvArea, first: number, last: number, start: number, end: number): void {
-    const recvFor = this.#recvFor;
-    if (end - start > RECV_RUN_MAX) {
-      const t = recvFor[first]!;
-      t._preData = copyOut(slab.ab, slab.base + start, end - start);
-      t._pre = true;
-      return;
-    }
-    const table = this.#recvTable;
-    const at = copyRun(slab.ab, slab.base + start, end - start) - start;
-    const ab = runPool();
-    for (let i = first; i < last; i++) {
-      const e = 1 + i * STRIDE;
-      const n = table[e + 3]!;
-      if (n > 0) {
-        const t = recvFor[i]!;
-        t._preData = new FastBuffer(ab, at + table[e + 1]!, n);
-        t._pre = true;
-      }
-    }
-  }
-
   /** Queues the reader and/or writer of one ready key. */
   readonly #processEvent = (key: SelectorKey<ReaderWriter>, mask: number): void => {
     // Indexed, not destructured: no iterator protocol per event.
@@ -321,17 +123,9 @@ export class SelectorEventLoop extends BaseEventLoop {
         this._removeReader(key.fd);
       } else {
         this._ready.push(reader);
-        const t = reader._reads as SelectorSocketTransport | null;
-        // A transport with a Protocol and nothing received before is queued
-        // for a read batch, received for when the first reader runs.
-        if (t !== null && !t._buffered && !t._pre && !t._recvQueued) {
-          const n = this.#recvQueued;
-          if (n < RECV_QUEUE_MAX) {
-            this.#recvQueue[n] = t;
-            this.#recvQueued = n + 1;
-            t._recvQueued = true;
-          }
-        }
+        // A transport's reader: its bytes come in the look's read batch.
+        const t = reader._reads as BatchTransport | null;
+        if (t !== null) this._readBatch.add(t);
       }
     }
     if (mask & EVENT_WRITE && writer !== null) {
@@ -340,101 +134,25 @@ export class SelectorEventLoop extends BaseEventLoop {
     }
   };
 
-  // ---------------------------------------------------------- write batch
-
-  /**
-   * @internal Queues `data` (copied) for `t`, whose fd is `fd`; false when
-   * it does not fit, or when `t` already has an entry that is not the last.
-   */
-  _queueSend(t: SelectorSocketTransport, fd: number, data: Uint8Array): boolean {
-    const n = data.length;
-    const slab = (this.#sendSlab ??= new Uint8Array(SEND_SLAB_SIZE));
-    const used = this.#sendUsed;
-    if (used + n > SEND_SLAB_SIZE) return false;
-    const table = this.#sendTable;
-    const count = table[0]!;
-    const idx = t._sendIdx;
-    if (idx >= 0) {
-      // Its entry ends where the slab's used part ends, if it is the last.
-      if (idx !== count - 1) return false;
-      table[1 + idx * STRIDE + 2]! += n;
-    } else {
-      if (count === SEND_BATCH_ENTRIES) return false;
-      const e = 1 + count * STRIDE;
-      table[e] = fd;
-      table[e + 1] = used;
-      table[e + 2] = n;
-      table[0] = count + 1;
-      this.#sendFor[count] = t;
-      t._sendIdx = count;
-    }
-    // Called directly: slab.set is a generic load through two prototypes.
-    typedArraySet.call(slab, data, used);
-    this.#sendUsed = used + n;
-    t._sendLen += n;
-    return true;
-  }
-
-  /** @internal Drops `t`'s queued entry (abort: nothing more is sent). */
-  _cancelSend(t: SelectorSocketTransport): void {
-    const idx = t._sendIdx;
-    if (idx < 0) return;
-    this.#sendTable[1 + idx * STRIDE] = -1;
-    this.#sendFor[idx] = null;
-    t._sendIdx = -1;
-    t._sendLen = 0;
-  }
-
   override _flushWrites(): void {
-    const table = this.#sendTable;
-    const count = table[0]!;
-    if (count === 0) return;
-    const slab = this.#sendSlab!;
+    const batch = this._writeBatch;
+    if (batch.size === 0) return;
     const open = this._batchOpen;
-    // What the protocols' callbacks below write goes out at once, after
+    // What the protocols' callbacks write meanwhile goes out at once, after
     // every short send's rest is buffered.
     this._batchOpen = false;
-    const sendFor = this.#sendFor;
     try {
-      try {
-        sendBatch(slab, table);
-      } catch (exc) {
-        // Not for anything a transport did (the slab and the table are the
-        // loop's own): the batch is dropped, its transports left consistent.
-        for (let i = 0; i < count; i++) {
-          const t = sendFor[i];
-          if (t !== null && t !== undefined) this._cancelSend(t);
-        }
-        throw exc;
-      }
-      // First every transport's state, with no user code in between...
-      let notify = 0;
-      for (let i = 0; i < count; i++) {
-        const t = sendFor[i];
-        if (t === null || t === undefined) continue;
-        const e = 1 + i * STRIDE;
-        this._cancelSend(t); // its entry is done: nothing of it is sent again
-        if (t._sent(table[e + 3]!, slab, table[e + 1]!, table[e + 2]!)) sendFor[notify++] = t;
-      }
-      table[0] = 0;
-      this.#sendUsed = 0;
-      // ...then what a short send, an error or a close needs of the protocol.
-      for (let i = 0; i < notify; i++) {
-        const t = sendFor[i]!;
-        sendFor[i] = null;
-        try {
-          t._sentNotify();
-        } catch (exc) {
-          // As from the callback that wrote (an 'error' listener that throws).
-          this.callExceptionHandler({ message: `Exception in callback ${t.toString()} (its batched write)`, exception: exc, transport: t });
-        }
-      }
+      batch.send(this.#reportSend);
     } finally {
-      table[0] = 0;
-      this.#sendUsed = 0;
       this._batchOpen = open;
     }
   }
+
+  /** What a transport's notification after the write batch threw. */
+  readonly #reportSend = (t: BatchTransport, exc: unknown): void => {
+    // As from the callback that wrote (an 'error' listener that throws).
+    this.callExceptionHandler({ message: `Exception in callback ${String(t)} (its batched write)`, exception: exc, transport: t });
+  };
 
   // ------------------------------------------------------ readers/writers
 

@@ -6,13 +6,15 @@
  * EAGAIN retries, EOF and half-close, peer reset, EPIPE, and
  * pauseWriting/resumeWriting around the write-buffer limits.
  *
- * As in uvloop, I/O is batched per loop iteration: the loop receives for
- * the ready transports in one call into the addon per chunk of 64, the first
- * right after its poll (each keeps its bytes until its reader runs: `_pre`;
- * see SelectorEventLoop._recvChunk), and a write() made while
- * the loop runs callbacks is copied into the loop's batch, sent in one call
+ * As in uvloop, I/O is batched per loop iteration (internal/io-batch.ts):
+ * the loop receives for the ready transports in one call per chunk of 64,
+ * when the first reader of the chunk runs (each keeps its bytes in its
+ * BatchState until its own reader runs), and a write() made while the loop
+ * runs callbacks is copied into the loop's write batch, sent in one call
  * before the loop next looks at I/O. A write outside the loop's callbacks,
- * one over 64 KiB or past the high-water mark, goes out at once as in asyncio.
+ * one over 64 KiB or past the high-water mark, goes out at once as in
+ * asyncio. Every read, batched or not, reaches the protocol through
+ * _deliver.
  *
  * Beyond asyncio, a transport is also an eventemitter3 emitter with Node's
  * names: 'data' (Buffer), 'end', 'drain', 'error' (Error), 'close'
@@ -32,6 +34,7 @@ import {
   type Socket,
 } from '@iomux/core-native';
 import * as buffers from './buffers.js';
+import { BatchState } from './internal/io-batch.js';
 import * as retry from './internal/retry.js';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
@@ -142,10 +145,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   _paused = false;
   /** @internal The protocol was told to pause writing. */
   _protocolPaused = false;
-  /** @internal This transport's entry in the loop's write batch, or -1. */
-  _sendIdx = -1;
-  /** @internal Bytes of that entry. */
-  _sendLen = 0;
+  /** @internal Its part in the loop's read and write batches. */
+  readonly _batch = new BatchState();
   /** What _sentNotify has to do after the batch: see _sent. */
   #sentAction = 0;
   #sentError = 0;
@@ -155,22 +156,10 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   _lowWater = 16 * 1024;
   /** @internal getExtraInfo()'s values. */
   readonly _extra: Record<string, unknown>;
-  /**
-   * @internal What the loop's batch received for this transport before its
-   * reader ran: _preN bytes (0 at EOF, -errno on error) in _preData, while
-   * _pre is true.
-   */
-  _pre = false;
-  /** @internal Queued for one of the loop's read batches (not yet received). */
-  _recvQueued = false;
-  /** @internal See _pre. */
-  _preN = 0;
-  /** @internal See _pre. */
-  _preData: Buffer | null = null;
   readonly #readReady = (): void => this._readReady();
   /** resumeReading: what the batch received before the pause, first. */
   readonly #readPending = (): void => {
-    if (this._pre && !this._paused && !this._closing) this._readReady();
+    if (this._batch.pending && !this._paused && !this._closing) this._readReady();
   };
   readonly #writeReady = (): void => this._writeReady();
 
@@ -246,7 +235,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this.#addReader();
     // Received in a batch before the pause: delivered without waiting for
     // the socket to be readable again.
-    if (this._pre) this._loop.callSoon(this.#readPending);
+    if (this._batch.pending) this._loop.callSoon(this.#readPending);
   }
 
   #addReader(): void {
@@ -255,44 +244,35 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   // ---------------------------------------------------------------- read
 
-  /** @internal The socket is readable: receive and call the protocol. */
+  /** @internal The socket is readable: receive, and deliver what came. */
   _readReady(): void {
     if (this._connLost) return;
-    // The loop receives for this transport's chunk of the ready ones now.
-    if (this._recvQueued) this._loop._recvChunk();
-    if (this._pre) {
-      this.#readPre();
+    const b = this._batch;
+    // The first reader of a chunk of the look's ready transports receives for it.
+    if (b.queued) this._loop._readBatch.receive();
+    if (b.pending) {
+      const data = b.data;
+      b.pending = false;
+      b.data = null;
+      this._deliver(b.got, data, null);
       return;
     }
     if (this._buffered) {
-      this.#readReadyGetBuffer();
+      const buf = this.#getBuffer(this._protocol as BufferedProtocol, -1);
+      if (buf !== null) this._deliver(this.#recv(buf), null, buf);
       return;
     }
     const area = (recvArea ??= new RecvArea(MAX_SIZE));
     const n = this.#recv(area.u8);
-    if (n < 0) return;
-    if (n === 0) {
-      this._readReadyOnEof();
-      return;
-    }
-    const data = copyOut(area.ab, area.base, n);
-    try {
-      (this._protocol as Protocol).dataReceived?.(data);
-    } catch (exc) {
-      this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
-      return;
-    }
-    // emit() looks the name up in a dictionary; most transports have no
-    // listener at all (eventemitter3 counts the names that have some).
-    if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
+    this._deliver(n, n > 0 ? copyOut(area.ab, area.base, n) : null, null);
   }
 
-  /** _readReady for what the loop's batch received. */
-  #readPre(): void {
-    const n = this._preN;
-    const data = this._preData;
-    this._pre = false;
-    this._preData = null;
+  /**
+   * @internal The one way a read reaches the protocol, in every mode: `n`
+   * bytes (in `data`, or already in `into`, the buffer a BufferedProtocol
+   * gave for this read), 0 at end of stream, or -errno.
+   */
+  _deliver(n: number, data: Buffer | null, into: ArrayBufferView | null): void {
     if (n < 0) {
       if (!isRetryErrno(-n)) this._fatalError(fromErrno(-n, undefined, { syscall: 'recv' }), 'Fatal read error on socket transport');
       return;
@@ -301,8 +281,12 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       this._readReadyOnEof();
       return;
     }
+    if (into !== null) {
+      this.#bufferUpdated(n, into);
+      return;
+    }
     if (this._buffered) {
-      // The protocol became a BufferedProtocol after the batch.
+      // Received for a Protocol, which became a BufferedProtocol since.
       this.#feedBuffered(data!);
       return;
     }
@@ -312,6 +296,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
       return;
     }
+    // emit() looks the name up in a dictionary; most transports have no
+    // listener at all (eventemitter3 counts the names that have some).
     if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
   }
 
@@ -353,9 +339,10 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       if (this._paused) {
         // Paused in bufferUpdated: the rest waits for resumeReading().
         if (pos < data.length) {
-          this._pre = true;
-          this._preN = data.length - pos;
-          this._preData = data.subarray(pos);
+          const b = this._batch;
+          b.pending = true;
+          b.got = data.length - pos;
+          b.data = data.subarray(pos);
         }
         return;
       }
@@ -363,30 +350,19 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if (this.listenerCount('data') > 0) this.emit('data', data);
   }
 
-  /**
-   * recv() into the whole of `buf`: the bytes received (0 at EOF), or -1
-   * when there is nothing to do (EAGAIN, or a fatal error, handled).
-   */
+  /** recv() into the whole of `buf`: the bytes received (0 at EOF), or -errno. */
   #recv(buf: ArrayBufferView): number {
     try {
       return B.recv_view(this._sockFd, buf);
     } catch (exc) {
-      if (!isRetryError(exc)) this._fatalError(fromNative(exc), 'Fatal read error on socket transport');
-      return -1;
+      const errno = (exc as { errno?: unknown }).errno;
+      if (typeof errno !== 'number') throw exc;
+      return -errno;
     }
   }
 
-  /** asyncio's _read_ready__get_buffer: recv() into the protocol's buffer. */
-  #readReadyGetBuffer(): void {
-    const protocol = this._protocol as BufferedProtocol;
-    const buf = this.#getBuffer(protocol, -1);
-    if (buf === null) return;
-    const n = this.#recv(buf);
-    if (n < 0) return;
-    if (n === 0) {
-      this._readReadyOnEof();
-      return;
-    }
+  /** A BufferedProtocol's own recv() put `n` bytes into `buf`. */
+  #bufferUpdated(n: number, buf: ArrayBufferView): void {
     // Node-style listeners get their own copy, taken before the protocol
     // may reuse its buffer.
     let copy: Buffer | null = null;
@@ -394,7 +370,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       copy = Buffer.from(new Uint8Array(buf.buffer, buf.byteOffset, n));
     }
     try {
-      protocol.bufferUpdated(n);
+      (this._protocol as BufferedProtocol).bufferUpdated(n);
     } catch (exc) {
       this._fatalError(exc, 'Fatal error: protocol.buffer_updated() call failed.');
       return;
@@ -443,14 +419,15 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
       // Not past the high-water mark: as without a batch, only what the
       // kernel refuses makes the protocol pause.
       const loop = this._loop;
-      if (loop._batchOpen && n <= SEND_BATCH_MAX && this._sendLen + n <= this._highWater) {
-        if (loop._queueSend(this, this._sockFd, data)) return;
+      const batch = this._batch;
+      if (loop._batchOpen && n <= SEND_BATCH_MAX && batch.sendLen + n <= this._highWater) {
+        if (loop._writeBatch.queue(this, data)) return;
         // The batch is full, or this transport's entry is not its last: the
         // batch goes now and this write starts the next one (unless what
         // the protocols did meanwhile changed this transport's state).
         loop._flushWrites();
-        if (this._bufferSize === 0 && this._connLost === 0 && loop._batchOpen && loop._queueSend(this, this._sockFd, data)) return;
-      } else if (this._sendIdx >= 0) {
+        if (this._bufferSize === 0 && this._connLost === 0 && loop._batchOpen && loop._writeBatch.queue(this, data)) return;
+      } else if (batch.sendIdx >= 0) {
         // It goes alone, after what this transport queued.
         loop._flushWrites();
       } else if (!loop._batchOpen) {
@@ -621,7 +598,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if (this._closing || this._eof) return;
     this._eof = true;
     // With a write in the loop's batch, _sentNotify shuts down after it.
-    if (this._bufferSize === 0 && this._sendIdx < 0) this.#shutdownWrite();
+    if (this._bufferSize === 0 && this._batch.sendIdx < 0) this.#shutdownWrite();
   }
 
   canWriteEof(): boolean {
@@ -632,7 +609,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   getWriteBufferSize(): number {
     // With what waits in the loop's batch (uvloop counts its queued writes too).
-    return this._bufferSize + this._sendLen;
+    return this._bufferSize + this._batch.sendLen;
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
@@ -693,7 +670,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._closing = true;
     this._loop._removeReader(this._sockFd);
     // With a write in the loop's batch, _sentNotify closes after it.
-    if (this._bufferSize === 0 && this._sendIdx < 0) this.#closeDrained();
+    if (this._bufferSize === 0 && this._batch.sendIdx < 0) this.#closeDrained();
   }
 
   /** close() with nothing left to send: connectionLost(null) soon. */
@@ -724,9 +701,9 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
   /** @internal Closes now, dropping buffered data. */
   _forceClose(exc: Error | null): void {
     if (this._connLost) return;
-    this._loop._cancelSend(this);
-    this._pre = false;
-    this._preData = null;
+    this._loop._writeBatch.cancel(this);
+    this._batch.pending = false;
+    this._batch.data = null;
     if (this._bufferSize > 0) {
       this._buffer = [];
       this._bufferSize = 0;

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { EventLoop, SelectorSocketTransport, isBufferedProtocol, startServer, type BufferedProtocol, type Protocol, type Transport } from '@iomux/loop';
 import { EVENT_READ, EVENT_WRITE } from '@iomux/selectors';
-import { OSError, binding, socket, socketpair, type Socket } from '@iomux/core-native';
+import { OSError, batch, socket, socketpair, type Socket } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, collectExceptions, future, recordingLogger, runBriefly, runUntil } from './helpers.js';
 
@@ -103,15 +103,15 @@ function drainPeer(sock: Socket, into: Buffer[]): 'eof' | 'more' {
 /**
  * The tests for one backend; with `batchIo` 'syscalls', the loop's read and
  * write batches make a syscall per transport instead of going through the
- * thread's io_uring (core-native batch_io).
+ * thread's io_uring (core-native batch.batchIo).
  */
 function suite(backend: string, batchIo?: 'syscalls'): void {
   t.test(`backend ${backend}${batchIo !== undefined ? `, batches through ${batchIo}` : ''}`, async (t) => {
     if (batchIo !== undefined) {
-      const before = binding.batch_io();
-      t.not(binding.batch_io(batchIo), 'io_uring');
+      const before = batch.batchIo();
+      t.not(batch.batchIo(batchIo), 'io_uring');
       t.teardown(() => {
-        binding.batch_io(before === 'io_uring' ? 'io_uring' : 'syscalls');
+        batch.batchIo(before === 'io_uring' ? 'io_uring' : 'syscalls');
       });
     }
     /** A loop, a transport on one end of a socketpair, its protocol and the other end. */
@@ -876,7 +876,7 @@ function suite(backend: string, batchIo?: 'syscalls'): void {
         p.onData = () => {
           order.push(i);
           if (paused === null) {
-            paused = trs.find((tr) => tr._recvQueued) ?? null;
+            paused = trs.find((tr) => tr._batch.queued) ?? null;
             t.ok(paused !== null, 'the first reader runs with transports still queued for later chunks');
             paused?.pauseReading();
           }
@@ -888,7 +888,7 @@ function suite(backend: string, batchIo?: 'syscalls'): void {
       const p = paused as unknown as SelectorSocketTransport;
       const pi = trs.indexOf(p);
       t.equal(protos[pi]!.count('dataReceived'), 0);
-      t.notOk(p._pre, 'nothing was received for it');
+      t.notOk(p._batch.pending, 'nothing was received for it');
       p.resumeReading();
       await runUntil(loop, () => protos[pi]!.count('dataReceived') > 0, 5);
       for (let i = 0; i < protos.length; i++) t.ok(protos[i]!.received().equals(sent[i]!), `transport ${i}`);
@@ -1289,4 +1289,4 @@ function suite(backend: string, batchIo?: 'syscalls'): void {
 
 for (const backend of BACKENDS) suite(backend);
 // Where batches go through io_uring, also the other way.
-if (binding.batch_io() === 'io_uring') suite('epoll', 'syscalls');
+if (batch.batchIo() === 'io_uring') suite('epoll', 'syscalls');
