@@ -21,8 +21,12 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/epoll.cc"],
-          "defines": ["IOMUX_HAVE_EPOLL"]
+          "sources": ["native/epoll.cc", "native/kqueue.cc", "native/kqueue-linux.cc", "native/kqueue-linux-filters.cc"],
+          "defines": ["IOMUX_HAVE_EPOLL", "IOMUX_HAVE_KQUEUE", "IOMUX_KQUEUE_EMULATION"]
+        }],
+        ["OS in ('mac', 'freebsd', 'openbsd', 'netbsd')", {
+          "sources": ["native/kqueue.cc"],
+          "defines": ["IOMUX_HAVE_KQUEUE"]
         }]
       ]
     }

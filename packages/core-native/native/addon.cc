@@ -7,6 +7,10 @@
 
 namespace iomux {
 
+#ifdef IOMUX_HAVE_KQUEUE
+void InitKqueue(Napi::Env env, Napi::Object exports);  // kqueue.cc
+#endif
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFdHandle(env, exports);
   InitWait(env, exports);
@@ -15,6 +19,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoll(env, exports);
 #ifdef IOMUX_HAVE_EPOLL
   InitEpoll(env, exports);
+#endif
+#ifdef IOMUX_HAVE_KQUEUE
+  InitKqueue(env, exports);
 #endif
   InitOs(env, exports);
   InitSocket(env, exports);

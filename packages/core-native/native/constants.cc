@@ -18,6 +18,12 @@
 #ifdef IOMUX_HAVE_EPOLL
 #include <sys/epoll.h>
 #endif
+#ifdef IOMUX_KQUEUE_EMULATION
+#include "kqueue-linux.h"
+#elif defined(IOMUX_HAVE_KQUEUE)
+#include <sys/types.h>
+#include <sys/event.h>
+#endif
 
 #include "backend.h"
 
@@ -81,6 +87,88 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   C(select, EPOLL_CTL_ADD);
   C(select, EPOLL_CTL_MOD);
   C(select, EPOLL_CTL_DEL);
+#endif
+#ifdef IOMUX_HAVE_KQUEUE
+  // kqueue: Python's KQ_* names (CPython's selectmodule.c) with the C
+  // values as int (CI: NOTE_EXIT is 2147483648, KQ_FILTER_READ -1), plus
+  // EV_RECEIPT, EVFILT_USER's and the timer's notes where defined. On Linux
+  // the emulation's (kqueue-linux.h, FreeBSD's values).
+  {
+#define KQ(obj, py, c) obj.Set(py, Napi::Number::New(env, static_cast<double>(c)))
+    KQ(select, "KQ_FILTER_READ", EVFILT_READ);
+    KQ(select, "KQ_FILTER_WRITE", EVFILT_WRITE);
+#ifdef EVFILT_AIO
+    KQ(select, "KQ_FILTER_AIO", EVFILT_AIO);
+#endif
+    KQ(select, "KQ_FILTER_VNODE", EVFILT_VNODE);
+    KQ(select, "KQ_FILTER_PROC", EVFILT_PROC);
+#ifdef EVFILT_NETDEV
+    KQ(select, "KQ_FILTER_NETDEV", EVFILT_NETDEV);
+#endif
+    KQ(select, "KQ_FILTER_SIGNAL", EVFILT_SIGNAL);
+    KQ(select, "KQ_FILTER_TIMER", EVFILT_TIMER);
+#ifdef EVFILT_USER
+    KQ(select, "KQ_FILTER_USER", EVFILT_USER);
+#endif
+    KQ(select, "KQ_EV_ADD", EV_ADD);
+    KQ(select, "KQ_EV_DELETE", EV_DELETE);
+    KQ(select, "KQ_EV_ENABLE", EV_ENABLE);
+    KQ(select, "KQ_EV_DISABLE", EV_DISABLE);
+    KQ(select, "KQ_EV_ONESHOT", EV_ONESHOT);
+    KQ(select, "KQ_EV_CLEAR", EV_CLEAR);
+#ifdef EV_RECEIPT
+    KQ(select, "KQ_EV_RECEIPT", EV_RECEIPT);
+#endif
+    KQ(select, "KQ_EV_SYSFLAGS", EV_SYSFLAGS);
+    KQ(select, "KQ_EV_FLAG1", EV_FLAG1);
+    KQ(select, "KQ_EV_EOF", EV_EOF);
+    KQ(select, "KQ_EV_ERROR", EV_ERROR);
+    KQ(select, "KQ_NOTE_LOWAT", NOTE_LOWAT);
+    KQ(select, "KQ_NOTE_DELETE", NOTE_DELETE);
+    KQ(select, "KQ_NOTE_WRITE", NOTE_WRITE);
+    KQ(select, "KQ_NOTE_EXTEND", NOTE_EXTEND);
+    KQ(select, "KQ_NOTE_ATTRIB", NOTE_ATTRIB);
+    KQ(select, "KQ_NOTE_LINK", NOTE_LINK);
+    KQ(select, "KQ_NOTE_RENAME", NOTE_RENAME);
+    KQ(select, "KQ_NOTE_REVOKE", NOTE_REVOKE);
+    KQ(select, "KQ_NOTE_EXIT", NOTE_EXIT);
+    KQ(select, "KQ_NOTE_FORK", NOTE_FORK);
+    KQ(select, "KQ_NOTE_EXEC", NOTE_EXEC);
+    KQ(select, "KQ_NOTE_PCTRLMASK", NOTE_PCTRLMASK);
+    KQ(select, "KQ_NOTE_PDATAMASK", NOTE_PDATAMASK);
+#ifdef NOTE_TRACK
+    KQ(select, "KQ_NOTE_TRACK", NOTE_TRACK);
+    KQ(select, "KQ_NOTE_CHILD", NOTE_CHILD);
+    KQ(select, "KQ_NOTE_TRACKERR", NOTE_TRACKERR);
+#endif
+#ifdef EVFILT_NETDEV
+    KQ(select, "KQ_NOTE_LINKUP", NOTE_LINKUP);
+    KQ(select, "KQ_NOTE_LINKDOWN", NOTE_LINKDOWN);
+    KQ(select, "KQ_NOTE_LINKINV", NOTE_LINKINV);
+#endif
+#ifdef NOTE_TRIGGER
+    KQ(select, "KQ_NOTE_TRIGGER", NOTE_TRIGGER);
+    KQ(select, "KQ_NOTE_FFNOP", NOTE_FFNOP);
+    KQ(select, "KQ_NOTE_FFAND", NOTE_FFAND);
+    KQ(select, "KQ_NOTE_FFOR", NOTE_FFOR);
+    KQ(select, "KQ_NOTE_FFCOPY", NOTE_FFCOPY);
+    KQ(select, "KQ_NOTE_FFCTRLMASK", NOTE_FFCTRLMASK);
+    KQ(select, "KQ_NOTE_FFLAGSMASK", NOTE_FFLAGSMASK);
+#endif
+#ifdef NOTE_SECONDS
+    KQ(select, "KQ_NOTE_SECONDS", NOTE_SECONDS);
+#endif
+#ifdef NOTE_MSECONDS
+    KQ(select, "KQ_NOTE_MSECONDS", NOTE_MSECONDS);
+#endif
+#ifdef NOTE_USECONDS
+    KQ(select, "KQ_NOTE_USECONDS", NOTE_USECONDS);
+#endif
+#ifdef NOTE_NSECONDS
+    KQ(select, "KQ_NOTE_NSECONDS", NOTE_NSECONDS);
+#endif
+#undef KQ
+  }
 #endif
   exports.Set("select_constants", select);
 
@@ -185,7 +273,12 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #else
   has.Set("epoll", Napi::Boolean::New(env, false));
 #endif
+#ifdef IOMUX_HAVE_KQUEUE
+  // Also on Linux, where it is the emulation (DefaultSelector keeps epoll).
+  has.Set("kqueue", Napi::Boolean::New(env, true));
+#else
   has.Set("kqueue", Napi::Boolean::New(env, false));
+#endif
   has.Set("devpoll", Napi::Boolean::New(env, false));
   exports.Set("has", has);
 }

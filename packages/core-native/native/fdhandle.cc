@@ -16,6 +16,9 @@
 #include "backend.h"
 #include "errno.h"
 #include "fdhandle.h"
+#ifdef IOMUX_KQUEUE_EMULATION
+#include "kqueue-linux.h"
+#endif
 
 namespace iomux {
 
@@ -66,6 +69,11 @@ int CloseBox(FdBox* box, bool from_js) {
   int fd = box->fd;
   box->fd = -1;
   if (fd < 0) return 0;
+#ifdef IOMUX_KQUEUE_EMULATION
+  // An emulated kqueue's knotes, timerfds and eventfd go with it (close or
+  // GC); a no-op for any other descriptor.
+  iomux_kqueue_release(fd);
+#endif
   return ::close(fd) == 0 ? 0 : errno;
 }
 

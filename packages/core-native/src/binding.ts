@@ -52,7 +52,7 @@ export interface Binding {
    * @property select select(2)
    * @property poll poll(2)
    * @property epoll epoll(7) (Linux)
-   * @property kqueue kqueue(2) (BSD, macOS)
+   * @property kqueue kqueue(2) (BSD, macOS; on Linux the emulation, which DefaultSelector never picks)
    * @property devpoll /dev/poll (Solaris, illumos)
    */
   has: Readonly<{ select: boolean; poll: boolean; epoll: boolean; kqueue: boolean; devpoll: boolean }>;
@@ -78,6 +78,47 @@ export interface Binding {
   epoll_wait?(epfd: number, out: Int32Array, maxevents: number, timeoutMs: number): number;
   /** struct epoll_event in int32 units: stride per event, events and data.fd offsets. */
   epoll_event_layout?: Readonly<{ stride: number; events: number; fd: number }>;
+
+  // kqueue.cc (macOS, the BSDs; Linux through the emulation of
+  // native/kqueue-linux.cc). Arrays hold entries of kevent_layout.stride
+  // int32s, one slot per field; 64-bit fields as low and high halves.
+  /** kqueue(2), close-on-exec. On Linux an epoll descriptor that carries the emulated kqueue. */
+  kqueue_create?(): number;
+  /**
+   * kevent(2): applies `nchanges` entries of `changes`, then writes up to
+   * `nevents` entries into `events`; returns how many. `timeoutSec < 0`
+   * blocks; else `timeoutNsec` must be in [0, 999999999]. A failed change
+   * comes back as a KQ_EV_ERROR entry (data = errno) when `events` has room,
+   * else it throws, as BSD does.
+   */
+  kevent?(
+    kq: number,
+    changes: Int32Array | null,
+    nchanges: number,
+    events: Int32Array | null,
+    nevents: number,
+    timeoutSec: number,
+    timeoutNsec: number,
+  ): number;
+  /**
+   * struct kevent in int32 slots: `stride` per entry; ident, data and udata
+   * as Lo/Hi halves (udata and ident unsigned, data signed: read Hi as
+   * int32), filter (int16), flags (uint16), fflags (uint32: read it >>> 0).
+   */
+  kevent_layout?: Readonly<{
+    stride: number;
+    identLo: number;
+    identHi: number;
+    filter: number;
+    flags: number;
+    fflags: number;
+    dataLo: number;
+    dataHi: number;
+    udataLo: number;
+    udataHi: number;
+  }>;
+  /** Linux only: how many emulated kqueues hold state now (leak checks in tests). */
+  kqueue_count?(): number;
 
   // os.cc
   /** The C library's text for an errno. */

@@ -1,0 +1,82 @@
+// The emulated kqueue's state (kqueue-linux.cc: registry and kevent();
+// kqueue-linux-filters.cc: the filters). Internal to the emulation.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "kqueue-linux.h"
+
+namespace iomux {
+namespace kq {
+
+struct Knote {
+  uintptr_t ident;
+  short filter;
+  unsigned short flags;  // kept from the EV_ADD: EV_ONESHOT, EV_CLEAR, EV_DISPATCH
+  unsigned int sfflags;
+  int64_t sdata;
+  void* udata;
+  bool enabled = true;
+  bool queued = false;     // in KqState::soft
+  bool hot = false;        // queued and reportable now (always-ready files)
+  uint32_t carried = 0;    // epoll events not yet reported (the eventlist was full)
+  int64_t last_data = 0;   // EV_CLEAR: what was last seen
+  bool last_eof = false;
+  int tfd = -1;            // TIMER: its timerfd
+  uint64_t fired = 0;      // TIMER: expirations read but not yet reported
+  bool triggered = false;  // USER
+};
+
+// One descriptor's READ and WRITE knotes: one epoll registration with the
+// union of the enabled ones' interest.
+struct FdWatch {
+  Knote* rd = nullptr;
+  Knote* wr = nullptr;
+  uint32_t events = 0;  // registered epoll interest (0: not in the epoll)
+  bool always = false;  // epoll refuses it (a regular file): always ready
+  int kind = 0;         // kSocket, kPipe, kOther
+  int64_t wcap = 0;     // SO_SNDBUF or the pipe's size when registered
+};
+
+enum { kOther = 0, kSocket = 1, kPipe = 2 };
+
+struct KqState {
+  int epfd = -1;
+  int efd = -1;         // eventfd: readable while a soft knote is hot
+  uint32_t cookie = 0;  // the high half of every epoll_event.data we register
+  bool closed = false;
+  bool signalled = false;
+  std::mutex mu;
+  std::map<uintptr_t, FdWatch> fds;
+  std::map<uintptr_t, Knote*> timers;
+  std::map<int, Knote*> by_tfd;
+  std::map<uintptr_t, Knote*> users;
+  // Knotes checked on every scan without epoll: triggered USER events,
+  // timers with expirations and descriptors' events that did not fit in the
+  // last eventlist, and always-ready files.
+  std::vector<Knote*> soft;
+};
+
+inline uint64_t Tag(const KqState* st, int fd) {
+  return (static_cast<uint64_t>(st->cookie) << 32) | static_cast<uint32_t>(fd);
+}
+
+// kqueue-linux-filters.cc; all with st->mu held.
+int ApplyFd(KqState* st, const struct kevent& ch);
+int ApplyTimer(KqState* st, const struct kevent& ch);
+int ApplyUser(KqState* st, const struct kevent& ch);
+// Turns one epoll event into kevents in out[0, room); returns how many.
+int FromEpoll(KqState* st, uint64_t data, uint32_t revents, struct kevent* out, int room);
+// Reports the hot soft knotes into out[0, room); returns how many.
+int ScanSoft(KqState* st, struct kevent* out, int room);
+void Enqueue(KqState* st, Knote* kn, bool hot);
+// Makes the eventfd readable exactly while a soft knote is hot.
+void UpdateSignal(KqState* st);
+// Frees every knote and internal descriptor (not epfd).
+void FreeAll(KqState* st);
+
+}  // namespace kq
+}  // namespace iomux
