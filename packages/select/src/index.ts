@@ -11,11 +11,15 @@
  */
 import { has } from '@iomux/core-native';
 import { epoll as epollImpl } from './epoll.js';
+import { kqueue as kqueueImpl } from './kqueue.js';
+import { kevent as keventImpl } from './kevent.js';
 
 export { select, selectAsync, type FileLike } from './select.js';
 export { checkWaitOptions, type AsyncWaitOptions } from './internal/async.js';
 export { poll, Poll } from './poll.js';
 export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
+export { Kqueue, type KeventVisitor } from './kqueue.js';
+export { Kevent, type KeventOptions, type Int64 } from './kevent.js';
 export * from './constants.js';
 /**
  * Beyond Python's select module: PyObject_AsFileDescriptor, the conversion
@@ -31,14 +35,17 @@ export * from '@iomux/core-native/error-classes';
 export const epoll: typeof epollImpl | undefined = has.epoll ? epollImpl : undefined;
 
 /**
- * kqueue (BSD, macOS) and /dev/poll (Solaris) are not implemented yet, and
- * Linux has neither: the names exist, as `undefined`, so that portable code
- * can test for them (`if (kqueue)`), as `hasattr(select, 'kqueue')` does,
- * and an ESM named import of them never fails.
+ * `select.kqueue` and `select.kevent`: present where the addon has kqueue
+ * (BSD and macOS natively, Linux through its emulation: `kqueue.emulated`).
  */
-export const kqueue: undefined = undefined;
-/** `select.kevent`: not implemented yet; undefined (see kqueue). */
-export const kevent: undefined = undefined;
-/** `select.devpoll`: not implemented yet; undefined (see kqueue). */
+export const kqueue: typeof kqueueImpl | undefined = has.kqueue ? kqueueImpl : undefined;
+/** `select.kevent`: present where `kqueue` is. */
+export const kevent: typeof keventImpl | undefined = has.kqueue ? keventImpl : undefined;
+/**
+ * /dev/poll (Solaris) is not implemented yet, and Linux has none: the name
+ * exists, as `undefined`, so that portable code can test for it (`if
+ * (devpoll)`), as `hasattr(select, 'devpoll')` does, and an ESM named
+ * import of it never fails.
+ */
 export const devpoll: undefined = undefined;
 
