@@ -1,6 +1,7 @@
 // Not a test file: the script wakeup.test.ts runs in child processes, once
-// as the platform wakes up (epoll on Linux) and once with IOMUX_WAKEUP=timer.
-// Each case prints one JSON line: its name, what the promise settled with
+// as the platform wakes up (epoll on Linux), once with IOMUX_WAKEUP=timer and
+// once with IOMUX_WAKEUP=kqueue. A first line names the mechanism in use;
+// then each case prints one JSON line: its name, what the promise settled with
 // (descriptors given as the names of their fixtures, since a wake source
 // shifts the numbers), how long it took in ms, and how many epoll
 // descriptors the process held beyond its start while the wait was pending.
@@ -173,7 +174,14 @@ const cases: Record<string, Case> = {
   },
 };
 
+/** The mechanism the wake sources use (internal/wakeup.ts), read from the built file. */
+function mechanism(): string {
+  const file = require('node:path').join(require('node:path').dirname(require.resolve('@iomux/select')), 'internal', 'wakeup.js');
+  return (require(file) as { wakeMechanism: string }).wakeMechanism;
+}
+
 async function main(): Promise<void> {
+  console.log(JSON.stringify({ name: '#mechanism', result: mechanism(), ms: 0, epolls: null }));
   const base = epollCount();
   for (const [name, run] of Object.entries(cases)) {
     const [r, w] = os.pipe();

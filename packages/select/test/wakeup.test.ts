@@ -24,7 +24,7 @@ interface Line {
 }
 
 /** Runs wakeup-cases.js with `env` added; its exit code, stderr and lines. */
-async function runCases(env: Record<string, string>): Promise<{ status: number | null; err: string; lines: Map<string, Line> }> {
+async function runCases(env: Record<string, string>): Promise<{ status: number | null; err: string; lines: Map<string, Line>; mechanism: string }> {
   // The default child must not inherit a forced mode from this process.
   const { IOMUX_WAKEUP: _, ...base } = plainEnv();
   const child = spawn(process.execPath, [CASES], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...base, ...env } });
@@ -37,12 +37,14 @@ async function runCases(env: Record<string, string>): Promise<{ status: number |
   const [status] = (await once(child, 'exit')) as [number | null];
   clearTimeout(killer);
   const lines = new Map<string, Line>();
+  let mechanism = '';
   for (const l of out.split('\n')) {
     if (l === '') continue;
     const line = JSON.parse(l) as Line;
-    lines.set(line.name, line);
+    if (line.name === '#mechanism') mechanism = line.result as string;
+    else lines.set(line.name, line);
   }
-  return { status, err, lines };
+  return { status, err, lines, mechanism };
 }
 
 const closed = { error: 'ValueError', message: 'I/O operation on closed poll object' };
@@ -67,6 +69,8 @@ const expected: Record<string, unknown> = {
 
 t.test('selectAsync and pollAsync settle alike through the timer fallback and the platform wake-up', async (t) => {
   const [timer, native] = await Promise.all([runCases({ IOMUX_WAKEUP: 'timer' }), runCases({})]);
+  t.equal(timer.mechanism, 'timer', 'IOMUX_WAKEUP=timer forces the timer');
+  if (hasEpoll) t.equal(native.mechanism, 'epoll', 'Linux wakes through epoll by default, never the kqueue emulation');
   for (const [mode, run] of [
     ['timer', timer],
     ['default', native],
@@ -101,5 +105,32 @@ t.test('selectAsync and pollAsync settle alike through the timer fallback and th
   }
   for (const name of ['select: timeout', 'poll: timeout']) {
     t.ok((timer.lines.get(name)?.ms ?? 0) >= 99, `timer: ${name} is never shorter than asked`);
+  }
+});
+
+// The kqueue wake source runs here through the addon's emulation, so the
+// one BSD and macOS take is tested on Linux: every case must settle as
+// through the timer.
+t.test('the same cases through the kqueue wake source (IOMUX_WAKEUP=kqueue)', { skip: select.kqueue ? false : 'needs kqueue (native or emulated)' }, async (t) => {
+  const [timer, kq] = await Promise.all([runCases({ IOMUX_WAKEUP: 'timer' }), runCases({ IOMUX_WAKEUP: 'kqueue' })]);
+  t.equal(kq.mechanism, 'kqueue', 'the wake sources are kqueues');
+  t.equal(kq.status, 0, `the child exits 0 by itself (${kq.err.trim().split('\n').pop() ?? ''})`);
+  t.equal(kq.err, '', 'and writes nothing to stderr');
+  t.same([...kq.lines.keys()], Object.keys(expected), 'every case ran');
+  for (const [name, want] of Object.entries(expected)) {
+    t.same(kq.lines.get(name)?.result, want, `kqueue: ${name}`);
+    t.same(kq.lines.get(name)?.result, timer.lines.get(name)?.result, `kqueue gives what the timer gives: ${name}`);
+  }
+  for (const name of ['select: ready later', 'poll: ready later, assumeNotReady']) {
+    const ms = kq.lines.get(name)?.ms;
+    t.ok(ms !== undefined && ms >= 50 && ms < 2000, `kqueue: ${name} woke after the write (${ms} ms)`);
+    // The emulation's kqueue descriptor is an epoll one.
+    if (hasEpoll) t.ok((kq.lines.get(name)?.epolls ?? 0) > 0, `kqueue: ${name} waited on the kqueue's descriptor`);
+  }
+  for (const name of ['select: a regular file, assumeNotReady', 'poll: a regular file, assumeNotReady']) {
+    t.ok((kq.lines.get(name)?.ms ?? Infinity) < 1000, `kqueue: ${name} settled at once (${kq.lines.get(name)?.ms} ms)`);
+  }
+  for (const name of ['select: timeout', 'poll: timeout']) {
+    t.ok((kq.lines.get(name)?.ms ?? 0) >= 99, `kqueue: ${name} is never shorter than asked`);
   }
 });

@@ -19,6 +19,7 @@
 import type { FdHandle } from '@iomux/core-native';
 import { isScarce } from './async.js';
 import { epollWakeup } from './wakeup-epoll.js';
+import { kqueueWakeup } from './wakeup-kqueue.js';
 
 /** A set of descriptors whose readiness wakes a wait (see the header). */
 export interface WakeSource {
@@ -48,7 +49,7 @@ export interface WakeMechanism {
 }
 
 /** The mechanisms, best first: the first available one is used. */
-const MECHANISMS: readonly WakeMechanism[] = [epollWakeup];
+const MECHANISMS: readonly WakeMechanism[] = [epollWakeup, kqueueWakeup];
 
 /** The source with no descriptor: a wait on it looks on a timer. */
 const TIMER_SOURCE: WakeSource = Object.freeze({
@@ -58,9 +59,11 @@ const TIMER_SOURCE: WakeSource = Object.freeze({
   close: (): void => {},
 });
 
-// IOMUX_WAKEUP=timer (internal, for tests) forces the timer fallback of platforms with no mechanism.
+// IOMUX_WAKEUP (internal, for tests): 'timer' forces the fallback of platforms
+// with no mechanism; a mechanism's name picks it where available (kqueue on Linux).
+const FORCED = process.env.IOMUX_WAKEUP;
 const CHOSEN: WakeMechanism | null =
-  process.env.IOMUX_WAKEUP === 'timer' ? null : (MECHANISMS.find((m) => m.available) ?? null);
+  FORCED === 'timer' ? null : (MECHANISMS.find((m) => m.available && m.name === FORCED) ?? MECHANISMS.find((m) => m.available) ?? null);
 
 /** The mechanism in use ('epoll'), or 'timer' when waits look on a timer. */
 export const wakeMechanism: string = CHOSEN?.name ?? 'timer';
