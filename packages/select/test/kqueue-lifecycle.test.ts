@@ -1,0 +1,173 @@
+// kqueue's share of the leak tests (lifecycle.test.ts does epoll's):
+// descriptors and memory over many create/close and change cycles, garbage
+// collection of abandoned kqueue objects (and, through the emulation, of
+// the state it keeps with the descriptor), and kqueues in worker threads
+// ended normally or by terminate(). Every test checks /proc/self/fd.
+import t, { type Test } from 'tap';
+import * as fs from 'node:fs';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import * as select from '@iomux/select';
+import { binding, os } from '@iomux/core-native';
+import { checkNoFdLeak, fdCount, openFds } from '../../../test/support/fds.js';
+import { collectUntil, gc } from '../../../test/support/gc.js';
+import { nextMessage, settledFds } from '../../../test/support/workers.js';
+
+checkNoFdLeak(t);
+const initialFds = openFds();
+const skip = select.kqueue ? false : 'needs kqueue (BSD, macOS, or the Linux emulation)';
+const kqueue = select.kqueue!;
+const kevent = select.kevent!;
+const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('GC closes an abandoned kqueue object and what it watched stays open', { skip }, async (t) => {
+  const [r, w] = os.pipe();
+  t.teardown(() => {
+    os.close(r);
+    os.close(w);
+  });
+  const before = binding.fdhandle_open_count();
+  const start = fdCount();
+  let fd = -1;
+  (() => {
+    const kq = kqueue();
+    kq.control([kevent(r), kevent(w, select.KQ_FILTER_WRITE!), kevent(1, select.KQ_FILTER_TIMER!, select.KQ_EV_ADD!, 0, 1000)], 0);
+    fd = kq.fileno();
+  })();
+  t.equal(binding.fdhandle_open_count(), before + 1, 'owned by a handle');
+  await collectUntil(() => binding.fdhandle_open_count() === before && !isOpen(fd));
+  t.notOk(isOpen(fd), `descriptor ${fd} is gone`);
+  t.equal(fdCount(), start, 'and so is every descriptor its state held (a timer)');
+  t.ok(isOpen(r) && isOpen(w), 'the watched pipe is untouched');
+});
+
+t.test('GC closes 1,000 abandoned kqueue objects', { skip }, async (t) => {
+  const before = binding.fdhandle_open_count();
+  const start = fdCount();
+  (() => {
+    for (let i = 0; i < 1000; i++) kqueue();
+  })();
+  t.equal(binding.fdhandle_open_count(), before + 1000);
+  await collectUntil(() => binding.fdhandle_open_count() === before && fdCount() === start);
+  t.equal(fdCount(), start);
+});
+
+t.test('100,000 kqueue create/close cycles leave descriptors and memory unchanged', { skip }, async (t) => {
+  const start = fdCount();
+  const handles = binding.fdhandle_open_count();
+  // A first round warms up the allocator; the second must not grow.
+  for (let i = 0; i < 20_000; i++) kqueue().close();
+  gc();
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  for (let i = 0; i < 100_000; i++) kqueue().close();
+  const ms = performance.now() - t0;
+  gc();
+  const grew = (process.memoryUsage().rss - rss0) / 1024 / 1024;
+  t.comment(`100,000 kqueue()/close(): ${ms.toFixed(0)} ms, RSS ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MiB`);
+  t.equal(fdCount(), start);
+  t.equal(binding.fdhandle_open_count(), handles);
+  t.ok(grew < 32, `RSS grew by less than 32 MiB (${grew.toFixed(1)})`);
+});
+
+t.test('200,000 add/delete cycles of a read filter, with a timer among them', { skip }, async (t) => {
+  const [r, w] = os.pipe();
+  using kq = kqueue();
+  const add = [kevent(r)];
+  const del = [kevent(r, select.KQ_FILTER_READ!, select.KQ_EV_DELETE!)];
+  const timerOn = [kevent(7, select.KQ_FILTER_TIMER!, select.KQ_EV_ADD!, 0, 60_000)];
+  const timerOff = [kevent(7, select.KQ_FILTER_TIMER!, select.KQ_EV_DELETE!)];
+  const start = fdCount();
+  gc();
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  for (let i = 0; i < 100_000; i++) {
+    kq.control(add, 0);
+    kq.control(del, 0);
+    kq.control(timerOn, 0);
+    kq.control(timerOff, 0);
+  }
+  const ms = performance.now() - t0;
+  gc();
+  const grew = (process.memoryUsage().rss - rss0) / 1024 / 1024;
+  t.comment(`200,000 read and 200,000 timer changes: ${ms.toFixed(0)} ms, RSS ${grew.toFixed(1)} MiB`);
+  t.equal(fdCount(), start, 'no descriptor left behind (the timers are gone)');
+  t.ok(grew < 32, `RSS grew by less than 32 MiB (${grew.toFixed(1)})`);
+  kq.control([kevent(w, select.KQ_FILTER_WRITE!)], 0);
+  t.same(
+    kq.control(null, 4, 0).map((e) => [e.ident, e.filter]),
+    [[w, select.KQ_FILTER_WRITE]],
+    'still works afterwards, with only the last registration',
+  );
+  os.close(r);
+  os.close(w);
+});
+
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const select = require(workerData.select);
+const { binding } = require(workerData.core);
+const { rs, ws, mode } = workerData;
+const kqs = rs.map((r) => {
+  const kq = select.kqueue();
+  kq.control([select.kevent(r)], 0);
+  return kq;
+});
+globalThis.keep = kqs;
+require(workerData.core).os.write(ws[0], Buffer.from('x'));
+const ready = kqs[0].control(null, 4, 1).map((e) => e.ident);
+parentPort.postMessage({ kqfds: kqs.map((kq) => kq.fileno()), owned: binding.fdhandle_open_count(), ready });
+if (mode === 'exit') parentPort.once('message', () => parentPort.close());
+if (mode === 'hold') setInterval(() => kqs.length, 1000);
+if (mode === 'async') kqs[1].controlAsync(null, 1);
+`;
+
+async function runWorker(t: Test, mode: 'exit' | 'hold' | 'async'): Promise<void> {
+  const before = openFds();
+  const pipes = Array.from({ length: 20 }, () => os.pipe());
+  const worker = new Worker(workerSource, {
+    eval: true,
+    workerData: {
+      select: require.resolve('@iomux/select'),
+      core: require.resolve('@iomux/core-native'),
+      rs: pipes.map((p) => p[0]),
+      ws: pipes.map((p) => p[1]),
+      mode,
+    },
+  });
+  const exited = once(worker, 'exit') as Promise<[number]>;
+  const report = (await nextMessage(worker)) as { kqfds: number[]; owned: number; ready: number[] };
+  t.same(report.ready, [pipes[0]![0]], 'kqueue works in the worker');
+  t.equal(report.owned, 20, 'the worker owns 20 descriptors');
+  t.ok(report.kqfds.every(isOpen), 'the worker holds 20 open kqueue descriptors');
+  if (mode === 'exit') worker.postMessage('go');
+  else {
+    await sleep(50);
+    await worker.terminate();
+  }
+  const [code] = await exited;
+  t.equal(code, mode === 'exit' ? 0 : 1, `exit code (${mode})`);
+  t.ok(report.kqfds.every((fd) => !isOpen(fd)), 'every kqueue descriptor of the worker is closed');
+  for (const [r, w] of pipes) {
+    os.close(r);
+    os.close(w);
+  }
+  t.same(await settledFds(before, 20), before, '/proc/self/fd is what it was before the worker');
+}
+
+t.test('a worker that exits without closing 20 kqueue objects leaks nothing', { skip }, async (t) => {
+  await runWorker(t, 'exit');
+});
+
+t.test('a worker that holds 20 kqueue objects and is terminated leaks nothing', { skip }, async (t) => {
+  await runWorker(t, 'hold');
+});
+
+t.test('a worker terminated inside a controlAsync() wait leaks nothing', { skip }, async (t) => {
+  await runWorker(t, 'async');
+});
+
+t.test('afterwards: the process holds what it held at the start', async (t) => {
+  t.same(await settledFds(initialFds, 20), initialFds, 'same descriptors, by number');
+});
