@@ -15,7 +15,7 @@
  */
 import { OverflowError } from '@iomux/core-native/error-classes';
 import { pyTypeName } from '@iomux/core-native';
-import { B, C } from './internal/native.js';
+import { C } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
 import { isOptions } from './internal/async.js';
 
@@ -261,27 +261,6 @@ export const kevent: {
 Object.defineProperty(kevent, 'prototype', { value: Kevent.prototype });
 
 // ---------------------------------------------------------------- layout
-
-/** The addon's kqueue functions (native/kqueue.cc), present where has.kqueue is. */
-export interface KqueueBinding {
-  kqueue_create?(): number;
-  kevent?(kq: number, changes: Int32Array | null, nchanges: number, events: Int32Array | null, nevents: number, timeoutSec: number, timeoutNsec: number): number;
-  kevent_layout?: Readonly<{
-    stride: number;
-    identLo: number;
-    identHi: number;
-    filter: number;
-    flags: number;
-    fflags: number;
-    dataLo: number;
-    dataHi: number;
-    udataLo: number;
-    udataHi: number;
-  }>;
-}
-
-/** The binding's kqueue functions, typed here (see KqueueBinding). */
-export const KB = B as unknown as KqueueBinding;
 
 /** Writes a 64-bit value into two int32 slots (low, high). */
 export function put64(a: Int32Array, lo: number, hi: number, v: Int64): void {

@@ -14,9 +14,9 @@ import { B, toCInt } from './internal/native.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
-import { KB, Kevent, getI64, getU64, makeKevent, put64, type Int64 } from './kevent.js';
+import { Kevent, getI64, getU64, makeKevent, put64, type Int64 } from './kevent.js';
 
-const LAYOUT = KB.kevent_layout ?? {
+const LAYOUT = B.kevent_layout ?? {
   stride: 0,
   identLo: 0,
   identHi: 0,
@@ -326,7 +326,7 @@ export class Kqueue implements Disposable {
     const deadline = ns > 0 ? now() + ns / 1e6 : 0;
     for (;;) {
       try {
-        return KB.kevent!(kq, this.#changes, nchanges, out, max, ns < 0 ? -1 : Math.floor(ns / 1e9), ns < 0 ? 0 : ns % 1e9);
+        return B.kevent!(kq, this.#changes, nchanges, out, max, ns < 0 ? -1 : Math.floor(ns / 1e9), ns < 0 ? 0 : ns % 1e9);
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         // The changes were applied before the wait was interrupted: the
@@ -384,7 +384,7 @@ function countOf(found: number[]): number {
 function create(): Kqueue {
   let fd: number;
   try {
-    fd = KB.kqueue_create!();
+    fd = B.kqueue_create!();
   } catch (e) {
     rethrow(e);
   }

@@ -20,6 +20,8 @@ const kqueue = select.kqueue!;
 const kevent = select.kevent!;
 const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Kqueues whose emulated state the addon holds (Linux); 0 where kqueue is native. */
+const states = (): number => binding.kqueue_count?.() ?? 0;
 
 t.test('GC closes an abandoned kqueue object and what it watched stays open', { skip }, async (t) => {
   const [r, w] = os.pipe();
@@ -29,6 +31,7 @@ t.test('GC closes an abandoned kqueue object and what it watched stays open', { 
   });
   const before = binding.fdhandle_open_count();
   const start = fdCount();
+  const held = states();
   let fd = -1;
   (() => {
     const kq = kqueue();
@@ -39,11 +42,13 @@ t.test('GC closes an abandoned kqueue object and what it watched stays open', { 
   await collectUntil(() => binding.fdhandle_open_count() === before && !isOpen(fd));
   t.notOk(isOpen(fd), `descriptor ${fd} is gone`);
   t.equal(fdCount(), start, 'and so is every descriptor its state held (a timer)');
+  t.equal(states(), held, 'and the emulated state itself');
   t.ok(isOpen(r) && isOpen(w), 'the watched pipe is untouched');
 });
 
 t.test('GC closes 1,000 abandoned kqueue objects', { skip }, async (t) => {
   const before = binding.fdhandle_open_count();
+  const held = states();
   const start = fdCount();
   (() => {
     for (let i = 0; i < 1000; i++) kqueue();
@@ -51,11 +56,13 @@ t.test('GC closes 1,000 abandoned kqueue objects', { skip }, async (t) => {
   t.equal(binding.fdhandle_open_count(), before + 1000);
   await collectUntil(() => binding.fdhandle_open_count() === before && fdCount() === start);
   t.equal(fdCount(), start);
+  t.equal(states(), held, 'and their emulated state');
 });
 
 t.test('100,000 kqueue create/close cycles leave descriptors and memory unchanged', { skip }, async (t) => {
   const start = fdCount();
   const handles = binding.fdhandle_open_count();
+  const held = states();
   // A first round warms up the allocator; the second must not grow.
   for (let i = 0; i < 20_000; i++) kqueue().close();
   gc();
@@ -68,6 +75,7 @@ t.test('100,000 kqueue create/close cycles leave descriptors and memory unchange
   t.comment(`100,000 kqueue()/close(): ${ms.toFixed(0)} ms, RSS ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MiB`);
   t.equal(fdCount(), start);
   t.equal(binding.fdhandle_open_count(), handles);
+  t.equal(states(), held, 'no emulated state left');
   t.ok(grew < 32, `RSS grew by less than 32 MiB (${grew.toFixed(1)})`);
 });
 
@@ -117,7 +125,7 @@ const kqs = rs.map((r) => {
 globalThis.keep = kqs;
 require(workerData.core).os.write(ws[0], Buffer.from('x'));
 const ready = kqs[0].control(null, 4, 1).map((e) => e.ident);
-parentPort.postMessage({ kqfds: kqs.map((kq) => kq.fileno()), owned: binding.fdhandle_open_count(), ready });
+parentPort.postMessage({ kqfds: kqs.map((kq) => kq.fileno()), owned: binding.fdhandle_open_count(), states: binding.kqueue_count ? binding.kqueue_count() : 0, ready });
 if (mode === 'exit') parentPort.once('message', () => parentPort.close());
 if (mode === 'hold') setInterval(() => kqs.length, 1000);
 if (mode === 'async') kqs[1].controlAsync(null, 1);
@@ -125,6 +133,7 @@ if (mode === 'async') kqs[1].controlAsync(null, 1);
 
 async function runWorker(t: Test, mode: 'exit' | 'hold' | 'async'): Promise<void> {
   const before = openFds();
+  const held = states();
   const pipes = Array.from({ length: 20 }, () => os.pipe());
   const worker = new Worker(workerSource, {
     eval: true,
@@ -137,7 +146,7 @@ async function runWorker(t: Test, mode: 'exit' | 'hold' | 'async'): Promise<void
     },
   });
   const exited = once(worker, 'exit') as Promise<[number]>;
-  const report = (await nextMessage(worker)) as { kqfds: number[]; owned: number; ready: number[] };
+  const report = (await nextMessage(worker)) as { kqfds: number[]; owned: number; states: number; ready: number[] };
   t.same(report.ready, [pipes[0]![0]], 'kqueue works in the worker');
   t.equal(report.owned, 20, 'the worker owns 20 descriptors');
   t.ok(report.kqfds.every(isOpen), 'the worker holds 20 open kqueue descriptors');
@@ -149,6 +158,10 @@ async function runWorker(t: Test, mode: 'exit' | 'hold' | 'async'): Promise<void
   const [code] = await exited;
   t.equal(code, mode === 'exit' ? 0 : 1, `exit code (${mode})`);
   t.ok(report.kqfds.every((fd) => !isOpen(fd)), 'every kqueue descriptor of the worker is closed');
+  if (binding.kqueue_count) {
+    t.equal(report.states, held + 20, "the emulation held the worker's 20 kqueues");
+    t.equal(states(), held, 'and frees them with the worker');
+  }
   for (const [r, w] of pipes) {
     os.close(r);
     os.close(w);

@@ -7,7 +7,6 @@
 import { fromNative, has, type FdHandle } from '@iomux/core-native';
 import { B, C } from './native.js';
 import type { WakeMechanism, WakeSource } from './wakeup.js';
-import { KB } from '../kevent.js';
 
 // From the addon; absent without kqueue, where no source is opened.
 const FILTER_READ = C.KQ_FILTER_READ ?? 0;
@@ -18,7 +17,7 @@ const EV_DELETE = C.KQ_EV_DELETE ?? 0;
 const READ_BITS = (C.POLLIN ?? 0) | (C.POLLPRI ?? 0) | (C.POLLRDNORM ?? 0) | (C.POLLRDBAND ?? 0);
 const WRITE_BITS = (C.POLLOUT ?? 0) | (C.POLLWRNORM ?? 0) | (C.POLLWRBAND ?? 0);
 
-const LAYOUT = KB.kevent_layout;
+const LAYOUT = B.kevent_layout;
 const STRIDE = LAYOUT?.stride ?? 0;
 
 class KqueueWakeSource implements WakeSource {
@@ -30,7 +29,7 @@ class KqueueWakeSource implements WakeSource {
   constructor() {
     let fd: number;
     try {
-      fd = KB.kqueue_create!();
+      fd = B.kqueue_create!();
     } catch (e) {
       throw fromNative(e);
     }
@@ -52,7 +51,7 @@ class KqueueWakeSource implements WakeSource {
     a[l.filter] = filter;
     a[l.flags] = flags;
     try {
-      KB.kevent!(this.#fd, a, 1, null, 0, 0, 0);
+      B.kevent!(this.#fd, a, 1, null, 0, 0, 0);
       return true;
     } catch {
       return false;
@@ -87,6 +86,6 @@ class KqueueWakeSource implements WakeSource {
 
 export const kqueueWakeup: WakeMechanism = {
   name: 'kqueue',
-  available: has.kqueue && typeof KB.kqueue_create === 'function' && STRIDE > 0,
+  available: has.kqueue && typeof B.kqueue_create === 'function' && STRIDE > 0,
   open: () => new KqueueWakeSource(),
 };
