@@ -190,7 +190,22 @@ export interface Binding {
    * `stride` apart; the offsets of each field in an entry; `ring_ops`, the
    * most entries one io_uring call takes.
    */
-  batch_layout: Readonly<{ header: number; stride: number; fd: number; offset: number; length: number; result: number; ring_ops: number }>;
+  batch_layout: Readonly<{
+    /** Index of the first entry (table[0] is the count). */
+    header: number;
+    /** Int32s per entry. */
+    stride: number;
+    /** The descriptor's offset in an entry. */
+    fd: number;
+    /** The slab offset's offset in an entry. */
+    offset: number;
+    /** The length's offset in an entry. */
+    length: number;
+    /** The result's offset in an entry. */
+    result: number;
+    /** The most entries one io_uring call takes. */
+    ring_ops: number;
+  }>;
   /** shutdown(2): `how` is SHUT_RD, SHUT_WR or SHUT_RDWR. */
   shutdown(fd: number, how: number): void;
   /** [family, host, port] */
