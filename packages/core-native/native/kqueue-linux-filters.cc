@@ -7,8 +7,7 @@
 //               (WRITE); fflags then holds the socket's error, read with
 //               SO_ERROR only when epoll reports EPOLLERR (which clears it).
 //               A regular file, which epoll refuses, is always ready.
-//   TIMER       a timerfd; data counts the expirations since last reported.
-//   USER        no descriptor: pending ones make the eventfd readable.
+//   TIMER, USER in kqueue-linux-timer.cc.
 //
 // Stale readability of the epoll descriptor (readable, yet kevent(0) finds
 // nothing): an EV_CLEAR knote sharing its descriptor with a knote without
@@ -21,7 +20,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,10 +31,8 @@
 
 namespace iomux {
 namespace kq {
-namespace {
 
-constexpr unsigned short kKeptFlags = EV_ONESHOT | EV_CLEAR | EV_DISPATCH;
-constexpr unsigned int kTimerUnits = NOTE_SECONDS | NOTE_MSECONDS | NOTE_USECONDS | NOTE_NSECONDS;
+static constexpr unsigned short kKeptFlags = EV_ONESHOT | EV_CLEAR | EV_DISPATCH;
 
 Knote* NewKnote(const struct kevent& ch) {
   Knote* kn = new Knote();
@@ -56,13 +52,12 @@ void Dequeue(KqState* st, Knote* kn) {
   kn->hot = false;
 }
 
-// The enabled/disabled switch and EV_ADD's implicit enable, as FreeBSD.
 void Toggle(Knote* kn, const struct kevent& ch) {
   if (ch.flags & EV_DISABLE) kn->enabled = false;
   else if (ch.flags & (EV_ENABLE | EV_ADD)) kn->enabled = true;
 }
 
-bool Pending(const Knote* kn) {
+static bool Pending(const Knote* kn) {
   if (!kn->enabled) return false;
   switch (kn->filter) {
     case EVFILT_USER: return kn->triggered;
@@ -74,7 +69,7 @@ bool Pending(const Knote* kn) {
 // --- READ / WRITE -------------------------------------------------------
 
 // Registers w's interest in the epoll (ADD, MOD or DEL as needed).
-int Rearm(KqState* st, uintptr_t ident, FdWatch* w, bool force = false) {
+static int Rearm(KqState* st, uintptr_t ident, FdWatch* w, bool force = false) {
   bool rd = w->rd != nullptr && w->rd->enabled;
   bool wr = w->wr != nullptr && w->wr->enabled;
   uint32_t ev = (rd ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (wr ? uint32_t{EPOLLOUT} : 0u);
@@ -112,7 +107,7 @@ int Rearm(KqState* st, uintptr_t ident, FdWatch* w, bool force = false) {
   return 0;
 }
 
-void DropFd(KqState* st, uintptr_t ident, FdWatch* w, Knote* kn) {
+static void DropFd(KqState* st, uintptr_t ident, FdWatch* w, Knote* kn) {
   (kn == w->rd ? w->rd : w->wr) = nullptr;
   Dequeue(st, kn);
   delete kn;
@@ -120,7 +115,7 @@ void DropFd(KqState* st, uintptr_t ident, FdWatch* w, Knote* kn) {
   if (w->rd == nullptr && w->wr == nullptr) st->fds.erase(ident);
 }
 
-void Probe(FdWatch* w, int fd) {
+static void Probe(FdWatch* w, int fd) {
   struct stat sb;
   if (fstat(fd, &sb) != 0) return;
   if (S_ISSOCK(sb.st_mode)) {
@@ -137,7 +132,7 @@ void Probe(FdWatch* w, int fd) {
 
 // Fills ev from a READ/WRITE knote given epoll's events; false when there is
 // nothing new to report.
-bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) {
+static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) {
   int fd = static_cast<int>(kn->ident);
   int64_t data = 1;
   bool eof;
@@ -175,13 +170,9 @@ bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) {
   return true;
 }
 
-// After a knote was reported: EV_ONESHOT deletes it, EV_DISPATCH disables it.
-// Returns false when it was deleted.
-bool AfterReport(KqState* st, Knote* kn);
-
 // Reports a READ/WRITE knote, or carries its events to the next scan when
 // out has no room. Returns the kevents written (0 or 1).
-int ReportFd(KqState* st, FdWatch* w, Knote* kn, uint32_t revents, struct kevent* out, int room) {
+static int ReportFd(KqState* st, FdWatch* w, Knote* kn, uint32_t revents, struct kevent* out, int room) {
   if (kn == nullptr || !kn->enabled) return 0;
   bool fires = kn->filter == EVFILT_READ ? (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0
                                          : (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
@@ -192,60 +183,6 @@ int ReportFd(KqState* st, FdWatch* w, Knote* kn, uint32_t revents, struct kevent
     return 0;
   }
   if (!FdEvent(w, kn, revents, out)) return 0;
-  AfterReport(st, kn);
-  return 1;
-}
-
-// --- TIMER --------------------------------------------------------------
-
-int ArmTimer(Knote* kn) {
-  int64_t v = kn->sdata;
-  unsigned int unit = kn->sfflags & kTimerUnits;
-  int64_t mul = unit == NOTE_SECONDS ? 1000000000 : unit == NOTE_USECONDS ? 1000 : unit == NOTE_NSECONDS ? 1 : 1000000;
-  int64_t ns = v > INT64_MAX / mul ? INT64_MAX : v * mul;
-  if (ns == 0 && !(kn->flags & EV_ONESHOT)) kn->flags |= EV_ONESHOT;  // FreeBSD: a 0 period fires once
-  struct itimerspec its;
-  its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
-  its.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
-  if (ns == 0) its.it_value.tv_nsec = 1;  // 0 would disarm it
-  its.it_interval = its.it_value;
-  if (kn->flags & EV_ONESHOT) its.it_interval = {0, 0};
-  kn->fired = 0;
-  return timerfd_settime(kn->tfd, 0, &its, nullptr) == 0 ? 0 : errno;
-}
-
-int TimerInterest(KqState* st, Knote* kn) {
-  struct epoll_event e;
-  e.events = kn->enabled ? uint32_t{EPOLLIN} : 0u;  // disabled: expirations accumulate
-  e.data.u64 = Tag(st, kn->tfd);
-  if (epoll_ctl(st->epfd, EPOLL_CTL_MOD, kn->tfd, &e) < 0) return errno;
-  if (kn->fired > 0 && kn->enabled) Enqueue(st, kn, false);
-  return 0;
-}
-
-void DropTimer(KqState* st, Knote* kn) {
-  Dequeue(st, kn);
-  st->timers.erase(kn->ident);
-  st->by_tfd.erase(kn->tfd);
-  close(kn->tfd);  // also leaves the epoll
-  delete kn;
-}
-
-int ReportTimer(KqState* st, Knote* kn, struct kevent* out, int room) {
-  uint64_t count = 0;
-  if (read(kn->tfd, &count, sizeof count) == static_cast<ssize_t>(sizeof count)) kn->fired += count;
-  if (kn->fired == 0 || !kn->enabled) return 0;
-  if (room <= 0) {
-    Enqueue(st, kn, false);
-    return 0;
-  }
-  out->ident = kn->ident;
-  out->filter = EVFILT_TIMER;
-  out->flags = kn->flags;
-  out->fflags = 0;
-  out->data = kn->fired > INT64_MAX ? INT64_MAX : static_cast<int64_t>(kn->fired);
-  out->udata = kn->udata;
-  kn->fired = 0;
   AfterReport(st, kn);
   return 1;
 }
@@ -271,8 +208,6 @@ bool AfterReport(KqState* st, Knote* kn) {
   }
   return true;
 }
-
-}  // namespace
 
 void Enqueue(KqState* st, Knote* kn, bool hot) {
   kn->hot = kn->hot || hot;
@@ -330,84 +265,6 @@ int ApplyFd(KqState* st, const struct kevent& ch) {
   int err = Rearm(st, ch.ident, w, (ch.flags & EV_ADD) != 0);
   if (err != 0 && created) DropFd(st, ch.ident, w, kn);
   return err;
-}
-
-int ApplyTimer(KqState* st, const struct kevent& ch) {
-  auto it = st->timers.find(ch.ident);
-  Knote* kn = it == st->timers.end() ? nullptr : it->second;
-  if (kn == nullptr && !(ch.flags & EV_ADD)) return ENOENT;
-  if (ch.flags & EV_ADD) {
-    unsigned int unit = ch.fflags & kTimerUnits;
-    if (ch.data < 0 || (ch.fflags & ~kTimerUnits) != 0 || (unit & (unit - 1)) != 0) return EINVAL;
-  }
-  if (kn == nullptr) {
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-    if (tfd < 0) return errno;
-    struct epoll_event e;
-    e.events = EPOLLIN;
-    e.data.u64 = Tag(st, tfd);
-    if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, tfd, &e) < 0) {
-      int err = errno;
-      close(tfd);
-      return err;
-    }
-    kn = NewKnote(ch);
-    kn->tfd = tfd;
-    st->timers[ch.ident] = kn;
-    st->by_tfd[tfd] = kn;
-  } else {
-    kn->udata = ch.udata;
-    if (ch.flags & EV_ADD) kn->sfflags = ch.fflags, kn->sdata = ch.data;
-  }
-  if (ch.flags & EV_DELETE) {
-    DropTimer(st, kn);
-    return 0;
-  }
-  if (ch.flags & EV_ADD) {
-    Dequeue(st, kn);
-    int err = ArmTimer(kn);
-    if (err != 0) {
-      DropTimer(st, kn);
-      return err;
-    }
-  }
-  Toggle(kn, ch);
-  return TimerInterest(st, kn);
-}
-
-int ApplyUser(KqState* st, const struct kevent& ch) {
-  auto it = st->users.find(ch.ident);
-  Knote* kn = it == st->users.end() ? nullptr : it->second;
-  if (kn == nullptr && !(ch.flags & EV_ADD)) return ENOENT;
-  if (kn == nullptr) {
-    kn = NewKnote(ch);
-    // The control bits are requests, not state (FreeBSD keeps them raw).
-    kn->sfflags = ch.fflags & NOTE_FFLAGSMASK;
-    kn->triggered = (ch.fflags & NOTE_TRIGGER) != 0;
-    st->users[ch.ident] = kn;
-  } else if (!(ch.flags & EV_DELETE)) {
-    // FreeBSD's filt_usertouch(EVENT_REGISTER), for any change.
-    kn->udata = ch.udata;
-    if (ch.fflags & NOTE_TRIGGER) kn->triggered = true;
-    unsigned int ff = ch.fflags & NOTE_FFLAGSMASK;
-    switch (ch.fflags & NOTE_FFCTRLMASK) {
-      case NOTE_FFAND: kn->sfflags &= ff; break;
-      case NOTE_FFOR: kn->sfflags |= ff; break;
-      case NOTE_FFCOPY: kn->sfflags = ff; break;
-      default: break;  // NOTE_FFNOP
-    }
-    kn->sdata = ch.data;
-    if (ch.flags & EV_CLEAR) kn->triggered = false;
-  }
-  if (ch.flags & EV_DELETE) {
-    Dequeue(st, kn);
-    st->users.erase(ch.ident);
-    delete kn;
-    return 0;
-  }
-  Toggle(kn, ch);
-  if (kn->triggered && kn->enabled) Enqueue(st, kn, false);
-  return 0;
 }
 
 int FromEpoll(KqState* st, uint64_t data, uint32_t revents, struct kevent* out, int room) {

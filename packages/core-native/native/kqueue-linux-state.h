@@ -64,7 +64,17 @@ inline uint64_t Tag(const KqState* st, int fd) {
   return (static_cast<uint64_t>(st->cookie) << 32) | static_cast<uint32_t>(fd);
 }
 
-// kqueue-linux-filters.cc; all with st->mu held.
+// kqueue-linux-filters.cc (READ, WRITE, the soft queue) and
+// kqueue-linux-timer.cc (TIMER, USER); all with st->mu held.
+Knote* NewKnote(const struct kevent& ch);
+void Dequeue(KqState* st, Knote* kn);
+// EV_DISABLE, or the enable that EV_ENABLE and EV_ADD make, as FreeBSD.
+void Toggle(Knote* kn, const struct kevent& ch);
+// After a report: EV_ONESHOT deletes the knote (false), EV_DISPATCH disables it.
+bool AfterReport(KqState* st, Knote* kn);
+int TimerInterest(KqState* st, Knote* kn);
+void DropTimer(KqState* st, Knote* kn);
+int ReportTimer(KqState* st, Knote* kn, struct kevent* out, int room);
 int ApplyFd(KqState* st, const struct kevent& ch);
 int ApplyTimer(KqState* st, const struct kevent& ch);
 int ApplyUser(KqState* st, const struct kevent& ch);

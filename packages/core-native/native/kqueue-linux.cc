@@ -1,7 +1,8 @@
 // kqueue(2)/kevent(2) on Linux (kqueue-linux.h): the kqueue is an epoll
 // descriptor; its knotes live in a process-wide registry keyed by that
 // descriptor (worker_threads share it, so fromfd works across threads), each
-// state under its own mutex. The filters are in kqueue-linux-filters.cc.
+// state under its own mutex. The filters are in kqueue-linux-filters.cc
+// (READ, WRITE) and kqueue-linux-timer.cc (TIMER, USER).
 //
 // Lifetime: iomux_kqueue_release() frees a state (fdhandle.cc calls it
 // before it closes any descriptor, so close(), GC and environment teardown
