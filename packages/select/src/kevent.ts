@@ -15,7 +15,7 @@
  */
 import { OverflowError } from '@iomux/core-native/error-classes';
 import { pyTypeName } from '@iomux/core-native';
-import { C } from './internal/native.js';
+import { B, C } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
 import { isOptions } from './internal/async.js';
 
@@ -261,6 +261,9 @@ export const kevent: {
 Object.defineProperty(kevent, 'prototype', { value: Kevent.prototype });
 
 // ---------------------------------------------------------------- layout
+
+/** struct kevent in int32 slots (native/kqueue.cc); zeros where there is no kqueue. */
+export const LAYOUT = B.kevent_layout ?? { stride: 0, identLo: 0, identHi: 0, filter: 0, flags: 0, fflags: 0, dataLo: 0, dataHi: 0, udataLo: 0, udataHi: 0 };
 
 /** Writes a 64-bit value into two int32 slots (low, high). */
 export function put64(a: Int32Array, lo: number, hi: number, v: Int64): void {

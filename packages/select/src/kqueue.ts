@@ -14,20 +14,8 @@ import { B, toCInt } from './internal/native.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
-import { Kevent, getI64, getU64, makeKevent, put64, type Int64 } from './kevent.js';
+import { Kevent, LAYOUT, getI64, getU64, makeKevent, put64, type Int64 } from './kevent.js';
 
-const LAYOUT = B.kevent_layout ?? {
-  stride: 0,
-  identLo: 0,
-  identHi: 0,
-  filter: 0,
-  flags: 0,
-  fflags: 0,
-  dataLo: 0,
-  dataHi: 0,
-  udataLo: 0,
-  udataHi: 0,
-};
 const STRIDE = LAYOUT.stride;
 const { identLo: ID_LO, identHi: ID_HI, filter: FILTER, flags: FLAGS, fflags: FFLAGS } = LAYOUT;
 const { dataLo: DATA_LO, dataHi: DATA_HI, udataLo: UD_LO, udataHi: UD_HI } = LAYOUT;
@@ -326,7 +314,7 @@ export class Kqueue implements Disposable {
     const deadline = ns > 0 ? now() + ns / 1e6 : 0;
     for (;;) {
       try {
-        return B.kevent!(kq, this.#changes, nchanges, out, max, ns < 0 ? -1 : Math.floor(ns / 1e9), ns < 0 ? 0 : ns % 1e9);
+        return B.kevent!(kq, nchanges === 0 ? null : this.#changes, nchanges, out, max, ns < 0 ? -1 : Math.floor(ns / 1e9), ns < 0 ? 0 : ns % 1e9);
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         // The changes were applied before the wait was interrupted: the
