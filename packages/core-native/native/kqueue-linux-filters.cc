@@ -338,8 +338,10 @@ void FreeAll(KqState* st) {
   st->by_tfd.clear();
   st->users.clear();
   st->soft.clear();
-  if (st->efd >= 0) close(st->efd);
-  st->efd = -1;
+}
+
+KqState::~KqState() {
+  if (efd >= 0) close(efd);
 }
 
 }  // namespace kq

@@ -58,6 +58,10 @@ struct KqState {
   // timers with expirations and descriptors' events that did not fit in the
   // last eventlist, and always-ready files.
   std::vector<Knote*> soft;
+
+  // The eventfd outlives FreeAll: a thread still in epoll_wait holds this
+  // state, and Retire's write to it is what wakes that thread.
+  ~KqState();
 };
 
 inline uint64_t Tag(const KqState* st, int fd) {
@@ -85,7 +89,7 @@ int ScanSoft(KqState* st, struct kevent* out, int room);
 void Enqueue(KqState* st, Knote* kn, bool hot);
 // Makes the eventfd readable exactly while a soft knote is hot.
 void UpdateSignal(KqState* st);
-// Frees every knote and internal descriptor (not epfd).
+// Frees every knote and its timerfd (not epfd, nor efd: ~KqState).
 void FreeAll(KqState* st);
 
 }  // namespace kq

@@ -49,10 +49,14 @@ std::shared_ptr<KqState> Find(int kq) {
   return it->second;
 }
 
+// A thread blocked in kevent() on it wakes (the eventfd turns readable) and
+// fails with EBADF.
 void Retire(const std::shared_ptr<KqState>& st) {
   std::lock_guard<std::mutex> lock(st->mu);
   st->closed = true;
   FreeAll(st.get());
+  uint64_t one = 1;
+  if (!st->signalled && write(st->efd, &one, sizeof one) == static_cast<ssize_t>(sizeof one)) st->signalled = true;
 }
 
 int64_t NowNs() {
@@ -188,8 +192,7 @@ extern "C" int iomux_kqueue(void) {
     try {
       r.states[epfd] = st;
     } catch (const std::bad_alloc&) {
-      close(efd);
-      close(epfd);
+      close(epfd);  // efd: ~KqState
       errno = ENOMEM;
       return -1;
     }

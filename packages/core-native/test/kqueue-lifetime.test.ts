@@ -160,3 +160,31 @@ parentPort.postMessage(got);
   t.ok(got.every((g) => g > 0 && g <= 2000), `each worker saw triggers (${got.join(', ')})`);
   kq.close();
 });
+
+t.test('closing a kqueue wakes a thread blocked on it, with EBADF', async (t) => {
+  const kq = kqueue();
+  const src = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { binding: B } = require(workerData.core);
+const ev = new Int32Array(4 * B.kevent_layout.stride);
+parentPort.postMessage('waiting');
+const t0 = Date.now();
+try {
+  B.kevent(workerData.kq, null, 0, ev, 4, 10, 0);
+  parentPort.postMessage({ code: 'none', ms: Date.now() - t0 });
+} catch (e) {
+  parentPort.postMessage({ code: e.code, ms: Date.now() - t0 });
+}
+`;
+  const wk = new Worker(src, { eval: true, workerData: { core: require.resolve('@iomux/core-native'), kq: kq.fd } });
+  const result = new Promise<{ code: string; ms: number }>((resolve, reject) => {
+    wk.on('message', (m) => m !== 'waiting' && resolve(m));
+    wk.once('error', reject);
+  });
+  await new Promise((r) => wk.once('message', r));
+  await new Promise((r) => setTimeout(r, 100));
+  kq.close();
+  const { code, ms } = await result;
+  t.equal(code, 'EBADF');
+  t.ok(ms < 5000, `woken after ${ms} ms, not at the 10 s timeout`);
+});

@@ -4,6 +4,7 @@
 // kqueue-filters.test.ts and kqueue-lifetime.test.ts.
 import t from 'tap';
 import { binding, errnoConstants, has, os, socketConstants } from '@iomux/core-native';
+import * as fs from 'node:fs';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { B, K, L, kev, kqueue, pack, readable } from './kqueue-support.js';
 
@@ -238,5 +239,19 @@ t.test('a blocking wait ends at its timeout or at an event', async (t) => {
   t.equal(kev(kq.fd, [{ ident: r, filter: READ }], 4, null).length, 1, 'no timeout: returns with the event');
   os.close(r);
   os.close(w);
+  kq.close();
+});
+
+t.test('a regular file, which epoll refuses, is always ready', async (t) => {
+  const kq = kqueue();
+  const fd = fs.openSync(__filename, 'r');
+  const size = fs.fstatSync(fd).size;
+  const evs = kev(kq.fd, [{ ident: fd, filter: READ }, { ident: fd, filter: WRITE }], 4).sort((x, y) => y.filter - x.filter);
+  t.match(evs, [{ ident: fd, filter: READ, data: size }, { ident: fd, filter: WRITE }]);
+  t.ok(readable(kq.fd), 'the kqueue polls readable');
+  fs.readSync(fd, Buffer.alloc(size), 0, size, null);
+  t.same(kev(kq.fd, [{ ident: fd, filter: WRITE, flags: DELETE }], 4), [], 'at its end: nothing to read');
+  t.notOk(readable(kq.fd));
+  fs.closeSync(fd);
   kq.close();
 });
