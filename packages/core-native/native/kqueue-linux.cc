@@ -125,8 +125,9 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
     UpdateSignal(st.get());
     if (nerrors > 0 || nevents == 0) return -nerrors;
   }
+  bool poll = timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0;
   int64_t deadline = -1;
-  if (timeout != nullptr) {
+  if (timeout != nullptr && !poll) {
     int64_t ns = static_cast<int64_t>(timeout->tv_nsec);
     int64_t sec = static_cast<int64_t>(timeout->tv_sec);
     deadline = sec > (INT64_MAX / 2 - NowNs()) / 1000000000 ? -1 : NowNs() + sec * 1000000000 + ns;
@@ -134,7 +135,7 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
   constexpr int kBuf = 128;
   struct epoll_event evs[kBuf];
   for (;;) {
-    int ms = timeout != nullptr && timeout->tv_sec == 0 && timeout->tv_nsec == 0 ? 0 : WaitMs(deadline);
+    int ms = poll ? 0 : WaitMs(deadline);
     int k = epoll_wait(st->epfd, evs, nevents < kBuf ? nevents : kBuf, ms);
     if (k < 0) return errno;
     {
