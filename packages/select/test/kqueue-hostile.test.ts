@@ -4,8 +4,9 @@
 // nothing crashes or leaks a descriptor. Where iomux differs on purpose
 // (maxEvents capped, the options objects), the case says so.
 import t, { type Test } from 'tap';
+import * as fs from 'node:fs';
 import * as select from '@iomux/select';
-import { os, errnoConstants as E, OSError, ValueError, OverflowError, RuntimeError } from '@iomux/core-native';
+import { os, errnoConstants as E, OSError, FileNotFoundError, ValueError, OverflowError, RuntimeError } from '@iomux/core-native';
 import { checkNoFdLeak, openFds } from '../../../test/support/fds.js';
 
 checkNoFdLeak(t);
@@ -35,8 +36,22 @@ function raises(t: Test, fn: () => unknown, cls: ErrorClass, message: string | R
 }
 
 /** One named subtest per case. */
-function bad1(name: string, fn: () => unknown, cls: ErrorClass, message: string | RegExp, extra: Record<string, unknown> = {}): void {
-  t.test(name, { skip }, async (t) => raises(t, fn, cls, message, extra));
+function bad1(name: string, fn: () => unknown, cls: ErrorClass, message: string | RegExp, extra: Record<string, unknown> = {}, only = skip): void {
+  t.test(name, { skip: only }, async (t) => raises(t, fn, cls, message, extra));
+}
+
+/** Cases whose error is the emulation's (FreeBSD's, where a native kqueue may differ). */
+const emulatedOnly = skip || (select.kqueue?.emulated ? false : "the emulation's error; a native kqueue may differ");
+
+/** Runs `body` with a fresh pipe, closed afterwards. */
+function withPipe<T>(body: (r: number, w: number) => T): T {
+  const [r, w] = os.pipe();
+  try {
+    return body(r, w);
+  } finally {
+    os.close(r);
+    os.close(w);
+  }
 }
 
 /** Runs `body` with a fresh kqueue, closed afterwards. */
@@ -195,6 +210,49 @@ bad1(
   },
   OSError,
   /^\[Errno \d+\]/,
+);
+
+t.test('control(): the kqueue itself, a regular file, a huge timer id as idents: no crash', { skip }, async (t) => {
+  withKq((kq) => {
+    let caught: unknown;
+    try {
+      kq.control([kevent(kq.fileno())], 0);
+    } catch (e) {
+      caught = e;
+    }
+    // BSD may take a kqueue in itself; the emulation refuses (EINVAL).
+    t.ok(caught === undefined || caught instanceof OSError, `the kqueue's own descriptor: ${String(caught)}`);
+    const fd = fs.openSync(__filename, 'r');
+    try {
+      const [ev] = kq.control([kevent(fd)], 1, 0);
+      t.equal(ev?.ident, fd, 'a regular file is always readable, as on BSD');
+      // Deleted before the close: the emulation keeps a closed file's filter.
+      kq.control([kevent(fd, READ, select.KQ_EV_DELETE!)], 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const [timer] = kq.control([kevent(2n ** 64n - 1n, select.KQ_FILTER_TIMER!, ADD | select.KQ_EV_ONESHOT!, 0, 1)], 1, 1);
+    t.equal(timer?.ident, 2n ** 64n - 1n, 'a timer id is any 64-bit value');
+  });
+});
+
+const EINVAL = { errno: E.EINVAL };
+bad1('control(): a negative timer period', () => withKq((kq) => kq.control([kevent(1, select.KQ_FILTER_TIMER!, ADD, 0, -1)], 0)), OSError, '[Errno 22] Invalid argument', EINVAL, emulatedOnly);
+bad1('control(): an unknown fflags unit for a timer', () => withKq((kq) => kq.control([kevent(1, select.KQ_FILTER_TIMER!, ADD, 0x100, 5)], 0)), OSError, '[Errno 22] Invalid argument', EINVAL, emulatedOnly);
+bad1(
+  'control(): deleting a filter never added',
+  () => withKq((kq) => withPipe((r) => kq.control([kevent(r, READ, select.KQ_EV_DELETE!)], 0))),
+  FileNotFoundError,
+  '[Errno 2] No such file or directory',
+  { errno: E.ENOENT },
+);
+bad1(
+  'control(): PROC is not emulated yet: EINVAL, not silence',
+  () => withKq((kq) => kq.control([kevent(process.pid, select.KQ_FILTER_PROC!, ADD, select.KQ_NOTE_EXIT!)], 0)),
+  OSError,
+  '[Errno 22] Invalid argument',
+  EINVAL,
+  emulatedOnly,
 );
 
 t.test('control(): an unknown filter fails as the platform fails, never silently', { skip }, async (t) => {

@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import * as select from '@iomux/select';
 import { binding, os } from '@iomux/core-native';
@@ -22,6 +23,53 @@ const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Kqueues whose emulated state the addon holds (Linux); 0 where kqueue is native. */
 const states = (): number => binding.kqueue_count?.() ?? 0;
+
+t.test('a SIGUSR1 storm during a 300 ms control(): no early return, no error (PEP 475)', { skip }, async (t) => {
+  let hits = 0;
+  // A listener is required: without one, SIGUSR1 starts Node's inspector.
+  const onSignal = (): void => void hits++;
+  process.on('SIGUSR1', onSignal);
+  // Count the EINTRs the native call reports (and iomux retries).
+  const raw = binding as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const saved = raw.kevent!;
+  let eintr = 0;
+  raw.kevent = (...a: unknown[]) => {
+    try {
+      return saved(...a);
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'EINTR') eintr++;
+      throw e;
+    }
+  };
+  const child = spawn(
+    process.execPath,
+    ['-e', `const p = process.ppid; setInterval(() => { try { process.kill(p, 'SIGUSR1'); } catch { process.exit(0); } }, 2); setTimeout(() => process.exit(0), 20000);`],
+    { stdio: 'ignore' },
+  );
+  const [r, w] = os.pipe();
+  const kq = kqueue();
+  t.teardown(() => {
+    raw.kevent = saved;
+    process.removeListener('SIGUSR1', onSignal);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    kq.close();
+    os.close(r);
+    os.close(w);
+  });
+  for (let i = 0; i < 500 && hits === 0; i++) await sleep(10);
+  t.ok(hits > 0, 'the storm has started');
+  const t0 = performance.now();
+  const events = kq.control([kevent(r)], 4, 0.3);
+  const elapsed = performance.now() - t0;
+  t.same(events, [], 'nothing ready');
+  t.ok(elapsed >= 300, `returned after ${elapsed.toFixed(3)} ms (>= 300)`);
+  t.ok(elapsed < 1500, 'and not absurdly late');
+  t.ok(eintr > 0, `kevent saw EINTR ${eintr} times and was retried`);
+  os.write(w, Buffer.from('x'));
+  t.equal(kq.control(null, 4, 0).length, 1, 'the change was applied once and stays');
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+});
 
 t.test('GC closes an abandoned kqueue object and what it watched stays open', { skip }, async (t) => {
   const [r, w] = os.pipe();
@@ -63,20 +111,28 @@ t.test('100,000 kqueue create/close cycles leave descriptors and memory unchange
   const start = fdCount();
   const handles = binding.fdhandle_open_count();
   const held = states();
-  // A first round warms up the allocator; the second must not grow.
-  for (let i = 0; i < 20_000; i++) kqueue().close();
-  gc();
+  // Batches with the loop turning between them: a handle's finalizer runs
+  // after a collection, from the loop, not inside a synchronous run.
+  const batches = async (n: number): Promise<void> => {
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < 10_000; i++) kqueue().close();
+      gc();
+      await sleep(5);
+    }
+  };
+  await batches(3); // warms up the allocator
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
-  for (let i = 0; i < 100_000; i++) kqueue().close();
+  await batches(10);
   const ms = performance.now() - t0;
   gc();
+  await sleep(20);
   const grew = (process.memoryUsage().rss - rss0) / 1024 / 1024;
   t.comment(`100,000 kqueue()/close(): ${ms.toFixed(0)} ms, RSS ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MiB`);
   t.equal(fdCount(), start);
   t.equal(binding.fdhandle_open_count(), handles);
   t.equal(states(), held, 'no emulated state left');
-  t.ok(grew < 32, `RSS grew by less than 32 MiB (${grew.toFixed(1)})`);
+  t.ok(grew < 8, `RSS grew by less than 8 MiB (${grew.toFixed(1)})`);
 });
 
 t.test('200,000 add/delete cycles of a read filter, with a timer among them', { skip }, async (t) => {
