@@ -1,6 +1,8 @@
 // The emulated filters (kqueue-linux-state.h), FreeBSD's semantics:
 //   READ/WRITE  one epoll registration per descriptor, level-triggered, or
-//               edge-triggered while every enabled knote on it has EV_CLEAR.
+//               edge-triggered while an enabled knote on it has EV_CLEAR
+//               (a knote without it there is then kept level-triggered by
+//               the soft queue, which polls the descriptor again).
 //               data: FIONREAD for READ; for WRITE SO_SNDBUF less SIOCOUTQ
 //               (a socket), the pipe's size less FIONREAD (a pipe), else 1.
 //               EV_EOF on EPOLLHUP/EPOLLRDHUP (READ) or EPOLLHUP/EPOLLERR
@@ -10,13 +12,15 @@
 //   TIMER, USER in kqueue-linux-timer.cc.
 //
 // Stale readability of the epoll descriptor (readable, yet kevent(0) finds
-// nothing): an EV_CLEAR knote sharing its descriptor with a knote without
-// EV_CLEAR (level-triggered: kevent() waits again, and a blocking wait may
-// spin until the state changes); a READ with FIONREAD 0 and no EOF; an
-// always-ready file at its end.
+// nothing), each gone after that kevent(): a knote without EV_CLEAR on an
+// edge-triggered registration whose descriptor is no longer ready; a READ
+// with FIONREAD 0 and no EOF. An EV_CLEAR knote may be reported again when
+// an edge for the other filter on its descriptor comes (a spurious report,
+// never a lost one). An always-ready file at its end does not wake a wait.
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,7 +77,7 @@ static int Rearm(KqState* st, uintptr_t ident, FdWatch* w, bool force = false) {
   bool rd = w->rd != nullptr && w->rd->enabled;
   bool wr = w->wr != nullptr && w->wr->enabled;
   uint32_t ev = (rd ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (wr ? uint32_t{EPOLLOUT} : 0u);
-  bool clear = (!rd || (w->rd->flags & EV_CLEAR)) && (!wr || (w->wr->flags & EV_CLEAR));
+  bool clear = (rd && (w->rd->flags & EV_CLEAR)) || (wr && (w->wr->flags & EV_CLEAR));
   if (ev != 0 && clear) ev |= EPOLLET;
   int fd = static_cast<int>(ident);
   if (w->always) {
@@ -147,8 +151,8 @@ static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) 
     else if (w->kind == kSocket && ioctl(fd, SIOCOUTQ, &n) == 0) data = std::max<int64_t>(w->wcap - n, 1);
     else if (w->kind == kPipe && ioctl(fd, FIONREAD, &n) == 0) data = std::max<int64_t>(w->wcap - n, eof ? 0 : 1);
   }
-  bool edge = (w->events & EPOLLET) != 0;
-  if ((kn->flags & EV_CLEAR) && !edge && !(data > kn->last_data || (eof && !kn->last_eof))) {
+  // An edge is a change; an always-ready file changed if it grew.
+  if ((kn->flags & EV_CLEAR) && w->always && !(data > kn->last_data || (eof && !kn->last_eof))) {
     kn->last_data = data;  // a drop lets the next growth be reported
     return false;
   }
@@ -172,18 +176,40 @@ static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) 
 
 // Reports a READ/WRITE knote, or carries its events to the next scan when
 // out has no room. Returns the kevents written (0 or 1).
+static bool Fires(const Knote* kn, uint32_t revents) {
+  return kn->filter == EVFILT_READ ? (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0
+                                   : (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
+}
+
+// A knote without EV_CLEAR on an edge-triggered registration stays
+// level-triggered: after a report it waits in the soft queue, which polls.
+static bool Level(const FdWatch* w, const Knote* kn) {
+  return !w->always && (w->events & EPOLLET) && !(kn->flags & EV_CLEAR);
+}
+
+static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT && POLLERR == EPOLLERR && POLLHUP == EPOLLHUP &&
+                  POLLRDHUP == EPOLLRDHUP,
+              "poll's and epoll's bits agree on Linux");
+
+static uint32_t PollNow(int fd) {
+  struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
+  return poll(&p, 1, 0) == 1 && !(p.revents & POLLNVAL) ? static_cast<uint32_t>(p.revents) : 0;
+}
+
 static int ReportFd(KqState* st, FdWatch* w, Knote* kn, uint32_t revents, struct kevent* out, int room) {
-  if (kn == nullptr || !kn->enabled) return 0;
-  bool fires = kn->filter == EVFILT_READ ? (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0
-                                         : (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
-  if (!fires) return 0;
+  if (kn == nullptr || !kn->enabled || !Fires(kn, revents)) return 0;
   if (room <= 0) {
     kn->carried |= revents;
     Enqueue(st, kn, false);
     return 0;
   }
+  kn->carried = 0;  // superseded by this report
   if (!FdEvent(w, kn, revents, out)) return 0;
-  AfterReport(st, kn);
+  kn->seen = st->gen;
+  if (AfterReport(st, kn) && kn->enabled && Level(w, kn)) {
+    kn->carried = revents;
+    Enqueue(st, kn, false);
+  }
   return 1;
 }
 
@@ -306,17 +332,23 @@ int ScanSoft(KqState* st, struct kevent* out, int room) {
     } else if (kn->filter == EVFILT_TIMER) {
       n += ReportTimer(st, kn, out + n, room - n);
     } else {
+      if (kn->seen == st->gen) {  // reported from epoll in this very call
+        if (Pending(kn)) Enqueue(st, kn, false);
+        continue;
+      }
       FdWatch* w = &st->fds.find(kn->ident)->second;
-      uint32_t revents = w->always ? EPOLLIN | EPOLLOUT : kn->carried;
+      uint32_t revents = w->always ? uint32_t{EPOLLIN | EPOLLOUT} : Level(w, kn) ? PollNow(static_cast<int>(kn->ident)) : kn->carried;
       kn->carried = 0;
-      bool reported = FdEvent(w, kn, revents, out + n);
+      bool reported = Fires(kn, revents) && FdEvent(w, kn, revents, out + n);
       if (reported) {
         n++;
         if (!AfterReport(st, kn)) continue;
       }
+      if (!kn->enabled) continue;
       // An always-ready file stays queued; it keeps the eventfd readable
       // only while it has something to report.
-      if (w->always && kn->enabled) Enqueue(st, kn, reported && !(kn->flags & EV_CLEAR));
+      if (w->always) Enqueue(st, kn, reported && !(kn->flags & EV_CLEAR));
+      else if (reported && Level(w, kn)) kn->carried = revents, Enqueue(st, kn, false);
     }
   }
   for (; i < queue.size(); i++) Enqueue(st, queue[i], queue[i]->hot);  // no room: next time

@@ -28,6 +28,7 @@ struct Knote {
   int tfd = -1;            // TIMER: its timerfd
   uint64_t fired = 0;      // TIMER: expirations read but not yet reported
   bool triggered = false;  // USER
+  uint64_t seen = 0;       // KqState::gen when last reported from epoll
 };
 
 // One descriptor's READ and WRITE knotes: one epoll registration with the
@@ -49,6 +50,7 @@ struct KqState {
   uint32_t cookie = 0;  // the high half of every epoll_event.data we register
   bool closed = false;
   bool signalled = false;
+  uint64_t gen = 0;  // one per scan (epoll events, then the soft queue)
   std::mutex mu;
   std::map<uintptr_t, FdWatch> fds;
   std::map<uintptr_t, Knote*> timers;

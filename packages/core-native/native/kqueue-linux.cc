@@ -141,6 +141,7 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
     {
       std::lock_guard<std::mutex> lock(st->mu);
       if (st->closed) return EBADF;
+      st->gen++;
       for (int i = 0; i < k; i++) {
         uint64_t data = evs[i].data.u64;
         if ((data >> 32) != st->cookie) return EBADF;  // another epoll got the number

@@ -255,3 +255,37 @@ t.test('a regular file, which epoll refuses, is always ready', async (t) => {
   fs.closeSync(fd);
   kq.close();
 });
+
+t.test('EV_CLEAR beside a level-triggered knote on one socket: no spin, no loss', async (t) => {
+  const kq = kqueue();
+  const [a, b] = pair();
+  binding.set_blocking(a, false);
+  kev(kq.fd, [{ ident: a, filter: READ, flags: ADD | CLEAR }, { ident: a, filter: WRITE }], 0);
+  os.write(b, Buffer.from('1234'));
+  const first = kev(kq.fd, [], 4).sort((x, y) => y.filter - x.filter);
+  t.match(first, [{ filter: READ, data: 4 }, { filter: WRITE }]);
+  t.same(kev(kq.fd, [], 4).map((e) => e.filter), [WRITE], 'the level one again, the EV_CLEAR one not');
+  // Fill a's send buffer: WRITE stops being ready.
+  const chunk = Buffer.alloc(65536);
+  for (;;) {
+    try {
+      if (binding.send(a, chunk, 0, chunk.length, 0) <= 0) break;
+    } catch {
+      break;
+    }
+  }
+  kev(kq.fd, [], 4);
+  t.same(kev(kq.fd, [], 4), [], 'nothing ready and nothing new');
+  t.notOk(readable(kq.fd), 'and the kqueue is idle');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  t.same(kev(kq.fd, [], 4, 0.2), []);
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  t.ok((cpu.user + cpu.system) / 1000 < wall / 2, `a blocking wait sleeps (${((cpu.user + cpu.system) / 1000).toFixed(1)} ms CPU in ${wall.toFixed(0)} ms)`);
+  os.write(b, Buffer.from('5'));
+  t.match(kev(kq.fd, [], 4), [{ filter: READ, data: 5 }], 'new data: the EV_CLEAR one again');
+  os.close(a);
+  os.close(b);
+  kq.close();
+});
