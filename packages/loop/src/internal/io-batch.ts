@@ -54,7 +54,8 @@ const RECV_SLAB_SIZE = 4 * 1024 * 1024;
 /**
  * Transports a read batch receives for in one call (one io_uring call's
  * worth). A look that finds more is received for in chunks, each just
- * before its transports' readers run, while the kernel's caches are warm.
+ * before its transports' readers run, while the kernel's caches are warm
+ * (bench/README.md, IO-BATCH).
  */
 const RECV_ENTRIES = 64;
 /** Ready transports queued per look (more receive alone). */
@@ -240,8 +241,9 @@ export class ReadBatch {
 
   /** Forgets what the last look queued and no reader came to receive. */
   clear(): void {
-    const q = this.#queue;
     const end = this.#queued;
+    if (end === 0) return;
+    const q = this.#queue;
     for (let i = this.#head; i < end; i++) {
       q[i]!._batch.queued = false;
       q[i] = null;
