@@ -3,6 +3,7 @@
 //               edge-triggered while an enabled knote on it has EV_CLEAR
 //               (a knote without it there is then kept level-triggered by
 //               the soft queue, which polls the descriptor again).
+//               NOTE_LOWAT: reported once data reaches the knote's data.
 //               data: FIONREAD for READ; for WRITE SO_SNDBUF less SIOCOUTQ
 //               (a socket), the pipe's size less FIONREAD (a pipe), else 1.
 //               EV_EOF on EPOLLHUP/EPOLLRDHUP (READ) or EPOLLHUP/EPOLLERR
@@ -77,7 +78,10 @@ static int Rearm(KqState* st, uintptr_t ident, FdWatch* w, bool force = false) {
   bool rd = w->rd != nullptr && w->rd->enabled;
   bool wr = w->wr != nullptr && w->wr->enabled;
   uint32_t ev = (rd ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (wr ? uint32_t{EPOLLOUT} : 0u);
-  bool clear = (rd && (w->rd->flags & EV_CLEAR)) || (wr && (w->wr->flags & EV_CLEAR));
+  // NOTE_LOWAT too: below its mark a ready descriptor reports nothing, so
+  // only a change (an edge) is worth a look.
+  auto edgy = [](const Knote* kn) { return (kn->flags & EV_CLEAR) || (kn->sfflags & NOTE_LOWAT); };
+  bool clear = (rd && edgy(w->rd)) || (wr && edgy(w->wr));
   if (ev != 0 && clear) ev |= EPOLLET;
   int fd = static_cast<int>(ident);
   if (w->always) {
@@ -151,6 +155,7 @@ static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) 
     else if (w->kind == kSocket && ioctl(fd, SIOCOUTQ, &n) == 0) data = std::max<int64_t>(w->wcap - n, 1);
     else if (w->kind == kPipe && ioctl(fd, FIONREAD, &n) == 0) data = std::max<int64_t>(w->wcap - n, eof ? 0 : 1);
   }
+  if ((kn->sfflags & NOTE_LOWAT) && !eof && data < kn->sdata) return false;
   // An edge is a change; an always-ready file changed if it grew.
   if ((kn->flags & EV_CLEAR) && w->always && !(data > kn->last_data || (eof && !kn->last_eof))) {
     kn->last_data = data;  // a drop lets the next growth be reported
@@ -174,8 +179,6 @@ static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) 
   return true;
 }
 
-// Reports a READ/WRITE knote, or carries its events to the next scan when
-// out has no room. Returns the kevents written (0 or 1).
 static bool Fires(const Knote* kn, uint32_t revents) {
   return kn->filter == EVFILT_READ ? (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0
                                    : (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0;
@@ -196,6 +199,8 @@ static uint32_t PollNow(int fd) {
   return poll(&p, 1, 0) == 1 && !(p.revents & POLLNVAL) ? static_cast<uint32_t>(p.revents) : 0;
 }
 
+// Reports a READ/WRITE knote, or carries its events to the next scan when
+// out has no room. Returns the kevents written (0 or 1).
 static int ReportFd(KqState* st, FdWatch* w, Knote* kn, uint32_t revents, struct kevent* out, int room) {
   if (kn == nullptr || !kn->enabled || !Fires(kn, revents)) return 0;
   if (room <= 0) {

@@ -117,6 +117,24 @@ t.test('EV_CLEAR reports a change once; the kqueue is readable only then', async
   kq.close();
 });
 
+t.test('NOTE_LOWAT: READ waits for its mark', async (t) => {
+  const kq = kqueue();
+  const [r, w] = os.pipe();
+  kev(kq.fd, [{ ident: r, filter: READ, flags: ADD, fflags: K.KQ_NOTE_LOWAT, data: 5 }], 0);
+  os.write(w, Buffer.from('abc'));
+  t.same(kev(kq.fd, [], 4), [], 'below the mark');
+  t.notOk(readable(kq.fd));
+  os.write(w, Buffer.from('de'));
+  t.match(kev(kq.fd, [], 4), [{ ident: r, data: 5 }], 'at the mark');
+  t.match(kev(kq.fd, [], 4), [{ ident: r, data: 5 }], 'and level-triggered');
+  os.read(r, 1);
+  t.same(kev(kq.fd, [], 4), [], 'below it again');
+  os.close(w);
+  t.match(kev(kq.fd, [], 4), [{ ident: r, data: 4, flags: EOF }], 'EOF reports below the mark');
+  os.close(r);
+  kq.close();
+});
+
 t.test('EV_ONESHOT: reported once, then gone', async (t) => {
   const kq = kqueue();
   const [r, w] = os.pipe();
