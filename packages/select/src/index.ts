@@ -1,6 +1,7 @@
 /**
- * @iomux/select: Python's select module for Node.js. select(), poll() and,
- * on Linux, epoll(), with CPython's semantics, errors and messages.
+ * @iomux/select: Python's select module for Node.js. select(), poll(),
+ * epoll() on Linux and kqueue() (emulated on Linux), with CPython's
+ * semantics, errors and messages.
  *
  *   import { epoll, EPOLLIN } from '@iomux/select';
  *   using ep = epoll();

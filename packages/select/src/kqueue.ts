@@ -240,8 +240,10 @@ export class Kqueue implements Disposable {
     // An aborted signal settles before any change is applied.
     const early = signal?.aborted === true;
     // The changes go in now whatever follows; so does the first look unless
-    // the caller has just looked (assumeNotReady) and there are no changes.
-    const found: T[] = early || (assumeNotReady && p.nchanges === 0) ? [] : first(this.#kevent(p.nchanges, p.max, 0));
+    // the caller has just looked (assumeNotReady), there are no changes and
+    // there is a wait to come (timeout 0 always looks, as PendingWait does).
+    const skipLook = early || (assumeNotReady && p.nchanges === 0 && p.ns !== 0);
+    const found: T[] = skipLook ? [] : first(this.#kevent(p.nchanges, p.max, 0));
     if (!early && (found.length > 0 || p.ns === 0 || p.max === 0)) {
       return Promise.resolve(map === undefined ? (found as unknown as R) : map(found));
     }

@@ -133,3 +133,23 @@ t.test('controlAsync: a change applied during the wait (maxEvents 0) wakes it', 
     [[w, KQ_FILTER_WRITE]],
   );
 });
+
+t.test('controlAsync with assumeNotReady still looks when the timeout is 0', { skip }, async (t) => {
+  using kq = kqueue();
+  const [r, w] = os.pipe();
+  t.teardown(() => {
+    os.close(r);
+    os.close(w);
+  });
+  kq.control([kevent(r)], 0);
+  os.write(w, Buffer.from('x'));
+  const events = await kq.controlAsync(null, 4, 0, { assumeNotReady: true });
+  t.same(
+    events.map((e) => e.ident),
+    [r],
+    'a wait of 0 is a look, as PendingWait makes it',
+  );
+  let n = 0;
+  t.equal(await kq.controlEachAsync(null, 4, 0, () => n++, { assumeNotReady: true }), 1);
+  t.equal(n, 1);
+});
