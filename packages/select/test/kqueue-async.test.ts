@@ -34,7 +34,7 @@ t.test('controlAsync: ready later, without blocking the JS thread', { skip }, as
   t.equal(events.length, 1);
   t.equal(events[0]?.ident, r);
   t.ok(performance.now() - t0 < 2000, 'woken by the write');
-  t.ok(ticks > 3, `timers ran during the wait (${ticks})`);
+  t.ok(ticks > 0, `timers ran during the wait (${ticks}); a blocking wait would let none run`);
 });
 
 t.test('controlAsync: timeout, abort, interruptWait, concurrency, close during a wait', { skip }, async (t) => {
