@@ -13,8 +13,8 @@ import { binding as B } from '@iomux/core-native';
 
 /**
  * TypedArray.prototype.set, called directly: `out.set` is a lookup through
- * two prototypes, which optimized code does as a generic property load per
- * call (a LoadIC, about 70 instructions).
+ * two prototypes, a generic property load per call in optimized code
+ * (bench/README.md, CALLGRIND).
  */
 export const typedArraySet = Uint8Array.prototype.set;
 
@@ -44,13 +44,11 @@ export const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: numbe
 
 /**
  * `size` bytes starting `at` bytes into a 4 KiB block of memory. Copies
- * between addresses that are nearly equal modulo 4096 (the destination a
- * few bytes past the source: "4K aliasing") run slower on x86, and a plain
- * allocation of 256 KiB is an mmap'd chunk that starts 16 bytes into a
- * page, just past the page-aligned data the kernel copies from: there a
- * 4 KiB recv() takes about 2 us more (6.3 against 4.2 us here;
- * `bench/native/recv-alias.c` measures it). Half a page in is far from it.
- * Not zero-filled: every byte handed out is written first.
+ * between addresses nearly equal modulo 4096 ("4K aliasing") run slower on
+ * x86, and a plain 256 KiB allocation starts 16 bytes into a page, just past
+ * the page-aligned data the kernel copies from (bench/README.md,
+ * RECV-PLACEMENT); half a page in is far from it. Not zero-filled: every
+ * byte handed out is written first.
  */
 function placed(size: number, at: number): Buffer {
   const raw = Buffer.allocUnsafeSlow(size + 4096);
@@ -119,8 +117,8 @@ const smallPool = new CopyPool(8 * 1024, false);
 /**
  * Messages of 4 to 8 KiB are copied into 64 KiB chunks (page-aligned: see
  * placed): an ArrayBuffer of its own costs a malloc and GC bookkeeping per
- * message (about 1 us per 4 KiB message here). One kept alive keeps at most
- * 16 times its size alive; bigger ones get memory of their own.
+ * message (bench/README.md, CALLGRIND). One kept alive keeps at most 16
+ * times its size alive; bigger ones get memory of their own.
  */
 const BIG_MAX = 8 * 1024;
 const bigPool = new CopyPool(64 * 1024, true);

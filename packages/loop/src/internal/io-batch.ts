@@ -303,7 +303,8 @@ export class ReadBatch {
     // Copies out in runs: entries are packed in the slab in order. A run
     // starts at an entry with bytes (runFirst); those without (EOF, an
     // error) take no room. Not in a try block, where `new FastBuffer`
-    // stays a generic construct; only a failed allocation could throw.
+    // stays a generic construct (bench/README.md, CALLGRIND); only a failed
+    // allocation could throw.
     let runFirst = -1;
     let runStart = 0;
     let runEnd = 0;
