@@ -95,6 +95,7 @@ int Apply(KqState* st, const struct kevent& ch) {
   }
 }
 
+// kevent(2) itself: returns -(events written) (0 or less), or a positive errno.
 int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* out, int nevents,
            const struct timespec* timeout) {
   if (nchanges < 0 || nevents < 0) return EINVAL;
@@ -111,6 +112,8 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
     int nerrors = 0;
     for (int i = 0; i < nchanges; i++) {
       struct kevent ch = changes[i];  // one read of the caller's memory
+      if (ch.filter == 0) continue;   // FreeBSD skips these
+      ch.flags &= ~EV_SYSFLAGS;       // and clears the kernel's own flags
       int err = Apply(st.get(), ch);
       if (err != 0 || (ch.flags & EV_RECEIPT) != 0) {
         if (nevents - nerrors == 0) {
@@ -132,11 +135,18 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
     int64_t sec = static_cast<int64_t>(timeout->tv_sec);
     deadline = sec > (INT64_MAX / 2 - NowNs()) / 1000000000 ? -1 : NowNs() + sec * 1000000000 + ns;
   }
-  constexpr int kBuf = 128;
-  struct epoll_event evs[kBuf];
+  // As many epoll events as the eventlist has room for: BSD fills it.
+  constexpr int kLocal = 128;
+  struct epoll_event local[kLocal];
+  std::unique_ptr<struct epoll_event[]> heap;
+  struct epoll_event* evs = local;
+  if (nevents > kLocal) {
+    heap.reset(new struct epoll_event[static_cast<size_t>(nevents)]);
+    evs = heap.get();
+  }
   for (;;) {
     int ms = poll ? 0 : WaitMs(deadline);
-    int k = epoll_wait(st->epfd, evs, nevents < kBuf ? nevents : kBuf, ms);
+    int k = epoll_wait(st->epfd, evs, nevents, ms);
     if (k < 0) return errno;
     {
       std::lock_guard<std::mutex> lock(st->mu);

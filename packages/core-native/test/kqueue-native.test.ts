@@ -177,6 +177,7 @@ t.test('errors on changes: KQ_EV_ERROR events when there is room, else thrown', 
     t.match(kev(kq.fd, [{ ident: r, filter: K[name] }], 1), [{ flags: ERROR, data: E.EINVAL }], `${name}: not emulated yet`);
   }
   t.match(kev(kq.fd, [{ ident: r, filter: -99 }], 1), [{ flags: ERROR, data: E.EINVAL }]);
+  t.same(kev(kq.fd, [{ ident: r, filter: 0 }], 1), [], 'filter 0: skipped, as FreeBSD does');
   // Room for one error: the second error is thrown.
   t.throws(() => kev(kq.fd, [{ ident: r, filter: -99 }, { ident: r, filter: -98 }], 1), { code: 'EINVAL' });
   // The errors come back at once, even with events pending; good changes still apply.
@@ -229,17 +230,15 @@ t.test('bad arguments: checked natively, no crash', async (t) => {
 
 t.test('a misaligned view and many events at once', async (t) => {
   const kq = kqueue();
-  const pipes = Array.from({ length: 100 }, () => os.pipe());
-  const changes = pack(pipes.map(([r]) => ({ ident: r, filter: READ })));
+  const pipes = Array.from({ length: 300 }, () => os.pipe());
+  const changes = pack(pipes.map(([r]) => ({ ident: r, filter: READ }))); // 300: past the stack buffers
   const buf = new ArrayBuffer(changes.byteLength + 4);
   const shifted = new Int32Array(buf, 4, changes.length);
   shifted.set(changes);
-  const out = new Int32Array(new ArrayBuffer((100 * L.stride + 1) * 4), 4, 100 * L.stride);
-  t.equal(B.kevent!(kq.fd, shifted, 100, out, 100, 0, 0), 0);
+  const out = new Int32Array(new ArrayBuffer((300 * L.stride + 1) * 4), 4, 300 * L.stride);
+  t.equal(B.kevent!(kq.fd, shifted, 300, out, 300, 0, 0), 0);
   for (const [, w] of pipes) os.write(w, Buffer.from('z'));
-  let seen = 0;
-  for (let i = 0; i < 10 && seen < 100; i++) seen += B.kevent!(kq.fd, null, 0, out, 100, 0, 0);
-  t.ok(seen >= 100, 'every pipe reported');
+  t.equal(B.kevent!(kq.fd, null, 0, out, 300, 0, 0), 300, 'every pipe in one call, as BSD fills the eventlist');
   for (const [r, w] of pipes) {
     os.close(r);
     os.close(w);
