@@ -1,7 +1,8 @@
-// A case-by-case port of CPython's Lib/test/test_kqueue.py (TestKQueue),
-// under the same test names, then iomux's own cases: the promise twins,
-// controlEach/controlEachAsync, the 64-bit fields and a few filters. On
-// Linux every case runs through the addon's emulation (kqueue.emulated).
+// A case-by-case port of CPython's Lib/test/test_kqueue.py (TestKQueue's
+// eight cases, test_fork skipped) under the same test names, then iomux's
+// own cases: fromfd, a pipe's data and EOF, the 64-bit fields, errors on
+// changes, a timer. The promise twins are in kqueue-async.test.ts. On Linux
+// every case runs through the addon's emulation (kqueue.emulated).
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as select from '@iomux/select';
@@ -246,7 +247,7 @@ t.test('test_fork', { skip: 'Node has no fork(): the case checks that a forked c
 
 // ------------------------------------------------- iomux's own cases
 
-t.test('test_fromfd: a second object on the same descriptor sees the same registrations', { skip }, async (t) => {
+t.test('fromfd (beyond test_kqueue.py): a second object on the same descriptor sees the same registrations', { skip }, async (t) => {
   const [r, w] = os.pipe();
   const kq = kqueue();
   kq.control([kevent(r)], 0);
@@ -269,7 +270,7 @@ t.test('test_fromfd: a second object on the same descriptor sees the same regist
   os.close(w);
 });
 
-t.test('test_read_write_with_timeout: data and EOF on a pipe, a timeout that is never short', { skip }, async (t) => {
+t.test('read and write with a timeout (beyond test_kqueue.py): data and EOF on a pipe, a timeout that is never short', { skip }, async (t) => {
   const [r, w] = os.pipe();
   using kq = kqueue();
   kq.control([kevent(r, KQ_FILTER_READ), kevent(w, KQ_FILTER_WRITE)], 0);
