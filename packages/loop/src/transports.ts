@@ -1,10 +1,9 @@
 /**
  * Socket transports on a selector loop: CPython 3.11
- * Lib/asyncio/selector_events.py `_SelectorTransport` and
- * `_SelectorSocketTransport`, with transports.py's flow control
- * (`_FlowControlMixin`): partial writes buffer and wait for EVENT_WRITE,
- * EAGAIN retries, EOF and half-close, peer reset, EPIPE, and
- * pauseWriting/resumeWriting around the write-buffer limits.
+ * Lib/asyncio/selector_events.py `_SelectorSocketTransport` on
+ * selector-transport.ts's `_SelectorTransport`: partial writes buffer and
+ * wait for EVENT_WRITE, EAGAIN retries, EOF and half-close, peer reset,
+ * EPIPE.
  *
  * As in uvloop, I/O is batched per loop iteration (internal/io-batch.ts):
  * the loop receives for the ready transports in one call per chunk of 64,
@@ -21,24 +20,13 @@
  * (hadError: boolean).
  */
 import { Buffer } from 'node:buffer';
-import { EventEmitter } from 'eventemitter3';
-import {
-  binding,
-  fromErrno,
-  fromNative,
-  OSError,
-  pyTypeName,
-  RuntimeError,
-  ValueError,
-  socket as S,
-  type Socket,
-} from '@iomux/core-native';
+import { binding, fromErrno, fromNative, RuntimeError, socket as S } from '@iomux/core-native';
 import * as buffers from './buffers.js';
-import { BatchState } from './internal/io-batch.js';
 import * as retry from './internal/retry.js';
-import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
-import type { SelectorEventLoop } from './selector-events.js';
-import type { Server } from './server.js';
+import type { BufferedProtocol, Protocol } from './protocols.js';
+import { SelectorTransport } from './selector-transport.js';
+
+export type { Transport } from './selector-transport.js';
 
 /** asyncio: max bytes read per recv(). */
 export const MAX_SIZE = 256 * 1024;
@@ -76,171 +64,15 @@ function asBuffer(data: unknown): Buffer {
   throw new TypeError(`data argument must be a bytes-like object, not '${t}'`);
 }
 
-/** The transport interface of asyncio (ReadTransport + WriteTransport). */
-export interface Transport extends EventEmitter {
-  /** Queues `data` to send, without blocking; the protocol's pauseWriting() says when to stop. */
-  write(data: ArrayBufferView): void;
-  /** Writes each buffer in turn, as write() does. */
-  writelines(list: Iterable<ArrayBufferView>): void;
-  /** Shuts down the write side once the buffered data is sent. */
-  writeEof(): void;
-  /** Whether writeEof() is supported (true for TCP). */
-  canWriteEof(): boolean;
-  /** Closes after the buffered data is sent; connectionLost(null) follows. */
-  close(): void;
-  /** Closes now, dropping buffered data; connectionLost(null) follows. */
-  abort(): void;
-  /** True once close() or abort() was called, or the connection was lost. */
-  isClosing(): boolean;
-  /** Stops calling the protocol's dataReceived() until resumeReading(). */
-  pauseReading(): void;
-  /** Resumes dataReceived() after pauseReading(). */
-  resumeReading(): void;
-  /** True unless reading is paused or the transport is closing. */
-  isReading(): boolean;
-  /** Bytes buffered, not yet sent. */
-  getWriteBufferSize(): number;
-  /** The flow-control water marks `[low, high]`, in bytes. */
-  getWriteBufferLimits(): [low: number, high: number];
-  /**
-   * Sets the water marks in bytes: pauseWriting() above `high` (64 KiB),
-   * resumeWriting() at or below `low` (a quarter of `high`).
-   * @throws {ValueError} if `high` < `low` or either is negative
-   */
-  setWriteBufferLimits(high?: number | null, low?: number | null): void;
-  /** asyncio's `get_extra_info(name, default)`: 'peername', 'sockname', 'socket'. */
-  getExtraInfo(name: string, defaultValue?: unknown): unknown;
-  /** Switches to another protocol. */
-  setProtocol(protocol: AnyProtocol): void;
-  /** The current protocol. */
-  getProtocol(): AnyProtocol;
-}
-
-export class SelectorSocketTransport extends EventEmitter implements Transport {
-  /** @internal The loop. */
-  _loop: SelectorEventLoop;
-  /** @internal The connected socket; null once closed. */
-  _sock: Socket | null;
-  /** @internal Its descriptor. */
-  _sockFd: number;
-  /** @internal The protocol it calls. */
-  _protocol: AnyProtocol;
-  /** The protocol is a BufferedProtocol: recv() goes into its buffer. */
-  _buffered: boolean;
-  /** @internal connectionMade() has been called. */
-  _protocolConnected = false;
-  /** @internal The server that accepted it, if any. */
-  _server: Server | null;
-  /** @internal Data not yet sent. */
-  _buffer: Buffer[] = [];
-  /** @internal Bytes in _buffer. */
-  _bufferSize = 0;
-  /** @internal Non-zero once the connection was lost: writes are then dropped. */
-  _connLost = 0;
-  /** @internal close() or abort() was called. */
-  _closing = false;
-  /** @internal writeEof() was called. */
-  _eof = false;
-  /** @internal Reading is paused. */
-  _paused = false;
-  /** @internal The protocol was told to pause writing. */
-  _protocolPaused = false;
-  /** @internal Its part in the loop's read and write batches. */
-  readonly _batch = new BatchState();
+/**
+ * asyncio's `_SelectorSocketTransport`: a stream socket's reads (every one
+ * through _deliver) and writes (through the loop's write batch, or at once).
+ */
+export class SelectorSocketTransport extends SelectorTransport {
   /** What _sentNotify has to do after the batch: see _sent. */
   #sentAction = 0;
   #sentError = 0;
-  /** @internal pauseWriting() above this many buffered bytes. */
-  _highWater = 64 * 1024;
-  /** @internal resumeWriting() at or below this many. */
-  _lowWater = 16 * 1024;
-  /** @internal getExtraInfo()'s values. */
-  readonly _extra: Record<string, unknown>;
-  readonly #readReady = (): void => this._readReady();
-  /** resumeReading: what the batch received before the pause, first. */
-  readonly #readPending = (): void => {
-    if (this._batch.pending && !this._paused && !this._closing) this._readReady();
-  };
   readonly #writeReady = (): void => this._writeReady();
-
-  constructor(loop: SelectorEventLoop, sock: Socket, protocol: AnyProtocol, extra: Record<string, unknown> = {}, server: Server | null = null) {
-    super();
-    this._loop = loop;
-    this._sock = sock;
-    this._sockFd = sock.fileno();
-    this._protocol = protocol;
-    this._buffered = isBufferedProtocol(protocol);
-    this._server = server;
-    this._extra = { socket: sock, ...extra };
-    try {
-      this._extra.sockname ??= sock.getsockname();
-    } catch {
-      this._extra.sockname = null;
-    }
-    if (this._extra.peername === undefined) {
-      try {
-        this._extra.peername = sock.getpeername();
-      } catch {
-        this._extra.peername = null;
-      }
-    }
-    server?._attach();
-    // Disable the Nagle algorithm, as asyncio does for TCP.
-    try {
-      if (sock.family !== S.AF_UNIX) sock.setsockopt(S.IPPROTO_TCP, S.TCP_NODELAY, 1);
-    } catch {
-      // not TCP
-    }
-    this._protocolConnected = true;
-    loop.callSoon(() => this._protocol.connectionMade?.(this));
-    // Only start reading when connectionMade() has been called.
-    loop.callSoon(() => {
-      if (!this._closing && !this._paused) this.#addReader();
-    });
-  }
-
-  getExtraInfo(name: string, defaultValue: unknown = null): unknown {
-    // A name that is no string is in no table (and `in` would stringify it).
-    return typeof name === 'string' && name in this._extra ? this._extra[name] : defaultValue;
-  }
-
-  /** asyncio: a BufferedProtocol switches reads to its buffer, and back. */
-  setProtocol(protocol: AnyProtocol): void {
-    this._protocol = protocol;
-    this._buffered = isBufferedProtocol(protocol);
-    this._protocolConnected = true;
-  }
-
-  getProtocol(): AnyProtocol {
-    return this._protocol;
-  }
-
-  isClosing(): boolean {
-    return this._closing;
-  }
-
-  isReading(): boolean {
-    return !this.isClosing() && !this._paused;
-  }
-
-  pauseReading(): void {
-    if (!this.isReading()) return;
-    this._paused = true;
-    this._loop._removeReader(this._sockFd);
-  }
-
-  resumeReading(): void {
-    if (this._closing || !this._paused) return;
-    this._paused = false;
-    this.#addReader();
-    // Received in a batch before the pause: delivered without waiting for
-    // the socket to be readable again.
-    if (this._batch.pending) this._loop.callSoon(this.#readPending);
-  }
-
-  #addReader(): void {
-    this._loop._addReader(this._sockFd, this.#readReady, [])._reads = this;
-  }
 
   // ---------------------------------------------------------------- read
 
@@ -399,6 +231,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
 
   // --------------------------------------------------------------- write
 
+  /** Queues `data` to send, without blocking; the protocol's pauseWriting() says when to stop. */
   write(data: ArrayBufferView): void {
     // A Uint8Array (every Buffer is one) goes into the batch as it is:
     // `instanceof Uint8Array` compiles to a prototype-chain walk, where
@@ -484,7 +317,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     } else if (this._bufferSize === 0) {
       this._maybeResumeProtocol();
       if (this._closing) {
-        this.#closeDrained();
+        this._closeDrained();
       } else if (this._eof) {
         this.#shutdownWrite();
       }
@@ -520,6 +353,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     this._maybePauseProtocol();
   }
 
+  /** Writes each buffer in turn, as write() does. */
   writelines(list: Iterable<ArrayBufferView>): void {
     const parts: Buffer[] = [];
     for (const d of list) parts.push(asBuffer(d));
@@ -594,6 +428,7 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     }
   }
 
+  /** Shuts down the write side once the buffered data is sent. */
   writeEof(): void {
     if (this._closing || this._eof) return;
     this._eof = true;
@@ -601,140 +436,8 @@ export class SelectorSocketTransport extends EventEmitter implements Transport {
     if (this._bufferSize === 0 && this._batch.sendIdx < 0) this.#shutdownWrite();
   }
 
+  /** Whether writeEof() is supported (true for TCP). */
   canWriteEof(): boolean {
     return true;
-  }
-
-  // --------------------------------------------------------- flow control
-
-  getWriteBufferSize(): number {
-    // With what waits in the loop's batch (uvloop counts its queued writes too).
-    return this._bufferSize + this._batch.sendLen;
-  }
-
-  getWriteBufferLimits(): [low: number, high: number] {
-    return [this._lowWater, this._highWater];
-  }
-
-  setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
-    if (high === null) high = low === null ? 64 * 1024 : 4 * low;
-    if (low === null) low = Math.floor(high / 4);
-    if (typeof high !== 'number' || typeof low !== 'number') throw new TypeError(`high and low must be numbers, not '${pyTypeName(high)}' and '${pyTypeName(low)}'`);
-    if (!(high >= low && low >= 0)) throw new ValueError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this._highWater = high;
-    this._lowWater = low;
-    this._maybePauseProtocol();
-  }
-
-  /** @internal pauseWriting() once the buffer passes the high water mark. */
-  _maybePauseProtocol(): void {
-    if (this._bufferSize <= this._highWater) return;
-    if (!this._protocolPaused) {
-      this._protocolPaused = true;
-      try {
-        this._protocol.pauseWriting?.();
-      } catch (exc) {
-        this._loop.callExceptionHandler({
-          message: 'protocol.pause_writing() failed',
-          exception: exc,
-          transport: this,
-          protocol: this._protocol,
-        });
-      }
-    }
-  }
-
-  /** @internal resumeWriting() once it drains to the low water mark. */
-  _maybeResumeProtocol(): void {
-    if (this._protocolPaused && this._bufferSize <= this._lowWater) {
-      this._protocolPaused = false;
-      try {
-        this._protocol.resumeWriting?.();
-      } catch (exc) {
-        this._loop.callExceptionHandler({
-          message: 'protocol.resume_writing() failed',
-          exception: exc,
-          transport: this,
-          protocol: this._protocol,
-        });
-      }
-      this.emit('drain');
-    }
-  }
-
-  // --------------------------------------------------------------- close
-
-  /** Closes after the buffered data is sent; connectionLost(null) follows. */
-  close(): void {
-    if (this._closing) return;
-    this._closing = true;
-    this._loop._removeReader(this._sockFd);
-    // With a write in the loop's batch, _sentNotify closes after it.
-    if (this._bufferSize === 0 && this._batch.sendIdx < 0) this.#closeDrained();
-  }
-
-  /** close() with nothing left to send: connectionLost(null) soon. */
-  #closeDrained(): void {
-    this._connLost++;
-    this._loop._removeWriter(this._sockFd);
-    this._loop.callSoon(() => this._callConnectionLost(null));
-  }
-
-  /** Closes at once, dropping buffered data. */
-  abort(): void {
-    this._forceClose(null);
-  }
-
-  /** @internal Reports `exc` (an OSError only in debug mode) and closes now. */
-  _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
-    // Should be called from exception handler only.
-    if (exc instanceof OSError) {
-      if (this._loop.getDebug()) this._loop.logger.warn(`${message}:`, exc);
-    } else {
-      this._loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this._protocol });
-    }
-    this._forceClose(exc as Error);
-    // After: a listener that throws must not leave the transport open.
-    if (this.listenerCount('error') > 0) this.emit('error', exc);
-  }
-
-  /** @internal Closes now, dropping buffered data. */
-  _forceClose(exc: Error | null): void {
-    if (this._connLost) return;
-    this._loop._writeBatch.cancel(this);
-    this._batch.pending = false;
-    this._batch.data = null;
-    if (this._bufferSize > 0) {
-      this._buffer = [];
-      this._bufferSize = 0;
-      this._loop._removeWriter(this._sockFd);
-    }
-    if (!this._closing) {
-      this._closing = true;
-      this._loop._removeReader(this._sockFd);
-    }
-    this._connLost++;
-    this._loop.callSoon(() => this._callConnectionLost(exc));
-  }
-
-  /**
-   * @internal Calls connectionLost(exc) and closes the socket (asyncio's
-   * `_call_connection_lost`).
-   */
-  _callConnectionLost(exc: Error | null): void {
-    try {
-      if (this._protocolConnected) this._protocol.connectionLost?.(exc);
-    } finally {
-      this._sock?.close();
-      this._sock = null;
-      const server = this._server;
-      this._server = null;
-      server?._detach();
-      this.emit('close', exc !== null);
-    }
-  }
-
-  override toString(): string {
-    return `<SelectorSocketTransport fd=${this._sockFd}${this._closing ? ' closing' : ''}>`;
   }
 }
