@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #ifdef IOMUX_KQUEUE_EMULATION
 #include "kqueue-linux.h"
@@ -57,6 +58,19 @@ void Split(int32_t* p, size_t lo, uint64_t v) {
   p[lo + 1] = static_cast<int32_t>(static_cast<uint32_t>(v >> 32));
 }
 
+// udata is void* on most systems, an intptr_t on NetBSD before 10.
+template <typename T>
+T FromBits(uintptr_t v) {
+  if constexpr (std::is_pointer_v<T>) return reinterpret_cast<T>(v);
+  else return static_cast<T>(v);
+}
+
+template <typename T>
+uintptr_t ToBits(T v) {
+  if constexpr (std::is_pointer_v<T>) return reinterpret_cast<uintptr_t>(v);
+  else return static_cast<uintptr_t>(v);
+}
+
 // One change from its int32 slots; false when a field is out of its C range.
 bool Unpack(const int32_t* p, Kev* k) {
   int32_t filter = p[kFilter], flags = p[kFlags];
@@ -70,7 +84,7 @@ bool Unpack(const int32_t* p, Kev* k) {
   k->flags = static_cast<decltype(k->flags)>(flags);
   k->fflags = static_cast<uint32_t>(p[kFflags]);
   k->data = static_cast<decltype(k->data)>(static_cast<int64_t>(Join(p, kDataLo)));
-  k->udata = reinterpret_cast<decltype(k->udata)>(static_cast<uintptr_t>(udata));
+  k->udata = FromBits<decltype(k->udata)>(static_cast<uintptr_t>(udata));
   return true;
 }
 
@@ -80,7 +94,7 @@ void Pack(const Kev& k, int32_t* p) {
   p[kFlags] = static_cast<int32_t>(static_cast<uint16_t>(k.flags));
   p[kFflags] = static_cast<int32_t>(static_cast<uint32_t>(k.fflags));
   Split(p, kDataLo, static_cast<uint64_t>(static_cast<int64_t>(k.data)));
-  Split(p, kUdataLo, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(k.udata)));
+  Split(p, kUdataLo, static_cast<uint64_t>(ToBits(k.udata)));
 }
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
