@@ -153,3 +153,31 @@ t.test('controlAsync with assumeNotReady still looks when the timeout is 0', { s
   t.equal(await kq.controlEachAsync(null, 4, 0, () => n++, { assumeNotReady: true }), 1);
   t.equal(n, 1);
 });
+
+t.test('controlAsync does not spin while the kqueue is readable with nothing to report', { skip }, async (t) => {
+  // EV_CLEAR on READ beside a level WRITE that is not ready: the emulation's
+  // epoll descriptor stays readable after the read was reported once.
+  const { socketpair } = await import('@iomux/core-native');
+  const [a, b] = socketpair();
+  using kq = kqueue();
+  t.teardown(() => {
+    a.close();
+    b.close();
+  });
+  a.setblocking(false);
+  try {
+    for (;;) a.send(Buffer.alloc(65536));
+  } catch {
+    // the send buffer is full: WRITE is not ready
+  }
+  kq.control([kevent(a, KQ_FILTER_READ, select.KQ_EV_ADD! | select.KQ_EV_CLEAR!), kevent(a, KQ_FILTER_WRITE)], 0);
+  b.send(Buffer.from('x'));
+  t.equal(kq.control(null, 4, 0).length, 1, 'the read is reported once');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  t.same(await kq.controlAsync(null, 4, 0.3), [], 'then nothing until the timeout');
+  const cpu = process.cpuUsage(cpu0);
+  const ms = (cpu.user + cpu.system) / 1000;
+  t.ok(performance.now() - t0 >= 300, 'the timeout is kept');
+  t.ok(ms < 150, `CPU over the 300 ms wait: ${ms.toFixed(1)} ms (a spinning watch takes ~300)`);
+});
