@@ -248,6 +248,7 @@ void Enqueue(KqState* st, Knote* kn, bool hot) {
 }
 
 void UpdateSignal(KqState* st) {
+  if (st->soft.empty() && !st->signalled) return;
   bool want = false;
   for (Knote* kn : st->soft) want = want || Pending(kn);
   if (want == st->signalled) return;

@@ -106,7 +106,7 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
   std::shared_ptr<KqState> st = Find(kq);
   if (st == nullptr) return EBADF;
   int n = 0;
-  {
+  if (nchanges > 0 || nevents == 0) {
     std::lock_guard<std::mutex> lock(st->mu);
     if (st->closed) return EBADF;
     int nerrors = 0;
@@ -157,7 +157,7 @@ int Kevent(int kq, const struct kevent* changes, int nchanges, struct kevent* ou
         if ((data >> 32) != st->cookie) return EBADF;  // another epoll got the number
         n += FromEpoll(st.get(), data, evs[i].events, out + n, nevents - n);
       }
-      if (n < nevents) n += ScanSoft(st.get(), out + n, nevents - n);
+      if (n < nevents && !st->soft.empty()) n += ScanSoft(st.get(), out + n, nevents - n);
       UpdateSignal(st.get());
     }
     if (n > 0 || ms == 0) return -n;

@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -111,22 +112,58 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-// An Int32Array argument, or null/undefined for none.
-Int32Span OptionalArray(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (i < info.Length() && (info[i].IsNull() || info[i].IsUndefined())) return Int32Span{nullptr, 0};
-  return Int32ArrayArg(info, i, what);
+// An Int32Array, or null/undefined for none (one N-API call for an array).
+Int32Span OptionalArray(napi_env env, napi_value v, const char* what) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) == napi_ok) {
+    if (type != napi_int32_array) ThrowTypeError(env, what);
+    return Int32Span{static_cast<int32_t*>(data), data == nullptr ? 0 : length};  // detached: empty
+  }
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || (t != napi_null && t != napi_undefined)) ThrowTypeError(env, what);
+  return Int32Span{nullptr, 0};
 }
 
-Napi::Value Kevent(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int kq = FdArg(info, 0);
+// An integer in [lo, hi], as args.h IntArg.
+int64_t IntValue(napi_env env, napi_value v, int64_t lo, int64_t hi, const char* what) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || std::isnan(d) || std::trunc(d) != d) ThrowTypeError(env, what);
+  if (d < static_cast<double>(lo) || d > static_cast<double>(hi) || d >= 0x1p63) ThrowOverflowError(env, what);
+  return static_cast<int64_t>(d);
+}
+
+napi_value KeventArgs(Napi::Env env, napi_value* argv);
+
+// A raw N-API callback: node-addon-api's CallbackInfo heap-allocates for
+// more than six arguments, on every call.
+napi_value Kevent(napi_env napiEnv, napi_callback_info cbinfo) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_value undefined;
+  if (napi_get_cb_info(napiEnv, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok ||
+      napi_get_undefined(napiEnv, &undefined) != napi_ok) {
+    return nullptr;
+  }
+  for (size_t i = argc; i < 7; i++) argv[i] = undefined;
+  try {
+    return KeventArgs(Napi::Env(napiEnv), argv);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+napi_value KeventArgs(Napi::Env env, napi_value* argv) {
+  int kq = FdValue(env, argv[0]);
   constexpr int64_t kMaxCount = INT_MAX / static_cast<int64_t>(sizeof(Kev));
-  Int32Span changes = OptionalArray(info, 1, "changes must be an Int32Array or null");
-  int64_t nchanges = IntArg(info, 2, 0, kMaxCount, "nchanges must be a non-negative integer");
-  Int32Span events = OptionalArray(info, 3, "events must be an Int32Array or null");
-  int64_t nevents = IntArg(info, 4, 0, kMaxCount, "nevents must be a non-negative integer");
-  int64_t sec = IntArg(info, 5, -0x1p53, 0x1p53, "timeoutSec must be an integer");
-  int64_t nsec = IntArg(info, 6, INT64_MIN / 2, INT64_MAX / 2, "timeoutNsec must be an integer");
+  Int32Span changes = OptionalArray(env, argv[1], "changes must be an Int32Array or null");
+  int64_t nchanges = IntValue(env, argv[2], 0, kMaxCount, "nchanges must be a non-negative integer");
+  Int32Span events = OptionalArray(env, argv[3], "events must be an Int32Array or null");
+  int64_t nevents = IntValue(env, argv[4], 0, kMaxCount, "nevents must be a non-negative integer");
+  int64_t sec = IntValue(env, argv[5], -0x1p53, 0x1p53, "timeoutSec must be an integer");
+  int64_t nsec = IntValue(env, argv[6], INT64_MIN / 2, INT64_MAX / 2, "timeoutNsec must be an integer");
   // SAFETY: the kernel (or the emulation) reads nchanges and writes up to
   // nevents whole struct kevents: each array must hold that many.
   if (static_cast<uint64_t>(nchanges) * kStride > changes.length) ThrowValueError(env, "nchanges exceeds the changes array");
@@ -159,7 +196,9 @@ Napi::Value Kevent(const Napi::CallbackInfo& info) {
   for (int i = 0; i < n; i++) Pack(ev[i], events.data + static_cast<size_t>(i) * kStride);
   release();
   if (n < 0) ThrowErrno(env, saved, "kevent");
-  return Napi::Number::New(env, n);
+  napi_value result;
+  NAPI_THROW_IF_FAILED(env, napi_create_int32(env, n, &result), nullptr);
+  return result;
 }
 
 #ifdef IOMUX_KQUEUE_EMULATION
@@ -170,7 +209,9 @@ Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(inf
 
 void InitKqueue(Napi::Env env, Napi::Object exports) {
   exports.Set("kqueue_create", Napi::Function::New(env, Create, "kqueue_create"));
-  exports.Set("kevent", Napi::Function::New(env, Kevent, "kevent"));
+  napi_value fn;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "kevent", NAPI_AUTO_LENGTH, Kevent, nullptr, &fn));
+  exports.Set("kevent", Napi::Value(env, fn));
 #ifdef IOMUX_KQUEUE_EMULATION
   exports.Set("kqueue_count", Napi::Function::New(env, Count, "kqueue_count"));
 #endif
