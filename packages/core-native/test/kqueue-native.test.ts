@@ -306,3 +306,22 @@ t.test('EV_CLEAR beside a level-triggered knote on one socket: no spin, no loss'
   os.close(b);
   kq.close();
 });
+
+t.test('a refused connect: WRITE with EV_EOF and the error in fflags', async (t) => {
+  const kq = kqueue();
+  const probe = binding.socket(S.AF_INET!, S.SOCK_STREAM!, 0);
+  binding.bind(probe, S.AF_INET!, '127.0.0.1', 0);
+  const port = binding.getsockname(probe)[2];
+  os.close(probe); // nothing listens there now
+  const s = binding.socket(S.AF_INET!, S.SOCK_STREAM!, 0);
+  binding.set_blocking(s, false);
+  const err = binding.connect(s, S.AF_INET!, '127.0.0.1', port);
+  t.ok(err === E.EINPROGRESS || err === E.ECONNREFUSED, `connect: ${err}`);
+  if (err === E.EINPROGRESS) {
+    const [ev] = kev(kq.fd, [{ ident: s, filter: WRITE }], 4, 2);
+    t.match(ev, { ident: s, filter: WRITE, fflags: E.ECONNREFUSED });
+    t.ok(ev!.flags & EOF, 'EV_EOF');
+  }
+  os.close(s);
+  kq.close();
+});
