@@ -207,7 +207,7 @@ for (const mode of MODES) {
       batchIo(INITIAL === 'io_uring' ? 'io_uring' : 'syscalls');
     });
 
-    t.test('send_batch: each peer receives exactly its slice of the slab', async (t) => {
+    t.test('sendBatch: each peer receives exactly its slice of the slab', async (t) => {
       const p = pairs(4);
       const slab = patternSlab(1000);
       const rows = [
@@ -237,7 +237,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('send_batch: offsets are relative to the slab view, of any element type', async (t) => {
+    t.test('sendBatch: offsets are relative to the slab view, of any element type', async (t) => {
       const p = pairs(2);
       const outer = patternSlab(64);
       const view = outer.subarray(16, 48); // 32 bytes starting at outer[16]
@@ -268,7 +268,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('send_batch: a negative fd is skipped, result 0, nothing sent', async (t) => {
+    t.test('sendBatch: a negative fd is skipped, result 0, nothing sent', async (t) => {
       const p = pairs(2);
       const slab = Buffer.from('hello world');
       const tab = table([
@@ -286,7 +286,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('send_batch: a window outside the slab is -EINVAL and sends nothing', async (t) => {
+    t.test('sendBatch: a window outside the slab is -EINVAL and sends nothing', async (t) => {
       const p = pairs(1);
       const [a, b] = p.ends[0]!;
       const fd = a.fileno();
@@ -326,7 +326,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('send_batch: EBADF and ENOTSOCK come back as -errno', async (t) => {
+    t.test('sendBatch: EBADF and ENOTSOCK come back as -errno', async (t) => {
       const p = pairs(1);
       const [a, b] = p.ends[0]!;
       const [r, w] = os.pipe();
@@ -353,7 +353,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('send_batch: a full send buffer gives a short count, then -EAGAIN', async (t) => {
+    t.test('sendBatch: a full send buffer gives a short count, then -EAGAIN', async (t) => {
       const p = pairs(2);
       const [a, b] = p.ends[0]!;
       const [c, d] = p.ends[1]!;
@@ -370,7 +370,7 @@ for (const mode of MODES) {
         else if (res > 0 && res <= slab.length) expected.push(slab.subarray(0, res));
         else t.fail(`unexpected result ${res}`);
       }
-      t.ok(sawEagain, 'the send buffer filled up and send_batch reported -EAGAIN');
+      t.ok(sawEagain, 'the send buffer filled up and sendBatch reported -EAGAIN');
       t.ok(seen.length > 1 && seen[0]! > 0, 'something was sent before it filled');
       t.ok(seen.every((r) => r === -EAGAIN || (r > 0 && r <= slab.length)), 'every result is -EAGAIN or a count of at most length');
       // With the buffer full, an entry for the full socket fails and the next one still goes.
@@ -392,7 +392,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('send_batch: a closed peer is -EPIPE (or -ECONNRESET), with no SIGPIPE', async (t) => {
+    t.test('sendBatch: a closed peer is -EPIPE (or -ECONNRESET), with no SIGPIPE', async (t) => {
       const signals = watchSigpipe(t);
       const p = pairs(2);
       const [a, b] = p.ends[0]!;
@@ -414,10 +414,10 @@ for (const mode of MODES) {
       a.close();
       c.close();
       d.close();
-      await expectNoSigpipeThenControl(t, signals, 'send_batch');
+      await expectNoSigpipeThenControl(t, signals, 'sendBatch');
     });
 
-    t.test('send_batch: count 0, empty tables and detached buffers', async (t) => {
+    t.test('sendBatch: count 0, empty tables and detached buffers', async (t) => {
       const p = pairs(1);
       const [a, b] = p.ends[0]!;
       const slab = Buffer.from('data');
@@ -458,7 +458,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: several sockets, packed 8-byte-aligned from offset 0', async (t) => {
+    t.test('recvBatch: several sockets, packed 8-byte-aligned from offset 0', async (t) => {
       const p = pairs(5);
       const msgs = ['hello', 'a longer message', '12345678', 'x', 'thirteen bytes'].map((s) => Buffer.from(s));
       p.ends.forEach(([a], i) => t.equal(a.send(msgs[i]!), msgs[i]!.length));
@@ -479,7 +479,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: max limits each read; the rest stays queued', async (t) => {
+    t.test('recvBatch: max limits each read; the rest stays queued', async (t) => {
       const p = pairs(2);
       const [a, b] = p.ends[0]!;
       const [c, d] = p.ends[1]!;
@@ -534,7 +534,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: EOF is 0, nothing waiting is -EAGAIN; neither takes slab space', async (t) => {
+    t.test('recvBatch: EOF is 0, nothing waiting is -EAGAIN; neither takes slab space', async (t) => {
       const p = pairs(4);
       const [a0, b0] = p.ends[0]!;
       const [a1, b1] = p.ends[1]!;
@@ -568,7 +568,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: negative fd skipped, max <= 0 is -EINVAL, bad descriptors -errno', async (t) => {
+    t.test('recvBatch: negative fd skipped, max <= 0 is -EINVAL, bad descriptors -errno', async (t) => {
       const p = pairs(2);
       const [a, b] = p.ends[0]!;
       const [c, d] = p.ends[1]!;
@@ -603,7 +603,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: stops early when the slab left is below both max and 4096', async (t) => {
+    t.test('recvBatch: stops early when the slab left is below both max and 4096', async (t) => {
       const p = pairs(3);
       const [a, b] = p.ends[0]!;
       const [c, d] = p.ends[1]!;
@@ -629,7 +629,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: an entry whose max fits in what is left still goes, under 4096', async (t) => {
+    t.test('recvBatch: an entry whose max fits in what is left still goes, under 4096', async (t) => {
       const p = pairs(4);
       const [[a, b], [c, d], [e, f], [g, h]] = p.ends as [Socket, Socket][];
       const first = patternSlab(3000);
@@ -655,7 +655,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: with 4096 or more left, a larger max reads what fits', async (t) => {
+    t.test('recvBatch: with 4096 or more left, a larger max reads what fits', async (t) => {
       const p = pairs(2);
       const [[a, b], [c, d]] = p.ends as [Socket, Socket][];
       const big = patternSlab(10_000);
@@ -685,7 +685,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: 2 or more entries with shares of 4096 or more take at most their share', async (t) => {
+    t.test('recvBatch: 2 or more entries with shares of 4096 or more take at most their share', async (t) => {
       const p = pairs(3);
       const [[a, b], [c, d], [e, f]] = p.ends as [Socket, Socket][];
       const big = patternSlab(10_000);
@@ -726,7 +726,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: 64 entries of every kind, in order', async (t) => {
+    t.test('recvBatch: 64 entries of every kind, in order', async (t) => {
       // The size of the loop's batches (and of the ring's): messages of many
       // sizes, EOFs, errors and skipped entries mixed.
       const n = 64;
@@ -782,7 +782,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: alignment can carry the cursor past the slab end', async (t) => {
+    t.test('recvBatch: alignment can carry the cursor past the slab end', async (t) => {
       const p = pairs(2);
       const [[a, b], [c, d]] = p.ends as [Socket, Socket][];
       a!.send(Buffer.from('thirteen byte'));
@@ -803,7 +803,7 @@ for (const mode of MODES) {
       p.close();
     });
 
-    t.test('recv_batch: count 0, empty tables and detached buffers', async (t) => {
+    t.test('recvBatch: count 0, empty tables and detached buffers', async (t) => {
       const p = pairs(1);
       const [a, b] = p.ends[0]!;
       a.send(Buffer.from('waiting'));
@@ -905,7 +905,7 @@ for (const mode of MODES) {
     });
 
     t.test('the slab may alias the table: the count is read once, every entry re-checked', async (t) => {
-      // recv_batch writes received bytes over the table itself; whatever lands
+      // recvBatch writes received bytes over the table itself; whatever lands
       // there is then read as the next entries, and must be treated like any
       // other table contents (no crash, no read past the table).
       const p = pairs(1);
