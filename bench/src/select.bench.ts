@@ -23,10 +23,11 @@
 import * as fs from 'node:fs';
 import * as nodeOs from 'node:os';
 import { binding, os, FD_SETSIZE } from '@iomux/core-native';
-import { select, poll, epoll, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, type Epoll } from '@iomux/select';
+import { select, poll, epoll, kqueue, kevent, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, KQ_FILTER_READ, type Epoll } from '@iomux/select';
 import {
   DefaultSelector,
   EpollSelector,
+  KqueueSelector,
   PollSelector,
   SelectSelector,
   EVENT_READ,
@@ -304,6 +305,25 @@ async function main(): Promise<void> {
     }
   }
 
+  // ---- kqueue.control(None, n, 0): native kqueue, or the Linux emulation
+  if (kqueue !== undefined) {
+    for (const n of NS) {
+      const fds = fdsFor(n);
+      const kq = kqueue();
+      closers.push(() => kq.close());
+      kq.control(fds.map((fd) => kevent!(fd, KQ_FILTER_READ!)), 0, 0);
+      const got = kq.control(null, n, 0).map((ev) => [ev.ident, ev.filter]);
+      assertEqual(got, [[rr, KQ_FILTER_READ]], `kqueue.control(None, ${n}, 0)`);
+      rows.push({
+        label: kqueue.emulated ? 'kqueue.control(None, n, 0) (emulated)' : 'kqueue.control(None, n, 0)',
+        n: String(n),
+        contenders: {
+          iomux: mk('iomux', jsLoop(() => kq.control(null, n, 0).length)),
+        },
+      });
+    }
+  }
+
   // ---- poll.poll(0)
   for (const n of NS) {
     const fds = fdsFor(n);
@@ -450,7 +470,7 @@ async function main(): Promise<void> {
 
   // ---- selectors: selector.select(0) beside the @iomux/select call it wraps,
   // on the same descriptors, and CPython's selectors beside its select module
-  type Backend = 'select' | 'poll' | 'epoll';
+  type Backend = 'select' | 'poll' | 'epoll' | 'kqueue';
   const selRows: Row[] = [];
   const defaultBackend = DefaultSelector.backend;
   const selectorSpecs: Array<{ label: string; make: () => BaseSelector; backend: Backend; py: string }> = [
@@ -461,16 +481,22 @@ async function main(): Promise<void> {
     const Cls = EpollSelector;
     selectorSpecs.push({ label: 'EpollSelector', make: () => new Cls(), backend: 'epoll', py: 'selepoll' });
   }
+  if (KqueueSelector !== undefined) {
+    const Cls = KqueueSelector;
+    selectorSpecs.push({ label: 'KqueueSelector', make: () => new Cls(), backend: 'kqueue', py: 'selkqueue' });
+  }
   if (defaultBackend === 'select' || defaultBackend === 'poll' || (defaultBackend === 'epoll' && hasEpoll)) {
     selectorSpecs.push({ label: `DefaultSelector (${defaultBackend})`, make: () => new DefaultSelector(), backend: defaultBackend, py: 'seldefault' });
   }
-  const pyRawName: Record<Backend, string> = { select: 'select', poll: 'poll', epoll: 'epoll' };
+  const pyRawName: Record<Backend, string> = { select: 'select', poll: 'poll', epoll: 'epoll', kqueue: 'kqueue' };
+  // CPython has no kqueue on Linux, where this runs.
   const pyHasRaw = (b: Backend, n: number): boolean =>
-    pyInfo !== null && (b === 'poll' || (b === 'select' ? pyInfo.select : pyInfo.epoll).includes(n));
+    pyInfo !== null && b !== 'kqueue' && (b === 'poll' || (b === 'select' ? pyInfo.select : pyInfo.epoll).includes(n));
   for (const spec of selectorSpecs) {
     for (const n of SEL_NS) {
       const fds = fdsFor(n);
-      const rawCall = spec.backend === 'epoll' ? 'epoll.poll(0)' : spec.backend === 'poll' ? 'poll.poll(0)' : 'select(r, [], [], 0)';
+      const rawCall =
+        spec.backend === 'epoll' ? 'epoll.poll(0)' : spec.backend === 'poll' ? 'poll.poll(0)' : spec.backend === 'kqueue' ? 'kqueue.control(None, n, 0)' : 'select(r, [], [], 0)';
       if (spec.backend === 'select' && Math.max(...fds) >= FD_SETSIZE) {
         selRows.push({ label: spec.label, n: String(n), rawCall, contenders: {}, note: `skipped: descriptors reach ${Math.max(...fds)} >= FD_SETSIZE` });
         continue;
@@ -487,6 +513,11 @@ async function main(): Promise<void> {
         for (const fd of fds) ep.register(fd, EPOLLIN);
         assertEqual(ep.poll(0), [[rr, EPOLLIN]], `${rawCall} N=${n} (selectors table)`);
         rawFn = () => ep.poll(0).length;
+      } else if (spec.backend === 'kqueue') {
+        const kq = kqueue!();
+        closers.push(() => kq.close());
+        kq.control(fds.map((fd) => kevent!(fd, KQ_FILTER_READ!)), 0, 0);
+        rawFn = () => kq.control(null, n, 0).length;
       } else if (spec.backend === 'poll') {
         const p = poll();
         closers.push(() => p.close());
@@ -665,6 +696,11 @@ async function main(): Promise<void> {
     }
   } else {
     out.push('epoll: not available on this platform (no verdicts)');
+  }
+  const kq1 = rows.find((r) => r.label.startsWith('kqueue.control') && r.n === '1');
+  if (kq1 && ep1) {
+    const r = ratio(kq1.contenders.iomux, ep1.contenders.iomux)!;
+    out.push(`${kq1.label} N=1 / epoll.poll(0) N=1: ${r.toFixed(2)}x (target <= 1.5x): ${r <= 1.5 ? 'PASS' : 'FAIL'}`);
   }
 
   // ---- selectors table

@@ -8,10 +8,11 @@
  * per-platform map keyed by process.platform.
  */
 import { pyTypeName } from '@iomux/core-native';
-import { epoll, poll } from '@iomux/select';
+import { epoll, kqueue, poll } from '@iomux/select';
 import { ValueError } from '@iomux/core-native/error-classes';
 import type { BaseSelector } from './base-selector.js';
 import { EpollSelector } from './epoll-selector.js';
+import { KqueueSelector } from './kqueue-selector.js';
 import { PollSelector } from './poll-selector.js';
 import { SelectSelector } from './select-selector.js';
 
@@ -29,9 +30,12 @@ export interface SelectorConfig {
 
 type SelectorClass = new () => BaseSelector;
 
-/** Python's preference order; each entry only where the platform has it. */
-const ORDER: Array<[BackendName, SelectorClass | undefined]> = [
-  ['kqueue', undefined],
+/**
+ * Python's preference order; each entry only where the platform has it,
+ * and flagged when it is an emulation (chosen only by configuration).
+ */
+const ORDER: Array<[BackendName, SelectorClass | undefined, emulated?: boolean]> = [
+  ['kqueue', kqueue !== undefined ? (KqueueSelector as SelectorClass) : undefined, kqueue?.emulated],
   ['epoll', epoll !== undefined ? (EpollSelector as SelectorClass) : undefined],
   ['devpoll', undefined],
   ['poll', poll !== undefined ? (PollSelector as SelectorClass) : undefined],
@@ -40,7 +44,7 @@ const ORDER: Array<[BackendName, SelectorClass | undefined]> = [
 
 const KNOWN = new Set<string>(ORDER.map(([n]) => n));
 
-/** The backends this platform has, best first: e.g. ['epoll', 'poll', 'select']. */
+/** The backends this platform has, best first, emulated ones included: e.g. ['kqueue', 'epoll', 'poll', 'select'] on Linux. */
 export function availableSelectors(): string[] {
   return ORDER.filter(([, cls]) => cls !== undefined).map(([n]) => n);
 }
@@ -100,7 +104,7 @@ export function defaultSelectorBackend(): string {
       return name.trim().toLowerCase();
     }
   }
-  return availableSelectors()[0]!;
+  return ORDER.find(([, cls, emulated]) => cls !== undefined && emulated !== true)![0];
 }
 
 /**

@@ -35,15 +35,20 @@ export {
   type BackendName,
   type SelectorConfig,
 } from './default-selector.js';
-import { epoll } from '@iomux/select';
+import { epoll, kqueue } from '@iomux/select';
 import { EpollSelector as EpollSelectorImpl } from './epoll-selector.js';
+import { KqueueSelector as KqueueSelectorImpl } from './kqueue-selector.js';
 
 /** EpollSelector: only where the platform has epoll (Linux), as in Python. */
 export const EpollSelector: typeof EpollSelectorImpl | undefined = epoll !== undefined ? EpollSelectorImpl : undefined;
 export type EpollSelector<D = unknown> = EpollSelectorImpl<D>;
 
-/** Not implemented yet (their platforms lack epoll); undefined, as on Linux in Python. */
-export const KqueueSelector: undefined = undefined;
+/**
+ * KqueueSelector: where the addon has kqueue (BSD and macOS natively; Linux
+ * through its emulation, which DefaultSelector never picks there).
+ */
+export const KqueueSelector: typeof KqueueSelectorImpl | undefined = kqueue !== undefined ? KqueueSelectorImpl : undefined;
+export type KqueueSelector<D = unknown> = KqueueSelectorImpl<D>;
 /** Not implemented yet: undefined, as on Linux in Python. */
 export const DevpollSelector: undefined = undefined;
 

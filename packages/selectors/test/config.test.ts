@@ -10,6 +10,7 @@ import {
   configureDefaultSelector,
   DefaultSelector,
   EpollSelector,
+  KqueueSelector,
   PollSelector,
   SelectSelector,
   ValueError,
@@ -21,7 +22,7 @@ checkNoFdLeak(t);
 /** The repository root: children resolve '@iomux/selectors' from there. */
 const ROOT = path.resolve(path.dirname(require.resolve('@iomux/selectors/package.json')), '..', '..');
 const LINUX = process.platform === 'linux';
-const AVAILABLE = 'epoll, poll, select';
+const AVAILABLE = 'kqueue, epoll, poll, select';
 
 // The variable would override everything below: run without it, and put
 // back whatever the caller had.
@@ -42,11 +43,22 @@ function defaultClass(): string {
   }
 }
 
-t.test('availableSelectors() on Linux is epoll, poll, select, best first', { skip: !LINUX && 'Linux only' }, async (t) => {
-  t.same(availableSelectors(), ['epoll', 'poll', 'select']);
+t.test('availableSelectors() on Linux is kqueue (emulated), epoll, poll, select, in Python\'s order', { skip: !LINUX && 'Linux only' }, async (t) => {
+  t.same(availableSelectors(), ['kqueue', 'epoll', 'poll', 'select']);
   const mine = availableSelectors();
   mine.pop();
-  t.same(availableSelectors(), ['epoll', 'poll', 'select'], "changing the result changes nothing");
+  t.same(availableSelectors(), ['kqueue', 'epoll', 'poll', 'select'], "changing the result changes nothing");
+});
+
+t.test('the kqueue emulation is chosen by configuration only', { skip: !LINUX && 'Linux only' }, async (t) => {
+  t.teardown(() => configureDefaultSelector({ backend: null }));
+  t.equal(DefaultSelector.backend, 'epoll', 'unconfigured: epoll, not the emulation listed first');
+  configureDefaultSelector({ backend: { linux: 'kqueue', default: 'poll' } });
+  t.equal(DefaultSelector.backend, 'kqueue');
+  const s = new DefaultSelector();
+  t.equal(s.constructor.name, 'KqueueSelector');
+  t.ok(s instanceof KqueueSelector!);
+  s.close();
 });
 
 t.test('unconfigured, DefaultSelector is the best backend (epoll)', { skip: !LINUX && 'Linux only' }, async (t) => {
@@ -125,15 +137,15 @@ t.test('an unknown name is a ValueError naming the available backends', { skip: 
 
 t.test('an unavailable backend is a ValueError naming the available ones', { skip: !LINUX && 'Linux only' }, async (t) => {
   t.teardown(() => configureDefaultSelector({ backend: null }));
-  for (const name of ['kqueue', 'devpoll']) {
+  for (const name of ['devpoll']) {
     t.throws(() => configureDefaultSelector({ backend: name }), {
       name: 'ValueError',
       message: `selector backend '${name}' is not available on linux; available: ${AVAILABLE}`,
     });
   }
-  t.throws(() => configureDefaultSelector({ backend: { linux: 'kqueue', darwin: 'kqueue' } }), {
+  t.throws(() => configureDefaultSelector({ backend: { linux: 'devpoll', darwin: 'kqueue' } }), {
     name: 'ValueError',
-    message: `selector backend 'kqueue' is not available on linux; available: ${AVAILABLE}`,
+    message: `selector backend 'devpoll' is not available on linux; available: ${AVAILABLE}`,
   });
   t.equal(defaultClass(), 'EpollSelector', 'still the default');
 });
@@ -180,6 +192,10 @@ t.test('IOMUX_SELECTOR=poll in a child picks PollSelector', async (t) => {
   t.same(child('poll', ''), { cls: 'PollSelector', backend: 'poll' });
 });
 
+t.test('IOMUX_SELECTOR=kqueue in a child picks KqueueSelector (the emulation on Linux)', async (t) => {
+  t.same(child('kqueue', ''), { cls: 'KqueueSelector', backend: 'kqueue' });
+});
+
 t.test('IOMUX_SELECTOR wins over configureDefaultSelector() in that child', async (t) => {
   t.same(child('poll', "configureDefaultSelector({ backend: 'select' });"), { cls: 'PollSelector', backend: 'poll' });
   t.same(child('select', `configureDefaultSelector({ backend: { ${JSON.stringify(process.platform)}: 'poll', default: 'poll' } });`), {
@@ -202,10 +218,10 @@ t.test("IOMUX_SELECTOR=nope: the child's new DefaultSelector() throws ValueError
   });
 });
 
-t.test("IOMUX_SELECTOR=kqueue on Linux: the child's new DefaultSelector() throws ValueError", { skip: !LINUX && 'Linux only' }, async (t) => {
-  t.same(child('kqueue', ''), {
+t.test("IOMUX_SELECTOR=devpoll on Linux: the child's new DefaultSelector() throws ValueError", { skip: !LINUX && 'Linux only' }, async (t) => {
+  t.same(child('devpoll', ''), {
     name: 'ValueError',
-    message: `selector backend 'kqueue' is not available on linux; available: ${AVAILABLE}`,
+    message: `selector backend 'devpoll' is not available on linux; available: ${AVAILABLE}`,
     isValueError: true,
   });
 });
