@@ -15,13 +15,15 @@ const skip = USER === undefined && 'no EVFILT_USER here';
 
 t.test('a periodic TIMER fires at its period; data counts expirations', async (t) => {
   const kq = kqueue();
-  kev(kq.fd, [{ ident: 1, filter: TIMER, flags: ADD, data: 20, udata: 5 }], 0);
+  // Each time is read right by the call it brackets: an assertion between
+  // them can stall for long under a sanitizer and a loaded machine.
   const t0 = performance.now();
+  kev(kq.fd, [{ ident: 1, filter: TIMER, flags: ADD, data: 20, udata: 5 }], 0);
   const [first] = kev(kq.fd, [], 4, 1);
-  const elapsed = performance.now() - t0;
-  t.match(first, { ident: 1, filter: TIMER, data: 1, udata: 5 });
-  t.ok(elapsed >= 15 && elapsed < 200, `first expiry after ${elapsed.toFixed(1)} ms (period 20)`);
   const t1 = performance.now();
+  const elapsed = t1 - t0;
+  t.match(first, { ident: 1, filter: TIMER, data: 1, udata: 5 });
+  t.ok(elapsed >= 19 && elapsed < 500, `first expiry after ${elapsed.toFixed(1)} ms (period 20)`);
   await sleep(110);
   const [later] = kev(kq.fd, [], 4);
   const due = (performance.now() - t1) / 20;
@@ -44,7 +46,7 @@ t.test('TIMER units, EV_ONESHOT and bad values', async (t) => {
     const evs = kev(kq.fd, [{ ident: 9, filter: TIMER, flags: ADD | ONESHOT, fflags: unit ? K[unit] : 0, data }], 4, 1);
     const ms = performance.now() - t0;
     t.match(evs, [{ ident: 9, filter: TIMER, data: 1 }], `${unit}: fired`);
-    t.ok(ms >= (data ? 10 : 0) && ms < 300, `${unit} ${data}: after ${ms.toFixed(1)} ms`);
+    t.ok(ms >= (data ? 14 : 0) && ms < 1000, `${unit} ${data}: after ${ms.toFixed(1)} ms`);
     t.match(kev(kq.fd, [{ ident: 9, filter: TIMER, flags: DELETE }], 1), [{ flags: ERROR, data: E.ENOENT }], 'EV_ONESHOT deleted it');
   }
   t.match(kev(kq.fd, [{ ident: 2, filter: TIMER, flags: ADD, data: -1 }], 1), [{ flags: ERROR, data: E.EINVAL }], 'negative period');
