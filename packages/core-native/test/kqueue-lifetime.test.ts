@@ -188,3 +188,52 @@ try {
   t.equal(code, 'EBADF');
   t.ok(ms < 5000, `woken after ${ms} ms, not at the 10 s timeout`);
 });
+
+t.test('workers add and delete knotes while the main thread polls', async (t) => {
+  const kq = kqueue();
+  const pipes = Array.from({ length: 8 }, () => os.pipe());
+  for (const [, w] of pipes) os.write(w, Buffer.from('p'));
+  const src = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { binding: B, selectConstants: K } = require(workerData.core);
+const L = B.kevent_layout;
+const ch = new Int32Array(2 * L.stride);
+const ev = new Int32Array(8 * L.stride);
+let errors = 0;
+for (let i = 0; i < 3000; i++) {
+  const fd = workerData.fds[i % workerData.fds.length];
+  ch[L.identLo] = fd; ch[L.filter] = K.KQ_FILTER_READ; ch[L.flags] = K.KQ_EV_ADD | (i % 3 === 0 ? K.KQ_EV_ONESHOT : 0);
+  ch[L.stride + L.identLo] = 1000 + (i % 4); ch[L.stride + L.filter] = K.KQ_FILTER_TIMER;
+  ch[L.stride + L.flags] = i % 2 ? K.KQ_EV_ADD : K.KQ_EV_DELETE; ch[L.stride + L.dataLo] = 1;
+  const n = B.kevent(workerData.kq, ch, 2, ev, 8, 0, 0);
+  for (let j = 0; j < n; j++) if (ev[j * L.stride + L.flags] & K.KQ_EV_ERROR && ev[j * L.stride + L.dataLo] !== 2) errors++;
+  ch[L.flags] = K.KQ_EV_DELETE;
+  B.kevent(workerData.kq, ch, 1, ev, 8, 0, 0);
+}
+parentPort.postMessage(errors);
+`;
+  const fds = pipes.map(([r]) => r);
+  const done = [0, 1].map(
+    () =>
+      new Promise<number>((resolve, reject) => {
+        const wk = new Worker(src, { eval: true, workerData: { core: require.resolve('@iomux/core-native'), kq: kq.fd, fds } });
+        wk.once('message', resolve);
+        wk.once('error', reject);
+      }),
+  );
+  let polls = 0;
+  let finished = false;
+  void Promise.all(done).then(() => (finished = true));
+  while (!finished) {
+    kev(kq.fd, [], 16, 0);
+    polls++;
+    await new Promise((r) => setImmediate(r));
+  }
+  t.same(await Promise.all(done), [0, 0], 'no error but ENOENT from a knote the other thread deleted');
+  t.ok(polls > 0);
+  for (const [r, w] of pipes) {
+    os.close(r);
+    os.close(w);
+  }
+  kq.close();
+});
