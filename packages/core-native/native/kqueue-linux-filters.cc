@@ -20,6 +20,8 @@
 // never a lost one). An always-ready file at its end does not wake a wait.
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -138,6 +140,15 @@ static void Probe(FdWatch* w, int fd) {
   }
 }
 
+// READ's data on a listening TCP socket, as BSD gives it: the connections
+// waiting in its accept queue (tcpi_unacked, for a listener); else 1.
+static int64_t Backlog(int fd) {
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_LISTEN) return ti.tcpi_unacked;
+  return 1;
+}
+
 // Fills ev from a READ/WRITE knote given epoll's events; false when there is
 // nothing new to report.
 static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) {
@@ -147,7 +158,8 @@ static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) 
   int n = 0;
   if (kn->filter == EVFILT_READ) {
     eof = (revents & (EPOLLHUP | EPOLLRDHUP)) != 0;
-    if (ioctl(fd, FIONREAD, &n) == 0) data = n;  // a listening socket: 1
+    if (ioctl(fd, FIONREAD, &n) == 0) data = n;
+    else if (w->kind == kSocket) data = Backlog(fd);  // a listener (FIONREAD: EINVAL)
     if (!w->always && data == 0 && !eof && !(revents & EPOLLERR)) return false;
   } else {
     eof = (revents & (EPOLLHUP | EPOLLERR)) != 0;

@@ -307,6 +307,25 @@ t.test('EV_CLEAR beside a level-triggered knote on one socket: no spin, no loss'
   kq.close();
 });
 
+t.test("a listening socket's READ counts the connections waiting", async (t) => {
+  const kq = kqueue();
+  const srv = binding.socket(S.AF_INET!, S.SOCK_STREAM!, 0);
+  binding.bind(srv, S.AF_INET!, '127.0.0.1', 0);
+  binding.listen(srv, 8);
+  const port = binding.getsockname(srv)[2];
+  kev(kq.fd, [{ ident: srv, filter: READ }], 0);
+  t.same(kev(kq.fd, [], 4), []);
+  const clients = [0, 1].map(() => {
+    const c = binding.socket(S.AF_INET!, S.SOCK_STREAM!, 0);
+    binding.connect(c, S.AF_INET!, '127.0.0.1', port);
+    return c;
+  });
+  t.match(kev(kq.fd, [], 4, 1), [{ ident: srv, filter: READ, data: 2 }], 'data: the accept queue, as on BSD');
+  for (const c of clients) os.close(c);
+  os.close(srv);
+  kq.close();
+});
+
 t.test('a refused connect: WRITE with EV_EOF and the error in fflags', async (t) => {
   const kq = kqueue();
   const probe = binding.socket(S.AF_INET!, S.SOCK_STREAM!, 0);
