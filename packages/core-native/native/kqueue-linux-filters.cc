@@ -7,8 +7,9 @@
 //               data: FIONREAD for READ; for WRITE SO_SNDBUF less SIOCOUTQ
 //               (a socket), the pipe's size less FIONREAD (a pipe), else 1.
 //               EV_EOF on EPOLLHUP/EPOLLRDHUP (READ) or EPOLLHUP/EPOLLERR
-//               (WRITE); fflags then holds the socket's error, read with
-//               SO_ERROR only when epoll reports EPOLLERR (which clears it).
+//               (WRITE); fflags stays 0: Linux can read a socket's error
+//               only by clearing it (SO_ERROR), and the program (asyncio's
+//               connect) must still find it there.
 //               A regular file, which epoll refuses, is always ready.
 //   TIMER, USER in kqueue-linux-timer.cc.
 //
@@ -177,11 +178,6 @@ static bool FdEvent(FdWatch* w, Knote* kn, uint32_t revents, struct kevent* ev) 
   kn->last_data = data;
   kn->last_eof = eof;
   unsigned int fflags = 0;
-  if (eof && (revents & EPOLLERR) && w->kind == kSocket) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0) fflags = static_cast<unsigned int>(err);
-  }
   ev->ident = kn->ident;
   ev->filter = kn->filter;
   ev->flags = kn->flags | (eof ? EV_EOF : 0);
