@@ -7,10 +7,6 @@
 
 namespace iomux {
 
-#ifdef IOMUX_HAVE_KQUEUE
-void InitKqueue(Napi::Env env, Napi::Object exports);  // kqueue.cc
-#endif
-
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFdHandle(env, exports);
   InitWait(env, exports);
@@ -25,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   InitOs(env, exports);
   InitSocket(env, exports);
+  InitBatch(env, exports);
   return exports;
 }
 

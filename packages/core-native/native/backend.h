@@ -11,10 +11,14 @@
 //   epoll.cc     epoll_create1, epoll_ctl, epoll_wait (IOMUX_HAVE_EPOLL)
 //   os.cc        pipe, read, readinto, write, close, dup, get/set_inheritable,
 //                get/set_blocking
+//   kqueue.cc    kqueue_create, kevent, kevent_layout (IOMUX_HAVE_KQUEUE:
+//                BSD and macOS, or Linux through kqueue-linux*.cc, which
+//                also gives kqueue_count)
 //   socket.cc    socket, socketpair, bind, listen, accept, connect, recv,
 //                send, shutdown, getsockname, getpeername, setsockopt_int,
-//                getsockopt_int; send_batch, recv_batch, batch_io: the
-//                loop's batches
+//                getsockopt_int
+//   batch.cc     send_batch, recv_batch, batch_io, batch_layout: the loop's
+//                batches (batch.h)
 //   uring.cc     the batches' io_uring per thread (uring.h; Linux), no
 //                exports of its own
 //   wait.cc      fdhandle_watch, fdhandle_unwatch: one-shot libuv watch on an
@@ -33,7 +37,11 @@ void InitPoll(Napi::Env env, Napi::Object exports);
 void InitEpoll(Napi::Env env, Napi::Object exports);
 #endif
 void InitOs(Napi::Env env, Napi::Object exports);
+#ifdef IOMUX_HAVE_KQUEUE
+void InitKqueue(Napi::Env env, Napi::Object exports);
+#endif
 void InitSocket(Napi::Env env, Napi::Object exports);
+void InitBatch(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
 
 }  // namespace iomux

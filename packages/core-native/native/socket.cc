@@ -459,8 +459,6 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
   exports.Set("setsockopt_int", Napi::Function::New(env, SetSockOptInt, "setsockopt_int"));
   exports.Set("getsockopt_int", Napi::Function::New(env, GetSockOptInt, "getsockopt_int"));
-  // Registered from here: the batches are socket calls (batch.cc).
-  InitBatch(env, exports);
 }
 
 }  // namespace iomux

@@ -1,5 +1,5 @@
 // Batches of send()/recv() in one syscall: an io_uring per thread (Linux),
-// used by the loop's write and read batches (socket.cc send_batch and
+// used by the loop's write and read batches (batch.cc send_batch and
 // recv_batch) instead of a syscall per message. Only non-blocking,
 // complete-at-once operations: each is MSG_DONTWAIT, so the kernel does it
 // inline during io_uring_enter() and returns -EAGAIN rather than waiting,
