@@ -340,7 +340,7 @@ function prewarm(): void {
   process.off('SIGWINCH', f);
   const [a, b] = socket.socketpair();
   binding.send_batch(Buffer.alloc(8), new Int32Array([1, a.fileno(), 0, 1, 0]));
-  binding.recv_batch(Buffer.alloc(4096), new Int32Array([1, b.fileno(), 16, 0, 0]));
+  binding.recv_batch(Buffer.alloc(4096), new Int32Array([1, b.fileno(), 0, 16, 0])); // [count, fd, offset, length, result]
   a.close();
   b.close();
 }

@@ -109,6 +109,7 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   /** CPython's `_process_events`: queues the callbacks of `[key, events]` pairs. */
   _processEvents(eventList: Ready<ReaderWriter>): void {
+    this._readBatch.clear();
     for (let i = 0; i < eventList.length; i++) this.#processEvent(eventList[i]![0], eventList[i]![1]);
   }
 

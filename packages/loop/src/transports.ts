@@ -128,9 +128,7 @@ export class SelectorSocketTransport extends SelectorTransport {
       this._fatalError(exc, 'Fatal error: protocol.data_received() call failed.');
       return;
     }
-    // emit() looks the name up in a dictionary; most transports have no
-    // listener at all (eventemitter3 counts the names that have some).
-    if ((this as unknown as { _eventsCount: number })._eventsCount !== 0) this.emit('data', data);
+    if (this.listenerCount('data') !== 0) this.emit('data', data);
   }
 
   /**
@@ -198,7 +196,7 @@ export class SelectorSocketTransport extends SelectorTransport {
     // Node-style listeners get their own copy, taken before the protocol
     // may reuse its buffer.
     let copy: Buffer | null = null;
-    if ((this as unknown as { _eventsCount: number })._eventsCount !== 0 && this.listenerCount('data') > 0) {
+    if (this.listenerCount('data') !== 0) {
       copy = Buffer.from(new Uint8Array(buf.buffer, buf.byteOffset, n));
     }
     try {
