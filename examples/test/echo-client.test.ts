@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import { LAUNCHER, REPO, startExample } from '../../test/support/example.js';
 import { checkNoFdLeak } from '../../test/support/fds.js';
+import { availableSelectors } from '@iomux/selectors';
 
 checkNoFdLeak(t);
 
@@ -89,7 +90,7 @@ t.test('--duration: progress lines once per second, then the summary', async (t)
 t.test('every backend', async (t) => {
   const ex = await startExample('loop-streams-echo-server', ['--port', '0']);
   t.teardown(() => ex.stop());
-  for (const backend of ['epoll', 'poll', 'select']) {
+  for (const backend of availableSelectors()) {
     const run = await runClient(['--port', String(ex.port), '-c', '8', '-s', '65536', '-m', '5', '-b', backend]);
     t.equal(run.code, 0, backend);
     t.equal(Number(SUMMARY.exec(run.stdout)?.[1]), 40, `${backend}: 40 messages`);

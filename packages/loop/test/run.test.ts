@@ -2,7 +2,7 @@
 // test_asyncio/test_runners.py RunTests where they map.
 import t from 'tap';
 import { EventLoop, ValueError, run } from '@iomux/loop';
-import { selectorBackend } from '@iomux/selectors';
+import { availableSelectors, selectorBackend } from '@iomux/selectors';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { sleep } from './helpers.js';
 
@@ -54,7 +54,7 @@ t.test('run closes its loop and the loop is the running one', async (t) => {
 });
 
 t.test('run takes the loop options (selector backend)', async (t) => {
-  for (const backend of ['epoll', 'poll', 'select']) {
+  for (const backend of availableSelectors()) {
     t.equal(await run(async (l) => selectorBackend(l._selector), { selector: backend }), backend);
   }
 });
