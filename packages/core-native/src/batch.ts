@@ -112,3 +112,23 @@ export function batchIo(mode?: 'io_uring' | 'syscalls'): BatchIoState {
     throw fromNative(e);
   }
 }
+
+/**
+ * The one-socket forms an event loop uses beside its batches, for a read or
+ * a write that cannot wait for the next batch: recv(2) into the whole of
+ * `view` on a non-blocking socket, returning the bytes received (0 at end
+ * of stream). The addon's own function, not wrapped (it runs per message):
+ * an error is thrown as the addon's plain Error with `errno`, `code` and
+ * `syscall` (`fromNative` maps it to the contract's classes).
+ */
+export const recvOne: (fd: number, view: ArrayBufferView) => number = B.recv_view;
+
+/** send(2) of the whole of `view` with MSG_NOSIGNAL: the bytes sent (see recvOne for errors). */
+export const sendOne: (fd: number, view: ArrayBufferView) => number = B.send_view;
+
+/**
+ * Where `view` starts within its 4 KiB page (its address modulo 4096): for
+ * placing receive buffers away from the kernel's page-aligned source
+ * (copies between addresses nearly equal modulo 4096 run slower on x86).
+ */
+export const addressMod4096: (view: ArrayBufferView) => number = B.address_mod_4096;

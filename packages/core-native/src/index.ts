@@ -16,7 +16,7 @@ export * as os from './os.js';
  */
 export * as socket from './socket/index.js';
 /**
- * Batched socket I/O for event loops: sendBatch, recvBatch, batchIo, BATCH_LAYOUT, batchTable.
+ * Batched socket I/O for event loops: sendBatch, recvBatch, batchIo, BATCH_LAYOUT, batchTable, and the one-socket recvOne, sendOne.
  */
 export * as batch from './batch.js';
 export { Socket, socketpair, createServer, createConnection, gaierror } from './socket/index.js';

@@ -926,3 +926,27 @@ for (const mode of MODES) {
     });
   });
 }
+
+t.test('recvOne and sendOne: one socket, the whole view, errors with errno', async (t) => {
+  const [a, b] = socketpair();
+  t.teardown(() => {
+    a.close();
+    b.close();
+  });
+  a.setblocking(false);
+  b.setblocking(false);
+  const { recvOne, sendOne, addressMod4096 } = batch;
+  t.equal(sendOne(a.fileno(), Buffer.from('hello')), 5, 'sent all of the view');
+  const into = Buffer.alloc(16);
+  t.equal(recvOne(b.fileno(), into), 5, 'received what came');
+  t.equal(into.subarray(0, 5).toString(), 'hello');
+  t.throws(() => recvOne(b.fileno(), into), { errno: EAGAIN, code: 'EAGAIN', syscall: 'recv' }, 'nothing to read: EAGAIN');
+  t.throws(() => recvOne(NO_SUCH_FD, into), { errno: EBADF, code: 'EBADF' }, 'a closed descriptor: EBADF');
+  t.throws(() => sendOne(a.fileno(), bad('spam')), 'not a view: refused, no crash');
+  a.shutdown(socket.SHUT_WR!);
+  t.equal(recvOne(b.fileno(), into), 0, 'end of stream: 0');
+  const raw = Buffer.allocUnsafeSlow(8192);
+  const at = addressMod4096(raw);
+  t.ok(at >= 0 && at < 4096, `address mod 4096: ${at}`);
+  t.equal(addressMod4096(raw.subarray(4096 - at)), 0, 'a view starting on a page boundary: 0');
+});

@@ -9,7 +9,7 @@
  * message.
  */
 import { Buffer } from 'node:buffer';
-import { binding as B } from '@iomux/core-native';
+import { batch } from '@iomux/core-native';
 
 /**
  * TypedArray.prototype.set, called directly: `out.set` is a lookup through
@@ -52,7 +52,7 @@ export const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: numbe
  */
 function placed(size: number, at: number): Buffer {
   const raw = Buffer.allocUnsafeSlow(size + 4096);
-  const start = (at - B.address_mod_4096(raw) + 4096) % 4096;
+  const start = (at - batch.addressMod4096(raw) + 4096) % 4096;
   return raw.subarray(start, start + size);
 }
 

@@ -3,7 +3,8 @@
  * Lib/asyncio/selector_events.py (readers and writers, the sock_* methods;
  * transports are in transports.ts and use this loop's readers/writers).
  */
-import { OSError, ValueError, errnoConstants, fromErrno, pyTypeName, socket, toCInt, type Socket } from '@iomux/core-native';
+import { errnoConstants, fromErrno, pyTypeName, socket, toCInt, type Socket } from '@iomux/core-native';
+import { OSError, ValueError } from '@iomux/core-native/error-classes';
 import {
   DefaultSelector,
   EVENT_READ as SELECTORS_EVENT_READ,

@@ -8,7 +8,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'eventemitter3';
-import { OSError, pyTypeName, ValueError, socket as S, type Socket } from '@iomux/core-native';
+import { pyTypeName, socket as S, type Socket } from '@iomux/core-native';
+import { OSError, ValueError } from '@iomux/core-native/error-classes';
 import { BatchState } from './internal/io-batch.js';
 import { isBufferedProtocol, type AnyProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';

@@ -20,7 +20,8 @@
  * (hadError: boolean).
  */
 import { Buffer } from 'node:buffer';
-import { binding, fromErrno, fromNative, RuntimeError, socket as S } from '@iomux/core-native';
+import { batch, fromErrno, fromNative, socket as S } from '@iomux/core-native';
+import { RuntimeError } from '@iomux/core-native/error-classes';
 import * as buffers from './buffers.js';
 import * as retry from './internal/retry.js';
 import type { BufferedProtocol, Protocol } from './protocols.js';
@@ -35,9 +36,9 @@ const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 /** Bytes joined into one send() when the buffer holds many small writes. */
 const MAX_JOIN = 256 * 1024;
 
-// The hot path calls the addon directly (the Socket methods re-check their
-// arguments and handle timeouts a non-blocking transport socket never has).
-const B = binding;
+// The hot path uses core-native's one-socket I/O (the Socket methods re-check
+// their arguments and handle timeouts a non-blocking transport never has).
+const { recvOne, sendOne } = batch;
 // Constants, not loads from an exports object (see selector-events.ts).
 const { RecvArea, copyOut } = buffers;
 const { isRetryErrno, isRetryError } = retry;
@@ -183,7 +184,7 @@ export class SelectorSocketTransport extends SelectorTransport {
   /** recv() into the whole of `buf`: the bytes received (0 at EOF), or -errno. */
   #recv(buf: ArrayBufferView): number {
     try {
-      return B.recv_view(this._sockFd, buf);
+      return recvOne(this._sockFd, buf);
     } catch (exc) {
       const errno = (exc as { errno?: unknown }).errno;
       if (typeof errno !== 'number') throw exc;
@@ -333,7 +334,7 @@ export class SelectorSocketTransport extends SelectorTransport {
       // Optimization: try to send now.
       let n = 0;
       try {
-        n = B.send_view(this._sockFd, buf);
+        n = sendOne(this._sockFd, buf);
       } catch (exc) {
         if (!isRetryError(exc)) {
           this._fatalError(fromNative(exc), 'Fatal write error on socket transport');
@@ -364,7 +365,7 @@ export class SelectorSocketTransport extends SelectorTransport {
     const head = this._buffer.length === 1 ? this._buffer[0]! : this.#joinHead();
     let n = 0;
     try {
-      n = B.send_view(this._sockFd, head);
+      n = sendOne(this._sockFd, head);
     } catch (exc) {
       if (isRetryError(exc)) return;
       this._loop._removeWriter(this._sockFd);
