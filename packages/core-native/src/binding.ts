@@ -106,15 +106,25 @@ export interface Binding {
    * int32), filter (int16), flags (uint16), fflags (uint32: read it >>> 0).
    */
   kevent_layout?: Readonly<{
+    /** Int32 slots per entry. */
     stride: number;
+    /** ident's low 32 bits. */
     identLo: number;
+    /** ident's high 32 bits. */
     identHi: number;
+    /** filter (int16). */
     filter: number;
+    /** flags (uint16). */
     flags: number;
+    /** fflags (uint32). */
     fflags: number;
+    /** data's low 32 bits. */
     dataLo: number;
+    /** data's high 32 bits (signed). */
     dataHi: number;
+    /** udata's low 32 bits. */
     udataLo: number;
+    /** udata's high 32 bits. */
     udataHi: number;
   }>;
   /** Linux only: how many emulated kqueues hold state now (leak checks in tests). */

@@ -102,10 +102,15 @@ function signedUdata(u: Int64): Int64 {
 
 /** `kevent()`'s keywords (Python's `filter=`, `flags=`, ...) as one options object. */
 export interface KeventOptions {
+  /** `KQ_FILTER_*` (default KQ_FILTER_READ). */
   filter?: number;
+  /** `KQ_EV_*` (default KQ_EV_ADD). */
   flags?: number;
+  /** `KQ_NOTE_*` (default 0). */
   fflags?: number;
+  /** Filter-specific data (default 0). */
   data?: number | bigint;
+  /** Opaque user data (default 0). */
   udata?: number | bigint;
 }
 
@@ -138,6 +143,7 @@ export class Kevent {
   get ident(): Int64 {
     return this.#ident;
   }
+  /** Sets the ident (an int, or an object with `fileno()`), converted as kevent() converts it. */
   set ident(v: Int64) {
     this.#ident = toIdent(v);
   }
@@ -145,6 +151,7 @@ export class Kevent {
   get filter(): number {
     return this.#filter;
   }
+  /** Sets the filter; beyond a C short is OverflowError. */
   set filter(v: number) {
     this.#filter = toFilter(v);
   }
@@ -152,6 +159,7 @@ export class Kevent {
   get flags(): number {
     return this.#flags;
   }
+  /** Sets the flags, reduced modulo 2**16 as CPython does. */
   set flags(v: number) {
     this.#flags = toFlags(v);
   }
@@ -159,6 +167,7 @@ export class Kevent {
   get fflags(): number {
     return this.#fflags;
   }
+  /** Sets the fflags, reduced modulo 2**32 as CPython does. */
   set fflags(v: number) {
     this.#fflags = toFflags(v);
   }
@@ -166,6 +175,7 @@ export class Kevent {
   get data(): Int64 {
     return this.#data;
   }
+  /** Sets the data; beyond a signed 64-bit int is OverflowError. */
   set data(v: Int64) {
     this.#data = toData(v);
   }
@@ -173,6 +183,7 @@ export class Kevent {
   get udata(): Int64 {
     return this.#udata;
   }
+  /** Sets the udata, reduced modulo 2**64 as CPython does. */
   set udata(v: Int64) {
     this.#udata = toUdata(v, '6');
   }
