@@ -11,7 +11,7 @@
 //               only by clearing it (SO_ERROR), and the program (asyncio's
 //               connect) must still find it there.
 //               A regular file, which epoll refuses, is always ready.
-//   TIMER, USER in kqueue-linux-timer.cc.
+//   TIMER, USER in kqueue-linux-timer.cc; PROC in kqueue-linux-notes.cc.
 //
 // Stale readability of the epoll descriptor (readable, yet kevent(0) finds
 // nothing), each gone after that kevent(): a knote without EV_CLEAR on an
@@ -69,7 +69,8 @@ static bool Pending(const Knote* kn) {
   if (!kn->enabled) return false;
   switch (kn->filter) {
     case EVFILT_USER: return kn->triggered;
-    case EVFILT_TIMER: return kn->fired > 0;
+    case EVFILT_TIMER:
+    case EVFILT_PROC: return kn->fired > 0;
     default: return kn->carried != 0 || kn->hot;
   }
 }
@@ -234,6 +235,8 @@ bool AfterReport(KqState* st, Knote* kn) {
       Dequeue(st, kn);
       st->users.erase(kn->ident);
       delete kn;
+    } else if (IsNote(kn->filter)) {
+      DropNote(st, kn);
     } else {
       auto it = st->fds.find(kn->ident);
       DropFd(st, kn->ident, &it->second, kn);
@@ -243,7 +246,7 @@ bool AfterReport(KqState* st, Knote* kn) {
   if (kn->flags & EV_DISPATCH) {
     kn->enabled = false;
     if (kn->filter == EVFILT_TIMER) TimerInterest(st, kn);
-    else if (kn->filter != EVFILT_USER) Rearm(st, kn->ident, &st->fds.find(kn->ident)->second);
+    else if (kn->filter == EVFILT_READ || kn->filter == EVFILT_WRITE) Rearm(st, kn->ident, &st->fds.find(kn->ident)->second);
   }
   return true;
 }
@@ -311,6 +314,10 @@ int FromEpoll(KqState* st, uint64_t data, uint32_t revents, struct kevent* out, 
   int fd = static_cast<int>(static_cast<uint32_t>(data));
   if (fd == st->efd) return 0;  // the soft knotes: ScanSoft reports them
   auto t = st->by_tfd.find(fd);
+  if (t != st->by_tfd.end() && t->second->filter == EVFILT_PROC) {
+    ProcExited(st, t->second);  // reported from the soft queue
+    return 0;
+  }
   if (t != st->by_tfd.end()) return ReportTimer(st, t->second, out, room);
   auto it = st->fds.find(static_cast<uintptr_t>(fd));
   if (it == st->fds.end()) return 0;  // deleted while we waited
@@ -345,6 +352,8 @@ int ScanSoft(KqState* st, struct kevent* out, int room) {
       if (AfterReport(st, kn) && kn->triggered && kn->enabled) Enqueue(st, kn, false);
     } else if (kn->filter == EVFILT_TIMER) {
       n += ReportTimer(st, kn, out + n, room - n);
+    } else if (IsNote(kn->filter)) {
+      n += ReportNote(st, kn, out + n, room - n);
     } else {
       if (kn->seen == st->gen) {  // reported from epoll in this very call
         if (Pending(kn)) Enqueue(st, kn, false);
@@ -379,6 +388,7 @@ void FreeAll(KqState* st) {
     delete e.second;
   }
   for (auto& e : st->users) delete e.second;
+  FreeNotes(st);
   st->fds.clear();
   st->timers.clear();
   st->by_tfd.clear();

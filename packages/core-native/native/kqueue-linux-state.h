@@ -25,8 +25,9 @@ struct Knote {
   uint32_t carried = 0;    // epoll events not yet reported (the eventlist was full)
   int64_t last_data = 0;   // EV_CLEAR: what was last seen
   bool last_eof = false;
-  int tfd = -1;            // TIMER: its timerfd
-  uint64_t fired = 0;      // TIMER: expirations read but not yet reported
+  int tfd = -1;            // TIMER: its timerfd; PROC: its pidfd until the exit
+  uint64_t fired = 0;      // TIMER: expirations not yet reported; PROC: 1 once exited
+  int64_t status = 0;      // PROC: the wait status
   bool triggered = false;  // USER
   uint64_t seen = 0;       // KqState::gen when last reported from epoll
 };
@@ -54,7 +55,8 @@ struct KqState {
   std::mutex mu;
   std::map<uintptr_t, FdWatch> fds;
   std::map<uintptr_t, Knote*> timers;
-  std::map<int, Knote*> by_tfd;
+  std::map<int, Knote*> by_tfd;  // timerfds and pidfds
+  std::map<uintptr_t, Knote*> procs;
   std::map<uintptr_t, Knote*> users;
   // Knotes checked on every scan without epoll: triggered USER events,
   // timers with expirations and descriptors' events that did not fit in the
@@ -70,8 +72,9 @@ inline uint64_t Tag(const KqState* st, int fd) {
   return (static_cast<uint64_t>(st->cookie) << 32) | static_cast<uint32_t>(fd);
 }
 
-// kqueue-linux-filters.cc (READ, WRITE, the soft queue) and
-// kqueue-linux-timer.cc (TIMER, USER); all with st->mu held.
+// kqueue-linux-filters.cc (READ, WRITE, the soft queue),
+// kqueue-linux-timer.cc (TIMER, USER) and kqueue-linux-notes.cc (PROC);
+// all with st->mu held.
 Knote* NewKnote(const struct kevent& ch);
 void Dequeue(KqState* st, Knote* kn);
 // EV_DISABLE, or the enable that EV_ENABLE and EV_ADD make, as FreeBSD.
@@ -84,6 +87,15 @@ int ReportTimer(KqState* st, Knote* kn, struct kevent* out, int room);
 int ApplyFd(KqState* st, const struct kevent& ch);
 int ApplyTimer(KqState* st, const struct kevent& ch);
 int ApplyUser(KqState* st, const struct kevent& ch);
+int ApplyProc(KqState* st, const struct kevent& ch);
+// PROC, once its pidfd polls readable: records the exit and queues it.
+void ProcExited(KqState* st, Knote* kn);
+// Whether filter is one of kqueue-linux-notes.cc's (reported from the soft queue).
+bool IsNote(short filter);
+// Reports a notes knote (IsNote) into out[0, room); returns how many (0 or 1).
+int ReportNote(KqState* st, Knote* kn, struct kevent* out, int room);
+void DropNote(KqState* st, Knote* kn);
+void FreeNotes(KqState* st);
 // Turns one epoll event into kevents in out[0, room); returns how many.
 int FromEpoll(KqState* st, uint64_t data, uint32_t revents, struct kevent* out, int room);
 // Reports the hot soft knotes into out[0, room); returns how many.

@@ -2,7 +2,8 @@
 // descriptor; its knotes live in a process-wide registry keyed by that
 // descriptor (worker_threads share it, so fromfd works across threads), each
 // state under its own mutex. The filters are in kqueue-linux-filters.cc
-// (READ, WRITE) and kqueue-linux-timer.cc (TIMER, USER).
+// (READ, WRITE), kqueue-linux-timer.cc (TIMER, USER) and
+// kqueue-linux-notes.cc (PROC).
 //
 // Lifetime: iomux_kqueue_release() frees a state (fdhandle.cc calls it
 // before it closes any descriptor, so close(), GC and environment teardown
@@ -90,8 +91,10 @@ int Apply(KqState* st, const struct kevent& ch) {
       return ApplyTimer(st, ch);
     case EVFILT_USER:
       return ApplyUser(st, ch);
+    case EVFILT_PROC:
+      return ApplyProc(st, ch);
     default:
-      return EINVAL;  // AIO, VNODE, PROC, SIGNAL, ...: not emulated yet
+      return EINVAL;  // AIO, VNODE, SIGNAL, ...: not emulated yet
   }
 }
 

@@ -1,8 +1,9 @@
 // kqueue(2)/kevent(2) emulated on Linux (kqueue-linux.cc): a small
 // <sys/event.h> with FreeBSD's struct kevent (without FreeBSD 12's ext[4])
 // and FreeBSD's constant values, so kqueue.cc has one code path for the real
-// kqueue and this one. Only READ, WRITE, TIMER and USER are emulated; every
-// other filter fails with EINVAL, as an unknown filter does on BSD.
+// kqueue and this one. READ, WRITE, TIMER, USER and PROC (NOTE_EXIT) are
+// emulated; every other filter fails with EINVAL, as an unknown filter does
+// on BSD.
 #pragma once
 
 #include <stdint.h>
@@ -66,7 +67,7 @@ struct kevent {
 #define NOTE_LINK 0x0010
 #define NOTE_RENAME 0x0020
 #define NOTE_REVOKE 0x0040
-// PROC (not emulated yet)
+// PROC: NOTE_EXIT only (the others fail with EINVAL)
 #define NOTE_EXIT 0x80000000u
 #define NOTE_FORK 0x40000000u
 #define NOTE_EXEC 0x20000000u

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { errnoConstants, os } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
 import { collectUntil } from '../../../test/support/gc.js';
-import { B, K, kev, kqueue } from './kqueue-support.js';
+import { B, K, kev, kqueue, type Kev } from './kqueue-support.js';
 
 checkNoFdLeak(t);
 
@@ -21,7 +21,9 @@ const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
 
 /** Registrations that make the emulation open internal descriptors. */
 function populate(kq: number, r: number): void {
-  const changes = [{ ident: r, filter: READ, flags: ADD }, { ident: 1, filter: TIMER, flags: ADD, data: 60_000 }];
+  const changes: Array<Partial<Kev>> = [{ ident: r, filter: READ, flags: ADD }, { ident: 1, filter: TIMER, flags: ADD, data: 60_000 }];
+  // Our own process: a pidfd that never fires.
+  changes.push({ ident: process.pid, filter: K.KQ_FILTER_PROC!, flags: ADD, fflags: K.KQ_NOTE_EXIT! });
   if (USER !== undefined) changes.push({ ident: 2, filter: USER, flags: ADD });
   kev(kq, changes, 0);
 }

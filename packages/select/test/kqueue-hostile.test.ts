@@ -247,8 +247,8 @@ bad1(
   { errno: E.ENOENT },
 );
 bad1(
-  'control(): PROC is not emulated yet: EINVAL, not silence',
-  () => withKq((kq) => kq.control([kevent(process.pid, select.KQ_FILTER_PROC!, ADD, select.KQ_NOTE_EXIT!)], 0)),
+  'control(): PROC with NOTE_FORK is not emulated: EINVAL, not silence',
+  () => withKq((kq) => kq.control([kevent(process.pid, select.KQ_FILTER_PROC!, ADD, (select.KQ_NOTE_EXIT! | select.KQ_NOTE_FORK!) >>> 0)], 0)),
   OSError,
   '[Errno 22] Invalid argument',
   EINVAL,

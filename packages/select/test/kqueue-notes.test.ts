@@ -1,0 +1,54 @@
+// kqueue's PROC, VNODE and SIGNAL filters through @iomux/select. CPython's
+// test_kqueue has no case for them; on Linux they run through the addon's
+// emulation (pidfds, inotify, and Node's own signal listeners).
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import * as select from '@iomux/select';
+import { checkNoFdLeak } from '../../../test/support/fds.js';
+
+checkNoFdLeak(t);
+
+const skip = select.kqueue ? false : 'needs kqueue (BSD, macOS, or the Linux emulation)';
+const kqueue = select.kqueue!;
+const kevent = select.kevent!;
+const PROC = select.KQ_FILTER_PROC!;
+const NOTE_EXIT = select.KQ_NOTE_EXIT!;
+const ADD = select.KQ_EV_ADD!;
+const EOF = select.KQ_EV_EOF!;
+const ONESHOT = select.KQ_EV_ONESHOT!;
+
+/** A child that exits with `code` after `ms`; `exited` resolves once Node has reaped it. */
+function child(code: number, ms: number): { pid: number; exited: Promise<void> } {
+  const proc = spawn(process.execPath, ['-e', `setTimeout(() => process.exit(${code}), ${ms})`], { stdio: 'ignore' });
+  return { pid: proc.pid!, exited: new Promise((r) => proc.once('exit', () => r())) };
+}
+
+t.test('PROC NOTE_EXIT: control() reports a child exit with its status', { skip }, async (t) => {
+  using kq = kqueue();
+  const { pid, exited } = child(3, 150);
+  t.same(kq.control([kevent(pid, PROC, ADD, NOTE_EXIT, 0, 12)], 1, 0), []);
+  const evs = kq.control(null, 4, 10);
+  t.equal(evs.length, 1);
+  const ev = evs[0]!;
+  t.equal(Number(ev.ident), pid);
+  t.equal(ev.filter, PROC);
+  t.equal(ev.flags & (EOF | ONESHOT), EOF | ONESHOT, 'EV_EOF | EV_ONESHOT');
+  t.equal((ev.fflags & NOTE_EXIT) >>> 0, NOTE_EXIT);
+  t.equal(Number(ev.data) >> 8, 3, 'os.WEXITSTATUS(data) == 3');
+  t.equal(Number(ev.udata), 12);
+  t.same(kq.control(null, 4, 0), [], 'once');
+  await exited;
+});
+
+t.test('PROC NOTE_EXIT: controlAsync() wakes on a child exit', { skip }, async (t) => {
+  using kq = kqueue();
+  const { pid, exited } = child(5, 50);
+  const evs = await kq.controlAsync([kevent(pid, PROC, ADD, NOTE_EXIT)], 1, 10);
+  t.equal(evs.length, 1);
+  t.equal(Number(evs[0]!.ident), pid);
+  // Node may reap the child before the look: the status then comes from
+  // PIDFD_GET_INFO (Linux 6.15), or is 0 on an older kernel.
+  const status = Number(evs[0]!.data);
+  t.ok(status >> 8 === 5 || (kqueue.emulated && status === 0), `data ${status}`);
+  await exited;
+});
