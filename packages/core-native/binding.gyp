@@ -21,7 +21,7 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/epoll.cc", "native/kqueue.cc", "native/kqueue-linux.cc", "native/kqueue-linux-filters.cc", "native/kqueue-linux-timer.cc", "native/kqueue-linux-notes.cc"],
+          "sources": ["native/epoll.cc", "native/kqueue.cc", "native/kqueue-linux.cc", "native/kqueue-linux-filters.cc", "native/kqueue-linux-timer.cc", "native/kqueue-linux-notes.cc", "native/kqueue-linux-vnode.cc"],
           "defines": ["IOMUX_HAVE_EPOLL", "IOMUX_HAVE_KQUEUE", "IOMUX_KQUEUE_EMULATION"]
         }],
         ["OS in ('mac', 'freebsd', 'openbsd', 'netbsd')", {

@@ -11,7 +11,8 @@
 //               only by clearing it (SO_ERROR), and the program (asyncio's
 //               connect) must still find it there.
 //               A regular file, which epoll refuses, is always ready.
-//   TIMER, USER in kqueue-linux-timer.cc; PROC in kqueue-linux-notes.cc.
+//   TIMER, USER in kqueue-linux-timer.cc; PROC, VNODE in kqueue-linux-notes.cc
+//   and kqueue-linux-vnode.cc.
 //
 // Stale readability of the epoll descriptor (readable, yet kevent(0) finds
 // nothing), each gone after that kevent(): a knote without EV_CLEAR on an
@@ -71,6 +72,7 @@ static bool Pending(const Knote* kn) {
     case EVFILT_USER: return kn->triggered;
     case EVFILT_TIMER:
     case EVFILT_PROC: return kn->fired > 0;
+    case EVFILT_VNODE: return kn->notes != 0;
     default: return kn->carried != 0 || kn->hot;
   }
 }
@@ -313,6 +315,10 @@ int ApplyFd(KqState* st, const struct kevent& ch) {
 int FromEpoll(KqState* st, uint64_t data, uint32_t revents, struct kevent* out, int room) {
   int fd = static_cast<int>(static_cast<uint32_t>(data));
   if (fd == st->efd) return 0;  // the soft knotes: ScanSoft reports them
+  if (fd == st->ifd) {
+    ReadInotify(st);  // VNODE: queued for ScanSoft
+    return 0;
+  }
   auto t = st->by_tfd.find(fd);
   if (t != st->by_tfd.end() && t->second->filter == EVFILT_PROC) {
     ProcExited(st, t->second);  // reported from the soft queue

@@ -9,6 +9,7 @@
 //         child not yet reaped): data 0. NOTE_FORK/EXEC/TRACK and any other
 //         bit: EINVAL. Without NOTE_EXIT the knote goes away unreported, as
 //         FreeBSD drops it.
+//   VNODE in kqueue-linux-vnode.cc.
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -71,9 +72,10 @@ void ClosePidfd(KqState* st, Knote* kn) {
 
 }  // namespace
 
-bool IsNote(short filter) { return filter == EVFILT_PROC; }
+bool IsNote(short filter) { return filter == EVFILT_PROC || filter == EVFILT_VNODE; }
 
 void DropNote(KqState* st, Knote* kn) {
+  if (kn->filter == EVFILT_VNODE) return DropVnode(st, kn);
   Dequeue(st, kn);
   if (kn->filter == EVFILT_PROC) {
     ClosePidfd(st, kn);
@@ -88,6 +90,7 @@ void FreeNotes(KqState* st) {
     delete e.second;
   }
   st->procs.clear();
+  FreeVnodes(st);
 }
 
 void ProcExited(KqState* st, Knote* kn) {
@@ -102,6 +105,7 @@ void ProcExited(KqState* st, Knote* kn) {
 }
 
 int ReportNote(KqState* st, Knote* kn, struct kevent* out, int room) {
+  if (kn->filter == EVFILT_VNODE) return ReportVnode(st, kn, out, room);
   if (!kn->enabled || kn->fired == 0) return 0;
   if (room <= 0) {
     Enqueue(st, kn, false);

@@ -28,6 +28,10 @@ struct Knote {
   int tfd = -1;            // TIMER: its timerfd; PROC: its pidfd until the exit
   uint64_t fired = 0;      // TIMER: expirations not yet reported; PROC: 1 once exited
   int64_t status = 0;      // PROC: the wait status
+  unsigned int notes = 0;  // VNODE: the notes seen and not yet reported
+  int wd = -1;             // VNODE: its inotify watch (shared by knotes on one file)
+  int64_t size = 0;        // VNODE: the file's size and link count when last looked at
+  uint64_t nlink = 0;
   bool triggered = false;  // USER
   uint64_t seen = 0;       // KqState::gen when last reported from epoll
 };
@@ -57,6 +61,9 @@ struct KqState {
   std::map<uintptr_t, Knote*> timers;
   std::map<int, Knote*> by_tfd;  // timerfds and pidfds
   std::map<uintptr_t, Knote*> procs;
+  int ifd = -1;  // VNODE: an inotify descriptor, made on first use
+  std::map<uintptr_t, Knote*> vnodes;
+  std::multimap<int, Knote*> by_wd;
   std::map<uintptr_t, Knote*> users;
   // Knotes checked on every scan without epoll: triggered USER events,
   // timers with expirations and descriptors' events that did not fit in the
@@ -73,8 +80,8 @@ inline uint64_t Tag(const KqState* st, int fd) {
 }
 
 // kqueue-linux-filters.cc (READ, WRITE, the soft queue),
-// kqueue-linux-timer.cc (TIMER, USER) and kqueue-linux-notes.cc (PROC);
-// all with st->mu held.
+// kqueue-linux-timer.cc (TIMER, USER), kqueue-linux-notes.cc (PROC) and
+// kqueue-linux-vnode.cc (VNODE); all with st->mu held.
 Knote* NewKnote(const struct kevent& ch);
 void Dequeue(KqState* st, Knote* kn);
 // EV_DISABLE, or the enable that EV_ENABLE and EV_ADD make, as FreeBSD.
@@ -96,6 +103,12 @@ bool IsNote(short filter);
 int ReportNote(KqState* st, Knote* kn, struct kevent* out, int room);
 void DropNote(KqState* st, Knote* kn);
 void FreeNotes(KqState* st);
+int ApplyVnode(KqState* st, const struct kevent& ch);
+// Reads the inotify descriptor and queues the VNODE knotes it concerns.
+void ReadInotify(KqState* st);
+int ReportVnode(KqState* st, Knote* kn, struct kevent* out, int room);
+void DropVnode(KqState* st, Knote* kn);
+void FreeVnodes(KqState* st);
 // Turns one epoll event into kevents in out[0, room); returns how many.
 int FromEpoll(KqState* st, uint64_t data, uint32_t revents, struct kevent* out, int room);
 // Reports the hot soft knotes into out[0, room); returns how many.

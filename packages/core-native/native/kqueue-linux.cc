@@ -3,7 +3,7 @@
 // descriptor (worker_threads share it, so fromfd works across threads), each
 // state under its own mutex. The filters are in kqueue-linux-filters.cc
 // (READ, WRITE), kqueue-linux-timer.cc (TIMER, USER) and
-// kqueue-linux-notes.cc (PROC).
+// kqueue-linux-notes.cc and kqueue-linux-vnode.cc (PROC, VNODE).
 //
 // Lifetime: iomux_kqueue_release() frees a state (fdhandle.cc calls it
 // before it closes any descriptor, so close(), GC and environment teardown
@@ -93,8 +93,10 @@ int Apply(KqState* st, const struct kevent& ch) {
       return ApplyUser(st, ch);
     case EVFILT_PROC:
       return ApplyProc(st, ch);
+    case EVFILT_VNODE:
+      return ApplyVnode(st, ch);
     default:
-      return EINVAL;  // AIO, VNODE, SIGNAL, ...: not emulated yet
+      return EINVAL;  // AIO, SIGNAL, ...: not emulated yet
   }
 }
 

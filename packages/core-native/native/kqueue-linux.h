@@ -1,8 +1,8 @@
 // kqueue(2)/kevent(2) emulated on Linux (kqueue-linux.cc): a small
 // <sys/event.h> with FreeBSD's struct kevent (without FreeBSD 12's ext[4])
 // and FreeBSD's constant values, so kqueue.cc has one code path for the real
-// kqueue and this one. READ, WRITE, TIMER, USER and PROC (NOTE_EXIT) are
-// emulated; every other filter fails with EINVAL, as an unknown filter does
+// kqueue and this one. READ, WRITE, TIMER, USER, PROC (NOTE_EXIT) and VNODE
+// are emulated; every other filter fails with EINVAL, as an unknown filter does
 // on BSD.
 #pragma once
 
@@ -59,7 +59,7 @@ struct kevent {
 #define NOTE_MSECONDS 0x00000002u
 #define NOTE_USECONDS 0x00000004u
 #define NOTE_NSECONDS 0x00000008u
-// VNODE (not emulated yet: the filter fails with EINVAL)
+// VNODE (NOTE_REVOKE is not emulated: EINVAL)
 #define NOTE_DELETE 0x0001
 #define NOTE_WRITE 0x0002
 #define NOTE_EXTEND 0x0004

@@ -24,8 +24,12 @@ function populate(kq: number, r: number): void {
   const changes: Array<Partial<Kev>> = [{ ident: r, filter: READ, flags: ADD }, { ident: 1, filter: TIMER, flags: ADD, data: 60_000 }];
   // Our own process: a pidfd that never fires.
   changes.push({ ident: process.pid, filter: K.KQ_FILTER_PROC!, flags: ADD, fflags: K.KQ_NOTE_EXIT! });
+  // The working directory, through a descriptor closed at once: the inotify watch stays.
+  const dir = fs.openSync(process.cwd(), 'r');
+  changes.push({ ident: dir, filter: K.KQ_FILTER_VNODE!, flags: ADD, fflags: K.KQ_NOTE_WRITE! });
   if (USER !== undefined) changes.push({ ident: 2, filter: USER, flags: ADD });
   kev(kq, changes, 0);
+  fs.closeSync(dir);
 }
 
 t.test('1,000 create/close cycles leak no descriptor and no state', { skip: !LINUX && 'Linux only' }, async (t) => {

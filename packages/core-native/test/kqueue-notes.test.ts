@@ -1,8 +1,11 @@
 // PROC, VNODE and SIGNAL through the raw kqueue binding (native/kqueue.cc;
 // on Linux pidfds, inotify and kqueue_signal_post in native/kqueue-linux*.cc).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { errnoConstants } from '@iomux/core-native';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tmpdir } from 'node:os';
+import { errnoConstants, os } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { K, kev, kqueue, readable, sleep } from './kqueue-support.js';
 
@@ -10,7 +13,10 @@ checkNoFdLeak(t);
 
 const E = errnoConstants as Readonly<Record<string, number>>;
 const { KQ_FILTER_PROC: PROC, KQ_NOTE_EXIT: EXIT, KQ_EV_ADD: ADD, KQ_EV_DELETE: DELETE, KQ_EV_DISABLE: DISABLE } = K as Record<string, number>;
-const { KQ_EV_ENABLE: ENABLE, KQ_EV_ONESHOT: ONESHOT, KQ_EV_EOF: EOF, KQ_EV_ERROR: ERROR } = K as Record<string, number>;
+const { KQ_EV_ENABLE: ENABLE, KQ_EV_ONESHOT: ONESHOT, KQ_EV_EOF: EOF, KQ_EV_ERROR: ERROR, KQ_EV_CLEAR: CLEAR } = K as Record<string, number>;
+const { KQ_FILTER_VNODE: VNODE, KQ_NOTE_DELETE: NDELETE, KQ_NOTE_WRITE: NWRITE, KQ_NOTE_EXTEND: NEXTEND } = K as Record<string, number>;
+const { KQ_NOTE_ATTRIB: NATTRIB, KQ_NOTE_LINK: NLINK, KQ_NOTE_RENAME: NRENAME, KQ_NOTE_REVOKE: NREVOKE } = K as Record<string, number>;
+const ALL = NDELETE | NWRITE | NEXTEND | NATTRIB | NLINK | NRENAME;
 
 /** A child that exits with `code` after `ms`, and a promise of libuv's reaping it. */
 function child(code: number, ms: number): { proc: ChildProcess; reaped: Promise<void> } {
@@ -82,5 +88,98 @@ t.test('PROC without NOTE_EXIT: the knote goes away unreported, as FreeBSD drops
   await sleep(10);
   t.same(kev(kq.fd, [], 4), []);
   t.match(kev(kq.fd, [{ ident: proc.pid!, filter: PROC, flags: DELETE }], 1), [{ flags: ERROR, data: E.ENOENT }]);
+  kq.close();
+});
+
+/** A fresh temporary directory, removed at the end of the test. */
+function tempDir(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'iomux-kq-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('VNODE: a file written, extended, changed, linked, renamed and deleted', async (t) => {
+  const kq = kqueue();
+  const dir = tempDir(t);
+  const file = path.join(dir, 'a');
+  fs.writeFileSync(file, 'abc');
+  const fd = fs.openSync(file, 'r+');
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ADD | CLEAR, fflags: ALL, udata: 3 }], 0);
+  t.same(kev(kq.fd, [], 4), [], 'nothing yet');
+  t.notOk(readable(kq.fd));
+  const step = (what: string, act: () => void, fflags: number): void => {
+    act();
+    t.ok(readable(kq.fd), `${what}: the kqueue is readable`);
+    t.same(kev(kq.fd, [], 4), [{ ident: fd, filter: VNODE, flags: CLEAR, fflags, data: 0, udata: 3 }], what);
+    t.same(kev(kq.fd, [], 4), [], `${what}: EV_CLEAR reports it once`);
+  };
+  step('written in place', () => fs.writeSync(fd, 'x', 0), NWRITE);
+  step('extended', () => fs.writeSync(fd, 'defg', 3), NWRITE | NEXTEND);
+  step('chmod', () => fs.fchmodSync(fd, 0o600), NATTRIB);
+  step('a hard link', () => fs.linkSync(file, path.join(dir, 'b')), NLINK);
+  step('renamed', () => fs.renameSync(file, path.join(dir, 'c')), NRENAME);
+  step('the link removed', () => fs.unlinkSync(path.join(dir, 'b')), NDELETE);
+  // Two writes before a look: the notes accumulate into one report.
+  fs.writeSync(fd, 'y', 0);
+  fs.fchmodSync(fd, 0o644);
+  t.same(kev(kq.fd, [], 4), [{ ident: fd, filter: VNODE, flags: CLEAR, fflags: NWRITE | NATTRIB, data: 0, udata: 3 }], 'accumulated');
+  step('deleted (still open)', () => fs.unlinkSync(path.join(dir, 'c')), NDELETE);
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: DELETE }], 0);
+  fs.closeSync(fd);
+  kq.close();
+});
+
+t.test('VNODE: only the notes asked for; level without EV_CLEAR; disable; a directory', async (t) => {
+  const kq = kqueue();
+  const dir = tempDir(t);
+  const file = path.join(dir, 'f');
+  fs.writeFileSync(file, '');
+  const fd = fs.openSync(file, 'r+');
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ADD, fflags: NEXTEND }], 0);
+  fs.fchmodSync(fd, 0o600);
+  t.same(kev(kq.fd, [], 4), [], 'NOTE_ATTRIB not asked for');
+  fs.writeSync(fd, 'more', 0);
+  t.match(kev(kq.fd, [], 4), [{ ident: fd, fflags: NEXTEND, flags: 0 }], 'NOTE_EXTEND alone (NOTE_WRITE not asked for)');
+  t.match(kev(kq.fd, [], 4), [{ ident: fd, fflags: NEXTEND }], 'without EV_CLEAR it stays active, as on FreeBSD');
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: DISABLE }], 0);
+  t.same(kev(kq.fd, [], 4), [], 'disabled');
+  t.notOk(readable(kq.fd));
+  t.match(kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ENABLE }], 4), [{ fflags: NEXTEND }], 'enabled: still pending');
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ADD, fflags: NWRITE | NEXTEND }], 0);
+  t.match(kev(kq.fd, [], 4), [{ fflags: NEXTEND }], 'EV_ADD again keeps what is pending');
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: DELETE }, { ident: fd, filter: VNODE, flags: ADD | ONESHOT, fflags: NWRITE }], 0);
+  fs.writeSync(fd, 'z', 0);
+  t.match(kev(kq.fd, [], 4), [{ fflags: NWRITE, flags: ONESHOT }]);
+  t.match(kev(kq.fd, [{ ident: fd, filter: VNODE, flags: DELETE }], 1), [{ flags: ERROR, data: E.ENOENT }], 'EV_ONESHOT deleted it');
+  const dfd = fs.openSync(dir, 'r');
+  kev(kq.fd, [{ ident: dfd, filter: VNODE, flags: ADD | CLEAR, fflags: ALL }], 0);
+  fs.writeFileSync(path.join(dir, 'new'), '');
+  t.match(kev(kq.fd, [], 4), [{ ident: dfd, fflags: NWRITE }], 'a directory: an entry created');
+  fs.mkdirSync(path.join(dir, 'sub'));
+  t.match(kev(kq.fd, [], 4), [{ ident: dfd, fflags: NWRITE | NLINK }], 'a subdirectory: its link count');
+  fs.closeSync(dfd);
+  fs.closeSync(fd);
+  kq.close();
+});
+
+t.test('VNODE: bad notes and descriptors', async (t) => {
+  const kq = kqueue();
+  const dir = tempDir(t);
+  const fd = fs.openSync(path.join(dir, 'g'), 'w');
+  const [r, w] = os.pipe();
+  const einval = [{ flags: ERROR, data: E.EINVAL }];
+  t.match(kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ADD, fflags: NWRITE | NREVOKE }], 1), einval, 'NOTE_REVOKE: not emulated');
+  t.match(kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ADD, fflags: 0x100 }], 1), einval, 'an unknown bit');
+  t.match(kev(kq.fd, [{ ident: r, filter: VNODE, flags: ADD, fflags: NWRITE }], 1), einval, 'a pipe');
+  t.match(kev(kq.fd, [{ ident: 100_000, filter: VNODE, flags: ADD, fflags: NWRITE }], 1), [{ flags: ERROR, data: E.EBADF }], 'not open');
+  t.match(kev(kq.fd, [{ ident: 2 ** 40, filter: VNODE, flags: ADD, fflags: NWRITE }], 1), [{ flags: ERROR, data: E.EBADF }], 'out of range');
+  t.match(kev(kq.fd, [{ ident: fd, filter: VNODE, flags: DELETE }], 1), [{ flags: ERROR, data: E.ENOENT }], 'never added');
+  // Two knotes on one file share an inotify watch; deleting one keeps the other.
+  const fd2 = fs.openSync(path.join(dir, 'g'), 'r');
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: ADD | CLEAR, fflags: NATTRIB }, { ident: fd2, filter: VNODE, flags: ADD | CLEAR, fflags: NATTRIB }], 0);
+  kev(kq.fd, [{ ident: fd, filter: VNODE, flags: DELETE }], 0);
+  fs.fchmodSync(fd, 0o640);
+  t.match(kev(kq.fd, [], 4), [{ ident: fd2, fflags: NATTRIB }], 'the other still sees it');
+  for (const x of [fd, fd2, r, w]) fs.closeSync(x);
   kq.close();
 });

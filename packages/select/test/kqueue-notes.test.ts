@@ -3,6 +3,9 @@
 // emulation (pidfds, inotify, and Node's own signal listeners).
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tmpdir } from 'node:os';
 import * as select from '@iomux/select';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 
@@ -51,4 +54,27 @@ t.test('PROC NOTE_EXIT: controlAsync() wakes on a child exit', { skip }, async (
   const status = Number(evs[0]!.data);
   t.ok(status >> 8 === 5 || (kqueue.emulated && status === 0), `data ${status}`);
   await exited;
+});
+
+t.test('VNODE: a file written, extended, renamed and deleted', { skip }, async (t) => {
+  using kq = kqueue();
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'iomux-select-kq-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'watched');
+  fs.writeFileSync(file, 'abc');
+  const fd = fs.openSync(file, 'r+');
+  const { KQ_FILTER_VNODE: VNODE, KQ_EV_CLEAR: CLEAR, KQ_NOTE_WRITE: WRITE, KQ_NOTE_EXTEND: EXTEND } = select as unknown as Record<string, number>;
+  const { KQ_NOTE_DELETE: DELETE, KQ_NOTE_ATTRIB: ATTRIB, KQ_NOTE_RENAME: RENAME } = select as unknown as Record<string, number>;
+  kq.control([kevent(fd, VNODE, ADD | CLEAR, DELETE | WRITE | EXTEND | ATTRIB | RENAME)], 0);
+  const notes = (): number[] => kq.control(null, 4, 1).map((e) => e.fflags);
+  fs.writeSync(fd, 'x', 0);
+  t.same(notes(), [WRITE], 'written');
+  fs.writeSync(fd, 'more', 3);
+  t.same(notes(), [WRITE | EXTEND], 'extended');
+  fs.renameSync(file, path.join(dir, 'moved'));
+  t.same(notes(), [RENAME], 'renamed');
+  fs.unlinkSync(path.join(dir, 'moved'));
+  t.same(notes(), [DELETE], 'deleted');
+  t.same(kq.control(null, 4, 0), [], 'each reported once (EV_CLEAR)');
+  fs.closeSync(fd);
 });
