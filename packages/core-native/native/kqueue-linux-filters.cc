@@ -11,8 +11,8 @@
 //               only by clearing it (SO_ERROR), and the program (asyncio's
 //               connect) must still find it there.
 //               A regular file, which epoll refuses, is always ready.
-//   TIMER, USER in kqueue-linux-timer.cc; PROC, VNODE in kqueue-linux-notes.cc
-//   and kqueue-linux-vnode.cc.
+//   TIMER, USER in kqueue-linux-timer.cc; PROC, SIGNAL, VNODE in
+//   kqueue-linux-notes.cc and kqueue-linux-vnode.cc.
 //
 // Stale readability of the epoll descriptor (readable, yet kevent(0) finds
 // nothing), each gone after that kevent(): a knote without EV_CLEAR on an
@@ -71,6 +71,7 @@ static bool Pending(const Knote* kn) {
   switch (kn->filter) {
     case EVFILT_USER: return kn->triggered;
     case EVFILT_TIMER:
+    case EVFILT_SIGNAL:
     case EVFILT_PROC: return kn->fired > 0;
     case EVFILT_VNODE: return kn->notes != 0;
     default: return kn->carried != 0 || kn->hot;

@@ -9,6 +9,13 @@
 //         child not yet reaped): data 0. NOTE_FORK/EXEC/TRACK and any other
 //         bit: EINVAL. Without NOTE_EXIT the knote goes away unreported, as
 //         FreeBSD drops it.
+//   SIGNAL no descriptor and no handler: the emulation never touches a
+//         signal's disposition, so Node's own handlers keep working. Whoever
+//         hears a delivery (@iomux/select, through process.on) posts it with
+//         iomux_kqueue_signal_post(); data counts the deliveries since the
+//         last report, and EV_CLEAR is always set, as FreeBSD sets it.
+//         Signals 1 to 31 but SIGKILL and SIGSTOP (which no handler can
+//         hear); any other ident fails with EINVAL.
 //   VNODE in kqueue-linux-vnode.cc.
 #include <signal.h>
 #include <sys/epoll.h>
@@ -72,7 +79,7 @@ void ClosePidfd(KqState* st, Knote* kn) {
 
 }  // namespace
 
-bool IsNote(short filter) { return filter == EVFILT_PROC || filter == EVFILT_VNODE; }
+bool IsNote(short filter) { return filter == EVFILT_PROC || filter == EVFILT_VNODE || filter == EVFILT_SIGNAL; }
 
 void DropNote(KqState* st, Knote* kn) {
   if (kn->filter == EVFILT_VNODE) return DropVnode(st, kn);
@@ -80,6 +87,8 @@ void DropNote(KqState* st, Knote* kn) {
   if (kn->filter == EVFILT_PROC) {
     ClosePidfd(st, kn);
     st->procs.erase(kn->ident);
+  } else {
+    st->signals.erase(kn->ident);
   }
   delete kn;
 }
@@ -90,6 +99,8 @@ void FreeNotes(KqState* st) {
     delete e.second;
   }
   st->procs.clear();
+  for (auto& e : st->signals) delete e.second;
+  st->signals.clear();
   FreeVnodes(st);
 }
 
@@ -110,6 +121,13 @@ int ReportNote(KqState* st, Knote* kn, struct kevent* out, int room) {
   if (room <= 0) {
     Enqueue(st, kn, false);
     return 0;
+  }
+  if (kn->filter == EVFILT_SIGNAL) {
+    int64_t count = kn->fired > INT64_MAX ? INT64_MAX : static_cast<int64_t>(kn->fired);
+    *out = {kn->ident, EVFILT_SIGNAL, kn->flags, 0, count, kn->udata};
+    kn->fired = 0;
+    AfterReport(st, kn);
+    return 1;
   }
   // PROC: the process is gone, so is the knote.
   kn->flags |= EV_EOF | EV_ONESHOT;
@@ -150,6 +168,37 @@ int ApplyProc(KqState* st, const struct kevent& ch) {
   Toggle(kn, ch);
   if (kn->fired > 0 && kn->enabled) Enqueue(st, kn, false);
   return 0;
+}
+
+int ApplySignal(KqState* st, const struct kevent& ch) {
+  auto it = st->signals.find(ch.ident);
+  Knote* kn = it == st->signals.end() ? nullptr : it->second;
+  if (ch.ident < 1 || ch.ident > 31 || ch.ident == SIGKILL || ch.ident == SIGSTOP) return EINVAL;
+  if (kn == nullptr && !(ch.flags & EV_ADD)) return ENOENT;
+  if (kn == nullptr) {
+    kn = NewKnote(ch);
+    kn->flags |= EV_CLEAR;  // FreeBSD's filt_sigattach sets it
+    st->signals[ch.ident] = kn;
+  } else {
+    kn->udata = ch.udata;
+    if (ch.flags & EV_ADD) kn->sfflags = ch.fflags, kn->sdata = ch.data;
+  }
+  if (ch.flags & EV_DELETE) {
+    DropNote(st, kn);
+    return 0;
+  }
+  Toggle(kn, ch);
+  if (kn->fired > 0 && kn->enabled) Enqueue(st, kn, false);
+  return 0;
+}
+
+bool PostSignal(KqState* st, int signo) {
+  auto it = st->signals.find(static_cast<uintptr_t>(signo));
+  if (it == st->signals.end()) return false;
+  Knote* kn = it->second;
+  kn->fired++;  // disabled, it keeps counting, as FreeBSD's does
+  if (kn->enabled) Enqueue(st, kn, false);
+  return true;
 }
 
 }  // namespace kq

@@ -26,7 +26,7 @@ struct Knote {
   int64_t last_data = 0;   // EV_CLEAR: what was last seen
   bool last_eof = false;
   int tfd = -1;            // TIMER: its timerfd; PROC: its pidfd until the exit
-  uint64_t fired = 0;      // TIMER: expirations not yet reported; PROC: 1 once exited
+  uint64_t fired = 0;      // TIMER: expirations, SIGNAL: deliveries, not yet reported; PROC: 1 once exited
   int64_t status = 0;      // PROC: the wait status
   unsigned int notes = 0;  // VNODE: the notes seen and not yet reported
   int wd = -1;             // VNODE: its inotify watch (shared by knotes on one file)
@@ -64,6 +64,7 @@ struct KqState {
   int ifd = -1;  // VNODE: an inotify descriptor, made on first use
   std::map<uintptr_t, Knote*> vnodes;
   std::multimap<int, Knote*> by_wd;
+  std::map<uintptr_t, Knote*> signals;
   std::map<uintptr_t, Knote*> users;
   // Knotes checked on every scan without epoll: triggered USER events,
   // timers with expirations and descriptors' events that did not fit in the
@@ -80,8 +81,8 @@ inline uint64_t Tag(const KqState* st, int fd) {
 }
 
 // kqueue-linux-filters.cc (READ, WRITE, the soft queue),
-// kqueue-linux-timer.cc (TIMER, USER), kqueue-linux-notes.cc (PROC) and
-// kqueue-linux-vnode.cc (VNODE); all with st->mu held.
+// kqueue-linux-timer.cc (TIMER, USER), kqueue-linux-notes.cc (PROC, SIGNAL)
+// and kqueue-linux-vnode.cc (VNODE); all with st->mu held.
 Knote* NewKnote(const struct kevent& ch);
 void Dequeue(KqState* st, Knote* kn);
 // EV_DISABLE, or the enable that EV_ENABLE and EV_ADD make, as FreeBSD.
@@ -95,6 +96,9 @@ int ApplyFd(KqState* st, const struct kevent& ch);
 int ApplyTimer(KqState* st, const struct kevent& ch);
 int ApplyUser(KqState* st, const struct kevent& ch);
 int ApplyProc(KqState* st, const struct kevent& ch);
+int ApplySignal(KqState* st, const struct kevent& ch);
+// SIGNAL: one delivery of signo; false when no knote asks for it.
+bool PostSignal(KqState* st, int signo);
 // PROC, once its pidfd polls readable: records the exit and queues it.
 void ProcExited(KqState* st, Knote* kn);
 // Whether filter is one of kqueue-linux-notes.cc's (reported from the soft queue).

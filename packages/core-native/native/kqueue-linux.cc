@@ -3,7 +3,7 @@
 // descriptor (worker_threads share it, so fromfd works across threads), each
 // state under its own mutex. The filters are in kqueue-linux-filters.cc
 // (READ, WRITE), kqueue-linux-timer.cc (TIMER, USER) and
-// kqueue-linux-notes.cc and kqueue-linux-vnode.cc (PROC, VNODE).
+// kqueue-linux-notes.cc and kqueue-linux-vnode.cc (PROC, SIGNAL, VNODE).
 //
 // Lifetime: iomux_kqueue_release() frees a state (fdhandle.cc calls it
 // before it closes any descriptor, so close(), GC and environment teardown
@@ -95,8 +95,10 @@ int Apply(KqState* st, const struct kevent& ch) {
       return ApplyProc(st, ch);
     case EVFILT_VNODE:
       return ApplyVnode(st, ch);
+    case EVFILT_SIGNAL:
+      return ApplySignal(st, ch);
     default:
-      return EINVAL;  // AIO, SIGNAL, ...: not emulated yet
+      return EINVAL;  // AIO and unknown filters
   }
 }
 
@@ -262,4 +264,34 @@ extern "C" int iomux_kqueue_count(void) {
   iomux::kq::Registry& r = iomux::kq::Reg();
   std::lock_guard<std::mutex> lock(r.mu);
   return static_cast<int>(r.states.size());
+}
+
+extern "C" int iomux_kqueue_signal_post(int kq, uint32_t cookie, int signo) {
+  std::shared_ptr<KqState> st = iomux::kq::Find(kq);
+  if (st == nullptr) return -1;
+  try {
+    std::lock_guard<std::mutex> lock(st->mu);
+    if (st->closed || st->cookie != cookie) return -1;
+    bool counted = iomux::kq::PostSignal(st.get(), signo);
+    iomux::kq::UpdateSignal(st.get());
+    return counted ? 1 : 0;
+  } catch (const std::exception&) {
+    return 0;  // no memory for the soft queue, or no lock: this delivery is lost
+  }
+}
+
+extern "C" int iomux_kqueue_signals(int kq, uint32_t* cookie, uint32_t* mask) {
+  std::shared_ptr<KqState> st = iomux::kq::Find(kq);
+  if (st == nullptr) return -1;
+  std::unique_lock<std::mutex> lock(st->mu, std::defer_lock);
+  try {
+    lock.lock();
+  } catch (const std::system_error&) {
+    return -1;
+  }
+  if (st->closed) return -1;
+  *cookie = st->cookie;
+  *mask = 0;
+  for (auto& e : st->signals) *mask |= uint32_t{1} << e.first;  // idents are 1..31
+  return 0;
 }

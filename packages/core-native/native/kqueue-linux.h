@@ -1,8 +1,8 @@
 // kqueue(2)/kevent(2) emulated on Linux (kqueue-linux.cc): a small
 // <sys/event.h> with FreeBSD's struct kevent (without FreeBSD 12's ext[4])
 // and FreeBSD's constant values, so kqueue.cc has one code path for the real
-// kqueue and this one. READ, WRITE, TIMER, USER, PROC (NOTE_EXIT) and VNODE
-// are emulated; every other filter fails with EINVAL, as an unknown filter does
+// kqueue and this one. READ, WRITE, TIMER, USER, PROC (NOTE_EXIT), VNODE and
+// SIGNAL (fed by iomux_kqueue_signal_post) are emulated; every other filter fails with EINVAL, as an unknown filter does
 // on BSD.
 #pragma once
 
@@ -91,6 +91,17 @@ void iomux_kqueue_release(int fd);
 
 // How many kqueues have emulated state (leak checks in tests).
 int iomux_kqueue_count(void);
+
+// SIGNAL: the emulation installs no signal handler (it would take the
+// signal from Node's); whoever hears signo posts each delivery here. cookie
+// names the state (iomux_kqueue_signals), so a post after the kqueue's
+// number was reused goes nowhere. 1: counted; 0: no SIGNAL knote for signo;
+// -1: kq is not that kqueue any more.
+int iomux_kqueue_signal_post(int kq, uint32_t cookie, int signo);
+
+// The state's cookie and the signals (bit signo) it has SIGNAL knotes for;
+// -1 if kq is no emulated kqueue.
+int iomux_kqueue_signals(int kq, uint32_t* cookie, uint32_t* mask);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 //   kevent here. timeoutSec < 0 blocks (timeoutNsec is then ignored).
 //   EINTR is thrown; TypeScript retries (PEP 475).
 // kqueue_count() -> n                     (emulation only) kqueues with state
+// kqueue_signal_post(kq, cookie, signo), kqueue_signals(kq)
+//                                        (emulation only) SIGNAL's feed
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -203,6 +205,31 @@ napi_value KeventArgs(Napi::Env env, napi_value* argv) {
 
 #ifdef IOMUX_KQUEUE_EMULATION
 Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), iomux_kqueue_count()); }
+
+// kqueue_signal_post(kq, cookie, signo) -> 1 counted, 0 no such knote, -1 not that kqueue.
+Napi::Value SignalPost(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  int kq = FdValue(env, info[0]);
+  int64_t cookie = IntValue(env, info[1], 0, UINT32_MAX, "cookie must be an unsigned 32-bit integer");
+  int64_t signo = IntValue(env, info[2], 1, 31, "signo must be an integer in [1, 31]");
+  int r = iomux_kqueue_signal_post(kq, static_cast<uint32_t>(cookie), static_cast<int>(signo));
+  return Napi::Number::New(env, r);
+}
+
+// kqueue_signals(kq) -> [cookie, signo...], or null if kq is no emulated kqueue.
+Napi::Value Signals(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kq = FdValue(env, info[0]);
+  uint32_t cookie = 0, mask = 0;
+  if (iomux_kqueue_signals(kq, &cookie, &mask) < 0) return env.Null();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  out.Set(n++, Napi::Number::New(env, cookie));
+  for (int sig = 1; sig < 32; sig++) {
+    if (mask & (uint32_t{1} << sig)) out.Set(n++, Napi::Number::New(env, sig));
+  }
+  return out;
+}
 #endif
 
 }  // namespace
@@ -214,6 +241,8 @@ void InitKqueue(Napi::Env env, Napi::Object exports) {
   exports.Set("kevent", Napi::Value(env, fn));
 #ifdef IOMUX_KQUEUE_EMULATION
   exports.Set("kqueue_count", Napi::Function::New(env, Count, "kqueue_count"));
+  exports.Set("kqueue_signal_post", Napi::Function::New(env, SignalPost, "kqueue_signal_post"));
+  exports.Set("kqueue_signals", Napi::Function::New(env, Signals, "kqueue_signals"));
 #endif
   Napi::Object layout = Napi::Object::New(env);
   auto at = [&](const char* name, size_t slot) { layout.Set(name, Napi::Number::New(env, static_cast<double>(slot))); };

@@ -129,6 +129,14 @@ export interface Binding {
   }>;
   /** Linux only: how many emulated kqueues hold state now (leak checks in tests). */
   kqueue_count?(): number;
+  /**
+   * Linux only: one delivery of signal `signo` (1..31) to the emulated
+   * kqueue `kq` whose state has `cookie` (from kqueue_signals); 1 counted,
+   * 0 no SIGNAL filter for it, -1 `kq` is not that kqueue any more.
+   */
+  kqueue_signal_post?(kq: number, cookie: number, signo: number): number;
+  /** Linux only: `[cookie, ...signals with a SIGNAL filter]` of an emulated kqueue, or null. */
+  kqueue_signals?(kq: number): number[] | null;
 
   // os.cc
   /** The C library's text for an errno. */

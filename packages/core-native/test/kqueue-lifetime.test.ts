@@ -28,7 +28,9 @@ function populate(kq: number, r: number): void {
   const dir = fs.openSync(process.cwd(), 'r');
   changes.push({ ident: dir, filter: K.KQ_FILTER_VNODE!, flags: ADD, fflags: K.KQ_NOTE_WRITE! });
   if (USER !== undefined) changes.push({ ident: 2, filter: USER, flags: ADD });
+  changes.push({ ident: 12, filter: K.KQ_FILTER_SIGNAL!, flags: ADD }); // SIGUSR2, counted natively
   kev(kq, changes, 0);
+  if (LINUX) B.kqueue_signal_post!(kq, B.kqueue_signals!(kq)![0]!, 12);
   fs.closeSync(dir);
 }
 

@@ -1,5 +1,6 @@
 // PROC, VNODE and SIGNAL through the raw kqueue binding (native/kqueue.cc;
 // on Linux pidfds, inotify and kqueue_signal_post in native/kqueue-linux*.cc).
+// The SIGNAL listeners that feed the emulation are @iomux/select's.
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -7,7 +8,7 @@ import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import { errnoConstants, os } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { K, kev, kqueue, readable, sleep } from './kqueue-support.js';
+import { B, K, kev, kqueue, readable, sleep } from './kqueue-support.js';
 
 checkNoFdLeak(t);
 
@@ -181,5 +182,56 @@ t.test('VNODE: bad notes and descriptors', async (t) => {
   fs.fchmodSync(fd, 0o640);
   t.match(kev(kq.fd, [], 4), [{ ident: fd2, fflags: NATTRIB }], 'the other still sees it');
   for (const x of [fd, fd2, r, w]) fs.closeSync(x);
+  kq.close();
+});
+
+const LINUX = process.platform === 'linux';
+const SIGNAL = K.KQ_FILTER_SIGNAL!;
+
+t.test('SIGNAL (emulation): posted deliveries are counted; EV_CLEAR is set', { skip: !LINUX && 'Linux only' }, async (t) => {
+  const kq = kqueue();
+  t.same(B.kqueue_signals!(kq.fd)!.slice(1), [], 'no SIGNAL filter yet');
+  const cookie = B.kqueue_signals!(kq.fd)![0]!;
+  t.equal(B.kqueue_signal_post!(kq.fd, cookie, 12), 0, 'nothing asks for it');
+  kev(kq.fd, [{ ident: 12, filter: SIGNAL, flags: ADD, udata: 8 }, { ident: 1, filter: SIGNAL, flags: ADD }], 0);
+  t.same(B.kqueue_signals!(kq.fd), [cookie, 1, 12]);
+  t.same(kev(kq.fd, [], 4), []);
+  t.equal(B.kqueue_signal_post!(kq.fd, cookie, 12), 1);
+  t.equal(B.kqueue_signal_post!(kq.fd, cookie, 12), 1);
+  t.ok(readable(kq.fd), 'a posted signal makes the kqueue readable');
+  t.same(kev(kq.fd, [], 4), [{ ident: 12, filter: SIGNAL, flags: CLEAR, fflags: 0, data: 2, udata: 8 }], 'data counts deliveries');
+  t.same(kev(kq.fd, [], 4), [], 'counted since the last report');
+  t.notOk(readable(kq.fd));
+  t.equal(B.kqueue_signal_post!(kq.fd, cookie + 1, 12), -1, 'another cookie: not this kqueue');
+  kev(kq.fd, [{ ident: 12, filter: SIGNAL, flags: DISABLE }], 0);
+  B.kqueue_signal_post!(kq.fd, cookie, 12);
+  t.same(kev(kq.fd, [], 4), [], 'disabled: silent');
+  t.match(kev(kq.fd, [{ ident: 12, filter: SIGNAL, flags: ENABLE }], 4), [{ ident: 12, data: 1 }], 'but it kept counting');
+  kev(kq.fd, [{ ident: 1, filter: SIGNAL, flags: ADD | ONESHOT }], 0);
+  B.kqueue_signal_post!(kq.fd, cookie, 1);
+  t.match(kev(kq.fd, [], 4), [{ ident: 1, data: 1 }]);
+  t.same(B.kqueue_signals!(kq.fd), [cookie, 1, 12], 'EV_ONESHOT on an existing knote changes nothing (FreeBSD)');
+  kev(kq.fd, [{ ident: 12, filter: SIGNAL, flags: DELETE }, { ident: 1, filter: SIGNAL, flags: DELETE }], 0);
+  t.same(B.kqueue_signals!(kq.fd), [cookie]);
+  kq.close();
+  t.equal(B.kqueue_signals!(kq.fd), null, 'closed: no state');
+  t.equal(B.kqueue_signal_post!(kq.fd, cookie, 12), -1);
+});
+
+t.test('SIGNAL: bad idents', { skip: !LINUX && "the emulation's limits" }, async (t) => {
+  const kq = kqueue();
+  for (const [ident, why] of [[0, 'zero'], [9, 'SIGKILL'], [19, 'SIGSTOP'], [32, 'beyond 31'], [2 ** 40, 'huge']] as const) {
+    t.match(kev(kq.fd, [{ ident, filter: SIGNAL, flags: ADD }], 1), [{ flags: ERROR, data: E.EINVAL }], `${why}: EINVAL`);
+  }
+  t.match(kev(kq.fd, [{ ident: 10, filter: SIGNAL, flags: DELETE }], 1), [{ flags: ERROR, data: E.ENOENT }], 'never added');
+  t.throws(() => B.kqueue_signal_post!(kq.fd, 0, 0), { name: 'RangeError', message: /integer/, pyType: 'OverflowError' }, 'signo 0');
+  t.throws(() => B.kqueue_signal_post!(kq.fd, -1, 10), { name: 'RangeError', message: /integer/, pyType: 'OverflowError' }, 'a negative cookie');
+  t.throws(() => B.kqueue_signal_post!(kq.fd, 0.5, 10), TypeError, 'a fractional cookie');
+  t.throws(() => B.kqueue_signals!(-1), 'a bad descriptor');
+  const [r, w] = os.pipe();
+  t.equal(B.kqueue_signals!(r), null, 'a pipe is no kqueue');
+  t.equal(B.kqueue_signal_post!(r, 0, 10), -1);
+  os.close(r);
+  os.close(w);
   kq.close();
 });

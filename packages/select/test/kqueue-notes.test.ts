@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { tmpdir } from 'node:os';
 import * as select from '@iomux/select';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { collectUntil } from '../../../test/support/gc.js';
 
 checkNoFdLeak(t);
 
@@ -77,4 +78,70 @@ t.test('VNODE: a file written, extended, renamed and deleted', { skip }, async (
   t.same(notes(), [DELETE], 'deleted');
   t.same(kq.control(null, 4, 0), [], 'each reported once (EV_CLEAR)');
   fs.closeSync(fd);
+});
+
+const SIGNAL = select.KQ_FILTER_SIGNAL!;
+const SIGUSR2 = 12;
+const emulated = skip || (kqueue.emulated ? false : 'the emulation only');
+
+t.test('SIGNAL: SIGUSR2 reaches a process.on handler and the kqueue both', { skip }, async (t) => {
+  using kq = kqueue();
+  let heard = 0;
+  const handler = (): void => void heard++;
+  process.on('SIGUSR2', handler);
+  t.teardown(() => void process.off('SIGUSR2', handler));
+  kq.control([kevent(SIGUSR2, SIGNAL, ADD, 0, 0, 5)], 0);
+  process.kill(process.pid, 'SIGUSR2');
+  process.kill(process.pid, 'SIGUSR2');
+  // Delivered through Node's loop on Linux: wait without blocking it.
+  const evs = await kq.controlAsync(null, 4, 5);
+  await new Promise((r) => setImmediate(r));
+  const later = kq.control(null, 4, 0);
+  const total = [...evs, ...later].reduce((sum, e) => sum + Number(e.data), 0);
+  t.ok(heard >= 1, `Node's own handler ran (${heard} times)`);
+  t.equal(total, heard, 'the kqueue counted every delivery the handler saw');
+  t.match(evs[0], { ident: SIGUSR2, filter: SIGNAL, udata: 5 });
+  t.equal(evs[0]!.flags & select.KQ_EV_CLEAR!, select.KQ_EV_CLEAR!, 'EV_CLEAR, set by the filter');
+  t.same(kq.control(null, 4, 0), [], 'reported once');
+});
+
+t.test('SIGNAL (emulation): the feeding listener comes and goes with the filter', { skip: emulated }, async (t) => {
+  const base = process.listenerCount('SIGUSR2');
+  const kq = kqueue();
+  kq.control([kevent(SIGUSR2, SIGNAL, ADD)], 0);
+  t.equal(process.listenerCount('SIGUSR2'), base + 1, 'added with the filter');
+  kq.control([kevent(SIGUSR2, SIGNAL, ADD)], 0);
+  t.equal(process.listenerCount('SIGUSR2'), base + 1, 'once per signal');
+  kq.control([kevent(SIGUSR2, SIGNAL, select.KQ_EV_DELETE!)], 0);
+  t.equal(process.listenerCount('SIGUSR2'), base, 'removed with it');
+  kq.control([kevent(SIGUSR2, SIGNAL, ADD | ONESHOT)], 0);
+  t.equal(process.listenerCount('SIGUSR2'), base + 1);
+  process.kill(process.pid, 'SIGUSR2');
+  const evs = await kq.controlAsync(null, 1, 5);
+  t.equal(evs.length, 1);
+  t.equal(process.listenerCount('SIGUSR2'), base, 'EV_ONESHOT: gone after its report');
+  kq.control([kevent(SIGUSR2, SIGNAL, ADD), kevent(10, SIGNAL, ADD)], 0);
+  t.equal(process.listenerCount('SIGUSR1'), 1);
+  kq.close();
+  t.equal(process.listenerCount('SIGUSR2') + process.listenerCount('SIGUSR1'), base, 'and with close()');
+});
+
+t.test('SIGNAL (emulation): a kqueue collected without close() lets go of its listeners', { skip: emulated }, async (t) => {
+  const base = process.listenerCount('SIGUSR2');
+  (() => {
+    const kq = kqueue();
+    kq.control([kevent(SIGUSR2, SIGNAL, ADD)], 0);
+  })();
+  t.equal(process.listenerCount('SIGUSR2'), base + 1);
+  await collectUntil(() => process.listenerCount('SIGUSR2') === base);
+  t.equal(process.listenerCount('SIGUSR2'), base, 'gone after the collection');
+});
+
+t.test('SIGNAL (emulation): SIGKILL and SIGSTOP, which no handler hears, are EINVAL', { skip: emulated }, async (t) => {
+  using kq = kqueue();
+  for (const signo of [9, 19]) {
+    t.throws(() => kq.control([kevent(signo, SIGNAL, ADD)], 0), { name: 'OSError', message: '[Errno 22] Invalid argument', errno: 22 }, `signal ${signo}`);
+  }
+  const [err] = kq.control([kevent(9, SIGNAL, ADD)], 1);
+  t.match(err, { ident: 9, flags: select.KQ_EV_ERROR!, data: 22 }, 'or an error event when there is room');
 });
