@@ -385,27 +385,5 @@ int ScanSoft(KqState* st, struct kevent* out, int room) {
   return n;
 }
 
-void FreeAll(KqState* st) {
-  for (auto& e : st->fds) {
-    delete e.second.rd;
-    delete e.second.wr;
-  }
-  for (auto& e : st->timers) {
-    close(e.second->tfd);
-    delete e.second;
-  }
-  for (auto& e : st->users) delete e.second;
-  FreeNotes(st);
-  st->fds.clear();
-  st->timers.clear();
-  st->by_tfd.clear();
-  st->users.clear();
-  st->soft.clear();
-}
-
-KqState::~KqState() {
-  if (efd >= 0) close(efd);
-}
-
 }  // namespace kq
 }  // namespace iomux

@@ -1,5 +1,5 @@
-// The emulated kqueue's state (kqueue-linux.cc: registry and kevent();
-// kqueue-linux-filters.cc: the filters). Internal to the emulation.
+// The emulated kqueue's state (kqueue-linux.cc: registry, kevent() and
+// FreeAll; kqueue-linux-*.cc: the filters). Internal to the emulation.
 #pragma once
 
 #include <cstdint>
@@ -120,7 +120,8 @@ int ScanSoft(KqState* st, struct kevent* out, int room);
 void Enqueue(KqState* st, Knote* kn, bool hot);
 // Makes the eventfd readable exactly while a soft knote is hot.
 void UpdateSignal(KqState* st);
-// Frees every knote and its timerfd (not epfd, nor efd: ~KqState).
+// Frees every knote and its internal descriptor (timerfd, pidfd, inotify;
+// not epfd, nor efd: ~KqState). In kqueue-linux.cc.
 void FreeAll(KqState* st);
 
 }  // namespace kq
