@@ -5,8 +5,9 @@
 // (maxEvents capped, the options objects), the case says so.
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as select from '@iomux/select';
-import { os, errnoConstants as E, OSError, FileNotFoundError, ValueError, OverflowError, RuntimeError } from '@iomux/core-native';
+import { os, errnoConstants as E, OSError, FileNotFoundError, ProcessLookupError, ValueError, OverflowError, RuntimeError } from '@iomux/core-native';
 import { checkNoFdLeak, openFds } from '../../../test/support/fds.js';
 
 checkNoFdLeak(t);
@@ -55,6 +56,18 @@ function withPipe<T>(body: (r: number, w: number) => T): T {
 }
 
 /** Runs `body` with a fresh kqueue, closed afterwards. */
+/** A descriptor of a new temporary file, closed and removed after `body`. */
+function withTemp<T>(body: (fd: number) => T): T {
+  const dir = fs.mkdtempSync(`${tmpdir()}/iomux-hostile-`);
+  const fd = fs.openSync(`${dir}/f`, 'w');
+  try {
+    return body(fd);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true });
+  }
+}
+
 function withKq<T>(body: (kq: select.Kqueue) => T): T {
   const kq = kqueue();
   try {
@@ -254,6 +267,24 @@ bad1(
   EINVAL,
   emulatedOnly,
 );
+
+// PROC, VNODE and SIGNAL: what the emulation refuses, and how.
+const PROC = select.KQ_FILTER_PROC!;
+const VNODE = select.KQ_FILTER_VNODE!;
+const SIGNAL = select.KQ_FILTER_SIGNAL!;
+const EXIT = select.KQ_NOTE_EXIT!;
+const EINVAL_MSG = '[Errno 22] Invalid argument';
+bad1('control(): PROC for a pid that does not exist', () => withKq((kq) => kq.control([kevent(2 ** 31 - 1, PROC, ADD, EXIT)], 0)), ProcessLookupError, '[Errno 3] No such process', { errno: E.ESRCH });
+bad1('control(): PROC for pid 0', () => withKq((kq) => kq.control([kevent(0, PROC, ADD, EXIT)], 0)), ProcessLookupError, '[Errno 3] No such process', { errno: E.ESRCH }, emulatedOnly);
+bad1('control(): PROC with NOTE_TRACK', () => withKq((kq) => kq.control([kevent(process.pid, PROC, ADD, (EXIT | select.KQ_NOTE_TRACK!) >>> 0)], 0)), OSError, EINVAL_MSG, EINVAL, emulatedOnly);
+bad1('control(): VNODE with NOTE_REVOKE', () => withKq((kq) => withTemp((fd) => kq.control([kevent(fd, VNODE, ADD, select.KQ_NOTE_REVOKE!)], 0))), OSError, EINVAL_MSG, EINVAL, emulatedOnly);
+bad1('control(): VNODE with an unknown note', () => withKq((kq) => withTemp((fd) => kq.control([kevent(fd, VNODE, ADD, 0x1000)], 0))), OSError, EINVAL_MSG, EINVAL, emulatedOnly);
+bad1('control(): VNODE on a pipe', () => withKq((kq) => withPipe((r) => kq.control([kevent(r, VNODE, ADD, select.KQ_NOTE_WRITE!)], 0))), OSError, EINVAL_MSG, EINVAL);
+bad1('control(): VNODE on a descriptor not open', () => withKq((kq) => kq.control([kevent(100_000, VNODE, ADD, select.KQ_NOTE_WRITE!)], 0)), OSError, '[Errno 9] Bad file descriptor', { errno: E.EBADF });
+bad1('control(): SIGNAL for SIGKILL', () => withKq((kq) => kq.control([kevent(9, SIGNAL, ADD)], 0)), OSError, EINVAL_MSG, EINVAL, emulatedOnly);
+bad1('control(): SIGNAL for signal 0', () => withKq((kq) => kq.control([kevent(0, SIGNAL, ADD)], 0)), OSError, EINVAL_MSG, EINVAL, emulatedOnly);
+bad1('control(): SIGNAL for a real-time signal', () => withKq((kq) => kq.control([kevent(40, SIGNAL, ADD)], 0)), OSError, EINVAL_MSG, EINVAL, emulatedOnly);
+bad1('control(): SIGNAL deleted, never added', () => withKq((kq) => kq.control([kevent(10, SIGNAL, select.KQ_EV_DELETE!)], 0)), FileNotFoundError, '[Errno 2] No such file or directory', { errno: E.ENOENT });
 
 t.test('control(): an unknown filter fails as the platform fails, never silently', { skip }, async (t) => {
   withKq((kq) => {
