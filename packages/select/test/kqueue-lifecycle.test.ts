@@ -94,6 +94,46 @@ t.test('GC closes an abandoned kqueue object and what it watched stays open', { 
   t.ok(isOpen(r) && isOpen(w), 'the watched pipe is untouched');
 });
 
+/** PROC (this process), VNODE (the working directory) and SIGNAL (SIGUSR2) filters on kq. */
+function addNotes(kq: select.Kqueue): void {
+  const dir = fs.openSync(process.cwd(), 'r');
+  try {
+    kq.control(
+      [
+        kevent(process.pid, select.KQ_FILTER_PROC!, select.KQ_EV_ADD!, select.KQ_NOTE_EXIT!),
+        kevent(dir, select.KQ_FILTER_VNODE!, select.KQ_EV_ADD!, select.KQ_NOTE_WRITE!),
+        kevent(12, select.KQ_FILTER_SIGNAL!, select.KQ_EV_ADD!),
+      ],
+      0,
+    );
+  } finally {
+    fs.closeSync(dir); // the filter outlives it, as its inotify watch does
+  }
+}
+
+t.test('PROC, VNODE and SIGNAL filters: closed or collected, they leave nothing', { skip }, async (t) => {
+  const start = fdCount();
+  const held = states();
+  const listeners = process.listenerCount('SIGUSR2');
+  const t0 = performance.now();
+  for (let i = 0; i < 500; i++) {
+    const kq = kqueue();
+    addNotes(kq);
+    kq.close();
+  }
+  t.comment(`500 kqueues with PROC, VNODE and SIGNAL filters: ${(performance.now() - t0).toFixed(0)} ms`);
+  t.equal(fdCount(), start, 'closed 500 times: descriptors (pidfds, inotify)');
+  t.equal(states(), held, 'emulated states');
+  t.equal(process.listenerCount('SIGUSR2'), listeners, 'SIGNAL listeners');
+  (() => {
+    for (let i = 0; i < 20; i++) addNotes(kqueue());
+  })();
+  if (select.kqueue?.emulated) t.equal(process.listenerCount('SIGUSR2'), listeners + 20, 'one listener per kqueue');
+  await collectUntil(() => fdCount() === start && process.listenerCount('SIGUSR2') === listeners);
+  t.equal(states(), held, 'collected: emulated states');
+  t.equal(process.listenerCount('SIGUSR2'), listeners, 'and their listeners');
+});
+
 t.test('GC closes 1,000 abandoned kqueue objects', { skip }, async (t) => {
   const before = binding.fdhandle_open_count();
   const held = states();
