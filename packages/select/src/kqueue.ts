@@ -84,19 +84,24 @@ function unfeed(fd: number): void {
   for (const [signo, fn] of feed.listeners) process.off(SIGNAL_NAMES[signo]!, fn);
 }
 
-/** Listens to exactly the signals kqueue `fd` has SIGNAL filters for. */
-function syncFeed(fd: number, owner: object): void {
+/**
+ * Listens to exactly the signals kqueue `fd` has SIGNAL filters for; true
+ * when `owner` was registered for collection (close() unregisters it).
+ */
+function syncFeed(fd: number, owner: object): boolean {
   const now = B.kqueue_signals!(fd);
   let feed = feeds.get(fd);
   if (feed !== undefined && feed.cookie !== now?.[0]) {
     unfeed(fd); // the number now names another kqueue, or none
     feed = undefined;
   }
-  if (now === null || (now.length === 1 && feed === undefined)) return;
+  if (now === null || (now.length === 1 && feed === undefined)) return false;
+  let registered = false;
   if (feed === undefined) {
     feed = { cookie: now[0]!, listeners: new Map() };
     feeds.set(fd, feed);
     feedsGone.register(owner, { fd, cookie: feed.cookie }, owner);
+    registered = true;
   }
   const want = new Set(now.slice(1));
   for (const [signo, fn] of feed.listeners) {
@@ -114,6 +119,7 @@ function syncFeed(fd: number, owner: object): void {
     feed.listeners.set(signo, fn);
   }
   if (feed.listeners.size === 0) feeds.delete(fd);
+  return registered;
 }
 
 /** A kqueue object; make one with `kqueue()` or `kqueue.fromfd(fd)`. */
@@ -127,6 +133,8 @@ export class Kqueue implements Disposable {
   #visiting = false;
   /** The packed changes hold a SIGNAL filter: its listeners need a look. */
   #signalChange = false;
+  /** feedsGone holds this object (close() unregisters it). */
+  #feeding = false;
 
   /** @internal Use `kqueue()` or `kqueue.fromfd()`. */
   constructor(token: unknown, fd: number) {
@@ -156,10 +164,8 @@ export class Kqueue implements Disposable {
     // A wait in flight lets go of the descriptor before it is closed.
     this.#inFlight?.cancel(new ValueError(CLOSED));
     const h = this.#handle;
-    if (FEEDS && this.#fd >= 0) {
-      unfeed(this.#fd);
-      feedsGone.unregister(this);
-    }
+    if (feeds.size > 0 && this.#fd >= 0) unfeed(this.#fd);
+    if (this.#feeding) feedsGone.unregister(this);
     this.#fd = -1;
     this.#handle = null;
     if (h === null) return;
@@ -377,7 +383,7 @@ export class Kqueue implements Disposable {
       return this.#wait(nchanges, max, ns);
     } finally {
       this.#signalChange = false;
-      if (this.#fd >= 0) syncFeed(this.#fd, this);
+      if (this.#fd >= 0 && syncFeed(this.#fd, this)) this.#feeding = true;
     }
   }
 
