@@ -8,7 +8,6 @@
  * buffer of struct kevent and reads the events from another, so a call
  * costs one native call plus the result array.
  */
-import { constants as osConstants } from 'node:os';
 import { fromErrno, pyTypeName, type FdHandle } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { B, toCInt } from './internal/native.js';
@@ -16,7 +15,7 @@ import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 import { Kevent, LAYOUT, getI64, getU64, makeKevent, put64, type Int64 } from './kevent.js';
-import { KQ_FILTER_SIGNAL } from './constants.js';
+import { FEEDS, SIGNAL, feedsGone, hasFeeds, syncFeed, unfeed } from './kqueue-signals.js';
 
 const STRIDE = LAYOUT.stride;
 const { identLo: ID_LO, identHi: ID_HI, filter: FILTER, flags: FLAGS, fflags: FFLAGS } = LAYOUT;
@@ -61,67 +60,6 @@ function toTimeoutNs(t: unknown): number {
 /** Milliseconds for PendingWait's timer, rounded up; -1 blocks. */
 const nsToMs = (ns: number): number => (ns < 0 ? -1 : Math.ceil(ns / 1e6));
 
-// SIGNAL on the emulation: the addon installs no signal handler (it would
-// take the signal from Node's own), so a process.on() listener per signal
-// with a SIGNAL filter posts each delivery to the kqueue (README: "Linux
-// emulation: what differs"). Absent on BSD, whose kernel does it.
-const FEEDS = typeof B.kqueue_signals === 'function';
-const SIGNAL = KQ_FILTER_SIGNAL ?? 0;
-const SIGNAL_NAMES: string[] = [];
-for (const [name, n] of Object.entries(osConstants.signals)) SIGNAL_NAMES[n] ??= name;
-/** By kqueue descriptor: its state's cookie and the listeners feeding it. */
-const feeds = new Map<number, { cookie: number; listeners: Map<number, () => void> }>();
-// A kqueue collected without close(): its handle closes the descriptor, so
-// its listeners go too (unless the number already feeds a newer kqueue).
-const feedsGone = new FinalizationRegistry<{ fd: number; cookie: number }>(({ fd, cookie }) => {
-  if (feeds.get(fd)?.cookie === cookie) unfeed(fd);
-});
-
-function unfeed(fd: number): void {
-  const feed = feeds.get(fd);
-  if (feed === undefined) return;
-  feeds.delete(fd);
-  for (const [signo, fn] of feed.listeners) process.off(SIGNAL_NAMES[signo]!, fn);
-}
-
-/**
- * Listens to exactly the signals kqueue `fd` has SIGNAL filters for; true
- * when `owner` was registered for collection (close() unregisters it).
- */
-function syncFeed(fd: number, owner: object): boolean {
-  const now = B.kqueue_signals!(fd);
-  let feed = feeds.get(fd);
-  if (feed !== undefined && feed.cookie !== now?.[0]) {
-    unfeed(fd); // the number now names another kqueue, or none
-    feed = undefined;
-  }
-  if (now === null || (now.length === 1 && feed === undefined)) return false;
-  let registered = false;
-  if (feed === undefined) {
-    feed = { cookie: now[0]!, listeners: new Map() };
-    feeds.set(fd, feed);
-    feedsGone.register(owner, { fd, cookie: feed.cookie }, owner);
-    registered = true;
-  }
-  const want = new Set(now.slice(1));
-  for (const [signo, fn] of feed.listeners) {
-    if (want.has(signo)) continue;
-    process.off(SIGNAL_NAMES[signo]!, fn);
-    feed.listeners.delete(signo);
-  }
-  const cookie = feed.cookie;
-  for (const signo of want) {
-    if (feed.listeners.has(signo)) continue;
-    const fn = (): void => {
-      if (B.kqueue_signal_post!(fd, cookie, signo) < 0 && feeds.get(fd)?.cookie === cookie) unfeed(fd);
-    };
-    process.on(SIGNAL_NAMES[signo]!, fn);
-    feed.listeners.set(signo, fn);
-  }
-  if (feed.listeners.size === 0) feeds.delete(fd);
-  return registered;
-}
-
 /** A kqueue object; make one with `kqueue()` or `kqueue.fromfd(fd)`. */
 export class Kqueue implements Disposable {
   #fd: number;
@@ -164,7 +102,7 @@ export class Kqueue implements Disposable {
     // A wait in flight lets go of the descriptor before it is closed.
     this.#inFlight?.cancel(new ValueError(CLOSED));
     const h = this.#handle;
-    if (feeds.size > 0 && this.#fd >= 0) unfeed(this.#fd);
+    if (hasFeeds() && this.#fd >= 0) unfeed(this.#fd);
     if (this.#feeding) feedsGone.unregister(this);
     this.#fd = -1;
     this.#handle = null;
@@ -378,7 +316,7 @@ export class Kqueue implements Disposable {
   /** #wait, then (on the emulation) the SIGNAL listeners brought up to date. */
   #kevent(nchanges: number, max: number, ns: number): number {
     // A report may delete a SIGNAL filter (EV_ONESHOT): look after each call.
-    if (!((nchanges > 0 && this.#signalChange) || (FEEDS && feeds.has(this.#fd)))) return this.#wait(nchanges, max, ns);
+    if (!((nchanges > 0 && this.#signalChange) || (FEEDS && hasFeeds(this.#fd)))) return this.#wait(nchanges, max, ns);
     try {
       return this.#wait(nchanges, max, ns);
     } finally {
