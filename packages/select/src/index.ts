@@ -14,6 +14,7 @@ import { has } from '@iomux/core-native';
 import { epoll as epollImpl } from './epoll.js';
 import { kqueue as kqueueImpl } from './kqueue.js';
 import { kevent as keventImpl } from './kevent.js';
+import { devpoll as devpollImpl } from './devpoll.js';
 
 export { select, selectAsync, type FileLike } from './select.js';
 export { checkWaitOptions, type AsyncWaitOptions } from './internal/async.js';
@@ -21,6 +22,7 @@ export { poll, Poll } from './poll.js';
 export { Epoll, type EpollOptions, type EpollPollOptions } from './epoll.js';
 export { Kqueue, type KeventVisitor } from './kqueue.js';
 export { Kevent, type KeventOptions, type Int64 } from './kevent.js';
+export { Devpoll } from './devpoll.js';
 export * from './constants.js';
 /**
  * Beyond Python's select module: PyObject_AsFileDescriptor, the conversion
@@ -43,10 +45,9 @@ export const kqueue: typeof kqueueImpl | undefined = has.kqueue ? kqueueImpl : u
 /** `select.kevent`: present where `kqueue` is. */
 export const kevent: typeof keventImpl | undefined = has.kqueue ? keventImpl : undefined;
 /**
- * /dev/poll (Solaris) is not implemented yet, and Linux has none: the name
- * exists, as `undefined`, so that portable code can test for it (`if
- * (devpoll)`), as `hasattr(select, 'devpoll')` does, and an ESM named
- * import of it never fails.
+ * `select.devpoll`: present where the addon has /dev/poll (Solaris and
+ * illumos natively, Linux through its emulation), else `undefined`, so that
+ * portable code can test for it (`if (devpoll)`), as
+ * `hasattr(select, 'devpoll')` does, and an ESM named import never fails.
  */
-export const devpoll: undefined = undefined;
-
+export const devpoll: typeof devpollImpl | undefined = has.devpoll ? devpollImpl : undefined;

@@ -1,0 +1,338 @@
+/**
+ * devpoll(): Python's select.devpoll object (/dev/poll: Solaris, illumos;
+ * on Linux the addon's emulation over a level-triggered epoll).
+ *
+ * As CPython does, register(), modify() and unregister() only buffer
+ * `struct pollfd` records; the buffer is written to the descriptor before
+ * the next poll, or at once when it is full. So an error about a bad
+ * descriptor surfaces from poll(), not from register().
+ */
+import { binding, type FdHandle } from '@iomux/core-native';
+import { OverflowError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import { pyTypeName } from '@iomux/core-native';
+import { B, C } from './internal/native.js';
+import { fdOf } from './internal/fileobj.js';
+import { EBADF, isEintr, rethrow } from './internal/errors.js';
+import { toNanoseconds, now, remainingMs } from './internal/timeout.js';
+import { PendingWait, checkWaitOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
+
+/** The addon's /dev/poll functions (packages/core-native, native/devpoll.cc). */
+interface DevpollBinding {
+  devpoll_open?(): number;
+  devpoll_write?(dpfd: number, pollfds: Int32Array, n: number): void;
+  devpoll_poll?(dpfd: number, out: Int32Array, nfds: number, timeoutMs: number): number;
+}
+const D = binding as unknown as DevpollBinding;
+
+const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
+/** illumos' POLLREMOVE; CPython does not export it, so neither do we. */
+const POLLREMOVE = (C as { POLLREMOVE?: number }).POLLREMOVE ?? 0x0800;
+const USHRT_MAX = 65535;
+const INT_MAX = 2147483647;
+/**
+ * Records buffered before a write. Differs from CPython, whose buffer (and
+ * poll's nfds) is RLIMIT_NOFILE's soft limit at creation: Node cannot read
+ * that limit, and the addon has no getrlimit.
+ */
+const BUFFER_RECORDS = 256;
+/** The most ready descriptors one poll() returns; the rest come next call. */
+const MAX_NFDS = 4096;
+const CLOSED = 'I/O operation on closed devpoll object';
+const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
+const TOKEN = Symbol('iomux.devpoll');
+
+/** The "unsigned short" event mask converter of CPython 3.11 (as poll's). */
+function toMask(x: unknown): number {
+  let v: number;
+  if (typeof x === 'number' && Number.isInteger(x)) v = x;
+  else if (typeof x === 'bigint') v = x >= 2n ** 64n ? Infinity : x < 0n ? -1 : Number(x);
+  else throw new TypeError('an integer is required');
+  if (v < 0) throw new ValueError('value must be positive');
+  if (v >= 2 ** 64) throw new OverflowError('Python int too large to convert to C unsigned long');
+  if (v > USHRT_MAX) throw new OverflowError('Python int too large for C unsigned short');
+  return v;
+}
+
+/**
+ * devpoll.poll()'s timeout: milliseconds (floats allowed, rounded away from
+ * zero as _PyTime_ROUND_TIMEOUT does); null or undefined blocks, -1 too;
+ * anything under -1 or over INT_MAX is OverflowError.
+ */
+function toDevpollMs(t: unknown): number {
+  if (t === undefined || t === null) return -1;
+  if (t === 0) return 0;
+  const ns = toNanoseconds(t, 1e6, 'timeout must be an integer or None');
+  const ms = ns >= 0 ? Math.ceil(ns / 1e6) : Math.floor(ns / 1e6);
+  if (ms < -1 || ms > INT_MAX) throw new OverflowError('timeout is too large');
+  return ms;
+}
+
+/** A /dev/poll object; make one with `devpoll()`. */
+export class Devpoll implements Disposable {
+  #fd: number;
+  #handle: FdHandle | null;
+  /** Buffered struct pollfd records, [fd, events] int32 pairs. */
+  #buf = new Int32Array(2 * BUFFER_RECORDS);
+  #n = 0;
+  #out: Int32Array | null = null;
+  #inFlight: InFlightWait | null = null;
+  /** A pollEach() visit is running: #out must not be overwritten under it. */
+  #visiting = false;
+
+  /** @internal Use `devpoll()`. */
+  constructor(token: unknown, fd: number) {
+    if (token !== TOKEN) throw new TypeError('use select.devpoll() to make a devpoll object');
+    this.#fd = fd;
+    this.#handle = B.fdhandle_new(fd);
+  }
+
+  /** True once close() has run. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Closes the /dev/poll descriptor (buffered records are dropped); later calls do nothing. */
+  close(): void {
+    this.#inFlight?.cancel(new ValueError(CLOSED));
+    const h = this.#handle;
+    this.#fd = -1;
+    this.#handle = null;
+    this.#n = 0;
+    if (h === null) return;
+    try {
+      B.fdhandle_close(h);
+    } catch (e) {
+      if ((e as { errno?: unknown }).errno !== EBADF) rethrow(e);
+    }
+  }
+
+  /** The /dev/poll descriptor; ValueError once closed. */
+  fileno(): number {
+    if (this.#fd < 0) throw new ValueError(CLOSED);
+    return this.#fd;
+  }
+
+  /** Beyond Python (CPython's devpoll has no `with`): closes at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Registers `fd` for `eventmask` (default POLLIN | POLLPRI | POLLOUT).
+   * As /dev/poll does, registering an fd already registered ORs the masks;
+   * use modify() to replace a mask.
+   */
+  register(fd: unknown, eventmask?: number): void {
+    const n = arguments.length;
+    if (n < 1) throw new TypeError('register expected at least 1 argument, got 0');
+    if (n > 2) throw new TypeError(`register expected at most 2 arguments, got ${n}`);
+    const f = fdOf(fd);
+    const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
+    this.#checkOpen();
+    this.#push(f, mask);
+  }
+
+  /** Replaces the mask of `fd` (a remove, then an add, as CPython writes it); registers it if it was not. */
+  modify(fd: unknown, eventmask?: number): void {
+    const n = arguments.length;
+    if (n < 1) throw new TypeError('modify expected at least 1 argument, got 0');
+    if (n > 2) throw new TypeError(`modify expected at most 2 arguments, got ${n}`);
+    const f = fdOf(fd);
+    const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
+    this.#checkOpen();
+    this.#push(f, POLLREMOVE);
+    this.#push(f, mask);
+  }
+
+  /** Removes `fd`; an fd that is not registered is ignored (no KeyError, unlike poll). */
+  unregister(fd: unknown): void {
+    const n = arguments.length;
+    if (n !== 1) throw new TypeError(`unregister() takes exactly one argument (${n} given)`);
+    const f = fdOf(fd);
+    this.#checkOpen();
+    this.#push(f, POLLREMOVE);
+  }
+
+  #checkOpen(): void {
+    if (this.#fd < 0) throw new ValueError(CLOSED);
+  }
+
+  /** Buffers one record; a full buffer is written at once, as CPython does. */
+  #push(fd: number, events: number): void {
+    const i = 2 * this.#n;
+    this.#buf[i] = fd;
+    this.#buf[i + 1] = events;
+    if (++this.#n === BUFFER_RECORDS) this.#flush();
+  }
+
+  /** Writes the buffered records; the buffer is emptied first, even if the write fails. */
+  #flush(): void {
+    const n = this.#n;
+    if (n === 0) return;
+    this.#n = 0;
+    try {
+      D.devpoll_write!(this.#fd, this.#buf, n);
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+
+  /**
+   * Waits for events. `timeoutMs` is in milliseconds (as CPython's devpoll
+   * takes it; floats rounded up); omitted, null or -1 blocks. Returns
+   * `[fd, revents]` pairs.
+   */
+  poll(timeoutMs?: number | null): Array<[number, number]> {
+    if (arguments.length > 1) throw new TypeError(`poll expected at most 1 argument, got ${arguments.length}`);
+    const ms = this.#parse(timeoutMs);
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    return this.#pairs(this.#waitRaw(ms));
+  }
+
+  /** The first `n` ready records of #out as [fd, revents] pairs. */
+  #pairs(n: number): Array<[number, number]> {
+    const out = this.#out!;
+    const result: Array<[number, number]> = new Array(n);
+    for (let i = 0; i < n; i++) result[i] = [out[2 * i]!, out[2 * i + 1]! & 0xffff];
+    return result;
+  }
+
+  /**
+   * The promise twin of poll(): waits without blocking the JS thread, its
+   * own descriptor watched by Node. `signal` aborts the wait (rejecting with
+   * its reason); a second wait while one is in flight is
+   * `RuntimeError('concurrent poll() invocation')`; close() during the wait
+   * rejects it with ValueError.
+   */
+  pollAsync(timeoutMs?: number | null, options?: AsyncWaitOptions): Promise<Array<[number, number]>> {
+    try {
+      const signal = checkWaitOptions(options, 'pollAsync');
+      const ms = this.#parse(timeoutMs);
+      return this.#start(() => this.#pairs(this.#waitRaw(0)), ms, signal, options?.assumeNotReady === true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Beyond Python: poll() that calls `visit(fd, revents)` for each ready
+   * descriptor instead of returning pairs; returns how many there were.
+   * `visit` may not poll this object again (RuntimeError), but may
+   * register, modify and unregister.
+   */
+  pollEach(timeoutMs: number | null | undefined, visit: (fd: number, revents: number) => void): number {
+    if (typeof visit !== 'function') throw new TypeError(`pollEach() visit must be a function, not '${pyTypeName(visit)}'`);
+    const ms = this.#parse(timeoutMs);
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    const n = this.#waitRaw(ms);
+    this.#visit(n, visit);
+    return n;
+  }
+
+  /**
+   * Beyond Python: the promise twin of pollEach(). `visit` runs for each
+   * ready descriptor once the wait finds some, then the promise resolves
+   * with their number; 0 on a timeout or interruptWait(). A visit that
+   * throws rejects the promise.
+   */
+  pollEachAsync(
+    timeoutMs: number | null | undefined,
+    visit: (fd: number, revents: number) => void,
+    options?: AsyncWaitOptions,
+  ): Promise<number> {
+    try {
+      if (typeof visit !== 'function') throw new TypeError(`pollEachAsync() visit must be a function, not '${pyTypeName(visit)}'`);
+      const signal = checkWaitOptions(options, 'pollEachAsync');
+      const ms = this.#parse(timeoutMs);
+      const look = (): number[] => {
+        const n = this.#waitRaw(0);
+        if (n === 0) return NO_EVENTS;
+        this.#visit(n, visit);
+        return [n];
+      };
+      return this.#start(look, ms, signal, options?.assumeNotReady === true, countOf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Beyond Python: ends a pollAsync() or pollEachAsync() in flight now,
+   * resolving it as a timeout would. Returns whether a wait was in flight.
+   */
+  interruptWait(): boolean {
+    return this.#inFlight?.interrupt() ?? false;
+  }
+
+  /** CPython's order: the timeout's conversion, then the closed check. */
+  #parse(timeoutMs: unknown): number {
+    const ms = toDevpollMs(timeoutMs);
+    this.#checkOpen();
+    return ms;
+  }
+
+  #start<T, R>(attempt: () => T[], ms: number, signal: AbortSignal | undefined, assumeNotReady: boolean, map?: (l: T[]) => R): Promise<R> {
+    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    // The watched descriptor must see the buffered registrations.
+    this.#flush();
+    const wait = new PendingWait<T, R>(attempt, ms, signal, () => {
+      this.#inFlight = null;
+    }, !assumeNotReady, map);
+    if (!wait.done) {
+      this.#inFlight = wait;
+      wait.arm(this.#handle!);
+    }
+    return wait.promise;
+  }
+
+  #visit(n: number, visit: (fd: number, revents: number) => void): void {
+    if (n === 0) return;
+    const out = this.#out!;
+    this.#visiting = true;
+    try {
+      for (let i = 0; i < n; i++) visit(out[2 * i]!, out[2 * i + 1]! & 0xffff);
+    } finally {
+      this.#visiting = false;
+    }
+  }
+
+  /** Flush, then ioctl(DP_POLL) into #out with the PEP 475 retry: how many are ready. */
+  #waitRaw(ms: number): number {
+    this.#checkOpen();
+    if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
+    this.#flush();
+    const out = (this.#out ??= new Int32Array(2 * MAX_NFDS));
+    const deadline = ms > 0 ? now() + ms : 0;
+    for (;;) {
+      try {
+        return D.devpoll_poll!(this.#fd, out, MAX_NFDS, ms);
+      } catch (e) {
+        if (!isEintr(e)) rethrow(e);
+        if (ms > 0) ms = remainingMs(deadline);
+      }
+    }
+  }
+}
+
+function countOf(found: number[]): number {
+  return found.length === 0 ? 0 : found[0]!;
+}
+
+/** Python's `select.devpoll()`: a new /dev/poll object, its descriptor close-on-exec. */
+function devpollFactory(): Devpoll {
+  if (arguments.length > 0) throw new TypeError(`devpoll() takes no arguments (${arguments.length} given)`);
+  let fd: number;
+  try {
+    fd = D.devpoll_open!();
+  } catch (e) {
+    rethrow(e);
+  }
+  return new Devpoll(TOKEN, fd);
+}
+
+export const devpoll: {
+  (): Devpoll;
+  readonly prototype: Devpoll;
+} = devpollFactory as never;
+// `dp instanceof devpoll` holds, as isinstance(dp, select.devpoll) does.
+Object.defineProperty(devpoll, 'prototype', { value: Devpoll.prototype });
