@@ -21,12 +21,16 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["native/epoll.cc", "native/kqueue.cc", "native/kqueue-linux.cc", "native/kqueue-linux-filters.cc", "native/kqueue-linux-timer.cc", "native/kqueue-linux-notes.cc", "native/kqueue-linux-vnode.cc"],
-          "defines": ["IOMUX_HAVE_EPOLL", "IOMUX_HAVE_KQUEUE", "IOMUX_KQUEUE_EMULATION"]
+          "sources": ["native/epoll.cc", "native/kqueue.cc", "native/kqueue-linux.cc", "native/kqueue-linux-filters.cc", "native/kqueue-linux-timer.cc", "native/kqueue-linux-notes.cc", "native/kqueue-linux-vnode.cc", "native/devpoll.cc", "native/devpoll-linux.cc"],
+          "defines": ["IOMUX_HAVE_EPOLL", "IOMUX_HAVE_KQUEUE", "IOMUX_KQUEUE_EMULATION", "IOMUX_HAVE_DEVPOLL", "IOMUX_DEVPOLL_EMULATION"]
         }],
         ["OS in ('mac', 'freebsd', 'openbsd', 'netbsd')", {
           "sources": ["native/kqueue.cc"],
           "defines": ["IOMUX_HAVE_KQUEUE"]
+        }],
+        ["OS=='solaris'", {
+          "sources": ["native/devpoll.cc"],
+          "defines": ["IOMUX_HAVE_DEVPOLL"]
         }]
       ]
     }

@@ -19,6 +19,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef IOMUX_HAVE_KQUEUE
   InitKqueue(env, exports);
 #endif
+#ifdef IOMUX_HAVE_DEVPOLL
+  InitDevpoll(env, exports);
+#endif
   InitOs(env, exports);
   InitSocket(env, exports);
   InitBatch(env, exports);

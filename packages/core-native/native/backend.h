@@ -14,6 +14,9 @@
 //   kqueue.cc    kqueue_create, kevent, kevent_layout (IOMUX_HAVE_KQUEUE:
 //                BSD and macOS, or Linux through kqueue-linux*.cc, which
 //                also gives kqueue_count)
+//   devpoll.cc   devpoll_open, devpoll_write, devpoll_poll (IOMUX_HAVE_DEVPOLL:
+//                illumos and Solaris, or Linux through devpoll-linux.cc,
+//                which also gives devpoll_count)
 //   socket.cc    socket, socketpair, bind, listen, accept, connect, recv,
 //                send, shutdown, getsockname, getpeername, setsockopt_int,
 //                getsockopt_int
@@ -39,6 +42,9 @@ void InitEpoll(Napi::Env env, Napi::Object exports);
 void InitOs(Napi::Env env, Napi::Object exports);
 #ifdef IOMUX_HAVE_KQUEUE
 void InitKqueue(Napi::Env env, Napi::Object exports);
+#endif
+#ifdef IOMUX_HAVE_DEVPOLL
+void InitDevpoll(Napi::Env env, Napi::Object exports);
 #endif
 void InitSocket(Napi::Env env, Napi::Object exports);
 void InitBatch(Napi::Env env, Napi::Object exports);

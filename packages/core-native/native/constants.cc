@@ -25,6 +25,12 @@
 #include <sys/event.h>
 #endif
 
+#ifdef IOMUX_DEVPOLL_EMULATION
+#include "devpoll-linux.h"
+#elif defined(IOMUX_HAVE_DEVPOLL)
+#include <sys/devpoll.h>
+#endif
+
 #include "backend.h"
 
 namespace iomux {
@@ -61,6 +67,12 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #endif
 #ifdef POLLRDHUP
   C(select, POLLRDHUP);
+#endif
+#ifdef IOMUX_DEVPOLL_EMULATION
+  // /dev/poll's, at illumos' value (Linux's own POLLREMOVE is not it).
+  select.Set("POLLREMOVE", Napi::Number::New(env, IOMUX_DP_POLLREMOVE));
+#elif defined(IOMUX_HAVE_DEVPOLL)
+  C(select, POLLREMOVE);
 #endif
 #ifdef IOMUX_HAVE_EPOLL
   C(select, EPOLLIN);

@@ -19,6 +19,9 @@
 #ifdef IOMUX_KQUEUE_EMULATION
 #include "kqueue-linux.h"
 #endif
+#ifdef IOMUX_DEVPOLL_EMULATION
+#include "devpoll-linux.h"
+#endif
 
 namespace iomux {
 
@@ -73,6 +76,9 @@ int CloseBox(FdBox* box, bool from_js) {
   // An emulated kqueue's knotes, timerfds and eventfd go with it (close or
   // GC); a no-op for any other descriptor.
   iomux_kqueue_release(fd);
+#endif
+#ifdef IOMUX_DEVPOLL_EMULATION
+  iomux_devpoll_release(fd);  // an emulated devpoll's fd -> mask table
 #endif
   return ::close(fd) == 0 ? 0 : errno;
 }

@@ -138,6 +138,24 @@ export interface Binding {
   /** Linux only: `[cookie, ...signals with a SIGNAL filter]` of an emulated kqueue, or null. */
   kqueue_signals?(kq: number): number[] | null;
 
+  // devpoll.cc (illumos, Solaris; Linux through the emulation of
+  // native/devpoll-linux.cc). Records are struct pollfd as int32 pairs.
+  /** open("/dev/poll"), close-on-exec. On Linux an epoll descriptor that carries the emulated device. */
+  devpoll_open?(): number;
+  /**
+   * write(2) of `n` [fd, events] records to the device: a record for a
+   * registered fd ORs its mask, POLLREMOVE in events removes it (an unknown
+   * fd is ignored).
+   */
+  devpoll_write?(dpfd: number, pollfds: Int32Array, n: number): void;
+  /**
+   * ioctl(DP_POLL): up to `nfds` ready [fd, revents] pairs into `out`
+   * (length >= 2 * nfds); returns how many. `timeoutMs` -1 blocks.
+   */
+  devpoll_poll?(dpfd: number, out: Int32Array, nfds: number, timeoutMs: number): number;
+  /** Linux only: how many emulated devpolls hold state now (leak checks in tests). */
+  devpoll_count?(): number;
+
   // os.cc
   /** The C library's text for an errno. */
   strerror(errno: number): string;
