@@ -7,8 +7,8 @@
 // that checks kSweep registered fds per poll (fcntl F_GETFD), so poll stays
 // flat in N; with N <= kSweep it is reported on the next poll, else within
 // ceil(N / kSweep) polls. A number closed and reused meanwhile is not seen.
-// Each write and poll checks dpfd itself with one fcntl, so a devpoll closed
-// behind our back fails with EBADF and its state goes.
+// Each write checks dpfd with one fcntl (poll through epoll_wait's error),
+// so a devpoll closed behind our back fails with EBADF and its state goes.
 // Regular files (epoll refuses them) are always ready, as poll(2) has them.
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -27,7 +27,7 @@
 
 namespace {
 
-constexpr size_t kSweep = 4;
+constexpr size_t kSweep = 2;
 constexpr uint16_t kAlways = POLLERR | POLLHUP;
 
 enum Kind : uint8_t { kEpoll, kFile, kNval };
@@ -201,9 +201,10 @@ extern "C" int iomux_devpoll_poll(int dpfd, struct pollfd* out, int nfds, int ti
     errno = EINVAL;
     return -1;
   }
-  std::shared_ptr<DpState> st;
-  if (int err = StateOf(dpfd, &st)) {
-    errno = err;
+  // No fcntl here (the hot path): epoll_wait's EBADF tells a closed dpfd.
+  std::shared_ptr<DpState> st = Find(dpfd);
+  if (st == nullptr) {
+    errno = fcntl(dpfd, F_GETFD) < 0 ? EBADF : EINVAL;
     return -1;
   }
   int count = 0;
@@ -223,15 +224,24 @@ extern "C" int iomux_devpoll_poll(int dpfd, struct pollfd* out, int nfds, int ti
   int max = nfds - count;
   if (static_cast<size_t>(max) > room) max = static_cast<int>(room);
   if (max < 1) max = 1;
-  std::vector<struct epoll_event> evs;
-  try {
-    evs.resize(static_cast<size_t>(max));
-  } catch (const std::bad_alloc&) {
-    errno = ENOMEM;
+  // Per thread and never shrunk: no allocation (or zeroing) per poll.
+  thread_local std::unique_ptr<struct epoll_event[]> evs;
+  thread_local size_t cap = 0;
+  if (cap < static_cast<size_t>(max)) {
+    evs.reset(new (std::nothrow) struct epoll_event[max]);
+    cap = evs == nullptr ? 0 : static_cast<size_t>(max);
+    if (evs == nullptr) {
+      errno = ENOMEM;
+      return -1;
+    }
+  }
+  int n = epoll_wait(dpfd, evs.get(), max, count > 0 ? 0 : timeout_ms);
+  if (n < 0) {
+    int err = errno;
+    if (err == EBADF || err == EINVAL) StateOf(dpfd, &st);  // closed behind our back: drop it
+    errno = err;
     return -1;
   }
-  int n = epoll_wait(dpfd, evs.data(), max, count > 0 ? 0 : timeout_ms);
-  if (n < 0) return -1;
   std::lock_guard<std::mutex> lock(st->mu);
   for (int i = 0; i < n && count < nfds; i++) {
     auto it = st->fds.find(evs[i].data.fd);
