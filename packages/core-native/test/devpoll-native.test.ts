@@ -3,6 +3,7 @@
 // ORed masks, POLLREMOVE, POLLNVAL, 10,000 descriptors, argument checks and
 // lifetimes (close, GC, workers).
 import t from 'tap';
+import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { binding as B, errnoConstants, os, selectConstants, socketConstants } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
@@ -111,6 +112,51 @@ if (typeof B.devpoll_open !== 'function') {
     t.same(poll(dp.fd), [[a, OUT], [987654, NVAL]], 'a number never open is POLLNVAL too');
     for (const fd of [w, a, b]) os.close(fd);
     dp.close();
+  });
+
+  t.test('POLLNVAL among many: the sweep finds a closed fd within ceil(N / 2) polls', async (t) => {
+    const dp = devpoll();
+    const fds: number[] = [];
+    for (let i = 0; i < 50; i++) fds.push(...os.pipe());
+    write(dp.fd, fds.map((fd) => [fd, IN] as [number, number]));
+    const gone = fds[37]!;
+    os.close(gone);
+    let polls = 0;
+    let found: Array<[number, number]> = [];
+    while (found.length === 0 && polls < 100) {
+      found = poll(dp.fd).filter(([, re]) => re === NVAL);
+      polls++;
+    }
+    t.same(found, [[gone, NVAL]]);
+    t.ok(polls <= 50, `after ${polls} polls`);
+    for (const fd of fds) if (fd !== gone) os.close(fd);
+    dp.close();
+  });
+
+  t.test('a regular file is always ready; timeouts are waited out', async (t) => {
+    const dp = devpoll();
+    const fd = fs.openSync(__filename, 'r');
+    write(dp.fd, [[fd, IN | OUT]]);
+    t.same(poll(dp.fd), [[fd, IN | OUT]], 'as poll(2) has it');
+    write(dp.fd, [[fd, REMOVE]]);
+    fs.closeSync(fd);
+    const [r, w] = os.pipe();
+    write(dp.fd, [[r, IN]]);
+    const t0 = Date.now();
+    t.same(poll(dp.fd, 4, 60), []);
+    t.ok(Date.now() - t0 >= 55, 'waited about 60 ms');
+    t.equal(B.devpoll_poll!(dp.fd, new Int32Array(0), 0, 0), 0, 'nfds 0');
+    os.close(r);
+    os.close(w);
+    dp.close();
+  });
+
+  t.test('a devpoll closed behind our back: EBADF, and its state goes', { skip: !LINUX && 'Linux only' }, async (t) => {
+    const dp = B.devpoll_open!();
+    const states = count();
+    os.close(dp);
+    t.throws(() => B.devpoll_poll!(dp, new Int32Array(2), 1, 0), bad({ errno: E.EBADF }));
+    t.equal(count(), states - 1);
   });
 
   t.test('10,000 descriptors: every one reported, nfds caps the count', async (t) => {
