@@ -1,7 +1,8 @@
 // /dev/poll on Linux (devpoll-linux.h): the devpoll is a level-triggered
 // epoll descriptor; its fd -> mask table lives in a process-wide registry
 // keyed by that descriptor (worker_threads share it), each state under its
-// own mutex, which no thread holds while it waits in epoll_wait.
+// own mutex, which no thread holds while it waits in epoll_wait. An eventfd
+// in the epoll wakes such a thread when the devpoll is closed (EBADF).
 //
 // POLLNVAL: a descriptor that is closed while registered is found by a sweep
 // that checks kSweep registered fds per poll (fcntl F_GETFD), so poll stays
@@ -12,6 +13,7 @@
 // Regular files (epoll refuses them) are always ready, as poll(2) has them.
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,7 +46,24 @@ struct DpState {
   std::vector<int> order;    // every registered fd, for the sweep
   std::vector<int> special;  // kFile and kNval fds: reported on every poll
   size_t cursor = 0;
+  int efd = -1;         // in the epoll: wakes pollers when the devpoll is released
+  bool closed = false;  // released: pollers fail with EBADF
+  ~DpState() {
+    if (efd >= 0) close(efd);
+  }
 };
+
+constexpr uint64_t kWake = UINT64_MAX;  // data of efd's epoll item; an fd's is the fd
+
+// Released: a thread blocked in epoll_wait on it wakes and fails with EBADF.
+void Retire(const std::shared_ptr<DpState>& st) {
+  std::lock_guard<std::mutex> lock(st->mu);
+  st->closed = true;
+  uint64_t one = 1;
+  if (write(st->efd, &one, sizeof one) < 0) {
+    // a full counter already wakes every poller
+  }
+}
 
 struct Registry {
   std::mutex mu;
@@ -92,8 +111,7 @@ void Remove(DpState* st, int dpfd, int fd) {
 int Ctl(int dpfd, int fd, uint16_t mask, bool known) {
   struct epoll_event ev;
   ev.events = mask & ~(POLLNVAL | IOMUX_DP_POLLREMOVE);
-  ev.data.u64 = 0;
-  ev.data.fd = fd;
+  ev.data.u64 = static_cast<uint64_t>(fd);
   int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   if (epoll_ctl(dpfd, op, fd, &ev) == 0) return 0;
   if (errno == ENOENT || errno == EEXIST) {
@@ -149,6 +167,7 @@ int StateOf(int dpfd, std::shared_ptr<DpState>* out) {
     std::lock_guard<std::mutex> lock(r.mu);
     auto it = r.states.find(dpfd);
     if (it != r.states.end() && it->second == *out) r.states.erase(it);
+    Retire(*out);
     out->reset();
   }
   return EBADF;
@@ -161,9 +180,25 @@ extern "C" int iomux_devpoll_open(void) {
   if (fd < 0) return -1;
   try {
     auto st = std::make_shared<DpState>();
-    Registry& r = Reg();
-    std::lock_guard<std::mutex> lock(r.mu);
-    r.states[fd] = st;  // replaces a stale state whose number was closed behind our back
+    st->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event ev;
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWake;
+    if (st->efd < 0 || epoll_ctl(fd, EPOLL_CTL_ADD, st->efd, &ev) < 0) {
+      int err = errno;
+      close(fd);
+      errno = err;
+      return -1;
+    }
+    std::shared_ptr<DpState> stale;
+    {
+      Registry& r = Reg();
+      std::lock_guard<std::mutex> lock(r.mu);
+      std::shared_ptr<DpState>& slot = r.states[fd];
+      stale = slot;  // a state whose number was closed behind our back
+      slot = st;
+    }
+    if (stale != nullptr) Retire(stale);
   } catch (const std::bad_alloc&) {
     close(fd);
     errno = ENOMEM;
@@ -218,7 +253,7 @@ extern "C" int iomux_devpoll_poll(int dpfd, struct pollfd* out, int nfds, int ti
       uint16_t re = e.kind == kNval ? POLLNVAL : e.mask & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
       if (re != 0) out[count++] = pollfd{fd, static_cast<short>(e.mask), static_cast<short>(re)};
     }
-    room = st->fds.size() + 1;
+    room = st->fds.size() + 1;  // and the wake item
   }
   if (count >= nfds && nfds > 0) return count;
   int max = nfds - count;
@@ -243,19 +278,32 @@ extern "C" int iomux_devpoll_poll(int dpfd, struct pollfd* out, int nfds, int ti
     return -1;
   }
   std::lock_guard<std::mutex> lock(st->mu);
+  if (st->closed) {
+    errno = EBADF;
+    return -1;
+  }
   for (int i = 0; i < n && count < nfds; i++) {
-    auto it = st->fds.find(evs[i].data.fd);
+    if (evs[i].data.u64 == kWake) continue;
+    int fd = static_cast<int>(evs[i].data.u64);
+    auto it = st->fds.find(fd);
     if (it == st->fds.end() || it->second.kind != kEpoll) continue;  // removed meanwhile
     uint16_t re = static_cast<uint16_t>(evs[i].events) & (it->second.mask | kAlways);
-    if (re != 0) out[count++] = pollfd{evs[i].data.fd, static_cast<short>(it->second.mask), static_cast<short>(re)};
+    if (re != 0) out[count++] = pollfd{fd, static_cast<short>(it->second.mask), static_cast<short>(re)};
   }
   return count;
 }
 
 extern "C" void iomux_devpoll_release(int fd) {
-  Registry& r = Reg();
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.states.erase(fd);
+  std::shared_ptr<DpState> st;
+  {
+    Registry& r = Reg();
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.states.find(fd);
+    if (it == r.states.end()) return;
+    st = it->second;
+    r.states.erase(it);
+  }
+  Retire(st);
 }
 
 extern "C" int iomux_devpoll_count(void) {

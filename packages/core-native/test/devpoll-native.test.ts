@@ -228,6 +228,38 @@ if (typeof B.devpoll_open !== 'function') {
     os.close(w);
   });
 
+  t.test('closing a devpoll wakes a worker blocked in its poll: EBADF', { skip: !LINUX && 'Linux only' }, async (t) => {
+    const dp = devpoll();
+    const [r, w] = os.pipe();
+    write(dp.fd, [[r, IN]]);
+    const src = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { binding: B } = require(workerData.core);
+parentPort.postMessage('polling');
+try {
+  B.devpoll_poll(workerData.dp, new Int32Array(8), 4, 10000);
+  parentPort.postMessage({ errno: 0 });
+} catch (e) {
+  parentPort.postMessage({ errno: e.errno });
+}
+`;
+    const worker = new Worker(src, { eval: true, workerData: { core: require.resolve('@iomux/core-native'), dp: dp.fd } });
+    const msgs: unknown[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m) => (msgs.push(m), msgs.length === 2 && resolve()));
+      worker.once('error', reject);
+    });
+    await new Promise((res) => setTimeout(res, 100));
+    const t0 = Date.now();
+    dp.close();
+    await done;
+    t.same(msgs[1], { errno: E.EBADF });
+    t.ok(Date.now() - t0 < 5000, 'woken, not timed out');
+    await new Promise((res) => worker.on('exit', res));
+    os.close(r);
+    os.close(w);
+  });
+
   t.test('worker threads: a devpoll by number, blocking polls, and their own freed at exit', async (t) => {
     const dp = devpoll();
     const [r, w] = os.pipe();
