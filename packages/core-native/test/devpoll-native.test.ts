@@ -114,6 +114,18 @@ if (typeof B.devpoll_open !== 'function') {
     dp.close();
   });
 
+  t.test('POLLNVAL, not the events of a file a dup keeps open', async (t) => {
+    const dp = devpoll();
+    const [r, w] = os.pipe();
+    const keep = os.dup(r);
+    write(dp.fd, [[r, IN]]);
+    os.close(r); // epoll keeps the item while keep holds the file
+    os.write(w, Buffer.from('d'));
+    t.same(poll(dp.fd), [[r, NVAL]]);
+    for (const fd of [keep, w]) os.close(fd);
+    dp.close();
+  });
+
   t.test('POLLNVAL among many: the sweep finds a closed fd within ceil(N / 2) polls', async (t) => {
     const dp = devpoll();
     const fds: number[] = [];
