@@ -81,7 +81,7 @@ export class Devpoll implements Disposable {
 
   /** @internal Use `devpoll()`. */
   constructor(token: unknown, fd: number) {
-    if (token !== TOKEN) throw new TypeError('use select.devpoll() to make a devpoll object');
+    if (token !== TOKEN) throw new TypeError("cannot create 'select.devpoll' instances");
     this.#fd = fd;
     this.#handle = B.fdhandle_new(fd);
   }
@@ -147,7 +147,7 @@ export class Devpoll implements Disposable {
   /** Removes `fd`; an fd that is not registered is ignored (no KeyError, unlike poll). */
   unregister(fd: unknown): void {
     const n = arguments.length;
-    if (n !== 1) throw new TypeError(`unregister() takes exactly one argument (${n} given)`);
+    if (n !== 1) throw new TypeError(`devpoll.unregister() takes exactly one argument (${n} given)`);
     const f = fdOf(fd);
     this.#checkOpen();
     this.#push(f, POLLREMOVE);
@@ -179,8 +179,10 @@ export class Devpoll implements Disposable {
 
   /**
    * Waits for events. `timeoutMs` is in milliseconds (as CPython's devpoll
-   * takes it; floats rounded up); omitted, null or -1 blocks. Returns
-   * `[fd, revents]` pairs.
+   * takes it; floats rounded away from zero); omitted, null or -1 blocks,
+   * below -1 is OverflowError. Returns `[fd, revents]` pairs. Beyond
+   * CPython (whose devpoll has no async twin): RuntimeError while a
+   * pollAsync() is in flight.
    */
   poll(timeoutMs?: number | null): Array<[number, number]> {
     if (arguments.length > 1) throw new TypeError(`poll expected at most 1 argument, got ${arguments.length}`);
@@ -189,11 +191,11 @@ export class Devpoll implements Disposable {
     return this.#pairs(this.#waitRaw(ms));
   }
 
-  /** The first `n` ready records of #out as [fd, revents] pairs. */
+  /** The first `n` ready records of #out as [fd, revents] pairs; revents a C short, as CPython reads it. */
   #pairs(n: number): Array<[number, number]> {
     const out = this.#out!;
     const result: Array<[number, number]> = new Array(n);
-    for (let i = 0; i < n; i++) result[i] = [out[2 * i]!, out[2 * i + 1]! & 0xffff];
+    for (let i = 0; i < n; i++) result[i] = [out[2 * i]!, (out[2 * i + 1]! << 16) >> 16];
     return result;
   }
 
@@ -264,11 +266,10 @@ export class Devpoll implements Disposable {
     return this.#inFlight?.interrupt() ?? false;
   }
 
-  /** CPython's order: the timeout's conversion, then the closed check. */
+  /** CPython's order: the closed check, then the timeout's conversion. */
   #parse(timeoutMs: unknown): number {
-    const ms = toDevpollMs(timeoutMs);
     this.#checkOpen();
-    return ms;
+    return toDevpollMs(timeoutMs);
   }
 
   #start<T, R>(attempt: () => T[], ms: number, signal: AbortSignal | undefined, assumeNotReady: boolean, map?: (l: T[]) => R): Promise<R> {
@@ -290,7 +291,7 @@ export class Devpoll implements Disposable {
     const out = this.#out!;
     this.#visiting = true;
     try {
-      for (let i = 0; i < n; i++) visit(out[2 * i]!, out[2 * i + 1]! & 0xffff);
+      for (let i = 0; i < n; i++) visit(out[2 * i]!, (out[2 * i + 1]! << 16) >> 16);
     } finally {
       this.#visiting = false;
     }
@@ -320,7 +321,7 @@ function countOf(found: number[]): number {
 
 /** Python's `select.devpoll()`: a new /dev/poll object, its descriptor close-on-exec. */
 function devpollFactory(): Devpoll {
-  if (arguments.length > 0) throw new TypeError(`devpoll() takes no arguments (${arguments.length} given)`);
+  if (arguments.length > 0) throw new TypeError(`select.devpoll() takes no arguments (${arguments.length} given)`);
   let fd: number;
   try {
     fd = D.devpoll_open!();

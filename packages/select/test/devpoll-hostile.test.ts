@@ -40,8 +40,8 @@ function bad1(name: string, fn: (dp: select.Devpoll) => unknown, cls: ErrorClass
   });
 }
 
-bad1('devpoll() takes no arguments', () => bad(devpoll)(1), TypeError, 'devpoll() takes no arguments (1 given)');
-bad1('new Devpoll() directly', () => new (select.Devpoll as any)(), TypeError, 'use select.devpoll() to make a devpoll object');
+bad1('devpoll() takes no arguments', () => bad(devpoll)(1), TypeError, 'select.devpoll() takes no arguments (1 given)');
+bad1('new Devpoll() directly', () => new (select.Devpoll as any)(), TypeError, "cannot create 'select.devpoll' instances");
 bad1('register(): fd missing', (dp) => bad(dp.register)(), TypeError, 'register expected at least 1 argument, got 0');
 bad1('register(): a string fd', (dp) => dp.register('0'), TypeError, NOT_A_FILEOBJ);
 bad1('register(): a float fd', (dp) => dp.register(1.5), TypeError, NOT_A_FILEOBJ);
@@ -56,8 +56,8 @@ bad1('register(): a mask past unsigned long', (dp) => dp.register(0, bad(2n ** 6
 bad1('register(): three arguments', (dp) => bad(dp.register)(0, 1, 2), TypeError, 'register expected at most 2 arguments, got 3');
 bad1('modify(): an object whose fileno() is not an int', (dp) => dp.modify({ fileno: () => 'x' }, 1), TypeError, 'fileno() returned a non-integer');
 bad1('modify(): a mask past unsigned short', (dp) => dp.modify(0, 2 ** 40), OverflowError, 'Python int too large for C unsigned short');
-bad1('unregister(): no fd', (dp) => bad(dp.unregister)(), TypeError, 'unregister() takes exactly one argument (0 given)');
-bad1('unregister(): two arguments', (dp) => bad(dp.unregister)(0, 1), TypeError, 'unregister() takes exactly one argument (2 given)');
+bad1('unregister(): no fd', (dp) => bad(dp.unregister)(), TypeError, 'devpoll.unregister() takes exactly one argument (0 given)');
+bad1('unregister(): two arguments', (dp) => bad(dp.unregister)(0, 1), TypeError, 'devpoll.unregister() takes exactly one argument (2 given)');
 bad1('unregister(): null', (dp) => dp.unregister(null), TypeError, NOT_A_FILEOBJ);
 bad1('poll(): a string timeout', (dp) => dp.poll(bad('1')), TypeError, TIMEOUT_TYPE);
 bad1('poll(): a NaN timeout', (dp) => dp.poll(NaN), ValueError, 'Invalid value NaN (not a number)');
@@ -68,11 +68,11 @@ bad1('poll(): 2**31 ms', (dp) => dp.poll(2 ** 31), OverflowError, TOO_LARGE);
 bad1('poll(): two arguments', (dp) => bad(dp.poll)(0, 1), TypeError, 'poll expected at most 1 argument, got 2');
 bad1('pollEach(): visit not a function', (dp) => dp.pollEach(0, bad('f')), TypeError, "pollEach() visit must be a function, not 'str'");
 
-t.test('a bad timeout checked before the closed object, as CPython orders them', { skip }, async (t) => {
+t.test('a closed object checked before a bad timeout, a bad mask before a closed object', { skip }, async (t) => {
   const dp = devpoll();
   dp.close();
-  raises(t, () => dp.poll(-2), OverflowError, TOO_LARGE);
-  raises(t, () => dp.poll(0), ValueError, 'I/O operation on closed devpoll object');
+  raises(t, () => dp.poll(-2), ValueError, 'I/O operation on closed devpoll object');
+  raises(t, () => dp.poll(bad('x')), ValueError, 'I/O operation on closed devpoll object');
   raises(t, () => dp.register(0, -1), ValueError, 'value must be positive');
 });
 
