@@ -7,7 +7,7 @@
  * the next poll, or at once when it is full. So an error about a bad
  * descriptor surfaces from poll(), not from register().
  */
-import { binding, type FdHandle } from '@iomux/core-native';
+import { type FdHandle } from '@iomux/core-native';
 import { OverflowError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { pyTypeName } from '@iomux/core-native';
 import { B, C } from './internal/native.js';
@@ -16,17 +16,9 @@ import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now, remainingMs } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 
-/** The addon's /dev/poll functions (packages/core-native, native/devpoll.cc). */
-interface DevpollBinding {
-  devpoll_open?(): number;
-  devpoll_write?(dpfd: number, pollfds: Int32Array, n: number): void;
-  devpoll_poll?(dpfd: number, out: Int32Array, nfds: number, timeoutMs: number): number;
-}
-const D = binding as unknown as DevpollBinding;
-
 const DEFAULT_MASK = C.POLLIN! | C.POLLPRI! | C.POLLOUT!;
-/** illumos' POLLREMOVE; CPython does not export it, so neither do we. */
-const POLLREMOVE = (C as { POLLREMOVE?: number }).POLLREMOVE ?? 0x0800;
+/** illumos' POLLREMOVE (the emulation's too); CPython does not export it, so neither do we. */
+const POLLREMOVE = C.POLLREMOVE ?? 0x0800;
 const USHRT_MAX = 65535;
 const INT_MAX = 2147483647;
 /**
@@ -171,7 +163,7 @@ export class Devpoll implements Disposable {
     if (n === 0) return;
     this.#n = 0;
     try {
-      D.devpoll_write!(this.#fd, this.#buf, n);
+      B.devpoll_write!(this.#fd, this.#buf, n);
     } catch (e) {
       rethrow(e);
     }
@@ -306,7 +298,7 @@ export class Devpoll implements Disposable {
     const deadline = ms > 0 ? now() + ms : 0;
     for (;;) {
       try {
-        return D.devpoll_poll!(this.#fd, out, MAX_NFDS, ms);
+        return B.devpoll_poll!(this.#fd, out, MAX_NFDS, ms);
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         if (ms > 0) ms = remainingMs(deadline);
@@ -324,7 +316,7 @@ function devpollFactory(): Devpoll {
   if (arguments.length > 0) throw new TypeError(`select.devpoll() takes no arguments (${arguments.length} given)`);
   let fd: number;
   try {
-    fd = D.devpoll_open!();
+    fd = B.devpoll_open!();
   } catch (e) {
     rethrow(e);
   }
