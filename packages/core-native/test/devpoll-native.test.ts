@@ -256,6 +256,7 @@ try {
 }
 `;
     const worker = new Worker(src, { eval: true, workerData: { core: require.resolve('@iomux/core-native'), dp: dp.fd } });
+    const exit = new Promise((res) => worker.on('exit', res));
     const msgs: unknown[] = [];
     const done = new Promise<void>((resolve, reject) => {
       worker.on('message', (m) => (msgs.push(m), msgs.length === 2 && resolve()));
@@ -267,7 +268,7 @@ try {
     await done;
     t.same(msgs[1], { errno: E.EBADF });
     t.ok(Date.now() - t0 < 5000, 'woken, not timed out');
-    await new Promise((res) => worker.on('exit', res));
+    await exit;
     os.close(r);
     os.close(w);
   });
