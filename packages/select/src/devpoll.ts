@@ -29,6 +29,8 @@ const INT_MAX = 2147483647;
 const BUFFER_RECORDS = 256;
 /** The most ready descriptors one poll() returns; the rest come next call. */
 const MAX_NFDS = 4096;
+/** Room for this many at first; a poll that fills it doubles it for the next. */
+const FIRST_NFDS = 64;
 const CLOSED = 'I/O operation on closed devpoll object';
 const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
 const TOKEN = Symbol('iomux.devpoll');
@@ -66,7 +68,9 @@ export class Devpoll implements Disposable {
   /** Buffered struct pollfd records, [fd, events] int32 pairs. */
   #buf = new Int32Array(2 * BUFFER_RECORDS);
   #n = 0;
-  #out: Int32Array | null = null;
+  #out = new Int32Array(2 * FIRST_NFDS);
+  /** The last poll filled #out: the next one gets twice the room. */
+  #grow = false;
   #inFlight: InFlightWait | null = null;
   /** A pollEach() visit is running: #out must not be overwritten under it. */
   #visiting = false;
@@ -185,7 +189,7 @@ export class Devpoll implements Disposable {
 
   /** The first `n` ready records of #out as [fd, revents] pairs; revents a C short, as CPython reads it. */
   #pairs(n: number): Array<[number, number]> {
-    const out = this.#out!;
+    const out = this.#out;
     const result: Array<[number, number]> = new Array(n);
     for (let i = 0; i < n; i++) result[i] = [out[2 * i]!, (out[2 * i + 1]! << 16) >> 16];
     return result;
@@ -280,7 +284,7 @@ export class Devpoll implements Disposable {
 
   #visit(n: number, visit: (fd: number, revents: number) => void): void {
     if (n === 0) return;
-    const out = this.#out!;
+    const out = this.#out;
     this.#visiting = true;
     try {
       for (let i = 0; i < n; i++) visit(out[2 * i]!, (out[2 * i + 1]! << 16) >> 16);
@@ -294,11 +298,19 @@ export class Devpoll implements Disposable {
     this.#checkOpen();
     if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
     this.#flush();
-    const out = (this.#out ??= new Int32Array(2 * MAX_NFDS));
+    if (this.#grow) {
+      this.#grow = false;
+      this.#out = new Int32Array(2 * this.#out.length);
+    }
+    const out = this.#out;
+    const nfds = out.length >> 1;
     const deadline = ms > 0 ? now() + ms : 0;
     for (;;) {
       try {
-        return B.devpoll_poll!(this.#fd, out, MAX_NFDS, ms);
+        const n = B.devpoll_poll!(this.#fd, out, nfds, ms);
+        // Full: more may be ready; #out grows at the next call, not under a visit.
+        if (n === nfds && nfds < MAX_NFDS) this.#grow = true;
+        return n;
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         if (ms > 0) ms = remainingMs(deadline);

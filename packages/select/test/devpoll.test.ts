@@ -254,3 +254,22 @@ t.test('pollEach: visits what poll() would return; pollEachAsync counts', { skip
   t.equal(await dp.pollEachAsync(10, () => t.fail('nothing is ready')), 0);
   await t.rejects(dp.pollEachAsync(0, bad(1)), { name: 'TypeError' });
 });
+
+t.test('more ready than a poll has room for: the rest come next, the room grows', { skip }, async (t) => {
+  const dp = devpoll();
+  t.teardown(() => dp.close());
+  const ws: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const [, w] = pipe(t);
+    dp.register(w, POLLOUT);
+    ws.push(w);
+  }
+  const first = dp.poll(0);
+  t.equal(first.length, 64, 'room for 64 at first');
+  const second = dp.poll(0);
+  t.equal(second.length, 100, 'then twice that: all 100');
+  t.same(second.map(([fd]) => fd).sort((a, b) => a - b), ws, 'each write end once');
+  let visited = 0;
+  t.equal(dp.pollEach(0, () => void visited++), 100);
+  t.equal(visited, 100);
+});
