@@ -153,12 +153,15 @@ export class Devpoll implements Disposable {
     if (this.#fd < 0) throw new ValueError(CLOSED);
   }
 
-  /** Buffers one record; a full buffer is written at once, as CPython does. */
+  /**
+   * Buffers one record; a full buffer is written at once, as CPython does,
+   * and so is every record while a pollAsync() waits (its watch must see it).
+   */
   #push(fd: number, events: number): void {
     const i = 2 * this.#n;
     this.#buf[i] = fd;
     this.#buf[i + 1] = events;
-    if (++this.#n === BUFFER_RECORDS) this.#flush();
+    if (++this.#n === BUFFER_RECORDS || this.#inFlight !== null) this.#flush();
   }
 
   /** Writes the buffered records; the buffer is emptied first, even if the write fails. */

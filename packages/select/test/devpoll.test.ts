@@ -273,3 +273,16 @@ t.test('more ready than a poll has room for: the rest come next, the room grows'
   t.equal(dp.pollEach(0, () => void visited++), 100);
   t.equal(visited, 100);
 });
+
+t.test('pollAsync: a registration made during the wait is seen by it', { skip }, async (t) => {
+  const dp = devpoll();
+  t.teardown(() => dp.close());
+  const [r, w] = pipe(t);
+  fs.writeSync(w, 'x');
+  const p = dp.pollAsync(5000);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  dp.register(r, POLLIN);
+  const start = performance.now();
+  t.same(await p, [[r, POLLIN]]);
+  t.ok(performance.now() - start < 4000, 'woken by the registration, not the timeout');
+});
