@@ -286,3 +286,14 @@ t.test('pollAsync: a registration made during the wait is seen by it', { skip },
   t.same(await p, [[r, POLLIN]]);
   t.ok(performance.now() - start < 4000, 'woken by the registration, not the timeout');
 });
+
+t.test('a number that is not open: register() takes it, poll() reports POLLNVAL', { skip }, async (t) => {
+  const dp = devpoll();
+  t.teardown(() => dp.close());
+  const notOpen = 999_999; // far past any descriptor this process opens
+  dp.register(notOpen, POLLIN);
+  t.same(dp.poll(0), [[notOpen, POLLNVAL]]);
+  t.same(dp.poll(0), [[notOpen, POLLNVAL]], 'until it is unregistered');
+  dp.unregister(notOpen);
+  t.same(dp.poll(0), []);
+});
