@@ -4,12 +4,11 @@
  *
  * As CPython does, register(), modify() and unregister() only buffer
  * `struct pollfd` records; the buffer is written to the descriptor before
- * the next poll, or at once when it is full. So an error about a bad
- * descriptor surfaces from poll(), not from register().
+ * the next poll, or at once when it is full. So register() takes a number
+ * that is not open, and poll() reports it as POLLNVAL.
  */
-import { type FdHandle } from '@iomux/core-native';
+import { pyTypeName, type FdHandle } from '@iomux/core-native';
 import { OverflowError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
-import { pyTypeName } from '@iomux/core-native';
 import { B, C } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
