@@ -26,9 +26,12 @@ const INT_MAX = 2147483647;
  * that limit, and the addon has no getrlimit.
  */
 const BUFFER_RECORDS = 256;
-/** The most ready descriptors one poll() returns; the rest come next call. */
-const MAX_NFDS = 4096;
-/** Room for this many at first; a poll that fills it doubles it for the next. */
+/**
+ * A poll has room for every registered descriptor (CPython's for
+ * RLIMIT_NOFILE of them), at least FIRST_NFDS, at most MAX_NFDS; the rest
+ * come with the next poll.
+ */
+const MAX_NFDS = 65536;
 const FIRST_NFDS = 64;
 const CLOSED = 'I/O operation on closed devpoll object';
 const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
@@ -68,8 +71,8 @@ export class Devpoll implements Disposable {
   #buf = new Int32Array(2 * BUFFER_RECORDS);
   #n = 0;
   #out = new Int32Array(2 * FIRST_NFDS);
-  /** The last poll filled #out: the next one gets twice the room. */
-  #grow = false;
+  /** The registered fds, as the device's table has them: it sizes a poll's room. */
+  #registered = new Set<number>();
   #inFlight: InFlightWait | null = null;
   /** A pollEach() visit is running: #out must not be overwritten under it. */
   #visiting = false;
@@ -93,6 +96,7 @@ export class Devpoll implements Disposable {
     this.#fd = -1;
     this.#handle = null;
     this.#n = 0;
+    this.#registered.clear();
     if (h === null) return;
     try {
       B.fdhandle_close(h);
@@ -124,6 +128,7 @@ export class Devpoll implements Disposable {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     this.#checkOpen();
+    this.#registered.add(f);
     this.#push(f, mask);
   }
 
@@ -135,6 +140,7 @@ export class Devpoll implements Disposable {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     this.#checkOpen();
+    this.#registered.add(f);
     this.#push(f, POLLREMOVE);
     this.#push(f, mask);
   }
@@ -145,6 +151,7 @@ export class Devpoll implements Disposable {
     if (n !== 1) throw new TypeError(`devpoll.unregister() takes exactly one argument (${n} given)`);
     const f = fdOf(fd);
     this.#checkOpen();
+    this.#registered.delete(f);
     this.#push(f, POLLREMOVE);
   }
 
@@ -300,19 +307,15 @@ export class Devpoll implements Disposable {
     this.#checkOpen();
     if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
     this.#flush();
-    if (this.#grow) {
-      this.#grow = false;
-      this.#out = new Int32Array(2 * this.#out.length);
-    }
+    const room = Math.min(this.#registered.size, MAX_NFDS);
+    // Doubling, so that registering one at a time reallocates rarely.
+    if (2 * room > this.#out.length) this.#out = new Int32Array(2 * 2 ** Math.ceil(Math.log2(room)));
     const out = this.#out;
     const nfds = out.length >> 1;
     const deadline = ms > 0 ? now() + ms : 0;
     for (;;) {
       try {
-        const n = B.devpoll_poll!(this.#fd, out, nfds, ms);
-        // Full: more may be ready; #out grows at the next call, not under a visit.
-        if (n === nfds && nfds < MAX_NFDS) this.#grow = true;
-        return n;
+        return B.devpoll_poll!(this.#fd, out, nfds, ms);
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         if (ms > 0) ms = remainingMs(deadline);
