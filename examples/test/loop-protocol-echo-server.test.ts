@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { echoServerSuite } from '../../test/support/echo-server-suite.js';
 import { echoRoundTrip, startExample } from '../../test/support/example.js';
 
-echoServerSuite('loop-protocol-echo-server', { defaultBackend: 'epoll', backends: ['select', 'poll', 'epoll', 'kqueue'] });
+echoServerSuite('loop-protocol-echo-server', { defaultBackend: 'epoll', backends: ['select', 'poll', 'epoll', 'kqueue', 'devpoll'] });
 
 for (const backend of ['select', 'poll', 'epoll']) {
   t.test(`--buffered --backend ${backend}: 40 clients at once each get exactly their bytes`, async (t) => {

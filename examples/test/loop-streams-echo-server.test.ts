@@ -2,4 +2,4 @@
 // test/support/echo-server-suite.ts). DefaultSelector is epoll on Linux.
 import { echoServerSuite } from '../../test/support/echo-server-suite.js';
 
-echoServerSuite('loop-streams-echo-server', { defaultBackend: 'epoll', backends: ['select', 'poll', 'epoll', 'kqueue'] });
+echoServerSuite('loop-streams-echo-server', { defaultBackend: 'epoll', backends: ['select', 'poll', 'epoll', 'kqueue', 'devpoll'] });

@@ -291,7 +291,11 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #else
   has.Set("kqueue", Napi::Boolean::New(env, false));
 #endif
+#ifdef IOMUX_HAVE_DEVPOLL
+  has.Set("devpoll", Napi::Boolean::New(env, true));
+#else
   has.Set("devpoll", Napi::Boolean::New(env, false));
+#endif
   exports.Set("has", has);
 }
 

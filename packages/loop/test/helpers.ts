@@ -8,7 +8,7 @@ import { availableSelectors } from '@iomux/selectors';
 import { EventLoop, type BaseEventLoop, type ExceptionContext } from '@iomux/loop';
 
 /** The selector backends the loop-level I/O suites run on. */
-export const BACKENDS: string[] = ['epoll', 'poll', 'select', 'kqueue'].filter((b) => availableSelectors().includes(b));
+export const BACKENDS: string[] = ['epoll', 'poll', 'select', 'kqueue', 'devpoll'].filter((b) => availableSelectors().includes(b));
 
 /** asyncio.sleep(delay) on `loop`'s clock (callLater), so never early. */
 export function sleep(loop: BaseEventLoop, delay: number): Promise<void> {

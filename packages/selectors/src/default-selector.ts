@@ -8,11 +8,12 @@
  * per-platform map keyed by process.platform.
  */
 import { pyTypeName } from '@iomux/core-native';
-import { epoll, kqueue, poll } from '@iomux/select';
+import { devpoll, epoll, kqueue, poll } from '@iomux/select';
 import { ValueError } from '@iomux/core-native/error-classes';
 import type { BaseSelector } from './base-selector.js';
 import { EpollSelector } from './epoll-selector.js';
 import { KqueueSelector } from './kqueue-selector.js';
+import { DevpollSelector } from './devpoll-selector.js';
 import { PollSelector } from './poll-selector.js';
 import { SelectSelector } from './select-selector.js';
 
@@ -37,7 +38,8 @@ type SelectorClass = new () => BaseSelector;
 const ORDER: Array<[BackendName, SelectorClass | undefined, emulated?: boolean]> = [
   ['kqueue', kqueue !== undefined ? (KqueueSelector as SelectorClass) : undefined, kqueue?.emulated],
   ['epoll', epoll !== undefined ? (EpollSelector as SelectorClass) : undefined],
-  ['devpoll', undefined],
+  // /dev/poll is native only where epoll is not (illumos, Solaris): on Linux it is the emulation.
+  ['devpoll', devpoll !== undefined ? (DevpollSelector as SelectorClass) : undefined, devpoll !== undefined && epoll !== undefined],
   ['poll', poll !== undefined ? (PollSelector as SelectorClass) : undefined],
   ['select', SelectSelector as SelectorClass],
 ];

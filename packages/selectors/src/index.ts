@@ -35,9 +35,10 @@ export {
   type BackendName,
   type SelectorConfig,
 } from './default-selector.js';
-import { epoll, kqueue } from '@iomux/select';
+import { devpoll, epoll, kqueue } from '@iomux/select';
 import { EpollSelector as EpollSelectorImpl } from './epoll-selector.js';
 import { KqueueSelector as KqueueSelectorImpl } from './kqueue-selector.js';
+import { DevpollSelector as DevpollSelectorImpl } from './devpoll-selector.js';
 
 /** EpollSelector: only where the platform has epoll (Linux), as in Python. */
 export const EpollSelector: typeof EpollSelectorImpl | undefined = epoll !== undefined ? EpollSelectorImpl : undefined;
@@ -49,8 +50,12 @@ export type EpollSelector<D = unknown> = EpollSelectorImpl<D>;
  */
 export const KqueueSelector: typeof KqueueSelectorImpl | undefined = kqueue !== undefined ? KqueueSelectorImpl : undefined;
 export type KqueueSelector<D = unknown> = KqueueSelectorImpl<D>;
-/** Not implemented yet: undefined, as on Linux in Python. */
-export const DevpollSelector: undefined = undefined;
+/**
+ * DevpollSelector: where the addon has /dev/poll (illumos and Solaris
+ * natively; Linux through its emulation, which DefaultSelector never picks).
+ */
+export const DevpollSelector: typeof DevpollSelectorImpl | undefined = devpoll !== undefined ? DevpollSelectorImpl : undefined;
+export type DevpollSelector<D = unknown> = DevpollSelectorImpl<D>;
 
 // The contract's error classes, as Python's modules expose them.
 export * from '@iomux/core-native/error-classes';

@@ -89,7 +89,7 @@ function nofileLimit(): [number, number] {
  */
 function countEintr<T>(fn: () => T): [T, number] {
   const raw = binding as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const names = ['select', 'poll', 'epoll_wait', 'kevent'].filter((n) => typeof raw[n] === 'function');
+  const names = ['select', 'poll', 'epoll_wait', 'kevent', 'devpoll_poll'].filter((n) => typeof raw[n] === 'function');
   const saved = new Map(names.map((n) => [n, raw[n]!] as const));
   let eintr = 0;
   for (const [name, orig] of saved) {

@@ -9,7 +9,7 @@ import { selectorSuite, type SelectorClass } from './base-selector.suite.js';
 
 checkNoFdLeak(t);
 
-for (const name of ['SelectSelector', 'PollSelector', 'EpollSelector', 'KqueueSelector']) {
+for (const name of ['SelectSelector', 'PollSelector', 'EpollSelector', 'KqueueSelector', 'DevpollSelector']) {
   const Base = (selectors as Record<string, unknown>)[name] as typeof selectors.SelectSelector | undefined;
   if (Base === undefined) {
     selectorSuite(t, undefined, name);
