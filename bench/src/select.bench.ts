@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import * as nodeOs from 'node:os';
 import { binding, os, FD_SETSIZE } from '@iomux/core-native';
-import { select, poll, epoll, kqueue, kevent, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, KQ_FILTER_READ, type Epoll } from '@iomux/select';
+import { select, poll, epoll, kqueue, kevent, devpoll, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, KQ_FILTER_READ, type Epoll } from '@iomux/select';
 import {
   DefaultSelector,
   EpollSelector,
@@ -319,6 +319,24 @@ async function main(): Promise<void> {
         n: String(n),
         contenders: {
           iomux: mk('iomux', jsLoop(() => kq.control(null, n, 0).length)),
+        },
+      });
+    }
+  }
+
+  // ---- devpoll.poll(0): native /dev/poll, or the Linux emulation
+  if (devpoll !== undefined) {
+    for (const n of NS) {
+      const fds = fdsFor(n);
+      const dp = devpoll();
+      closers.push(() => dp.close());
+      for (const fd of fds) dp.register(fd, POLLIN);
+      assertEqual(dp.poll(0), [[rr, POLLIN]], `devpoll.poll(0) N=${n}`);
+      rows.push({
+        label: 'devpoll.poll(0)',
+        n: String(n),
+        contenders: {
+          iomux: mk('iomux', jsLoop(() => dp.poll(0).length)),
         },
       });
     }
@@ -696,6 +714,12 @@ async function main(): Promise<void> {
     }
   } else {
     out.push('epoll: not available on this platform (no verdicts)');
+  }
+  const dp1 = rows.find((r) => r.label === 'devpoll.poll(0)' && r.n === '1');
+  const dp10k = rows.find((r) => r.label === 'devpoll.poll(0)' && r.n === '10000');
+  if (dp1 && dp10k) {
+    const r = ratio(dp10k.contenders.iomux, dp1.contenders.iomux)!;
+    out.push(`devpoll N=10000 / N=1: ${r.toFixed(2)}x (target <= 1.5x): ${r <= 1.5 ? 'PASS' : 'FAIL'}`);
   }
   const kq1 = rows.find((r) => r.label.startsWith('kqueue.control') && r.n === '1');
   if (kq1 && ep1) {
