@@ -7,8 +7,8 @@ import { devpoll, POLLIN, POLLOUT, type Devpoll } from '@iomux/select';
 import { ValueError } from '@iomux/core-native/error-classes';
 import { checkVisit, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
+import { KeyVisits, pairs, pairsLater } from './key-visits.js';
 
-const NO_VISIT: Visit<any> = () => {};
 // The complements of poll's read and write bits (see selectorEvents).
 const NOT_READ = ~POLLIN;
 const NOT_WRITE = ~POLLOUT;
@@ -25,9 +25,8 @@ function toMs(t: number | null | undefined): number | null {
 export class DevpollSelector<D = unknown> extends PollLikeSelector<D, Devpoll> {
   /** This backend's name: `'devpoll'`. */
   static readonly backend: string = 'devpoll';
-  /** The visit of the #each() running now, and how many keys it was given. */
-  #visitKey: Visit<D> = NO_VISIT;
-  #visited = 0;
+  /** Each ready descriptor's key, with poll's bits as EVENT_READ/EVENT_WRITE. */
+  readonly #visits = new KeyVisits<D>(this._fdToKey, (event) => selectorEvents(event, NOT_READ, NOT_WRITE));
 
   constructor() {
     if (devpoll === undefined) throw new TypeError('DevpollSelector needs /dev/poll (illumos, Solaris, or the Linux emulation)');
@@ -44,9 +43,8 @@ export class DevpollSelector<D = unknown> extends PollLikeSelector<D, Devpoll> {
   }
 
   select(timeout: number | null = null): Ready<D> {
-    const ready: Ready<D> = [];
-    this.#each(toMs(timeout), (key, events) => ready.push([key, events]));
-    return ready;
+    const ms = toMs(timeout);
+    return pairs<D>((visit) => this.#each(ms, visit));
   }
 
   /** selectEach() on the devpoll object's pollEach(): no pairs at any level. */
@@ -64,42 +62,16 @@ export class DevpollSelector<D = unknown> extends PollLikeSelector<D, Devpoll> {
     } catch (e) {
       return Promise.reject(e);
     }
-    // One closure per wait (not per event); its visit runs when the wait ends.
-    let visited = 0;
-    const fdToKey = this._fdToKey;
-    const onEvent = (fd: number, event: number): void => {
-      const key = fdToKey.get(fd);
-      if (key === undefined) return;
-      visited++;
-      visit(key, selectorEvents(event, NOT_READ, NOT_WRITE) & key.events);
-    };
-    return this._selector.pollEachAsync(ms, onEvent, options).then(() => visited);
+    return this.#visits.later(visit, (onEvent) => this._selector.pollEachAsync(ms, onEvent, options));
   }
 
   selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
-    const ready: Ready<D> = [];
-    return this.selectEachAsync(timeout, (key, events) => ready.push([key, events]), options).then(() => ready);
+    return pairsLater<D>((visit) => this.selectEachAsync(timeout, visit, options));
   }
 
   /** One poll(ms) visiting each ready key: how many it visited. */
   #each(ms: number | null, visit: Visit<D>): number {
     this._checkOpen();
-    const outer = this.#visitKey;
-    this.#visitKey = visit;
-    this.#visited = 0;
-    try {
-      this._selector.pollEach(ms, this.#onEvent);
-      return this.#visited;
-    } finally {
-      this.#visitKey = outer;
-    }
+    return this.#visits.run(visit, (onEvent) => this._selector.pollEach(ms, onEvent));
   }
-
-  /** One ready descriptor: its key, if still registered, goes to #visitKey. */
-  readonly #onEvent = (fd: number, event: number): void => {
-    const key = this._fdToKey.get(fd);
-    if (key === undefined) return;
-    this.#visited++;
-    this.#visitKey(key, selectorEvents(event, NOT_READ, NOT_WRITE) & key.events);
-  };
 }

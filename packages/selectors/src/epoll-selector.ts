@@ -3,8 +3,8 @@ import { epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
 import { ValueError } from '@iomux/core-native/error-classes';
 import { checkVisit, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
+import { KeyVisits, pairs, pairsLater } from './key-visits.js';
 
-const NO_VISIT: Visit<any> = () => {};
 // The complements of epoll's read and write bits (see selectorEvents).
 const NOT_READ = ~EPOLLIN!;
 const NOT_WRITE = ~EPOLLOUT!;
@@ -23,9 +23,8 @@ function toSeconds(t: number | null | undefined): number {
 export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
   /** This backend's name: `'epoll'`. */
   static readonly backend: string = 'epoll';
-  /** The visit of the #each() running now, and how many keys it was given. */
-  #visitKey: Visit<D> = NO_VISIT;
-  #visited = 0;
+  /** Each ready descriptor's key, with epoll's bits as EVENT_READ/EVENT_WRITE. */
+  readonly #visits = new KeyVisits<D>(this._fdToKey, (event) => selectorEvents(event, NOT_READ, NOT_WRITE));
 
   constructor() {
     if (epoll === undefined) throw new TypeError('EpollSelector needs epoll (Linux)');
@@ -42,9 +41,8 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
   }
 
   select(timeout: number | null = null): Ready<D> {
-    const ready: Ready<D> = [];
-    this.#each(toSeconds(timeout), (key, events) => ready.push([key, events]));
-    return ready;
+    const seconds = toSeconds(timeout);
+    return pairs<D>((visit) => this.#each(seconds, visit));
   }
 
   /** selectEach() on the epoll object's pollEach(): no pairs at any level. */
@@ -61,45 +59,18 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
     } catch (e) {
       return Promise.reject(e);
     }
-    // One closure per wait (not per event); its visit runs when the wait ends.
-    let visited = 0;
-    const fdToKey = this._fdToKey;
-    const onEvent = (fd: number, event: number): void => {
-      const key = fdToKey.get(fd);
-      if (key === undefined) return;
-      visited++;
-      visit(key, selectorEvents(event, NOT_READ, NOT_WRITE) & key.events);
-    };
     // epoll_wait() expects `maxevents` to be greater than zero.
-    const waited = this._selector.pollEachAsync(seconds, Math.max(fdToKey.size, 1), onEvent, options);
-    return waited.then(() => visited);
+    return this.#visits.later(visit, (onEvent) => this._selector.pollEachAsync(seconds, Math.max(this._fdToKey.size, 1), onEvent, options));
   }
 
   selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
-    const ready: Ready<D> = [];
-    return this.selectEachAsync(timeout, (key, events) => ready.push([key, events]), options).then(() => ready);
+    return pairsLater<D>((visit) => this.selectEachAsync(timeout, visit, options));
   }
 
   /** One poll(seconds) visiting each ready key: how many it visited. */
   #each(seconds: number, visit: Visit<D>): number {
-    const outer = this.#visitKey;
-    this.#visitKey = visit;
-    this.#visited = 0;
-    try {
-      // epoll_wait() expects `maxevents` to be greater than zero; we want to
-      // make sure that `select()` can be called when no FD is registered.
-      this._selector.pollEach(seconds, Math.max(this._fdToKey.size, 1), this.#onEvent);
-      return this.#visited;
-    } finally {
-      this.#visitKey = outer;
-    }
+    // epoll_wait() expects `maxevents` to be greater than zero; we want to
+    // make sure that `select()` can be called when no FD is registered.
+    return this.#visits.run(visit, (onEvent) => this._selector.pollEach(seconds, Math.max(this._fdToKey.size, 1), onEvent));
   }
-
-  /** One epoll event: its key, if still registered, goes to #visitKey. */
-  readonly #onEvent = (fd: number, event: number): void => {
-    const key = this._fdToKey.get(fd);
-    if (key === undefined) return;
-    this.#visited++;
-    this.#visitKey(key, selectorEvents(event, NOT_READ, NOT_WRITE) & key.events);
-  };
 }

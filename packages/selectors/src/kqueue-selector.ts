@@ -7,13 +7,13 @@ import { InterruptedError, OSError, ValueError } from '@iomux/core-native/error-
 import { kevent, kqueue, KQ_EV_ADD, KQ_EV_DELETE, KQ_FILTER_READ, KQ_FILTER_WRITE, type Kqueue, type KeventVisitor } from '@iomux/select';
 import { BaseSelectorImpl, checkVisit, EVENT_READ, EVENT_WRITE, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
+import { KeyVisits, pairs, pairsLater } from './key-visits.js';
 
 // From the addon; absent without kqueue, where no KqueueSelector is made.
 const READ = KQ_FILTER_READ!;
 const WRITE = KQ_FILTER_WRITE!;
 const ADD = KQ_EV_ADD!;
 const DELETE = KQ_EV_DELETE!;
-const NO_VISIT: Visit<any> = () => {};
 
 /** `max(timeout, 0)`, None kept: kqueue would ignore it with no events to wait for. */
 function toSeconds(t: number | null | undefined): number | null {
@@ -29,9 +29,8 @@ export class KqueueSelector<D = unknown> extends BaseSelectorImpl<D> {
   protected readonly _selector: Kqueue;
   /** @internal One event per registered filter: what select() asks for. */
   protected _maxEvents = 0;
-  /** The visit of the #each() running now, and how many keys it was given. */
-  #visitKey: Visit<D> = NO_VISIT;
-  #visited = 0;
+  /** Each ready descriptor's key, with a kevent's filter as EVENT_READ/EVENT_WRITE. */
+  readonly #visits = new KeyVisits<D>(this._fdToKey, keyEvents);
 
   constructor() {
     if (kqueue === undefined) throw new TypeError('KqueueSelector needs kqueue (BSD, macOS, or the Linux emulation)');
@@ -82,9 +81,8 @@ export class KqueueSelector<D = unknown> extends BaseSelectorImpl<D> {
   }
 
   select(timeout: number | null = null): Ready<D> {
-    const ready: Ready<D> = [];
-    this.#each(toSeconds(timeout), (key, events) => ready.push([key, events]));
-    return ready;
+    const seconds = toSeconds(timeout);
+    return pairs<D>((visit) => this.#each(seconds, visit));
   }
 
   /** selectEach() on the kqueue's controlEach(): no kevent objects, no pairs. */
@@ -102,22 +100,13 @@ export class KqueueSelector<D = unknown> extends BaseSelectorImpl<D> {
     } catch (e) {
       return Promise.reject(e);
     }
-    // One closure per wait (not per event); its visit runs when the wait ends.
-    let visited = 0;
-    const fdToKey = this._fdToKey;
-    const onEvent: KeventVisitor = (ident, filter) => {
-      const key = fdToKey.get(ident as number);
-      if (key === undefined) return;
-      visited++;
-      visit(key, keyEvents(filter) & key.events);
-    };
-    const waited = this._selector.controlEachAsync(null, Math.max(this._maxEvents, 1), seconds, onEvent, options);
-    return waited.then(() => visited);
+    return this.#visits.later(visit, (onEvent) =>
+      this._selector.controlEachAsync(null, Math.max(this._maxEvents, 1), seconds, onEvent as KeventVisitor, options),
+    );
   }
 
   selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
-    const ready: Ready<D> = [];
-    return this.selectEachAsync(timeout, (key, events) => ready.push([key, events]), options).then(() => ready);
+    return pairsLater<D>((visit) => this.selectEachAsync(timeout, visit, options));
   }
 
   interruptWait(): boolean {
@@ -132,27 +121,17 @@ export class KqueueSelector<D = unknown> extends BaseSelectorImpl<D> {
   /** One control(None, ...) visiting each ready key: how many it visited. */
   #each(seconds: number | null, visit: Visit<D>): number {
     this._checkOpen();
-    const outer = this.#visitKey;
-    this.#visitKey = visit;
-    this.#visited = 0;
-    try {
-      this._selector.controlEach(null, Math.max(this._maxEvents, 1), seconds, this.#onEvent);
-    } catch (e) {
-      // CPython's select() returns what it has on InterruptedError.
-      if (!(e instanceof InterruptedError)) throw e;
-    } finally {
-      this.#visitKey = outer;
-    }
-    return this.#visited;
+    const max = Math.max(this._maxEvents, 1);
+    return this.#visits.run(visit, (onEvent) => {
+      try {
+        // A descriptor's ident is a small number; the filter stands where OnEvent's event does.
+        this._selector.controlEach(null, max, seconds, onEvent as KeventVisitor);
+      } catch (e) {
+        // CPython's select() returns what it has on InterruptedError.
+        if (!(e instanceof InterruptedError)) throw e;
+      }
+    });
   }
-
-  /** One kevent: its key, if still registered, goes to #visitKey. */
-  readonly #onEvent: KeventVisitor = (ident, filter) => {
-    const key = this._fdToKey.get(ident as number);
-    if (key === undefined) return;
-    this.#visited++;
-    this.#visitKey(key, keyEvents(filter) & key.events);
-  };
 }
 
 /** A kevent's filter as EVENT_READ/EVENT_WRITE. */
