@@ -4,7 +4,7 @@
  * argument helpers.
  */
 import * as core from '@iomux/core-native';
-import { os, socket, Socket } from '@iomux/core-native';
+import { os, resource, socket, Socket } from '@iomux/core-native';
 import type { Env } from './env.js';
 import { type Target, type Call, vs, ok, adopted, apply } from './target.js';
 import type { V } from './values.js';
@@ -91,6 +91,8 @@ export const coreTargets: Target[] = [
   fnT('os.getBlocking', 0.5, os.getBlocking, (e) => vs(e.fd())),
   fnT('os.setBlocking', 1, os.setBlocking, (e) => vs(e.fd(), e.or(0.6, () => ok(e.rng.chance(0.5), 'bool'))), { changesBlocking: true }),
   fnT('os.strerror', 0.5, os.strerror, (e) => vs(e.int([0, 9, 11, 100000]))),
+  // resource (setrlimit is not fuzzed: a valid call would bind every later call of the child)
+  fnT('resource.getrlimit', 0.3, resource.getrlimit, (e) => vs(e.int([resource.RLIMIT_NOFILE, 0, 64, -1]))),
   // socket module
   t('new socket.Socket', 3, (env) => {
     const fileno = env.rng.chance(0.4) ? env.fdToAdopt() : env.rng.chance(0.5) ? ok(undefined, 'undefined') : env.h();

@@ -156,6 +156,14 @@ export interface Binding {
   /** Linux only: how many emulated devpolls hold state now (leak checks in tests). */
   devpoll_count?(): number;
 
+  // resource.cc
+  /** getrlimit(2): `[soft, hard]`, RLIM_INFINITY as -1. */
+  resource_getrlimit(resource: number): [number, number];
+  /** setrlimit(2); -1 is RLIM_INFINITY, other negatives are cast to rlim_t. */
+  resource_setrlimit(resource: number, soft: number, hard: number): void;
+  /** The platform's RLIMIT_* numbers. */
+  resource_constants: Readonly<Record<string, number>>;
+
   // os.cc
   /** The C library's text for an errno. */
   strerror(errno: number): string;

@@ -16,6 +16,10 @@ export * as os from './os.js';
  */
 export * as socket from './socket/index.js';
 /**
+ * Python's `resource` limits: getrlimit, setrlimit, RLIMIT_NOFILE and the other RLIMIT_* constants, RLIM_INFINITY.
+ */
+export * as resource from './resource.js';
+/**
  * Batched socket I/O for event loops: sendBatch, recvBatch, batchIo, BATCH_LAYOUT, batchTable, and the one-socket recvOne, sendOne.
  */
 export * as batch from './batch.js';
