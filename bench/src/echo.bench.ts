@@ -6,7 +6,11 @@
  * `--buffered` on a BufferedProtocol) and streams echo server (the
  * examples, `--backend epoll`), a Node `net` echo server
  * (node-net-echo-server.ts) and a plain C epoll echo server
- * (bench/native/echo-server.c: the practical limit). The load generator is
+ * (bench/native/echo-server.c: the practical limit), and the echo server
+ * of Python's selectors docs twice: ported onto @iomux/selectors (the
+ * selectors-echo-server example) and on CPython
+ * (bench/python/selectors_echo_server.py, skipped with a note where no
+ * python3 runs). The load generator is
  * bench/native/echo-load.c (single-threaded epoll, ping-pong, every echoed
  * byte verified). Both C tools are compiled with `cc -O2` into bench/build/
  * at the start of the run.
@@ -35,10 +39,11 @@
  *
  * Settings (environment): BENCH_ECHO_SECONDS (1.5), BENCH_ECHO_WARMUP (2),
  * BENCH_ECHO_ROUNDS (3), BENCH_ECHO_VERDICT_ROUNDS (7: the rounds of the
- * 64 connections x 64 B configuration, which the CPU and req/s verdicts
- * read; the extra rounds run after the others), BENCH_ECHO_CONNS ("1,64,1000"),
- * BENCH_ECHO_SIZES ("64,4096"), BENCH_ECHO_PINNING ("cross,same"),
- * BENCH_ECHO_SERVERS ("protocol,buffered,streams,node-net,c"; add "uvloop" and
+ * 64 connections x 64 B configuration and of 1 connection x 64 B on one
+ * CPU, which the verdicts read; the extra rounds run after the others),
+ * BENCH_ECHO_CONNS ("1,64,1000"), BENCH_ECHO_SIZES ("64,4096"),
+ * BENCH_ECHO_PINNING ("cross,same"), BENCH_ECHO_SERVERS
+ * ("protocol,buffered,streams,node-net,c,selectors,py-selectors"; add "uvloop" and
  * "asyncio" for the Python references of bench/python/echo_server.py,
  * interpreter from BENCH_PYTHON; "protocol-syscalls" for the protocol server
  * with IOMUX_URING=0), BENCH_ECHO_MAX_OTHER
@@ -47,9 +52,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { envList, envNumber } from './env.js';
+import { med, pairedRatio, ratio, sizeLabel, waitQuiet, type Sample } from './echo-stats.js';
+import { isVerdictConfig, verdictsFor } from './echo-verdicts.js';
 import {
   ALL_SERVERS, allowedCpus, CC, compile, fmt, hasTaskset, LOAD_CPU_CROSS, log, pythonFor, pythonVersions, ROOT, runLoad,
-  SERVER_CPU, sleep, startServer, stopServer, type LoadResult, type ServerDef,
+  SERVER_CPU, startServer, stopServer, type LoadResult, type ServerDef,
 } from './servers.js';
 
 // ---------------------------------------------------------------- settings
@@ -60,12 +67,11 @@ const SECONDS = envNumber('BENCH_ECHO_SECONDS', 1.5);
 const WARMUP = envNumber('BENCH_ECHO_WARMUP', 2);
 const ROUNDS = Math.max(1, Math.round(envNumber('BENCH_ECHO_ROUNDS', 3)));
 /**
- * Rounds of the configuration the req/s and CPU verdicts read (64
- * connections, 64 B): single runs swing by tens of percent here, so the
+ * Rounds of the configurations the req/s and CPU verdicts read (see
+ * isVerdictConfig): single runs swing by tens of percent here, so the
  * verdicts get more rounds than the rest of the tables.
  */
 const VERDICT_ROUNDS = Math.max(ROUNDS, Math.round(envNumber('BENCH_ECHO_VERDICT_ROUNDS', 7)));
-const isVerdictConfig = (conns: number, size: number): boolean => conns === 64 && size === 64;
 const CONNS = envList('BENCH_ECHO_CONNS', '1,64,1000').map(Number);
 const SIZES = envList('BENCH_ECHO_SIZES', '64,4096').map(Number);
 const MAX_OTHER = envNumber('BENCH_ECHO_MAX_OTHER', 10);
@@ -79,75 +85,11 @@ interface Pinning {
   loadCpu: string | null;
 }
 
-// ---------------------------------------------------------------- helpers
-
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function ratio(n: number): string {
-  return Number.isFinite(n) ? `${n.toFixed(2)}x` : '-';
-}
-
-function sizeLabel(size: number): string {
-  return size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`;
-}
-
-/** Busy and total jiffies of the given CPUs, from /proc/stat. */
-function cpuJiffies(cpus: string[]): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  try {
-    for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
-      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
-      if (m === null || !cpus.includes(m[1]!)) continue;
-      const f = m[2]!.trim().split(/\s+/).map(Number);
-      // user nice system idle iowait irq softirq steal
-      busy += f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
-      total += f[0]! + f[1]! + f[2]! + f[3]! + f[4]! + f[5]! + f[6]! + f[7]!;
-    }
-  } catch {
-    // no /proc: report quiet
-  }
-  return { busy, total };
-}
-
-/** Waits (at most maxMs) until the CPUs have been under MAX_OTHER % busy for 250 ms; returns the time waited. */
-async function waitQuiet(cpus: string[], maxMs: number): Promise<number> {
-  const start = Date.now();
-  if (cpus.length === 0) return 0;
-  for (;;) {
-    const a = cpuJiffies(cpus);
-    await sleep(250);
-    const b = cpuJiffies(cpus);
-    const total = b.total - a.total;
-    if (total <= 0 || (100 * (b.busy - a.busy)) / total < MAX_OTHER || Date.now() - start >= maxMs) return Date.now() - start;
-  }
-}
-
-interface Sample {
-  rps: number;
-  p50: number;
-  p99: number;
-  serverCpu: number; // us per message
-  loadCpu: number; // us per message
-  other: number; // % of the pinned CPUs busy with other processes
-  steal: number; // % of the pinned CPUs stolen by the hypervisor
-  errors: number;
-  error?: string;
-  messages: number;
-  stalled: number; // connections without a completed message in the window
-  connectMs: number;
-}
-
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,buffered,streams,node-net,c');
+  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,buffered,streams,node-net,c,selectors,py-selectors');
   const servers: ServerDef[] = [];
   for (const s of ALL_SERVERS.filter((d) => wanted.includes(d.key))) {
     if (s.python === undefined) {
@@ -155,8 +97,10 @@ async function main(): Promise<number> {
       continue;
     }
     const py = pythonFor(s.python);
-    if (py === null) log(`${s.label}: no Python here imports ${s.python} (set BENCH_PYTHON; Debian: apt install python3-uvloop): skipped`);
-    else servers.push({ ...s, cmd: py, label: `${s.label} ${pythonVersions(py, s.python)}` });
+    if (py === null) {
+      const hint = s.python === 'uvloop' ? '; Debian: apt install python3-uvloop' : '';
+      log(`${s.label}: no Python here imports ${s.python} (set BENCH_PYTHON${hint}): skipped`);
+    } else servers.push({ ...s, cmd: py, label: `${s.label} ${pythonVersions(py, s.python)}` });
   }
   for (const s of servers) {
     if (s.cmd === process.execPath && !fs.existsSync(s.args[0]!)) {
@@ -195,12 +139,13 @@ async function main(): Promise<number> {
 
   const configs: { conns: number; size: number }[] = [];
   for (const conns of CONNS) for (const size of SIZES) configs.push({ conns, size });
-  const verdictConfigs = configs.filter((c) => isVerdictConfig(c.conns, c.size)).length;
+  let verdictConfigs = 0;
+  for (const p of pinnings) verdictConfigs += configs.filter((c) => isVerdictConfig(p.key, c.conns, c.size)).length;
   const extraRounds = verdictConfigs > 0 ? VERDICT_ROUNDS - ROUNDS : 0;
-  const runs = (ROUNDS * configs.length + extraRounds * verdictConfigs) * pinnings.length * servers.length;
+  const runs = (ROUNDS * configs.length * pinnings.length + extraRounds * verdictConfigs) * servers.length;
   log(
     `${servers.length} servers x ${configs.length} configs x ${pinnings.length} pinning modes x ${ROUNDS} rounds` +
-      (extraRounds > 0 ? ` (64 conns 64 B: ${VERDICT_ROUNDS} rounds)` : '') +
+      (extraRounds > 0 ? ` (64 conns 64 B, and 1 conn 64 B on one CPU: ${VERDICT_ROUNDS} rounds)` : '') +
       ` = ${runs} runs of ${WARMUP} s warm-up + ${SECONDS} s measured (about ${Math.ceil((runs * (WARMUP + SECONDS + 0.3)) / 60)} min)`,
   );
   log('');
@@ -218,7 +163,7 @@ async function main(): Promise<number> {
     for (const pin of pinnings) {
       for (let ci = 0; ci < configs.length; ci++) {
         const { conns, size } = configs[ci]!;
-        if (round >= ROUNDS && !isVerdictConfig(conns, size)) continue;
+        if (round >= ROUNDS && !isVerdictConfig(pin.key, conns, size)) continue;
         const rot = (round + ci) % servers.length;
         const order = [...servers.slice(rot), ...servers.slice(0, rot)];
         const parts: string[] = [];
@@ -227,7 +172,7 @@ async function main(): Promise<number> {
           const pinned = [...new Set([pin.serverCpu, pin.loadCpu].filter((c): c is string => c !== null))];
           let sample: Sample;
           for (let attempt = 0; ; attempt++) {
-            if (extraMs < MAX_EXTRA_MS) extraMs += await waitQuiet(pinned, Math.min(3000, MAX_EXTRA_MS - extraMs));
+            if (extraMs < MAX_EXTRA_MS) extraMs += await waitQuiet(pinned, Math.min(3000, MAX_EXTRA_MS - extraMs), MAX_OTHER);
             const tRun = Date.now();
             try {
               const srv = await startServer(def, pin.serverCpu);
@@ -283,37 +228,8 @@ async function main(): Promise<number> {
   // ------------------------------------------------------------ report
 
   const get = (p: string, conns: number, size: number, s: string): Sample[] => results.get(keyOf(p, conns, size, s)) ?? [];
-  /** Median over rounds of a per-round ratio a/b (rounds paired by index). */
-  const pairedRatio = (a: Sample[], b: Sample[], f: (s: Sample) => number): number => {
-    const rs: number[] = [];
-    for (let i = 0; i < Math.min(a.length, b.length); i++) {
-      const x = f(a[i]!) / f(b[i]!);
-      if (Number.isFinite(x)) rs.push(x);
-    }
-    return median(rs);
-  };
-  const med = (xs: Sample[], f: (s: Sample) => number): number => median(xs.map(f).filter(Number.isFinite));
-  /** The same comparison as a ratio of the two medians: a second reading, when single runs swing more than rounds drift. */
-  const ofMedians = (a: Sample[], b: Sample[], f: (s: Sample) => number): string => ` (ratio of medians ${ratio(med(a, f) / med(b, f))})`;
-
   const verdicts: string[] = [];
   const loadChecks: string[] = [];
-  /**
-   * The reference servers' own req/s ratios to Node net at 64 conns 64 B in
-   * the same rounds: C (the practical limit) and, when run, uvloop (whose
-   * lead over Node the 1.8x target is measured against).
-   */
-  const referenceRatios = (pin: string): string => {
-    const net = get(pin, 64, 64, 'node-net');
-    const known = [
-      ['c', 'C epoll'],
-      ['uvloop', 'uvloop'],
-    ] as const;
-    const refs = known
-      .filter(([k]) => get(pin, 64, 64, k).length > 0 && net.length > 0)
-      .map(([k, label]) => `${label} ${ratio(pairedRatio(get(pin, 64, 64, k), net, (s) => s.rps))}`);
-    return refs.length === 0 ? '' : ` [in the same rounds: ${refs.join(', ')}]`;
-  };
   const summary: Record<string, unknown>[] = [];
   const has = (k: string): boolean => servers.some((s) => s.key === k);
 
@@ -381,53 +297,8 @@ async function main(): Promise<number> {
       }
     }
 
-    // The issue's targets, for this pinning mode.
-    if (has('node-net')) {
-      const net = get(pin.key, 64, 64, 'node-net');
-      // The protocol targets, for the Protocol (dataReceived) server and
-      // the BufferedProtocol one.
-      for (const k of ['protocol', 'buffered']) {
-        if (!has(k) || net.length === 0) continue;
-        const p = get(pin.key, 64, 64, k);
-        const r = pairedRatio(p, net, (s) => s.rps);
-        verdicts.push(
-          `${pin.key}: ${k} req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.8x): ${r >= 1.8 ? 'PASS' : 'FAIL'}` +
-            `${ofMedians(p, net, (x) => x.rps)}${referenceRatios(pin.key)}`,
-        );
-        if (has('c')) {
-          const c = get(pin.key, 64, 64, 'c');
-          const rc = pairedRatio(p, c, (s) => s.serverCpu);
-          verdicts.push(
-            `${pin.key}: ${k} server CPU/msg vs C, 64 conns 64 B: ${ratio(rc)} (target <= 1.2x): ${rc <= 1.2 ? 'PASS' : 'FAIL'}` +
-              ofMedians(p, c, (x) => x.serverCpu),
-          );
-        }
-      }
-      if (has('streams') && net.length > 0) {
-        const st = get(pin.key, 64, 64, 'streams');
-        const r = pairedRatio(st, net, (s) => s.rps);
-        verdicts.push(
-          `${pin.key}: streams req/s vs Node net, 64 conns 64 B: ${ratio(r)} (target >= 1.2x): ${r >= 1.2 ? 'PASS' : 'FAIL'}` +
-            `${ofMedians(st, net, (x) => x.rps)}${referenceRatios(pin.key)}`,
-        );
-      }
-      for (const size of SIZES) {
-        const n = get(pin.key, 1000, size, 'node-net');
-        if (n.length === 0) continue;
-        const np99 = med(n, (s) => s.p99);
-        for (const k of ['protocol', 'buffered', 'streams']) {
-          if (!has(k)) continue;
-          const xs = get(pin.key, 1000, size, k);
-          // Paired by round, as the other verdicts: a p99 follows the
-          // machine's speed in its round as req/s does.
-          const r = pairedRatio(xs, n, (s) => s.p99);
-          verdicts.push(
-            `${pin.key}: ${k} p99 at 1000 conns ${sizeLabel(size)}: ${ratio(r)} Node net's (target: < 1x): ${r < 1 ? 'PASS' : 'FAIL'}` +
-              ` (medians ${fmt(med(xs, (s) => s.p99))} us vs ${fmt(np99)} us; per round ${xs.map((s, i) => `${fmt(s.p99)}/${fmt(n[i]?.p99 ?? NaN)}`).join(', ')})`,
-          );
-        }
-      }
-    }
+    // The issues' targets, for this pinning mode.
+    verdicts.push(...verdictsFor(pin.key, get, has, SIZES));
   }
 
   log('');

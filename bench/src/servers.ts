@@ -35,7 +35,7 @@ export interface ServerDef {
   label: string;
   cmd: string;
   args: string[];
-  /** A Python server: the module its interpreter must import ('asyncio' or 'uvloop'). */
+  /** A Python server: the module its interpreter must import ('selectors', 'asyncio' or 'uvloop'). */
   python?: string;
   /** Environment variables set for the server on top of this process's. */
   env?: Record<string, string>;
@@ -79,6 +79,21 @@ export const ALL_SERVERS: ServerDef[] = [
     args: [path.join(__dirname, 'node-net-echo-server.js'), '--port', '0'],
   },
   { key: 'c', label: 'C epoll', cmd: path.join(BUILD, 'echo-server'), args: ['--port', '0'] },
+  {
+    // Python's selectors docs' echo server ported onto @iomux/selectors.
+    key: 'selectors',
+    label: 'iomux selectors-echo-server',
+    cmd: process.execPath,
+    args: [RUN, 'selectors-echo-server', '--port', '0'],
+  },
+  {
+    // The same docs' code on CPython (bench/python/selectors_echo_server.py).
+    key: 'py-selectors',
+    label: 'CPython selectors',
+    cmd: 'python3',
+    args: [path.join(ROOT, 'bench', 'python', 'selectors_echo_server.py'), '--port', '0'],
+    python: 'selectors',
+  },
   // Opt-in references (BENCH_ECHO_SERVERS=...,uvloop,asyncio): the same
   // protocol echo on CPython's asyncio and on uvloop (bench/python/echo_server.py),
   // run by the first Python that has the loop (see pythonFor).
