@@ -7,7 +7,7 @@
  * the next poll, or at once when it is full. So register() takes a number
  * that is not open, and poll() reports it as POLLNVAL.
  */
-import { pyTypeName, type FdHandle } from '@iomux/core-native';
+import { pyTypeName, resource, type FdHandle } from '@iomux/core-native';
 import { OverflowError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { B, C } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
@@ -21,18 +21,12 @@ const POLLREMOVE = C.POLLREMOVE ?? 0x0800;
 const USHRT_MAX = 65535;
 const INT_MAX = 2147483647;
 /**
- * Records buffered before a write. Differs from CPython, whose buffer (and
- * poll's nfds) is RLIMIT_NOFILE's soft limit at creation: Node cannot read
- * that limit, and the addon has no getrlimit.
+ * The capacity when RLIMIT_NOFILE is unlimited (or above it): CPython would
+ * try to allocate that many records; 2**20 is Linux's default ceiling.
  */
-const BUFFER_RECORDS = 256;
-/**
- * A poll has room for every registered descriptor (CPython's for
- * RLIMIT_NOFILE of them), at least FIRST_NFDS, at most MAX_NFDS; the rest
- * come with the next poll.
- */
-const MAX_NFDS = 65536;
-const FIRST_NFDS = 64;
+const MAX_CAPACITY = 2 ** 20;
+/** The write buffer's first size; it doubles up to the capacity. */
+const FIRST_RECORDS = 64;
 const CLOSED = 'I/O operation on closed devpoll object';
 const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
 const TOKEN = Symbol('iomux.devpoll');
@@ -67,19 +61,27 @@ function toDevpollMs(t: unknown): number {
 export class Devpoll implements Disposable {
   #fd: number;
   #handle: FdHandle | null;
+  /**
+   * RLIMIT_NOFILE's soft limit at creation, as CPython's max_n_fds: the
+   * records buffered before a write, and every poll's nfds (the device
+   * refuses it once the limit is lower).
+   */
+  #capacity: number;
   /** Buffered struct pollfd records, [fd, events] int32 pairs. */
-  #buf = new Int32Array(2 * BUFFER_RECORDS);
+  #buf: Int32Array;
   #n = 0;
-  #out = new Int32Array(2 * FIRST_NFDS);
-  /** The registered fds, as the device's table has them: it sizes a poll's room. */
-  #registered = new Set<number>();
+  /** A poll's results: room for #capacity records (pages untouched until written). */
+  #out: Int32Array;
   #inFlight: InFlightWait | null = null;
   /** A pollEach() visit is running: #out must not be overwritten under it. */
   #visiting = false;
 
   /** @internal Use `devpoll()`. */
-  constructor(token: unknown, fd: number) {
+  constructor(token: unknown, fd: number, capacity: number) {
     if (token !== TOKEN) throw new TypeError("cannot create 'select.devpoll' instances");
+    this.#capacity = capacity;
+    this.#buf = new Int32Array(2 * Math.min(FIRST_RECORDS, capacity));
+    this.#out = new Int32Array(2 * capacity);
     this.#fd = fd;
     this.#handle = B.fdhandle_new(fd);
   }
@@ -96,7 +98,6 @@ export class Devpoll implements Disposable {
     this.#fd = -1;
     this.#handle = null;
     this.#n = 0;
-    this.#registered.clear();
     if (h === null) return;
     try {
       B.fdhandle_close(h);
@@ -128,7 +129,6 @@ export class Devpoll implements Disposable {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     this.#checkOpen();
-    this.#registered.add(f);
     this.#push(f, mask);
   }
 
@@ -140,7 +140,6 @@ export class Devpoll implements Disposable {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     this.#checkOpen();
-    this.#registered.add(f);
     this.#push(f, POLLREMOVE);
     this.#push(f, mask);
   }
@@ -151,7 +150,6 @@ export class Devpoll implements Disposable {
     if (n !== 1) throw new TypeError(`devpoll.unregister() takes exactly one argument (${n} given)`);
     const f = fdOf(fd);
     this.#checkOpen();
-    this.#registered.delete(f);
     this.#push(f, POLLREMOVE);
   }
 
@@ -165,9 +163,17 @@ export class Devpoll implements Disposable {
    */
   #push(fd: number, events: number): void {
     const i = 2 * this.#n;
+    if (i === this.#buf.length) this.#grow();
     this.#buf[i] = fd;
     this.#buf[i + 1] = events;
-    if (++this.#n === BUFFER_RECORDS || this.#inFlight !== null) this.#flush();
+    if (++this.#n === this.#capacity || this.#inFlight !== null) this.#flush();
+  }
+
+  /** Doubles the write buffer, up to the capacity. */
+  #grow(): void {
+    const next = new Int32Array(2 * Math.min(this.#capacity, 2 * (this.#buf.length >> 1)));
+    next.set(this.#buf);
+    this.#buf = next;
   }
 
   /** Writes the buffered records; the buffer is emptied first, even if the write fails. */
@@ -307,11 +313,8 @@ export class Devpoll implements Disposable {
     this.#checkOpen();
     if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
     this.#flush();
-    const room = Math.min(this.#registered.size, MAX_NFDS);
-    // Doubling, so that registering one at a time reallocates rarely.
-    if (2 * room > this.#out.length) this.#out = new Int32Array(2 * 2 ** Math.ceil(Math.log2(room)));
     const out = this.#out;
-    const nfds = out.length >> 1;
+    const nfds = this.#capacity;
     const deadline = ms > 0 ? now() + ms : 0;
     for (;;) {
       try {
@@ -331,18 +334,23 @@ function countOf(found: number[]): number {
 /** Python's `select.devpoll()`: a new /dev/poll object, its descriptor close-on-exec. */
 function devpollFactory(): Devpoll {
   if (arguments.length > 0) throw new TypeError(`select.devpoll() takes no arguments (${arguments.length} given)`);
+  // As CPython: the limit first, then the device.
+  const soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0];
+  const capacity = soft === resource.RLIM_INFINITY || soft > MAX_CAPACITY ? MAX_CAPACITY : Math.max(1, soft);
   let fd: number;
   try {
     fd = B.devpoll_open!();
   } catch (e) {
     rethrow(e);
   }
-  return new Devpoll(TOKEN, fd);
+  return new Devpoll(TOKEN, fd, capacity);
 }
 
 export const devpoll: {
   (): Devpoll;
   readonly prototype: Devpoll;
-} = devpollFactory as never;
+  /** True on Linux, where the addon emulates /dev/poll over epoll. */
+  readonly emulated: boolean;
+} = Object.assign(devpollFactory, { emulated: typeof B.devpoll_count === 'function' }) as never;
 // `dp instanceof devpoll` holds, as isinstance(dp, select.devpoll) does.
 Object.defineProperty(devpoll, 'prototype', { value: Devpoll.prototype });
