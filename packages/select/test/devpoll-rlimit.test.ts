@@ -80,3 +80,8 @@ t.test('this process: a devpoll polls under the limit it was made with', { skip 
   t.ok(soft > 0);
   t.same(dp.poll(0), []);
 });
+
+t.test('devpoll.emulated says whether the addon emulates /dev/poll', { skip }, async (t) => {
+  t.equal(select.devpoll!.emulated, process.platform === 'linux', 'emulated on Linux, the device elsewhere');
+  t.equal(select.kqueue?.emulated ?? process.platform === 'linux', process.platform === 'linux', 'as kqueue.emulated');
+});
