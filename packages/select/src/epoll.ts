@@ -205,7 +205,14 @@ export class Epoll implements Disposable {
       }
       const signal = checkWaitOptions(opts, 'pollAsync');
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
-      return this.#start(() => this.#wait(0, max), ms, signal, opts?.assumeNotReady === true);
+      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      // The first look, with no wait object: what it throws rejects (catch below).
+      const looked = opts?.assumeNotReady === true || signal?.aborted === true;
+      if (!looked) {
+        const found = this.#wait(0, max);
+        if (found.length > 0 || ms === 0) return Promise.resolve(found);
+      }
+      return this.#start(() => this.#wait(0, max), ms, signal, true);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -293,6 +300,16 @@ export class Epoll implements Disposable {
       if (typeof visit !== 'function') throw new TypeError(`pollEachAsync() visit must be a function, not '${pyTypeName(visit)}'`);
       const signal = checkWaitOptions(options, 'pollEachAsync');
       const [ms, max] = this.#parse(timeout, maxevents);
+      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      // The first look, as pollAsync's: no closure or wait object when it finds events.
+      const looked = options?.assumeNotReady === true || signal?.aborted === true;
+      if (!looked) {
+        const n = this.#waitRaw(0, max);
+        if (n > 0 || ms === 0) {
+          this.#visit(n, visit);
+          return Promise.resolve(n);
+        }
+      }
       const look = (): number[] => {
         const n = this.#waitRaw(0, max);
         if (n === 0) return NO_EVENTS;
@@ -300,7 +317,7 @@ export class Epoll implements Disposable {
         return [n];
       };
       // The wait's results are [n] or []: resolved as the count.
-      return this.#start(look, ms, signal, options?.assumeNotReady === true, countOf);
+      return this.#start(look, ms, signal, true, countOf);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -185,6 +185,18 @@ for (const mech of mechs) {
       t.same(await x.wait(0), mech.readable(r));
     });
 
+    t.test('settled at once: an aborted signal wins over a ready event, and nothing stays armed', async (t) => {
+      const { x, r, w } = fixture(t, mech);
+      os.write(w, Buffer.from('x'));
+      await t.rejects(x.wait(null, AbortSignal.abort()), { name: 'AbortError' }, 'the signal is read before the look');
+      const want = JSON.stringify(mech.readable(r));
+      let same = 0;
+      for (let i = 0; i < 500; i++) if (JSON.stringify(await x.wait(null, new AbortController().signal)) === want) same++;
+      t.equal(same, 500, '500 waits in a row, each settled by its first look');
+      // A wait left in flight would make the sync call a RuntimeError.
+      t.same(x.sync(0), mech.readable(r), 'none is left in flight');
+    });
+
     t.test("an AbortSignal rejects with the signal's reason; the object stays usable", async (t) => {
       const { x, r, w } = fixture(t, mech);
       const ac = new AbortController();

@@ -71,14 +71,12 @@ export class PendingWait<T, R = T[]> {
     map?: (v: T[]) => R,
   ) {
     this.#map = map;
-    this.promise = new Promise<R>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
     this.#attempt = attempt;
     this.#onSettle = onSettle;
+    // Settled before it waits (aborted, or the first look found something):
+    // an already-settled promise, with no executor, resolvers or watch.
     if (signal?.aborted) {
-      this.#finish(undefined, abortReason(signal));
+      this.promise = this.#settled(undefined, abortReason(signal));
       return;
     }
     if (firstLook || timeoutMs === 0) {
@@ -86,14 +84,18 @@ export class PendingWait<T, R = T[]> {
       try {
         first = attempt();
       } catch (e) {
-        this.#finish(undefined, e);
+        this.promise = this.#settled(undefined, e);
         return;
       }
       if (first.length > 0 || timeoutMs === 0) {
-        this.#finish(first);
+        this.promise = this.#settled(first);
         return;
       }
     }
+    this.promise = new Promise<R>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     // The listener before the timer: if the signal refuses it, nothing is armed.
     if (signal !== undefined) {
       const onAbort = (): void => this.#finish(undefined, abortReason(signal));
@@ -116,12 +118,26 @@ export class PendingWait<T, R = T[]> {
     return this.#done;
   }
 
+  /** The constructor's early end: done, onSettle run, and the promise it settles with. */
+  #settled(value: T[] | undefined, error?: unknown): Promise<R> {
+    this.#done = true;
+    this.#onSettle();
+    if (value === undefined) return Promise.reject(error);
+    const map = this.#map;
+    if (map === undefined) return Promise.resolve(value as unknown as R);
+    try {
+      return Promise.resolve(map(value));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   /** Starts (or re-starts) watching `handle`, the descriptor to wake on. */
   arm(handle: FdHandle): void {
     if (this.#done) return;
     this.#handle = handle;
     try {
-      B.fdhandle_watch(handle, this.#onReadable);
+      B.fdhandle_watch(handle, (this.#onReadable ??= (status: number): void => this.#readable(status)));
       this.#watching = true;
     } catch (e) {
       // The watch needs a descriptor of its own (native/wait.cc).
@@ -145,10 +161,8 @@ export class PendingWait<T, R = T[]> {
    */
   lookEvery(ms: number): void {
     if (this.#done || this.#interval !== undefined) return;
-    this.#interval = setInterval(this.#onInterval, ms);
+    this.#interval = setInterval(() => this.poke(), ms);
   }
-
-  readonly #onInterval = (): void => this.poke();
 
   /** Runs the non-blocking call now and settles if it found something. */
   poke(): void {
@@ -184,7 +198,10 @@ export class PendingWait<T, R = T[]> {
     return true;
   }
 
-  readonly #onReadable = (status: number): void => {
+  /** The addon's callback: made at the first arm, not for a wait settled at once. */
+  #onReadable: ((status: number) => void) | undefined;
+
+  #readable(status: number): void {
     // The addon stopped the one-shot watch before calling us.
     this.#watching = false;
     if (this.#done) return;
@@ -198,7 +215,7 @@ export class PendingWait<T, R = T[]> {
     }
     this.poke();
     if (!this.#done && this.#handle !== null) this.arm(this.#handle);
-  };
+  }
 
   #onTimer(): void {
     if (this.#done) return;
