@@ -16,11 +16,12 @@ import {
 } from '@iomux/selectors';
 import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
-import type { AnyProtocol, ProtocolFactory } from './protocols.js';
+import type { AnyProtocol, BaseProtocol, Protocol, ProtocolFactory } from './protocols.js';
 import { Server } from './server.js';
 import { SelectorSocketTransport, type Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
 import { isRetryError } from './internal/retry.js';
+import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
 export interface CreateServerOptions {
@@ -422,6 +423,22 @@ export class SelectorEventLoop extends BaseEventLoop {
     // Resolve once connectionMade() has been called (it is queued first).
     await new Promise<void>((resolve) => this.callSoon(resolve));
     return [transport, protocol];
+  }
+
+  // ---------------------------------------------------------------- pipes
+
+  /**
+   * asyncio's connect_read_pipe: reads `pipe` (a pipe, FIFO, socket or
+   * character device: a descriptor or an object with fileno(), which the
+   * transport then owns) into a protocol from `protocolFactory`.
+   */
+  connectReadPipe<P extends Protocol>(protocolFactory: () => P, pipe: PipeLike): Promise<[UnixReadPipeTransport, P]> {
+    return connectPipe(this, protocolFactory, (p) => new UnixReadPipeTransport(this, pipe, p));
+  }
+
+  /** asyncio's connect_write_pipe: a write transport on `pipe`, as connectReadPipe. */
+  connectWritePipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeLike): Promise<[UnixWritePipeTransport, P]> {
+    return connectPipe(this, protocolFactory, (p) => new UnixWritePipeTransport(this, pipe, p));
   }
 
   #sockOp<T>(sock: Socket, op: () => T): Promise<T> {
