@@ -218,6 +218,24 @@ export class Epoll implements Disposable {
     }
   }
 
+  /** The wait in flight's look, for pollEachAsync(): its maxevents and visit. */
+  #eachMax = 1;
+  #eachVisit: (fd: number, events: number) => void = noVisit;
+
+  /** pollEachAsync()'s look, made once per object: [n] after visiting, or []. */
+  readonly #lookEach = (): number[] => {
+    const n = this.#waitRaw(0, this.#eachMax);
+    if (n === 0) return NO_EVENTS;
+    this.#visit(n, this.#eachVisit);
+    return [n];
+  };
+
+  /** Every wait's onSettle, made once per object. */
+  readonly #settle = (): void => {
+    this.#inFlight = null;
+    this.#eachVisit = noVisit;
+  };
+
   /** Starts a wait whose non-blocking look is `attempt` (see PendingWait). */
   #start<T, R>(
     attempt: () => T[],
@@ -227,16 +245,7 @@ export class Epoll implements Disposable {
     map?: (list: T[]) => R,
   ): Promise<R> {
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-    const wait = new PendingWait<T, R>(
-      attempt,
-      ms,
-      signal,
-      () => {
-        this.#inFlight = null;
-      },
-      !assumeNotReady,
-      map,
-    );
+    const wait = new PendingWait<T, R>(attempt, ms, signal, this.#settle, !assumeNotReady, map);
     if (!wait.done) {
       this.#inFlight = wait;
       wait.arm(this.#handle!);
@@ -310,14 +319,10 @@ export class Epoll implements Disposable {
           return Promise.resolve(n);
         }
       }
-      const look = (): number[] => {
-        const n = this.#waitRaw(0, max);
-        if (n === 0) return NO_EVENTS;
-        this.#visit(n, visit);
-        return [n];
-      };
+      this.#eachMax = max;
+      this.#eachVisit = visit;
       // The wait's results are [n] or []: resolved as the count.
-      return this.#start(look, ms, signal, true, countOf);
+      return this.#start(this.#lookEach, ms, signal, true, countOf);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -363,6 +368,8 @@ export class Epoll implements Disposable {
     }
   }
 }
+
+function noVisit(): void {}
 
 /** pollEachAsync's look results ([n] or []) as the count of events. */
 function countOf(found: number[]): number {
