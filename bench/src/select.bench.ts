@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import * as nodeOs from 'node:os';
 import { binding, os, FD_SETSIZE } from '@iomux/core-native';
-import { select, poll, epoll, kqueue, kevent, devpoll, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, KQ_FILTER_READ, type Epoll } from '@iomux/select';
+import { select, selectAsync, poll, epoll, kqueue, kevent, devpoll, POLLIN, EPOLLIN as EPOLLIN_OR_UNDEFINED, KQ_FILTER_READ, type Epoll } from '@iomux/select';
 import {
   DefaultSelector,
   EpollSelector,
@@ -134,7 +134,7 @@ let sink = 0;
  */
 type Kind =
   | 'c' | 'raw' | 'iomux' | 'py' | 'noop' | 'c0' | 'c1' | 'once' | 'arg' | 'argc' | 'raw256' | 'rawg'
-  | 'selraw' | 'sel' | 'pyraw' | 'pysel' | 'inner' | 'inner0' | 'ready';
+  | 'selraw' | 'sel' | 'pyraw' | 'pysel' | 'inner' | 'inner0' | 'ready' | 'sync0' | 'twin';
 
 interface Contender {
   kind: Kind;
@@ -573,8 +573,66 @@ async function main(): Promise<void> {
     }
   }
 
+  // ---- promise twins with an event ready (issue 22): `await twin()` beside
+  // the sync call with timeout 0, on the same object, N=1
+  const asyncRows: Row[] = [];
+  {
+    // The twin's own promise is awaited (no then() of ours in between).
+    const awaitLoop = (body: () => Promise<number | { length: number }>): Contender['run'] => async (k) => {
+      gc();
+      let s = 0;
+      const t0 = hrnow();
+      for (let i = 0; i < k; i++) {
+        const r = await body();
+        s += typeof r === 'number' ? r : r.length;
+      }
+      const t = Number(hrnow() - t0);
+      sink ^= s;
+      return t;
+    };
+    const twinRow = (label: string, sync0: () => number, twin: () => Promise<number | { length: number }>): void => {
+      assertEqual(sync0(), 1, `${label}: sync call, one ready`);
+      asyncRows.push({ label, n: '1', contenders: { sync0: mk('sync0', jsLoop(sync0)), twin: mk('twin', awaitLoop(twin)) } });
+    };
+    const one = fdsFor(1);
+    if (EpollSelector !== undefined && hasEpoll) {
+      const es = new EpollSelector();
+      closers.push(() => es.close());
+      es.register(rr, EVENT_READ);
+      twinRow('EpollSelector: selectAsync() / select(0)', () => es.select(0).length, () => es.selectAsync());
+      const ep = newEpoll();
+      closers.push(() => ep.close());
+      ep.register(rr, EPOLLIN);
+      twinRow('epoll: pollAsync() / poll(0)', () => ep.poll(0).length, () => ep.pollAsync());
+      // The wake-up through Node's loop: told not to look first, the wait arms
+      // the watch, Node's loop polls, the callback looks (the loop's own path).
+      const visit = (): void => {};
+      const NOT_READY = { assumeNotReady: true };
+      twinRow('epoll: pollEachAsync(assumeNotReady), via Node\'s loop / pollEach(0)', () => ep.pollEach(0, 1, visit),
+        () => ep.pollEachAsync(null, 1, visit, NOT_READY));
+      twinRow('EpollSelector: selectEachAsync(assumeNotReady), via Node\'s loop / selectEach(0)', () => es.selectEach(0, visit),
+        () => es.selectEachAsync(null, visit, NOT_READY));
+      twinRow('a setImmediate turn of Node\'s loop / an empty call', () => 1,
+        () => new Promise((resolve) => setImmediate(resolve, 1)));
+    }
+    const ps = new PollSelector();
+    closers.push(() => ps.close());
+    ps.register(rr, EVENT_READ);
+    twinRow('PollSelector: selectAsync() / select(0)', () => ps.select(0).length, () => ps.selectAsync());
+    const p = poll();
+    closers.push(() => p.close());
+    p.register(rr, POLLIN);
+    twinRow('poll: pollAsync() / poll(0)', () => p.poll(0).length, () => p.pollAsync());
+    const ss = new SelectSelector();
+    closers.push(() => ss.close());
+    ss.register(rr, EVENT_READ);
+    twinRow('SelectSelector: selectAsync() / select(0)', () => ss.select(0).length, () => ss.selectAsync());
+    const none: number[] = [];
+    twinRow('selectAsync(r, [], []) / select(r, [], [], 0)', () => select(one, none, none, 0)[0].length, () => selectAsync(one, none, none));
+  }
+
   // ---- calibrate, then the interleaved repeats
-  const measured = [...rows, ...selRows];
+  const measured = [...rows, ...selRows, ...asyncRows];
   const all = measured.flatMap((row) => Object.values(row.contenders).filter((c): c is Contender => c !== undefined));
   log(`calibrating ${all.length} contenders to ~${TARGET_NS / 1e6} ms per run ...`);
   for (const c of all) await calibrate(c);
@@ -802,6 +860,29 @@ async function main(): Promise<void> {
       const worst = per.reduce((a, b) => (b.x > a.x ? b : a));
       out.push(`${label}.select(0) / ${rawCall}: ${worst.x.toFixed(2)}x (target <= ${target}x): ${worst.x <= target ? 'PASS' : 'FAIL'}`);
       out.push(`  (worst of ${per.map((p) => `N=${p.n} ${p.x.toFixed(2)}x`).join(', ')})`);
+    }
+  }
+
+  // ---- promise twins with an event ready
+  if (asyncRows.length) {
+    out.push('');
+    out.push('### promise twins with an event ready: `await twin()` vs the sync call with timeout 0');
+    out.push('');
+    out.push('One ready descriptor, N=1, the same object for both; ns per call (the twin\'s includes its `await`).');
+    out.push('');
+    out.push('| twin / sync call | sync ns | twin ns | twin / sync | twin - sync ns |');
+    out.push('|---|---:|---:|---:|---:|');
+    for (const row of asyncRows) {
+      const { sync0, twin } = row.contenders;
+      out.push(`| ${row.label} | ${fmtNs(sync0)} | ${fmtNs(twin)} | ${fmtRatio(ratio(twin, sync0))} | ${diff(twin, sync0)} |`);
+    }
+    out.push('');
+    // Issue 22's target, read on EpollSelector (DefaultSelector on Linux) and on epoll itself.
+    for (const label of ['EpollSelector: selectAsync() / select(0)', 'epoll: pollAsync() / poll(0)']) {
+      const row = asyncRows.find((r) => r.label === label);
+      if (!row) continue;
+      const x = ratio(row.contenders.twin, row.contenders.sync0)!;
+      out.push(`${label.replace(': ', '.').replace(' / ', ' ready / ')}: ${x.toFixed(2)}x (target <= 1.3x): ${x <= 1.3 ? 'PASS' : 'FAIL'}`);
     }
   }
 
