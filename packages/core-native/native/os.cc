@@ -13,6 +13,7 @@
 #include "args.h"
 #include "backend.h"
 #include "errno.h"
+#include "fastcall.h"
 
 namespace iomux {
 namespace {
@@ -40,29 +41,29 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 }
 
 // read(fd, buffer, offset, length) -> bytes read into buffer[offset...].
-Napi::Value Read(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  ByteSpan win = WindowArg(info, BytesArg(info, 1, "buffer must be a Buffer or TypedArray"), 2, 3);
+napi_value Read(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "buffer must be a Buffer or TypedArray"), argv[2], argv[3]);
   ssize_t n;
   do {
+    // SAFETY: win lies inside the view, checked by WindowValue.
     n = ::read(fd, win.data, win.length);
   } while (n < 0 && errno == EINTR);
   if (n < 0) ThrowErrno(env, errno, "read");
-  return Napi::Number::New(env, static_cast<double>(n));
+  return CountValue(env, n);
 }
 
 // write(fd, buffer, offset, length) -> bytes written.
-Napi::Value Write(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  ByteSpan win = WindowArg(info, BytesArg(info, 1, "data must be a Buffer or TypedArray"), 2, 3);
+napi_value Write(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "data must be a Buffer or TypedArray"), argv[2], argv[3]);
   ssize_t n;
   do {
+    // SAFETY: win lies inside the view, checked by WindowValue.
     n = ::write(fd, win.data, win.length);
   } while (n < 0 && errno == EINTR);
   if (n < 0) ThrowErrno(env, errno, "write");
-  return Napi::Number::New(env, static_cast<double>(n));
+  return CountValue(env, n);
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -104,14 +105,18 @@ Napi::Value GetBlocking(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), (flags & O_NONBLOCK) == 0);
 }
 
-Napi::Value SetBlocking(const Napi::CallbackInfo& info) {
-  int fd = FdArg(info, 0);
-  bool blocking = BoolArg(info, 1, "blocking must be a boolean");
+// set_blocking(fd, blocking): on every setblocking()/settimeout(), so raw.
+napi_value SetBlocking(napi_env env, napi_value fdv, napi_value flagv) {
+  int fd = FdValue(env, fdv);
+  bool blocking;
+  if (napi_get_value_bool(env, flagv, &blocking) != napi_ok) ThrowTypeError(env, "blocking must be a boolean");
   int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0) ThrowErrno(info.Env(), errno, "fcntl");
+  if (flags < 0) ThrowErrno(env, errno, "fcntl");
   int nflags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
-  if (nflags != flags && ::fcntl(fd, F_SETFL, nflags) < 0) ThrowErrno(info.Env(), errno, "fcntl");
-  return info.Env().Undefined();
+  if (nflags != flags && ::fcntl(fd, F_SETFL, nflags) < 0) ThrowErrno(env, errno, "fcntl");
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
 }
 
 Napi::Value Strerror(const Napi::CallbackInfo& info) {
@@ -135,14 +140,14 @@ Napi::Value AddressMod4096(const Napi::CallbackInfo& info) {
 void InitOs(Napi::Env env, Napi::Object exports) {
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
-  exports.Set("read", Napi::Function::New(env, Read, "read"));
-  exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("read", FunctionN<4, Read>(env, "read"));
+  exports.Set("write", FunctionN<4, Write>(env, "write"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("get_inheritable", Napi::Function::New(env, GetInheritable, "get_inheritable"));
   exports.Set("set_inheritable", Napi::Function::New(env, SetInheritable, "set_inheritable"));
   exports.Set("get_blocking", Napi::Function::New(env, GetBlocking, "get_blocking"));
-  exports.Set("set_blocking", Napi::Function::New(env, SetBlocking, "set_blocking"));
+  exports.Set("set_blocking", Function2<SetBlocking>(env, "set_blocking"));
   exports.Set("address_mod_4096", Napi::Function::New(env, AddressMod4096, "address_mod_4096"));
 }
 

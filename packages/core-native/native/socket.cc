@@ -38,6 +38,7 @@
 #include "backend.h"
 #include "batch.h"
 #include "errno.h"
+#include "fastcall.h"
 
 namespace iomux {
 namespace {
@@ -153,31 +154,31 @@ SockAddr AddrArgs(const Napi::CallbackInfo& info, size_t i, const char* syscall)
   ThrowErrno(env, EAFNOSUPPORT, syscall);
 }
 
-// [family, host, port] for a sockaddr the kernel filled in (len bytes valid).
-Napi::Array AddrValue(Napi::Env env, const struct sockaddr_storage* ss, socklen_t len) {
-  Napi::Array out = Napi::Array::New(env, 3);
+// Sets out[at], out[at + 1], out[at + 2] to family, host, port for a
+// sockaddr the kernel filled in (len bytes valid).
+void AddrInto(Napi::Env env, Napi::Array out, uint32_t at, const struct sockaddr_storage* ss, socklen_t len) {
   if (len < static_cast<socklen_t>(sizeof(sa_family_t))) {
     // Some sockets (an unnamed peer) report no address at all.
-    out.Set(0u, Napi::Number::New(env, AF_UNSPEC));
-    out.Set(1u, Napi::String::New(env, ""));
-    out.Set(2u, Napi::Number::New(env, 0));
-    return out;
+    out.Set(at, Napi::Number::New(env, AF_UNSPEC));
+    out.Set(at + 1, Napi::String::New(env, ""));
+    out.Set(at + 2, Napi::Number::New(env, 0));
+    return;
   }
   int family = ss->ss_family;
-  out.Set(0u, Napi::Number::New(env, family));
+  out.Set(at, Napi::Number::New(env, family));
   char buf[INET6_ADDRSTRLEN + 16];
   if (family == AF_INET && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in))) {
     auto* sin = reinterpret_cast<const struct sockaddr_in*>(ss);
     if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) == nullptr) buf[0] = '\0';
-    out.Set(1u, Napi::String::New(env, buf));
-    out.Set(2u, Napi::Number::New(env, ntohs(sin->sin_port)));
+    out.Set(at + 1, Napi::String::New(env, buf));
+    out.Set(at + 2, Napi::Number::New(env, ntohs(sin->sin_port)));
   } else if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in6))) {
     auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(ss);
     if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf) == nullptr) buf[0] = '\0';
     std::string host = buf;
     if (sin6->sin6_scope_id != 0) host += "%" + std::to_string(sin6->sin6_scope_id);
-    out.Set(1u, Napi::String::New(env, host));
-    out.Set(2u, Napi::Number::New(env, ntohs(sin6->sin6_port)));
+    out.Set(at + 1, Napi::String::New(env, host));
+    out.Set(at + 2, Napi::Number::New(env, ntohs(sin6->sin6_port)));
   } else if (family == AF_UNIX) {
     auto* sun = reinterpret_cast<const struct sockaddr_un*>(ss);
     size_t n = static_cast<size_t>(len) - offsetof(struct sockaddr_un, sun_path);
@@ -189,16 +190,22 @@ Napi::Array AddrValue(Napi::Env env, const struct sockaddr_storage* ss, socklen_
       std::u16string wide;
       wide.reserve(n);
       for (size_t k = 0; k < n; k++) wide.push_back(static_cast<unsigned char>(sun->sun_path[k]));
-      out.Set(1u, Napi::String::New(env, wide));
+      out.Set(at + 1, Napi::String::New(env, wide));
     } else {
       n = ::strnlen(sun->sun_path, n);
-      out.Set(1u, Napi::String::New(env, sun->sun_path, n));
+      out.Set(at + 1, Napi::String::New(env, sun->sun_path, n));
     }
-    out.Set(2u, Napi::Number::New(env, 0));
+    out.Set(at + 2, Napi::Number::New(env, 0));
   } else {
-    out.Set(1u, Napi::String::New(env, ""));
-    out.Set(2u, Napi::Number::New(env, 0));
+    out.Set(at + 1, Napi::String::New(env, ""));
+    out.Set(at + 2, Napi::Number::New(env, 0));
   }
+}
+
+// [family, host, port] for a sockaddr the kernel filled in (len bytes valid).
+Napi::Array AddrValue(Napi::Env env, const struct sockaddr_storage* ss, socklen_t len) {
+  Napi::Array out = Napi::Array::New(env, 3);
+  AddrInto(env, out, 0, ss, len);
   return out;
 }
 
@@ -290,12 +297,9 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   PrepareNewFd(env, nfd, false);
 #endif
   try {
-    Napi::Array addr = AddrValue(env, &a.ss, a.len);
     Napi::Array out = Napi::Array::New(env, 4);
     out.Set(0u, Napi::Number::New(env, nfd));
-    out.Set(1u, addr.Get(0u));
-    out.Set(2u, addr.Get(1u));
-    out.Set(3u, addr.Get(2u));
+    AddrInto(env, out, 1, &a.ss, a.len);
     return out;
   } catch (...) {
     ::close(nfd);
@@ -335,34 +339,32 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
 }
 
 // recv(fd, buf, offset, length, flags) -> bytes received into buf[offset...].
-Napi::Value Recv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  ByteSpan win = WindowArg(info, BytesArg(info, 1, "buffer must be a Buffer or TypedArray"), 2, 3);
-  int flags = CIntArg(info, 4, "flags must be an integer");
+napi_value Recv(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "buffer must be a Buffer or TypedArray"), argv[2], argv[3]);
+  int flags = static_cast<int>(IntValue(env, argv[4], INT_MIN, INT_MAX, "flags must be an integer"));
   ssize_t n;
   do {
-    // SAFETY: win lies inside the view, checked by WindowArg.
-    n = ::recv(fd, win.data, win.length, flags);
+    // SAFETY: win lies inside the view, checked by WindowValue.
+    n = FastRecv(fd, win.data, win.length, flags);
   } while (n < 0 && errno == EINTR);
   if (n < 0) ThrowErrno(env, errno, "recv");
-  return Napi::Number::New(env, static_cast<double>(n));
+  return CountValue(env, n);
 }
 
 // send(fd, buf, offset, length, flags) -> bytes sent. MSG_NOSIGNAL: a closed
 // peer is EPIPE, not a SIGPIPE that kills the process.
-Napi::Value Send(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  ByteSpan win = WindowArg(info, BytesArg(info, 1, "data must be a Buffer or TypedArray"), 2, 3);
-  int flags = CIntArg(info, 4, "flags must be an integer");
+napi_value Send(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "data must be a Buffer or TypedArray"), argv[2], argv[3]);
+  int flags = static_cast<int>(IntValue(env, argv[4], INT_MIN, INT_MAX, "flags must be an integer"));
   ssize_t n;
   do {
-    // SAFETY: win lies inside the view, checked by WindowArg.
-    n = ::send(fd, win.data, win.length, flags | kSendFlags);
+    // SAFETY: win lies inside the view, checked by WindowValue.
+    n = FastSend(fd, win.data, win.length, flags | kSendFlags);
   } while (n < 0 && errno == EINTR);
   if (n < 0) ThrowErrno(env, errno, "send");
-  return Napi::Number::New(env, static_cast<double>(n));
+  return CountValue(env, n);
 }
 
 // recv_view(fd, view) -> bytes received into the whole of `view`, flags 0;
@@ -380,13 +382,7 @@ napi_value WholeView(napi_env env, napi_value fdv, napi_value viewv) {
     n = kSend ? FastSend(fd, view.data, view.length, kSendFlags) : FastRecv(fd, view.data, view.length, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) ThrowErrno(env, errno, kSend ? "send" : "recv");
-  // n <= INT32_MAX always on Linux (one call moves at most 0x7ffff000
-  // bytes): napi_create_int32 makes a small integer without a HeapNumber.
-  napi_value out;
-  napi_status st = n <= INT32_MAX ? napi_create_int32(env, static_cast<int32_t>(n), &out)
-                                  : napi_create_double(env, static_cast<double>(n), &out);
-  NAPI_THROW_IF_FAILED(env, st, nullptr);
-  return out;
+  return CountValue(env, n);
 }
 
 // shutdown(fd, how)
@@ -450,8 +446,8 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
-  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
-  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  exports.Set("recv", FunctionN<5, Recv>(env, "recv"));
+  exports.Set("send", FunctionN<5, Send>(env, "send"));
   exports.Set("recv_view", Function2<WholeView<false>>(env, "recv_view"));
   exports.Set("send_view", Function2<WholeView<true>>(env, "send_view"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
