@@ -10,6 +10,7 @@ import { binding } from './binding.js';
 import { errnoConstants } from './constants.js';
 import { fromErrno, fromNative } from './errors.js';
 import { pyTypeName, toClinicInt, toSsizeT, INT_MAX } from './pyargs.js';
+import { copyOut, SCRATCH_SIZE, scratchView } from './socket/scratch.js';
 
 const EBADF = errnoConstants.EBADF!;
 const EINVAL = errnoConstants.EINVAL!;
@@ -84,6 +85,17 @@ const READ_MAX = INT_MAX;
  * convert to C ssize_t`, a negative count `[Errno 22] Invalid argument`.
  */
 export function read(fd: number, n: number): Buffer {
+  // The common call first: a small count into the reused scratch area.
+  if (typeof fd === 'number' && fd >= 0 && (fd | 0) === fd &&
+      typeof n === 'number' && n > 0 && n <= SCRATCH_SIZE && (n | 0) === n) {
+    let got: number;
+    try {
+      got = binding.read(fd, scratchView(n), 0, n);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return copyOut(got);
+  }
   const f = fdConv(fd);
   const count = toSsizeT(n);
   if (count < 0) throw fromErrno(EINVAL, undefined, { syscall: 'read' });
@@ -116,6 +128,13 @@ export function readinto(fd: number, buffer: ArrayBufferView): number {
 
 /** Writes `data` (a Buffer or any ArrayBufferView); returns bytes written. */
 export function write(fd: number, data: ArrayBufferView | string): number {
+  if (typeof fd === 'number' && fd >= 0 && (fd | 0) === fd && ArrayBuffer.isView(data)) {
+    try {
+      return binding.write(fd, data, 0, data.byteLength);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
   const f = fdConv(fd);
   const b = bytesArg(data);
   checkFd(f, 'write');
@@ -201,3 +220,5 @@ export function setBlocking(fd: number, blocking: boolean): void {
     throw fromNative(e);
   }
 }
+
+export { sendfile, lseek, SEEK_SET, SEEK_CUR, SEEK_END } from './os-sendfile.js';

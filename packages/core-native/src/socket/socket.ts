@@ -9,6 +9,7 @@ import {
   AF_INET, SO_ERROR, SO_PROTOCOL, SO_TYPE, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SOMAXCONN,
 } from './constants.js';
 import { call, isErrno, osError } from './errors.js';
+import { copyOut, SCRATCH_SIZE, scratchView } from './scratch.js';
 import { getdefaulttimeout, timeoutArg, waitUntil } from './timeout.js';
 
 const EBADF = E.EBADF!;
@@ -146,7 +147,13 @@ export class Socket implements Disposable {
   #io<T>(writing: boolean, syscall: string, fn: (fd: number) => T, deadline?: number): T {
     const fd = this.#fdFor(syscall);
     const timeout = this.#timeout;
-    if (timeout === null || timeout === 0) return call(() => fn(fd));
+    if (timeout === null || timeout === 0) {
+      try {
+        return fn(fd);
+      } catch (e) {
+        throw fromNative(e);
+      }
+    }
     const end = deadline ?? performance.now() + timeout * 1000;
     for (;;) {
       if (!waitUntil(fd, writing, end)) throw new TimeoutError('timed out');
@@ -257,11 +264,28 @@ export class Socket implements Disposable {
    * @throws {BlockingIOError} if non-blocking and nothing is available
    */
   recv(bufsize: number, flags: number = 0): Buffer {
+    // The common call first: a small count, no flags, nothing to wait for.
+    const t = this.#timeout;
+    const fd = this.#fd;
+    if (typeof bufsize === 'number' && bufsize > 0 && bufsize <= SCRATCH_SIZE && (bufsize | 0) === bufsize &&
+        flags === 0 && (t === null || t === 0) && fd >= 0) {
+      let got: number;
+      try {
+        got = binding.recv_view(fd, scratchView(bufsize));
+      } catch (e) {
+        throw fromNative(e);
+      }
+      return copyOut(got);
+    }
     const n = toInt(bufsize);
     if (n < 0) throw new ValueError('negative buffersize in recv');
     const fl = toCInt(flags);
     // As CPython: a zero-byte recv returns at once, without a syscall.
     if (n === 0) return Buffer.alloc(0);
+    if (n <= SCRATCH_SIZE) {
+      const got = this.#io(false, 'recv', (f) => binding.recv(f, scratchView(n), 0, n, fl));
+      return copyOut(got);
+    }
     const size = Math.min(n, bufferConstants.MAX_LENGTH);
     const buf = Buffer.allocUnsafe(size);
     const got = this.#io(false, 'recv', (fd) => binding.recv(fd, buf, 0, size, fl));
@@ -276,6 +300,16 @@ export class Socket implements Disposable {
    * @throws {ValueError} if nbytes is negative or larger than the buffer
    */
   recvInto(buffer: ArrayBufferView, nbytes: number = 0, flags: number = 0): number {
+    const t = this.#timeout;
+    const fd = this.#fd;
+    if (nbytes === 0 && flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(buffer) &&
+        buffer.byteLength > 0) {
+      try {
+        return binding.recv_view(fd, buffer);
+      } catch (e) {
+        throw fromNative(e);
+      }
+    }
     if (!ArrayBuffer.isView(buffer)) {
       throw new TypeError(`recv_into() argument 1 must be read-write bytes-like object, not ${typeName(buffer, 'list')}`);
     }
@@ -297,6 +331,15 @@ export class Socket implements Disposable {
    * @throws {BlockingIOError} if non-blocking and the send buffer is full
    */
   send(data: ArrayBufferView, flags: number = 0): number {
+    const t = this.#timeout;
+    const fd = this.#fd;
+    if (flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(data)) {
+      try {
+        return binding.send_view(fd, data);
+      } catch (e) {
+        throw fromNative(e);
+      }
+    }
     const b = dataArg(data);
     const fl = toCInt(flags);
     return this.#io(true, 'send', (fd) => binding.send(fd, b, 0, b.byteLength, fl));
@@ -308,11 +351,20 @@ export class Socket implements Disposable {
    * a timeout, the whole call must finish within it.
    */
   sendall(data: ArrayBufferView, flags: number = 0): void {
+    const timeout = this.#timeout;
+    const fd = this.#fd;
+    let off = 0;
+    if (flags === 0 && (timeout === null || timeout === 0) && fd >= 0 && ArrayBuffer.isView(data)) {
+      try {
+        off = binding.send_view(fd, data);
+      } catch (e) {
+        throw fromNative(e);
+      }
+      if (off === data.byteLength) return;
+    }
     const b = dataArg(data);
     const fl = toCInt(flags);
-    const timeout = this.#timeout;
     const deadline = timeout !== null && timeout > 0 ? performance.now() + timeout * 1000 : undefined;
-    let off = 0;
     do {
       if (deadline !== undefined && deadline - performance.now() <= 0 && off > 0) {
         throw new TimeoutError('timed out');
@@ -334,6 +386,16 @@ export class Socket implements Disposable {
    * settimeout(null) and settimeout(0).
    */
   setblocking(flag: boolean | number): void {
+    const cur = this.#fd;
+    if (typeof flag === 'boolean' && cur >= 0) {
+      this.#timeout = flag ? null : 0;
+      try {
+        binding.set_blocking(cur, flag);
+      } catch (e) {
+        throw fromNative(e);
+      }
+      return;
+    }
     let block: boolean;
     if (typeof flag === 'boolean') block = flag;
     else if (typeof flag === 'number' && Number.isInteger(flag)) block = flag !== 0;
