@@ -7,7 +7,7 @@ import { devpoll, POLLIN, POLLOUT, type Devpoll } from '@iomux/select';
 import { ValueError } from '@iomux/core-native/error-classes';
 import { checkVisit, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
-import { KeyVisits, pairs, pairsLater } from './key-visits.js';
+import { KeyVisits, pairs } from './key-visits.js';
 
 // The complements of poll's read and write bits (see selectorEvents).
 const NOT_READ = ~POLLIN;
@@ -65,8 +65,16 @@ export class DevpollSelector<D = unknown> extends PollLikeSelector<D, Devpoll> {
     return this.#visits.later(visit, (onEvent) => this._selector.pollEachAsync(ms, onEvent, options));
   }
 
+  /** On the devpoll object's pollEachAsync(), as selectEachAsync() (not through it). */
   selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
-    return pairsLater<D>((visit) => this.selectEachAsync(timeout, visit, options));
+    let ms: number | null;
+    try {
+      this._checkOpen();
+      ms = toMs(timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#visits.pairsLater((onEvent) => this._selector.pollEachAsync(ms, onEvent, options));
   }
 
   /** One poll(ms) visiting each ready key: how many it visited. */

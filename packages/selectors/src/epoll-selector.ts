@@ -3,7 +3,7 @@ import { epoll, EPOLLIN, EPOLLOUT, type Epoll } from '@iomux/select';
 import { ValueError } from '@iomux/core-native/error-classes';
 import { checkVisit, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import { PollLikeSelector, selectorEvents } from './poll-like-selector.js';
-import { KeyVisits, pairs, pairsLater } from './key-visits.js';
+import { KeyVisits, pairs } from './key-visits.js';
 
 // The complements of epoll's read and write bits (see selectorEvents).
 const NOT_READ = ~EPOLLIN!;
@@ -63,8 +63,15 @@ export class EpollSelector<D = unknown> extends PollLikeSelector<D, Epoll> {
     return this.#visits.later(visit, (onEvent) => this._selector.pollEachAsync(seconds, Math.max(this._fdToKey.size, 1), onEvent, options));
   }
 
+  /** On the epoll object's pollEachAsync(), as selectEachAsync() (not through it): no visit closure, no then() hop when events are there at once. */
   selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
-    return pairsLater<D>((visit) => this.selectEachAsync(timeout, visit, options));
+    let seconds: number;
+    try {
+      seconds = toSeconds(timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#visits.pairsLater((onEvent) => this._selector.pollEachAsync(seconds, Math.max(this._fdToKey.size, 1), onEvent, options));
   }
 
   /** One poll(seconds) visiting each ready key: how many it visited. */

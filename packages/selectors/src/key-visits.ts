@@ -43,18 +43,47 @@ export class KeyVisits<D> {
   /**
    * For a wait whose visits come later: a callback of its own (one per
    * wait, not per event) and the count it reached once the wait settles.
+   * The pollers' promise twins visit during the call when events are there
+   * at once and then resolve with their number unless a visit threw: then
+   * the count is known now, and comes back without a then() hop.
    */
   later(visit: Visit<D>, wait: (onEvent: OnEvent) => Promise<unknown>): Promise<number> {
     let visited = 0;
+    let calls = 0;
+    let returns = 0;
     const fdToKey = this.#fdToKey;
     const bits = this.#bits;
     const onEvent: OnEvent = (fd, event) => {
+      calls++;
       const key = fdToKey.get(fd);
-      if (key === undefined) return;
-      visited++;
-      visit(key, bits(event) & key.events);
+      if (key !== undefined) {
+        visited++;
+        visit(key, bits(event) & key.events);
+      }
+      returns++;
     };
-    return wait(onEvent).then(() => visited);
+    const settled = wait(onEvent);
+    if (calls > 0 && calls === returns) return Promise.resolve(visited);
+    return settled.then(() => visited);
+  }
+
+  /**
+   * selectAsync()'s `[key, events]` pairs from such a wait; at once (see
+   * later()) when it found events during the call.
+   */
+  pairsLater(wait: (onEvent: OnEvent) => Promise<unknown>): Promise<Ready<D>> {
+    const ready: Ready<D> = [];
+    let calls = 0;
+    const fdToKey = this.#fdToKey;
+    const bits = this.#bits;
+    const onEvent: OnEvent = (fd, event) => {
+      calls++;
+      const key = fdToKey.get(fd);
+      if (key !== undefined) ready.push([key, bits(event) & key.events]);
+    };
+    const settled = wait(onEvent);
+    if (calls > 0) return Promise.resolve(ready);
+    return settled.then(() => ready);
   }
 
   readonly #onEvent: OnEvent = (fd, event) => {
@@ -72,12 +101,4 @@ export function pairs<D>(run: (visit: Visit<D>) => unknown): Ready<D> {
     ready.push([key, events]);
   });
   return ready;
-}
-
-/** The same for a visiting wait: selectAsync() from selectEachAsync's machinery. */
-export function pairsLater<D>(run: (visit: Visit<D>) => Promise<unknown>): Promise<Ready<D>> {
-  const ready: Ready<D> = [];
-  return run((key, events) => {
-    ready.push([key, events]);
-  }).then(() => ready);
 }

@@ -7,7 +7,7 @@ import { InterruptedError, OSError, ValueError } from '@iomux/core-native/error-
 import { kevent, kqueue, KQ_EV_ADD, KQ_EV_DELETE, KQ_FILTER_READ, KQ_FILTER_WRITE, type Kqueue, type KeventVisitor } from '@iomux/select';
 import { BaseSelectorImpl, checkVisit, EVENT_READ, EVENT_WRITE, selectorTimeout, type Ready, type SelectAsyncOptions, type Visit } from './base-selector.js';
 import type { SelectorKey } from './selector-key.js';
-import { KeyVisits, pairs, pairsLater } from './key-visits.js';
+import { KeyVisits, pairs } from './key-visits.js';
 
 // From the addon; absent without kqueue, where no KqueueSelector is made.
 const READ = KQ_FILTER_READ!;
@@ -105,8 +105,18 @@ export class KqueueSelector<D = unknown> extends BaseSelectorImpl<D> {
     );
   }
 
+  /** On the kqueue's controlEachAsync(), as selectEachAsync() (not through it). */
   selectAsync(timeout: number | null = null, options?: SelectAsyncOptions): Promise<Ready<D>> {
-    return pairsLater<D>((visit) => this.selectEachAsync(timeout, visit, options));
+    let seconds: number | null;
+    try {
+      this._checkOpen();
+      seconds = toSeconds(timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#visits.pairsLater((onEvent) =>
+      this._selector.controlEachAsync(null, Math.max(this._maxEvents, 1), seconds, onEvent as KeventVisitor, options),
+    );
   }
 
   interruptWait(): boolean {
