@@ -9,7 +9,8 @@
  * backend. Changes from the Python example: it waits with selectAsync(), so
  * Node stays free and SIGINT/SIGTERM stop it cleanly; and where Python's
  * read() sends and "hopes it won't block", this one keeps what the socket
- * did not take and waits for EVENT_WRITE, so large messages echo whole.
+ * did not take and waits for EVENT_WRITE, so large messages echo whole
+ * (the common case, everything sent at once, touches nothing but the socket).
  */
 import { createServer, OSError, type Socket } from '@iomux/core-native';
 import {
@@ -58,8 +59,24 @@ export async function main(argv: string[]): Promise<number> {
     sel.register(conn, EVENT_READ, read);
   };
 
-  // Sends what is queued; waits for EVENT_WRITE while the socket is full.
-  const flush = (conn: Socket): void => {
+  // Sends `data`; what the socket did not take waits for EVENT_WRITE (where
+  // Python's example sends once and "hopes it won't block").
+  const send = (conn: Socket, data: Buffer): void => {
+    let sent = 0;
+    try {
+      sent = conn.send(data);
+    } catch (e) {
+      if (!(e instanceof OSError)) throw e;
+      if (e.code !== 'EAGAIN') return close(conn); // EPIPE, reset
+    }
+    if (sent < data.length) {
+      pending.set(conn, [data.subarray(sent)]);
+      sel.modify(conn, EVENT_WRITE, write);
+    }
+  };
+
+  // Writable again: sends what is queued, then reads again.
+  const write: Callback = (conn) => {
     const queue = pending.get(conn)!;
     while (queue.length > 0) {
       const next = queue[0]!;
@@ -67,21 +84,19 @@ export async function main(argv: string[]): Promise<number> {
       try {
         sent = conn.send(next);
       } catch (e) {
-        if (e instanceof OSError && e.code === 'EAGAIN') break;
+        if (e instanceof OSError && e.code === 'EAGAIN') return;
         if (e instanceof OSError) return close(conn); // EPIPE, reset
         throw e;
       }
       if (sent < next.length) {
         queue[0] = next.subarray(sent);
-        break;
+        return;
       }
       queue.shift();
     }
-    const want = queue.length > 0 ? EVENT_WRITE : EVENT_READ;
-    if (sel.getKey(conn).events !== want) sel.modify(conn, want, want === EVENT_WRITE ? write : read);
+    pending.delete(conn);
+    sel.modify(conn, EVENT_READ, read);
   };
-
-  const write: Callback = (conn) => flush(conn);
 
   const read: Callback = (conn) => {
     let data: Buffer;
@@ -94,9 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (data.length > 0) {
       if (verbose) process.stdout.write(`echoing ${data.length} bytes to ${conn.fileno()}\n`);
-      if (!pending.has(conn)) pending.set(conn, []);
-      pending.get(conn)!.push(data);
-      flush(conn);
+      send(conn, data);
     } else {
       close(conn);
     }
