@@ -11,6 +11,7 @@
         "native/select.cc",
         "native/poll.cc",
         "native/os.cc",
+        "native/sendfile.cc",
         "native/resource.cc",
         "native/socket.cc",
         "native/batch.cc",

@@ -23,6 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDevpoll(env, exports);
 #endif
   InitOs(env, exports);
+  InitSendfile(env, exports);
   InitResource(env, exports);
   InitSocket(env, exports);
   InitBatch(env, exports);

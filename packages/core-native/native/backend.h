@@ -40,6 +40,7 @@ void InitPoll(Napi::Env env, Napi::Object exports);
 void InitEpoll(Napi::Env env, Napi::Object exports);
 #endif
 void InitOs(Napi::Env env, Napi::Object exports);
+void InitSendfile(Napi::Env env, Napi::Object exports);  // sendfile.cc: sendfile, lseek, SEEK_*
 void InitResource(Napi::Env env, Napi::Object exports);
 #ifdef IOMUX_HAVE_KQUEUE
 void InitKqueue(Napi::Env env, Napi::Object exports);
