@@ -17,6 +17,7 @@ export { isBufferedProtocol, type AnyProtocol, type BaseProtocol, type BufferedP
 export { SelectorSocketTransport, type Transport } from './transports.js';
 export { Server, type ServerAddress } from './server.js';
 export { run } from './run.js';
+export { ImmediateExecutor, isExecutor, type Executor } from './executor.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipes.js';
 export {
   openConnection,

@@ -21,6 +21,7 @@ import { Server } from './server.js';
 import { SelectorSocketTransport, type Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
 import { isRetryError } from './internal/retry.js';
+import { ExecutorSlot, type Executor } from './executor.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
@@ -84,6 +85,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     if (this.isClosed()) return;
     super.close();
     this._selector.close();
+    this._executors.close();
   }
 
   // ------------------------------------------------------------ I/O waits
@@ -423,6 +425,35 @@ export class SelectorEventLoop extends BaseEventLoop {
     // Resolve once connectionMade() has been called (it is queued first).
     await new Promise<void>((resolve) => this.callSoon(resolve));
     return [transport, protocol];
+  }
+
+  // ------------------------------------------------------------ executors
+
+  /** @internal The default executor (executor.ts). */
+  readonly _executors = new ExecutorSlot();
+
+  /**
+   * asyncio's run_in_executor: `fn(...args)` on `executor` (null: the
+   * default, an ImmediateExecutor: the JS thread, a macrotask later; it does
+   * not free the loop from a CPU-bound `fn`). Resolves with its result.
+   */
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+    try {
+      this._checkClosed();
+      return this._executors.run(executor, fn, args);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** asyncio's set_default_executor: what runInExecutor(null, ...) uses. */
+  setDefaultExecutor(executor: Executor): void {
+    this._executors.setDefault(executor);
+  }
+
+  /** asyncio's shutdown_default_executor: waits for the default executor's work; refuses it after. */
+  shutdownDefaultExecutor(): Promise<void> {
+    return this._executors.shutdownDefault();
   }
 
   // ---------------------------------------------------------------- pipes
