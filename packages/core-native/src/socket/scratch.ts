@@ -2,6 +2,8 @@
 // it, and only the bytes read are copied out (into Node's Buffer pool when
 // small), so recv(65536) costs what recv(1024) does (bench/README.md, CALLS).
 // Per thread: every worker loads its own copy of this module.
+// Buffer is imported: Node's global Buffer is a getter, read on every call.
+import { Buffer } from 'node:buffer';
 
 /** The largest count that goes through the scratch area; larger ones allocate. */
 export const SCRATCH_SIZE = 65536;
