@@ -18,6 +18,7 @@ export { SelectorSocketTransport, type Transport } from './transports.js';
 export { Server, type ServerAddress } from './server.js';
 export { run } from './run.js';
 export { ImmediateExecutor, isExecutor, type Executor } from './executor.js';
+export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipes.js';
 export {
   openConnection,

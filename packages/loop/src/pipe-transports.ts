@@ -25,11 +25,16 @@ export function fileKind(fd: number): { fifo: boolean; sock: boolean; chr: boole
   try {
     st = fs.fstatSync(fd);
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    const errno = typeof code === 'string' ? E[code] : undefined;
-    throw errno !== undefined ? fromErrno(errno, undefined, { syscall: 'fstat' }) : e;
+    throw fromNodeError(e, 'fstat');
   }
   return { fifo: st.isFIFO(), sock: st.isSocket(), chr: st.isCharacterDevice() };
+}
+
+/** A Node fs error ('EBADF') as the contract's OSError subclass; anything else as it is. */
+export function fromNodeError(e: unknown, syscall: string): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  const errno = typeof code === 'string' ? E[code] : undefined;
+  return errno !== undefined ? fromErrno(errno, undefined, { syscall }) : e;
 }
 
 /** Closes what the transport owns, as asyncio's `self._pipe.close()`. */

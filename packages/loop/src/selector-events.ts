@@ -22,6 +22,7 @@ import { SelectorSocketTransport, type Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
 import { isRetryError } from './internal/retry.js';
 import { ExecutorSlot, type Executor } from './executor.js';
+import { sendfile, sockSendfile, type SendfileFile, type SendfileOptions } from './sendfile.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
@@ -425,6 +426,23 @@ export class SelectorEventLoop extends BaseEventLoop {
     // Resolve once connectionMade() has been called (it is queued first).
     await new Promise<void>((resolve) => this.callSoon(resolve));
     return [transport, protocol];
+  }
+
+  // ------------------------------------------------------------- sendfile
+
+  /**
+   * asyncio's sock_sendfile: sends `file` (a descriptor, an object with
+   * fileno(), a FileHandle) from `offset`, `count` bytes or to its end, with
+   * zero-copy sendfile(2), else (`fallback`, default true) by reading and
+   * sending (sendfile.ts). Resolves with the bytes sent.
+   */
+  sockSendfile(sock: Socket, file: SendfileFile, offset: number = 0, count: number | null = null, options: SendfileOptions = {}): Promise<number> {
+    return sockSendfile(this, sock, file, offset, count, options);
+  }
+
+  /** asyncio's sendfile: sockSendfile() through a socket transport, its reading paused meanwhile. */
+  sendfile(transport: Transport, file: SendfileFile, offset: number = 0, count: number | null = null, options: SendfileOptions = {}): Promise<number> {
+    return sendfile(this, transport, file, offset, count, options);
   }
 
   // ------------------------------------------------------------ executors
