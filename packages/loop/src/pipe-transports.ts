@@ -14,7 +14,13 @@ import type { BaseProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 
 /** What connectReadPipe/connectWritePipe take: a descriptor or an object with fileno(). */
-export type PipeLike = number | { fileno(): number } | object;
+export type PipeLike = number | FileLikePipe | object;
+
+/** An object whose descriptor is what `fileno()` returns (Python's file objects). */
+export interface FileLikePipe {
+  /** The descriptor. */
+  fileno(): number;
+}
 
 /**
  * os.fstat(fd).st_mode's file type, as S_ISFIFO/S_ISSOCK/S_ISCHR; a
