@@ -14,6 +14,9 @@ import { copyOut, SCRATCH_SIZE, scratchView } from './socket/scratch.js';
 
 const EBADF = errnoConstants.EBADF!;
 const EINVAL = errnoConstants.EINVAL!;
+// Read once, not on every call (two property loads fewer per read/write).
+const readFn = binding.read;
+const writeFn = binding.write;
 
 /**
  * Converts a descriptor as Python's `int` converter does: TypeError for a
@@ -90,7 +93,7 @@ export function read(fd: number, n: number): Buffer {
       typeof n === 'number' && n > 0 && n <= SCRATCH_SIZE && (n | 0) === n) {
     let got: number;
     try {
-      got = binding.read(fd, scratchView(n), 0, n);
+      got = readFn(fd, scratchView(n), 0, n);
     } catch (e) {
       throw fromNative(e);
     }
@@ -130,7 +133,7 @@ export function readinto(fd: number, buffer: ArrayBufferView): number {
 export function write(fd: number, data: ArrayBufferView | string): number {
   if (typeof fd === 'number' && fd >= 0 && (fd | 0) === fd && ArrayBuffer.isView(data)) {
     try {
-      return binding.write(fd, data, 0, data.byteLength);
+      return writeFn(fd, data, 0, data.byteLength);
     } catch (e) {
       throw fromNative(e);
     }

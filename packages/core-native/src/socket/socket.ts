@@ -19,6 +19,10 @@ const EWOULDBLOCK = E.EWOULDBLOCK ?? EAGAIN;
 const EINPROGRESS = E.EINPROGRESS!;
 const ECONNRESET = E.ECONNRESET!;
 const NONBLOCK_FLAGS = (SOCK_NONBLOCK ?? 0) | (SOCK_CLOEXEC ?? 0);
+// The per-call bindings, read once, not on every call.
+const recvView = binding.recv_view;
+const sendView = binding.send_view;
+const setBlocking = binding.set_blocking;
 
 /** The `Socket` constructor's arguments (Python's keywords) as one options object. */
 export interface SocketOptions {
@@ -271,7 +275,7 @@ export class Socket implements Disposable {
         flags === 0 && (t === null || t === 0) && fd >= 0) {
       let got: number;
       try {
-        got = binding.recv_view(fd, scratchView(bufsize));
+        got = recvView(fd, scratchView(bufsize));
       } catch (e) {
         throw fromNative(e);
       }
@@ -305,7 +309,7 @@ export class Socket implements Disposable {
     if (nbytes === 0 && flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(buffer) &&
         buffer.byteLength > 0) {
       try {
-        return binding.recv_view(fd, buffer);
+        return recvView(fd, buffer);
       } catch (e) {
         throw fromNative(e);
       }
@@ -335,7 +339,7 @@ export class Socket implements Disposable {
     const fd = this.#fd;
     if (flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(data)) {
       try {
-        return binding.send_view(fd, data);
+        return sendView(fd, data);
       } catch (e) {
         throw fromNative(e);
       }
@@ -356,7 +360,7 @@ export class Socket implements Disposable {
     let off = 0;
     if (flags === 0 && (timeout === null || timeout === 0) && fd >= 0 && ArrayBuffer.isView(data)) {
       try {
-        off = binding.send_view(fd, data);
+        off = sendView(fd, data);
       } catch (e) {
         throw fromNative(e);
       }
@@ -390,7 +394,7 @@ export class Socket implements Disposable {
     if (typeof flag === 'boolean' && cur >= 0) {
       this.#timeout = flag ? null : 0;
       try {
-        binding.set_blocking(cur, flag);
+        setBlocking(cur, flag);
       } catch (e) {
         throw fromNative(e);
       }
