@@ -17,7 +17,7 @@ export { isBufferedProtocol, type AnyProtocol, type BaseProtocol, type BufferedP
 export { SelectorSocketTransport, type Transport } from './transports.js';
 export { Server, type ServerAddress } from './server.js';
 export { run } from './run.js';
-export { ImmediateExecutor, isExecutor, type Executor } from './executor.js';
+export { ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor, type WorkerFunction, type WorkerFunctionSource } from './executor.js';
 export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipes.js';
 export {

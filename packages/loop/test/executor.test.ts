@@ -4,10 +4,17 @@
 // contract: fn runs after the call returns, its errors come back through
 // the promise, shutdown waits and then refuses work, close() shuts it down.
 import t from 'tap';
-import { EventLoop, ImmediateExecutor, isExecutor, type Executor } from '@iomux/loop';
-import { RuntimeError } from '@iomux/core-native/error-classes';
+import * as fs from 'node:fs';
+import * as nodeOs from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
+import { EventLoop, ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor } from '@iomux/loop';
+import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { sleep } from './helpers.js';
+
+const bad = (x: unknown): any => x;
 
 checkNoFdLeak(t);
 
@@ -142,4 +149,86 @@ t.test('ImmediateExecutor.shutdown refuses new work; close() shuts the default d
   });
   loop.close();
   t.same(shutdownWith, [false], 'close() calls shutdown(false), as asyncio');
+});
+
+// ThreadPoolExecutor: workerFunction()s in worker threads.
+const modDir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'iomux-executor-'));
+t.teardown(() => fs.rmSync(modDir, { recursive: true, force: true }));
+const MOD = path.join(modDir, 'work.cjs');
+fs.writeFileSync(
+  MOD,
+  `const { threadId } = require('node:worker_threads');
+exports.add = (a, b) => a + b;
+exports.thread = () => threadId;
+exports.spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return threadId; };
+exports.fail = () => { throw new RangeError('in the worker'); };
+exports.later = async (v) => { await new Promise((r) => setTimeout(r, 20)); return v; };
+exports.notAFunction = 42;
+`,
+);
+
+t.test('ThreadPoolExecutor runs a workerFunction in another thread', async (t) => {
+  const loop = new EventLoop();
+  const pool = new ThreadPoolExecutor(2);
+  t.teardown(() => {
+    loop.close();
+    return pool.shutdown();
+  });
+  const add = workerFunction<[number, number], number>(MOD, 'add');
+  const thread = workerFunction<[], number>(pathToFileURL(MOD), 'thread');
+  await loop.runUntilComplete(async () => {
+    t.equal(await loop.runInExecutor(pool, add, 2, 3), 5);
+    t.not(await loop.runInExecutor(pool, thread), threadId, 'not this thread');
+    t.equal(await add(1, 1), 2, 'called directly, it runs here');
+    t.equal(await loop.runInExecutor(pool, workerFunction(MOD, 'later'), { deep: [1, 'x'] }).then((v) => JSON.stringify(v)), '{"deep":[1,"x"]}', 'structured clone both ways');
+    await t.rejects(loop.runInExecutor(pool, workerFunction(MOD, 'fail')), new RangeError('in the worker'));
+    await t.rejects(loop.runInExecutor(pool, workerFunction(MOD, 'notAFunction')), TypeError);
+    await t.rejects(loop.runInExecutor(pool, workerFunction(MOD, 'missing')), TypeError);
+    await t.rejects(loop.runInExecutor(pool, workerFunction(path.join(modDir, 'none.cjs'), 'x')), { code: 'ERR_MODULE_NOT_FOUND' });
+    await t.rejects(loop.runInExecutor(pool, add, bad(() => 1), 1), { name: 'DataCloneError' }, 'an argument that cannot be cloned');
+    await t.rejects(loop.runInExecutor(pool, (() => 1) as never), TypeError, 'a closure');
+    t.equal(await loop.runInExecutor(pool, add, 1, 2), 3, 'still usable after errors');
+  });
+});
+
+t.test('ThreadPoolExecutor frees the loop from CPU-bound work, maxWorkers at a time', async (t) => {
+  const loop = new EventLoop();
+  const pool = new ThreadPoolExecutor(2);
+  t.teardown(() => loop.close());
+  const spin = workerFunction<[number], number>(MOD, 'spin');
+  await loop.runUntilComplete(async () => {
+    let ticks = 0;
+    const h = setInterval(() => ticks++, 5);
+    const ids = await Promise.all([loop.runInExecutor(pool, spin, 200), loop.runInExecutor(pool, spin, 200), loop.runInExecutor(pool, spin, 200)]);
+    clearInterval(h);
+    t.ok(ticks >= 10, `Node's timers ran meanwhile (${ticks} ticks)`);
+    t.equal(new Set(ids).size, 2, 'two threads');
+    t.equal(pool.threads, 2);
+  });
+  let finished = false;
+  const pending = loop.runInExecutor(pool, spin, 50).then(() => {
+    finished = true;
+  });
+  await pool.shutdown();
+  t.ok(finished, 'submitted work finished before shutdown resolved');
+  await pending;
+  t.equal(pool.threads, 0);
+  await t.rejects(pool.submit(spin, 1), new RuntimeError('cannot schedule new futures after shutdown'));
+});
+
+t.test('ThreadPoolExecutor and workerFunction hostile arguments', async (t) => {
+  t.throws(() => new ThreadPoolExecutor(0), new ValueError('max_workers must be greater than 0'));
+  t.throws(() => new ThreadPoolExecutor(-1), ValueError);
+  t.throws(() => new ThreadPoolExecutor(bad('2')), TypeError);
+  t.throws(() => new ThreadPoolExecutor(1.5), TypeError);
+  t.throws(() => workerFunction('relative.js', 'x'), ValueError);
+  t.throws(() => workerFunction(MOD, bad(3)), TypeError);
+  const pool = new ThreadPoolExecutor(1);
+  t.equal(pool.threads, 0, 'threads start with the work');
+  await pool.shutdown();
+  const loop = new EventLoop();
+  loop.setDefaultExecutor(new ThreadPoolExecutor(1));
+  await t.rejects(loop.runInExecutor(null, () => 1), TypeError, 'a closure on a thread pool default');
+  await loop.shutdownDefaultExecutor();
+  loop.close();
 });
