@@ -13,7 +13,7 @@ import { B, C, SETSIZE, toCInt } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, checkWaitOptions, isOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
+import { PendingWait, checkWaitOptions, isOptions, type AddonLook, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 
 // From the addon; absent without epoll, where no Epoll is ever made.
 const CTL_ADD = C.EPOLL_CTL_ADD!;
@@ -212,7 +212,7 @@ export class Epoll implements Disposable {
         const found = this.#wait(0, max);
         if (found.length > 0 || ms === 0) return Promise.resolve(found);
       }
-      return this.#start(() => this.#wait(0, max), ms, signal, true);
+      return this.#start(() => this.#wait(0, max), ms, signal, true, undefined, this.#look(max, this.#pairsLook));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -225,10 +225,37 @@ export class Epoll implements Disposable {
   /** pollEachAsync()'s look, made once per object: [n] after visiting, or []. */
   readonly #lookEach = (): number[] => {
     const n = this.#waitRaw(0, this.#eachMax);
-    if (n === 0) return NO_EVENTS;
+    return n === 0 ? NO_EVENTS : this.#eachFound(n);
+  };
+
+  /** After the addon's look (n > 0 events in #out): pollEachAsync's result, and pollAsync's. */
+  readonly #eachFound = (n: number): number[] => {
     this.#visit(n, this.#eachVisit);
     return [n];
   };
+  readonly #pairsLook = (n: number): Array<[number, number]> => this.#pairsOf(n);
+
+  /**
+   * The look the addon makes when the wait wakes (PendingWait.arm): into
+   * #out, grown first to hold `max` events. One record per object.
+   */
+  #look<T>(max: number, found: (n: number) => T[]): AddonLook<T> {
+    if (this.#out.length < STRIDE * max) this.#out = new Int32Array(STRIDE * max);
+    const l = (this.#addonLook ??= { out: this.#out, maxevents: max, found });
+    l.out = this.#out;
+    l.maxevents = max;
+    l.found = found;
+    return l as AddonLook<T>;
+  }
+  #addonLook: { out: Int32Array; maxevents: number; found: (n: number) => unknown[] } | undefined;
+
+  /** The first `n` events in #out as [fd, events] pairs. */
+  #pairsOf(n: number): Array<[number, number]> {
+    const out = this.#out;
+    const result: Array<[number, number]> = new Array(n);
+    for (let i = 0, j = 0; i < n; i++, j += STRIDE) result[i] = [out[j + FD_AT]!, out[j + EV_AT]! >>> 0];
+    return result;
+  }
 
   /** Every wait's onSettle, made once per object. */
   readonly #settle = (): void => {
@@ -243,12 +270,13 @@ export class Epoll implements Disposable {
     signal: AbortSignal | undefined,
     assumeNotReady: boolean,
     map?: (list: T[]) => R,
+    look?: AddonLook<T>,
   ): Promise<R> {
     if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
     const wait = new PendingWait<T, R>(attempt, ms, signal, this.#settle, !assumeNotReady, map);
     if (!wait.done) {
       this.#inFlight = wait;
-      wait.arm(this.#handle!);
+      wait.arm(this.#handle!, look);
     }
     return wait.promise;
   }
@@ -322,7 +350,7 @@ export class Epoll implements Disposable {
       this.#eachMax = max;
       this.#eachVisit = visit;
       // The wait's results are [n] or []: resolved as the count.
-      return this.#start(this.#lookEach, ms, signal, true, countOf);
+      return this.#start(this.#lookEach, ms, signal, true, countOf, this.#look(max, this.#eachFound));
     } catch (e) {
       return Promise.reject(e);
     }

@@ -456,3 +456,45 @@ t.test('test_threaded_poll', async (t) => {
   }
   t.same(pollster.poll(0), [[w, select.POLLOUT]], 'poll() works again once it has');
 });
+
+// An epoll wait woken through Node's loop has its look made by the addon
+// (native/wait.cc), into the object's event array grown for maxevents first.
+t.test('epoll: a wait woken through the loop sees every event, visits, rejects', { skip: select.epoll === undefined && 'Test needs select.epoll' }, async (t) => {
+  const ep = select.epoll!();
+  t.teardown(() => ep.close());
+  const pipes: Array<[number, number]> = [];
+  // More than the 64 events the object's array starts with.
+  for (let i = 0; i < 70; i++) {
+    const p = os.pipe();
+    pipes.push(p);
+    t.teardown(() => {
+      os.close(p[0]);
+      os.close(p[1]);
+    });
+    ep.register(p[0], EPOLLIN);
+  }
+  const NOT_READY = { assumeNotReady: true };
+  const all = ep.pollAsync(null, 100, NOT_READY);
+  await sleep(10);
+  for (const [, w] of pipes) os.write(w, Buffer.from('x'));
+  const got = (await all).map(([fd]) => fd).sort((a, b) => a - b);
+  t.same(got, pipes.map(([r]) => r).sort((a, b) => a - b), 'pollAsync: all 70 pairs');
+
+  for (const [r] of pipes.slice(1)) ep.unregister(r);
+  const [r0, w0] = pipes[0]!;
+  os.read(r0, 1);
+  const seen: number[] = [];
+  const each = ep.pollEachAsync(null, 1, (fd) => void seen.push(fd), NOT_READY);
+  await sleep(10);
+  t.same(seen, [], 'nothing visited before the write');
+  os.write(w0, Buffer.from('y'));
+  t.equal(await each, 1, 'pollEachAsync: one event');
+  t.same(seen, [r0], 'visited once the loop woke');
+
+  const boom = new Error('visit failed');
+  const failing = ep.pollEachAsync(null, 1, () => {
+    throw boom;
+  }, NOT_READY);
+  await t.rejects(failing, boom, 'a visit that throws after the wake rejects');
+  t.same(ep.poll(0), [[r0, EPOLLIN]], 'and no wait is left in flight');
+});

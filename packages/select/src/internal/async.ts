@@ -33,6 +33,18 @@ export interface AsyncWaitOptions {
   assumeNotReady?: boolean;
 }
 
+/** The look the addon makes on a wake (epoll): see PendingWait.arm(). */
+export interface AddonLook<T> {
+  /** Where epoll_wait() writes its events (struct epoll_event[]). */
+  readonly out: Int32Array;
+  readonly maxevents: number;
+  /** The result from the n > 0 events the addon found. */
+  found(n: number): T[];
+}
+
+/** fdhandle_watch with the addon's look (native/wait.cc). */
+type WatchLooking = (h: FdHandle, callback: (status: number, found?: number) => void, out: Int32Array, maxevents: number) => void;
+
 /** Node's setTimeout takes at most 2**31 - 1 ms; longer waits re-arm. */
 const MAX_TIMER_MS = 2147483647;
 
@@ -132,12 +144,22 @@ export class PendingWait<T, R = T[]> {
     }
   }
 
-  /** Starts (or re-starts) watching `handle`, the descriptor to wake on. */
-  arm(handle: FdHandle): void {
+  /**
+   * Starts (or re-starts) watching `handle`, the descriptor to wake on.
+   * For an epoll descriptor the addon can also make the wait's look:
+   * `look` gives the array epoll_wait() writes into, maxevents, and what
+   * turns its n > 0 events into the result (a wake that finds nothing
+   * then never enters JS).
+   */
+  arm(handle: FdHandle, look?: AddonLook<T>): void {
     if (this.#done) return;
     this.#handle = handle;
+    if (look !== undefined) this.#addonLook = look;
     try {
-      B.fdhandle_watch(handle, (this.#onReadable ??= (status: number): void => this.#readable(status)));
+      const onReadable = (this.#onReadable ??= (status: number, found?: number): void => this.#readable(status, found));
+      const l = this.#addonLook;
+      if (l === undefined) B.fdhandle_watch(handle, onReadable);
+      else (B.fdhandle_watch as WatchLooking)(handle, onReadable, l.out, l.maxevents);
       this.#watching = true;
     } catch (e) {
       // The watch needs a descriptor of its own (native/wait.cc).
@@ -199,12 +221,27 @@ export class PendingWait<T, R = T[]> {
   }
 
   /** The addon's callback: made at the first arm, not for a wait settled at once. */
-  #onReadable: ((status: number) => void) | undefined;
+  #onReadable: ((status: number, found?: number) => void) | undefined;
+  /** The look the addon makes for this wait, if any (see arm()). */
+  #addonLook: AddonLook<T> | undefined;
 
-  #readable(status: number): void {
+  #readable(status: number, found?: number): void {
     // The addon stopped the one-shot watch before calling us.
     this.#watching = false;
     if (this.#done) return;
+    if (found !== undefined && found > 0) {
+      // The addon has looked: `found` events are in the look's array.
+      let r: T[];
+      try {
+        r = this.#addonLook!.found(found);
+      } catch (e) {
+        this.#finish(undefined, e);
+        return;
+      }
+      this.#finish(r);
+      return;
+    }
+    // found < 0 (-errno): the look below throws what it is.
     if (status < 0) {
       // libuv reported an error on our own epoll descriptor: let the
       // non-blocking call say what it is (it throws), or give up.
