@@ -21,15 +21,19 @@ export function scratchView(n: number): Buffer {
   return view;
 }
 
+let src: Buffer | null = null;
+let srcLength = 0;
+
 /** A new Buffer holding the first `got` bytes of the area. */
 export function copyOut(got: number): Buffer {
   const out = Buffer.allocUnsafe(got);
   if (got === 0) return out;
-  const src = area!;
-  if (got <= 64) {
-    for (let i = 0; i < got; i++) out[i] = src[i]!;
-  } else {
-    out.set(src.subarray(0, got));
+  // set() from a view kept for the next call: a memcpy, where a fresh
+  // subarray or a byte loop costs several times as much (CALLS).
+  if (got !== srcLength) {
+    src = got === viewLength ? view! : area!.subarray(0, got);
+    srcLength = got;
   }
+  out.set(src!);
   return out;
 }
