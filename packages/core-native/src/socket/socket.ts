@@ -23,6 +23,7 @@ const NONBLOCK_FLAGS = (SOCK_NONBLOCK ?? 0) | (SOCK_CLOEXEC ?? 0);
 const recvView = binding.recv_view;
 const sendView = binding.send_view;
 const setBlocking = binding.set_blocking;
+const acceptFn = binding.accept;
 
 /** The `Socket` constructor's arguments (Python's keywords) as one options object. */
 export interface SocketOptions {
@@ -201,7 +202,19 @@ export class Socket implements Disposable {
    * @throws {TimeoutError} if the timeout passes first
    */
   accept(): [Socket, SocketAddress] {
-    const [nfd, fam, host, port] = this.#io(false, 'accept', (fd) => binding.accept(fd));
+    const t = this.#timeout;
+    const fd = this.#fd;
+    let res: [number, number, string, number];
+    if ((t === null || t === 0) && fd >= 0) {
+      try {
+        res = acceptFn(fd);
+      } catch (e) {
+        throw fromNative(e);
+      }
+    } else {
+      res = this.#io(false, 'accept', (f) => acceptFn(f));
+    }
+    const [nfd, fam, host, port] = res;
     // The constructor owns nfd from its first step (every argument is an
     // int already) and closes it if it fails, so nothing can leak here.
     const sock = new Socket(this.#family, this.#type, this.#proto, nfd);
