@@ -258,6 +258,37 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #ifdef EAI_NODATA
   CI(sock, EAI_NODATA);
 #endif
+#ifdef EAI_SYSTEM
+  CI(sock, EAI_SYSTEM);
+#endif
+#ifdef EAI_OVERFLOW
+  CI(sock, EAI_OVERFLOW);
+#endif
+  // getaddrinfo(3) flags and getnameinfo(3) flags, for the loop's resolver.
+  CI(sock, AI_PASSIVE);
+  CI(sock, AI_CANONNAME);
+  CI(sock, AI_NUMERICHOST);
+  CI(sock, AI_NUMERICSERV);
+#ifdef AI_V4MAPPED
+  CI(sock, AI_V4MAPPED);
+#endif
+#ifdef AI_ALL
+  CI(sock, AI_ALL);
+#endif
+#ifdef AI_ADDRCONFIG
+  CI(sock, AI_ADDRCONFIG);
+#endif
+  CI(sock, NI_NUMERICHOST);
+  CI(sock, NI_NUMERICSERV);
+  CI(sock, NI_NAMEREQD);
+  CI(sock, NI_DGRAM);
+  CI(sock, NI_NOFQDN);
+#ifdef NI_MAXHOST
+  CI(sock, NI_MAXHOST);
+#endif
+#ifdef NI_MAXSERV
+  CI(sock, NI_MAXSERV);
+#endif
   exports.Set("socket_constants", sock);
 
   Napi::Object err = Napi::Object::New(env);

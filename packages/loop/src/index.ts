@@ -15,7 +15,11 @@ export { BaseEventLoop, type ExceptionHandler, type Logger } from './base-events
 export { SelectorEventLoop, SelectorEventLoop as EventLoop, type EventLoopOptions, type CreateServerOptions } from './selector-events.js';
 export { isBufferedProtocol, type AnyProtocol, type BaseProtocol, type BufferedProtocol, type Protocol, type ProtocolFactory } from './protocols.js';
 export { SelectorSocketTransport, type Transport } from './transports.js';
-export { Server, type ServerAddress } from './server.js';
+export { Server, type ServerAddress, type ServeForeverOptions } from './server.js';
+export { type CreateConnectionOptions } from './connect.js';
+export { type ServerHosts } from './create-server.js';
+export { type UnixPath, type CreateUnixConnectionOptions, type CreateUnixServerOptions } from './unix.js';
+export { type AddrInfo, type GetaddrinfoOptions, type InetSockaddr } from './resolve.js';
 export { run } from './run.js';
 export { ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor, type WorkerFunction, type WorkerFunctionSource } from './executor.js';
 export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
@@ -23,6 +27,8 @@ export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './
 export {
   openConnection,
   startServer,
+  openUnixConnection,
+  startUnixServer,
   StreamReader,
   StreamWriter,
   StreamReaderProtocol,

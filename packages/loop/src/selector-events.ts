@@ -3,8 +3,8 @@
  * Lib/asyncio/selector_events.py (readers and writers, the sock_* methods;
  * transports are in transports.ts and use this loop's readers/writers).
  */
-import { errnoConstants, fromErrno, pyTypeName, socket, toCInt, type Socket } from '@iomux/core-native';
-import { OSError, ValueError } from '@iomux/core-native/error-classes';
+import { pyTypeName, type Socket } from '@iomux/core-native';
+import { ValueError } from '@iomux/core-native/error-classes';
 import {
   DefaultSelector,
   EVENT_READ as SELECTORS_EVENT_READ,
@@ -17,23 +17,19 @@ import {
 import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
 import type { AnyProtocol, BaseProtocol, Protocol, ProtocolFactory } from './protocols.js';
-import { Server } from './server.js';
-import { SelectorSocketTransport, type Transport } from './transports.js';
+import type { Server } from './server.js';
+import type { Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
 import { isRetryError } from './internal/retry.js';
+import { connectAcceptedSocket, createConnection, sockConnect, type CreateConnectionOptions } from './connect.js';
+import { createServer, type CreateServerOptions, type ServerHosts } from './create-server.js';
+import { createUnixConnection, createUnixServer, type CreateUnixConnectionOptions, type CreateUnixServerOptions, type UnixPath } from './unix.js';
+import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from './resolve.js';
 import { ExecutorSlot, type Executor } from './executor.js';
 import { sendfile, sockSendfile, type SendfileFile, type SendfileOptions } from './sendfile.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
 
-/** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
-export interface CreateServerOptions {
-  /** listen() backlog, and connections accepted per wake-up (100). */
-  backlog?: number;
-  /** SO_REUSEADDR (default true, as asyncio on POSIX). */
-  reuseAddress?: boolean;
-  /** SO_REUSEPORT. */
-  reusePort?: boolean;
-}
+export type { CreateServerOptions } from './create-server.js';
 
 type Callback = (...args: any[]) => unknown;
 /** What a key's data holds: [reader, writer]. */
@@ -44,10 +40,7 @@ type ReaderWriter = [Handle | null, Handle | null];
 // and these are read for every event the selector reports.
 const EVENT_READ = SELECTORS_EVENT_READ;
 const EVENT_WRITE = SELECTORS_EVENT_WRITE;
-const EINPROGRESS = errnoConstants.EINPROGRESS;
-const EALREADY = errnoConstants.EALREADY;
 const NOT_READY = Object.freeze({ assumeNotReady: true });
-const { SOL_SOCKET, SO_ERROR } = socket;
 
 /** Options of `new EventLoop()` and `run()`. */
 export interface EventLoopOptions {
@@ -313,119 +306,58 @@ export class SelectorEventLoop extends BaseEventLoop {
     return [conn, addr];
   }
 
-  /** Connects `sock` (non-blocking) to `address`. */
-  async sockConnect(sock: Socket, address: Parameters<Socket['connect']>[0]): Promise<void> {
-    this.#checkNonBlocking(sock);
-    try {
-      sock.connect(address);
-      return;
-    } catch (e) {
-      // The rest of asyncio's BlockingIOError: a connect still under way.
-      if (!(isRetryError(e) || (e instanceof OSError && (e.errno === EINPROGRESS || e.errno === EALREADY)))) throw e;
-    }
-    const fd = sock.fileno();
-    await new Promise<void>((resolve, reject) => {
-      this.addWriter(fd, () => {
-        this.removeWriter(fd);
-        let err: number;
-        try {
-          err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
-        } catch (e) {
-          reject(e);
-          return;
-        }
-        if (err !== 0) reject(fromErrno(err, undefined, { syscall: 'connect' }));
-        else resolve();
-      });
-    });
+  /** Connects `sock` (non-blocking) to `address`; a host name is resolved first (connect.ts). */
+  sockConnect(sock: Socket, address: Parameters<Socket['connect']>[0]): Promise<void> {
+    return sockConnect(this, sock, address);
   }
 
   // ------------------------------------------------ servers and connections
 
   /**
-   * asyncio's create_server: listens on `host`:`port` (port 0 picks one;
-   * host null or '' is every interface) and makes a transport and a
-   * protocol from `protocolFactory` for each connection. Resolves with the
-   * Server, already serving.
+   * asyncio's create_server: listens on every address of `host` (a name, a
+   * list, or null/'' for every family) at `port`, or on `options.sock`
+   * (create-server.ts). Resolves with the Server, serving unless
+   * `startServing: false`.
    */
-  async createServer(
-    protocolFactory: ProtocolFactory,
-    host: string | null = null,
-    port: number = 0,
-    options: CreateServerOptions = {},
-  ): Promise<Server> {
-    this._checkClosed();
-    if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be callable, not '${pyTypeName(protocolFactory)}'`);
-    // Checked before any socket exists (listen() would throw after bind); a
-    // server that accepts 0 connections per turn would never accept.
-    const backlog = Math.max(toCInt(options.backlog ?? 100), 1);
-    const targets: Array<[number, unknown]> =
-      host === null || host === ''
-        ? [[socket.AF_INET, ['0.0.0.0', port]]]
-        : socket.streamTargets(host, port);
-    const sockets: Socket[] = [];
-    try {
-      for (const [af, sa] of targets) {
-        const sock = new socket.Socket(af, socket.SOCK_STREAM, socket.IPPROTO_TCP);
-        sockets.push(sock);
-        if (options.reuseAddress ?? true) sock.setsockopt(SOL_SOCKET, socket.SO_REUSEADDR, 1);
-        if (options.reusePort) {
-          if (socket.SO_REUSEPORT === undefined) throw new ValueError('reuse_port not supported by socket module');
-          sock.setsockopt(SOL_SOCKET, socket.SO_REUSEPORT, 1);
-        }
-        // Disable IPv4/IPv6 dual stack support (enabled by default on
-        // Linux) which makes a single socket listen on both families.
-        if (af === socket.AF_INET6 && socket.IPV6_V6ONLY !== undefined) sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1);
-        sock.bind(sa as Parameters<Socket['bind']>[0]);
-        sock.setblocking(false);
-        // With port 0, one address only: each family would get its own port.
-        if (port === 0 && targets.length > 1) break;
-      }
-    } catch (e) {
-      for (const s of sockets) s.close();
-      throw e;
-    }
-    const server = new Server(this, sockets, protocolFactory, backlog);
-    server._startServing();
-    return server;
+  createServer(protocolFactory: ProtocolFactory, host: ServerHosts = null, port: number | string | null = null, options: CreateServerOptions = {}): Promise<Server> {
+    return createServer(this, protocolFactory, host, port, options);
   }
 
   /**
-   * asyncio's create_connection: connects to `host`:`port` (each address in
-   * turn) and resolves with `[transport, protocol]` once the protocol's
+   * asyncio's create_connection: connects to `host`:`port` (every resolved
+   * address in turn, or raced with happyEyeballsDelay), or wraps
+   * `options.sock` (connect.ts); resolves with `[transport, protocol]` once
    * connectionMade has run.
    */
-  async createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string, port: number): Promise<[Transport, P]> {
+  createConnection<P extends AnyProtocol>(protocolFactory: () => P, host: string | null = null, port: number | string | null = null, options: CreateConnectionOptions = {}): Promise<[Transport, P]> {
+    return createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /** asyncio's connect_accepted_socket: a transport on a connection accepted elsewhere (a Socket or a descriptor). */
+  connectAcceptedSocket<P extends AnyProtocol>(protocolFactory: () => P, sock: Socket | number, options: { ssl?: unknown } = {}): Promise<[Transport, P]> {
+    return connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /** asyncio's create_unix_server: listens on the Unix socket `path` or `options.sock` (unix.ts). */
+  createUnixServer(protocolFactory: ProtocolFactory, path: UnixPath | null = null, options: CreateUnixServerOptions = {}): Promise<Server> {
+    return createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /** asyncio's create_unix_connection: connects to the Unix socket `path`, or wraps `options.sock` (unix.ts). */
+  createUnixConnection<P extends AnyProtocol>(protocolFactory: () => P, path: UnixPath | null = null, options: CreateUnixConnectionOptions = {}): Promise<[Transport, P]> {
+    return createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** asyncio's getaddrinfo, on Node's resolver (resolve.ts): `[family, type, proto, canonname, sockaddr]` entries. */
+  async getaddrinfo(host: unknown, port: unknown, options: GetaddrinfoOptions = {}): Promise<AddrInfo[]> {
     this._checkClosed();
-    if (typeof protocolFactory !== 'function') throw new TypeError(`protocolFactory must be callable, not '${pyTypeName(protocolFactory)}'`);
-    const errors: unknown[] = [];
-    let sock: Socket | null = null;
-    for (const [af, sa] of socket.streamTargets(host, port)) {
-      const s = new socket.Socket(af, socket.SOCK_STREAM, socket.IPPROTO_TCP);
-      try {
-        s.setblocking(false);
-        await this.sockConnect(s, sa as Parameters<Socket['connect']>[0]);
-        sock = s;
-        break;
-      } catch (e) {
-        s.close();
-        errors.push(e);
-      }
-    }
-    if (sock === null) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `Multiple exceptions: ${errors.map(String).join(', ')}`);
-    let protocol: P;
-    let transport: SelectorSocketTransport;
-    try {
-      protocol = protocolFactory();
-      transport = new SelectorSocketTransport(this, sock, protocol);
-    } catch (e) {
-      // Nothing owns the connected socket yet.
-      sock.close();
-      throw e;
-    }
-    // Resolve once connectionMade() has been called (it is queued first).
-    await new Promise<void>((resolve) => this.callSoon(resolve));
-    return [transport, protocol];
+    return getaddrinfo(host, port, options);
+  }
+
+  /** asyncio's getnameinfo, on Node's resolver (resolve.ts): `[host, service]`. */
+  async getnameinfo(sockaddr: unknown, flags: number = 0): Promise<[string, string]> {
+    this._checkClosed();
+    return getnameinfo(sockaddr, flags);
   }
 
   // ------------------------------------------------------------- sendfile

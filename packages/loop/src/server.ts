@@ -3,9 +3,10 @@
  * loop of selector_events.py `_accept_connection`. Also an eventemitter3
  * emitter: 'connection' (transport), 'close'.
  */
+import * as fs from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { errnoConstants as E, pyTypeName, socket as S, type Socket } from '@iomux/core-native';
-import { BlockingIOError, ConnectionAbortedError, InterruptedError, OSError } from '@iomux/core-native/error-classes';
+import { BlockingIOError, ConnectionAbortedError, InterruptedError, OSError, RuntimeError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { SelectorSocketTransport } from './transports.js';
@@ -24,10 +25,27 @@ export interface ServerAddress {
   port: number;
 }
 
+/** A Unix socket path to remove at close, if still the file bound (asyncio 3.13's cleanup_socket). */
+export interface UnixCleanup {
+  /** The path bound. */
+  path: string | Buffer;
+  /** Its device and inode right after bind(). */
+  dev: number;
+  /** Its inode. */
+  ino: number;
+}
+
+/** `server.serveForever()`'s options. */
+export interface ServeForeverOptions {
+  /** Aborting it closes the server, waits for it, and rejects with the reason (asyncio's cancellation). */
+  signal?: AbortSignal;
+}
+
 /**
  * asyncio's `Server` (CPython 3.11 base_events.py): the listening sockets of
- * `loop.createServer()`, accepting until closed. Also an eventemitter3 emitter:
- * `'connection'` (transport) and `'close'`.
+ * `loop.createServer()` and `loop.createUnixServer()`, accepting until
+ * closed. Also an eventemitter3 emitter: `'connection'` (transport) and
+ * `'close'`.
  */
 export class Server extends EventEmitter {
   /** @internal The loop it accepts on. */
@@ -39,6 +57,10 @@ export class Server extends EventEmitter {
   #activeCount = 0;
   #waiters: Array<() => void> | null = [];
   #serving = false;
+  /** Settles serveForever() when the server closes. */
+  #servingForever: (() => void) | null = null;
+  /** @internal The Unix socket file to remove at close (createUnixServer with cleanupSocket). */
+  _unixCleanup: UnixCleanup | null = null;
 
   constructor(loop: SelectorEventLoop, sockets: Socket[], protocolFactory: ProtocolFactory, backlog: number) {
     super();
@@ -80,6 +102,53 @@ export class Server extends EventEmitter {
   /** Python's `server.is_serving()`: true while it accepts connections. */
   isServing(): boolean {
     return this.#serving;
+  }
+
+  /** The loop the server accepts on (Python's `server.get_loop()`). */
+  getLoop(): SelectorEventLoop {
+    return this._loop;
+  }
+
+  /**
+   * Python's `server.start_serving()`: starts accepting, if not already
+   * (servers start at once unless made with `startServing: false`).
+   */
+  async startServing(): Promise<void> {
+    this._startServing();
+    // Skip one loop iteration so that all the readers go through (asyncio's sleep(0)).
+    if (this._loop.isRunning()) await new Promise<void>((resolve) => this._loop.callSoon(resolve));
+  }
+
+  /**
+   * Python's `server.serve_forever()`: starts accepting, if not already, and
+   * settles once the server is closed: resolves after `close()`; with
+   * `signal`, an abort closes the server, waits for it (waitClosed) and
+   * rejects with the abort's reason, as asyncio's cancellation does.
+   * @throws {RuntimeError} if already awaited on serveForever(), or closed
+   */
+  async serveForever(options: ServeForeverOptions = {}): Promise<void> {
+    if (this.#servingForever !== null) throw new RuntimeError(`server ${String(this)} is already being awaited on serve_forever()`);
+    if (this._sockets === null) throw new RuntimeError(`server ${String(this)} is closed`);
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    this._startServing();
+    let onAbort: (() => void) | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#servingForever = resolve;
+        if (signal !== undefined) {
+          onAbort = () => {
+            this.#servingForever = null;
+            this.close();
+            this.waitClosed().then(() => reject(signal.reason), reject);
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+      });
+    } finally {
+      if (onAbort !== null) signal!.removeEventListener('abort', onAbort);
+      this.#servingForever = null;
+    }
   }
 
   /** @internal Starts accepting (createServer does this). */
@@ -147,11 +216,34 @@ export class Server extends EventEmitter {
         this._loop._removeReader(sock.fileno());
         sock.close();
       }
+      this.#cleanupUnixPath();
     } finally {
+      const forever = this.#servingForever;
+      this.#servingForever = null;
+      forever?.();
       // waitClosed() settles even if a socket could not be closed.
       if (this.#activeCount === 0) this.#wakeup();
     }
     this.emit('close');
+  }
+
+  /** asyncio 3.13's `_stop_serving` for Unix sockets: unlinks the path if it is still ours. */
+  #cleanupUnixPath(): void {
+    const c = this._unixCleanup;
+    if (c === null) return;
+    this._unixCleanup = null;
+    try {
+      const st = fs.statSync(c.path);
+      if (st.ino === c.ino && st.dev === c.dev) fs.unlinkSync(c.path);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ENOENT') return;
+      this._loop.callExceptionHandler({ message: `Unable to clean up listening UNIX socket ${String(c.path)}`, exception: err });
+    }
+  }
+
+  /** Python's repr: `<Server sockets=(...)>`. */
+  override toString(): string {
+    return `<Server sockets=(${this.sockets.map(String).join(', ')})>`;
   }
 
   /** Resolves once the server is closed and its connections are gone. */

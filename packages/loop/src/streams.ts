@@ -8,7 +8,10 @@ import { pyTypeName } from '@iomux/core-native';
 import { ConnectionResetError } from '@iomux/core-native/error-classes';
 import { getRunningLoop } from './events.js';
 import type { Protocol } from './protocols.js';
-import type { CreateServerOptions, SelectorEventLoop } from './selector-events.js';
+import type { SelectorEventLoop } from './selector-events.js';
+import type { CreateConnectionOptions } from './connect.js';
+import type { CreateServerOptions, ServerHosts } from './create-server.js';
+import type { CreateUnixConnectionOptions, CreateUnixServerOptions, UnixPath } from './unix.js';
 import type { Server } from './server.js';
 import type { Transport } from './transports.js';
 
@@ -237,30 +240,71 @@ export interface StreamOptions {
 
 /**
  * asyncio.open_connection: resolves with `[reader, writer]` connected to
- * `host`:`port`, on the running loop.
+ * `host`:`port` (a name is resolved), on the running loop; the other
+ * options are createConnection's.
  */
-export async function openConnection(host: string, port: number, options: StreamOptions = {}): Promise<[StreamReader, StreamWriter]> {
+export async function openConnection(
+  host: string | null = null,
+  port: number | string | null = null,
+  options: StreamOptions & CreateConnectionOptions = {},
+): Promise<[StreamReader, StreamWriter]> {
   const loop = getRunningLoop<SelectorEventLoop>();
-  const reader = new StreamReader(options.limit ?? DEFAULT_LIMIT);
+  const { limit, ...rest } = options ?? {};
+  const reader = new StreamReader(limit ?? DEFAULT_LIMIT);
   const protocol = new StreamReaderProtocol(reader, null, loop);
-  const [transport] = await loop.createConnection(() => protocol, host, port);
+  const [transport] = await loop.createConnection(() => protocol, host, port, rest);
   const writer = new StreamWriter(transport, protocol, reader, loop);
   return [reader, writer];
 }
 
+type ClientConnected = (reader: StreamReader, writer: StreamWriter) => unknown;
+
+/** The protocol factory of startServer and startUnixServer (checked before any socket exists). */
+function serverFactory(loop: SelectorEventLoop, clientConnected: ClientConnected, limit: number | undefined): () => StreamReaderProtocol {
+  if (typeof clientConnected !== 'function') throw new TypeError(`clientConnected must be callable, not '${pyTypeName(clientConnected)}'`);
+  // Checked now: each connection's StreamReader would fail on it later.
+  const lim = checkLimit(limit ?? DEFAULT_LIMIT);
+  return () => new StreamReaderProtocol(new StreamReader(lim), clientConnected, loop);
+}
+
 /**
- * asyncio.start_server: serves `host`:`port` on the running loop, calling
- * `clientConnected(reader, writer)` (may be async) for each connection.
+ * asyncio.start_server: serves `host`:`port` (a name, a list, or null/''
+ * for every family) on the running loop, calling `clientConnected(reader,
+ * writer)` (may be async) for each connection; the other options are
+ * createServer's.
  */
 export async function startServer(
-  clientConnected: (reader: StreamReader, writer: StreamWriter) => unknown,
-  host: string | null = null,
-  port = 0,
+  clientConnected: ClientConnected,
+  host: ServerHosts = null,
+  port: number | string | null = null,
   options: StreamOptions & CreateServerOptions = {},
 ): Promise<Server> {
   const loop = getRunningLoop<SelectorEventLoop>();
-  if (typeof clientConnected !== 'function') throw new TypeError(`clientConnected must be callable, not '${pyTypeName(clientConnected)}'`);
-  // Checked now: each connection's StreamReader would fail on it later.
-  const limit = checkLimit(options.limit ?? DEFAULT_LIMIT);
-  return loop.createServer(() => new StreamReaderProtocol(new StreamReader(limit), clientConnected, loop), host, port, options);
+  const { limit, ...rest } = options ?? {};
+  return loop.createServer(serverFactory(loop, clientConnected, limit), host, port, rest);
+}
+
+/** asyncio.open_unix_connection: `[reader, writer]` connected to the Unix socket `path` (or `options.sock`). */
+export async function openUnixConnection(
+  path: UnixPath | null = null,
+  options: StreamOptions & CreateUnixConnectionOptions = {},
+): Promise<[StreamReader, StreamWriter]> {
+  const loop = getRunningLoop<SelectorEventLoop>();
+  const { limit, ...rest } = options ?? {};
+  const reader = new StreamReader(limit ?? DEFAULT_LIMIT);
+  const protocol = new StreamReaderProtocol(reader, null, loop);
+  const [transport] = await loop.createUnixConnection(() => protocol, path, rest);
+  const writer = new StreamWriter(transport, protocol, reader, loop);
+  return [reader, writer];
+}
+
+/** asyncio.start_unix_server: serves the Unix socket `path` (or `options.sock`), as startServer. */
+export async function startUnixServer(
+  clientConnected: ClientConnected,
+  path: UnixPath | null = null,
+  options: StreamOptions & CreateUnixServerOptions = {},
+): Promise<Server> {
+  const loop = getRunningLoop<SelectorEventLoop>();
+  const { limit, ...rest } = options ?? {};
+  return loop.createUnixServer(serverFactory(loop, clientConnected, limit), path, rest);
 }
