@@ -4,6 +4,9 @@
 // Every result must still be a fresh Buffer of exactly the bytes read, and
 // every other call must behave as before (real sockets and pipes).
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as nodeOs from 'node:os';
+import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { binding, os, socket, socketpair, Socket, BlockingIOError, OSError, errnoConstants as E } from '@iomux/core-native';
@@ -146,6 +149,37 @@ t.test('setblocking: booleans and ints set O_NONBLOCK; a closed socket is EBADF'
   t.equal(s.gettimeout(), null, 'the mode is recorded before fcntl fails, as CPython');
   t.equal(s.fileno(), -1);
 });
+
+t.test('os.setBlocking flips O_NONBLOCK on a pipe, a file and a socket, and only that flag', async (t) => {
+  const [r, w] = os.pipe();
+  const file = fs.openSync(path.join(nodeOs.tmpdir(), `iomux-calls-${process.pid}`), 'w+');
+  const [a, b] = socketpair();
+  for (const fd of [r, w, file, a.fileno()]) {
+    const before = fs.fstatSync(fd).mode;
+    os.setBlocking(fd, false);
+    t.equal(os.getBlocking(fd), false, `fd ${fd} non-blocking`);
+    os.setBlocking(fd, false);
+    t.equal(os.getBlocking(fd), false, 'setting it twice keeps it');
+    os.setBlocking(fd, true);
+    t.equal(os.getBlocking(fd), true, `fd ${fd} blocking again`);
+    t.equal(os.getInheritable(fd), false, 'close-on-exec untouched');
+    t.equal(fs.fstatSync(fd).mode, before);
+  }
+  t.throws(() => os.setBlocking(closedFdNumber(), true), { name: 'OSError', errno: E.EBADF });
+  fs.closeSync(file);
+  fs.unlinkSync(path.join(nodeOs.tmpdir(), `iomux-calls-${process.pid}`));
+  os.close(r);
+  os.close(w);
+  a.close();
+  b.close();
+});
+
+function closedFdNumber(): number {
+  const [r, w] = os.pipe();
+  os.close(r);
+  os.close(w);
+  return r;
+}
 
 t.test('os.read and os.write: exact, fresh results; checks unchanged', async (t) => {
   const [r, w] = os.pipe();
