@@ -103,6 +103,7 @@ export function connectResolved(loop: SelectorEventLoop, sock: Socket, address: 
 
 /** asyncio's `loop.sock_connect`: resolves a name in `address` first (AF_INET/AF_INET6). */
 export async function sockConnect(loop: SelectorEventLoop, sock: Socket, address: unknown): Promise<void> {
+  if (!(sock instanceof S.Socket)) throw new TypeError(`sock must be a Socket, not '${pyTypeName(sock)}'`);
   if (loop.getDebug() && sock.gettimeout() !== 0) throw new ValueError('the socket must be non-blocking');
   if (sock.family === S.AF_INET || sock.family === S.AF_INET6) {
     const resolved = await ensureResolved(address, { family: sock.family, type: sock.type, proto: sock.proto }, (h, p, o) => loop.getaddrinfo(h, p, o));
@@ -236,6 +237,7 @@ export async function createConnection<P extends AnyProtocol>(
   const delay = opts.happyEyeballsDelay ?? null;
   let interleave = opts.interleave ?? null;
   if (delay !== null && (typeof delay !== 'number' || !(delay >= 0))) throw new ValueError(`happyEyeballsDelay must be a non-negative number, not ${String(delay)}`);
+  if (interleave !== null && !Number.isSafeInteger(interleave)) throw new TypeError(`'${pyTypeName(interleave)}' object cannot be interpreted as an integer`);
   if (delay !== null && interleave === null) interleave = 1;
   if ((host !== null && host !== undefined) || (port !== null && port !== undefined)) {
     if (sock !== null) throw new ValueError('host/port and sock can not be specified at the same time');

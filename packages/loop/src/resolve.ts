@@ -11,7 +11,7 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { gaierror, pyTypeName, socketConstants as C, toCInt } from '@iomux/core-native';
-import { OSError, OverflowError } from '@iomux/core-native/error-classes';
+import { OSError, OverflowError, ValueError } from '@iomux/core-native/error-classes';
 import { serviceByName, serviceByPort } from './services.js';
 
 /** An AF_INET or AF_INET6 address as getaddrinfo returns it (Python's tuples). */
@@ -76,12 +76,15 @@ export function gaiError(name: string): gaierror {
   return new gaierror(code, text, { code: name });
 }
 
-/** A Node resolver error as Python's gaierror (ENOTFOUND is EAI_NONAME or EAI_NODATA). */
+/** A Node resolver error as Python's (ENOTFOUND is EAI_NONAME or EAI_NODATA). */
 function fromNodeDns(e: unknown): unknown {
   const code = (e as { code?: unknown } | null)?.code;
   if (code === 'ENOTFOUND') return gaiError('EAI_NONAME');
   if (typeof code === 'string' && code.startsWith('EAI_') && C[code] !== undefined) return gaiError(code);
-  return e;
+  // libuv's IDNA step refused the name (a label over 63 bytes, a lone
+  // surrogate): where Python's idna codec raises UnicodeError, a ValueError.
+  if (code === 'EINVAL') return new ValueError("encoding with 'idna' codec failed (UnicodeError: label empty or too long)");
+  return new OSError(e instanceof Error ? e.message : String(e));
 }
 
 /** The port a service names: numeric as glibc parses it, or looked up for `proto`. */
@@ -122,7 +125,7 @@ function socktypes(type: number, proto: number): Array<[number, number]> {
 
 /** An interface's index for an IPv6 zone ('%lo', '%2'); EAI_NONAME if there is none. */
 async function scopeIdOf(zone: string): Promise<number> {
-  if (/^[0-9]+$/.test(zone)) return Number(zone) >>> 0;
+  if (/^[0-9]+$/.test(zone) && Number(zone) <= 0xffffffff) return Number(zone);
   if (zone !== '' && !zone.includes('/') && zone !== '.' && zone !== '..') {
     try {
       return Number((await readFile(`/sys/class/net/${zone}/ifindex`, 'latin1')).trim());
@@ -249,6 +252,7 @@ export async function getnameinfo(sockaddr: unknown, flags: unknown = 0): Promis
   if (sockaddr.length < 2 || sockaddr.length > 4 || typeof host !== 'string' || !isInt(port) || !isInt(flowinfo) || !isInt(scopeId)) {
     throw new TypeError('getnameinfo(): illegal sockaddr argument');
   }
+  toCInt(port); // the "i" format: OverflowError past a C int
   if (Number(flowinfo) < 0 || Number(flowinfo) > 0xfffff) throw new OverflowError('getnameinfo(): flowinfo must be 0-1048575.');
   // As CPython: the host must be numeric (getaddrinfo with AI_NUMERICHOST).
   const infos = await getaddrinfo(host, port, { type: SOCK_DGRAM, flags: AI_NUMERICHOST });

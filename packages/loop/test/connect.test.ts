@@ -262,6 +262,8 @@ for (const backend of BACKENDS) {
         await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { ssl: true }), { name: 'ValueError', message: /ssl is not supported yet/ });
         await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { serverHostname: 'x' }), new ValueError('server_hostname is only meaningful with ssl'));
         await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { happyEyeballsDelay: -1 }), ValueError);
+        await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { interleave: 1n as never }), TypeError);
+        await t.rejects(loop.sockConnect({} as never, ['127.0.0.1', 80]), TypeError);
       });
     });
 

@@ -144,6 +144,10 @@ t.test('getaddrinfo: bad argument types, as socket.getaddrinfo', async (t) => {
   for (const port of [1.5, [1], {}, true]) await t.rejects(getaddrinfo('127.0.0.1', port), { name: 'OSError', message: 'Int or String expected' });
   await t.rejects(getaddrinfo('127.0.0.1', 80, { family: '2' as never }), new TypeError("'str' object cannot be interpreted as an integer"));
   await t.rejects(getaddrinfo('127.0.0.1', 80, { flags: 2 ** 40 }), OverflowError);
+  // Where Python's idna codec refuses a name (UnicodeError, a ValueError), libuv does too.
+  await t.rejects(getaddrinfo('a'.repeat(300), 80), { name: 'ValueError', message: /idna/ });
+  await t.rejects(getaddrinfo('\ud800', 80), { name: 'ValueError' });
+  await t.rejects(getaddrinfo('::1%4294967296', 80), { name: 'gaierror', code: 'EAI_NONAME' });
 });
 
 t.test('ensureResolved: numeric hosts at once, names through the resolver', async (t) => {
@@ -185,6 +189,7 @@ for (const backend of BACKENDS) {
         await t.rejects(loop.getnameinfo(['127.0.0.1', 'x']), new TypeError('getnameinfo(): illegal sockaddr argument'));
         await t.rejects(loop.getnameinfo(['127.0.0.1', 80, 0, 0]), { name: 'OSError', message: 'IPv4 sockaddr must be 2 tuple' });
         await t.rejects(loop.getnameinfo(['::1', 80, 2 ** 20, 0]), new OverflowError('getnameinfo(): flowinfo must be 0-1048575.'));
+        await t.rejects(loop.getnameinfo(['127.0.0.1', 2 ** 31]), OverflowError);
         await t.rejects(loop.getnameinfo(['nonexistent.invalid', 80]), gai('EAI_NONAME', 'Name or service not known'));
         await t.rejects(loop.getnameinfo(['127.0.0.1', 80], 1 << 20), gai('EAI_BADFLAGS', 'Bad value for ai_flags'));
       });
