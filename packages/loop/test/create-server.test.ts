@@ -85,6 +85,23 @@ for (const backend of BACKENDS) {
       await closeServer(loop, server);
     });
 
+    t.test('test_create_server_ipv6: IPv6 only, and a connection to it by family', { skip: NO_IPV6 }, async (t) => {
+      const loop = newLoop(t, backend);
+      const proto = new Proto();
+      const server = await loop.runUntilComplete(loop.createServer(() => proto, '::1', 0));
+      t.equal(server.sockets.length, 1);
+      t.same(server.address(), { address: '::1', family: 'IPv6', port: server.address()!.port });
+      const { port } = server.address()!;
+      // Nothing listens on 127.0.0.1 at that port; AF_INET6 finds it by name.
+      await t.rejects(loop.runUntilComplete(loop.createConnection(() => new Proto(), '127.0.0.1', port)), { name: 'ConnectionRefusedError' });
+      const [tr] = await loop.runUntilComplete(loop.createConnection(() => new Proto(), null, port, { family: INET6 }));
+      t.same(tr.getExtraInfo('peername'), ['::1', port, 0, 0]);
+      tr.close();
+      await loop.runUntilComplete(sleep(loop, 0.001));
+      proto.transport?.close();
+      await closeServer(loop, server);
+    });
+
     t.test('test_create_server_multiple_hosts: a list of hosts, duplicates bound once', async (t) => {
       const loop = newLoop(t, backend);
       const hosts = NO_IPV6 ? ['127.0.0.1', 'localhost', '127.0.0.1'] : ['127.0.0.1', '::1', '127.0.0.1'];
