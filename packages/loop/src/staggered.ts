@@ -70,7 +70,13 @@ export function staggeredRace<T>(
       } catch (e) {
         p = Promise.reject(e);
       }
-      if (delay !== null) timer = loop.callLater(delay, startNext);
+      if (delay !== null) {
+        try {
+          timer = loop.callLater(delay, startNext);
+        } catch {
+          // The loop closed: the next attempt starts when this one fails.
+        }
+      }
       p.then(
         (result) => {
           running--;
