@@ -48,6 +48,12 @@ export type SendfileFile = number | object;
 export interface SendfileOptions {
   /** Read and send when sendfile(2) cannot be used (default true); else SendfileNotAvailableError. */
   fallback?: boolean;
+  /**
+   * Cancels the send (asyncio's task cancellation): the promise rejects with
+   * the signal's reason, the socket's writer is removed and the file's
+   * position is left after what was sent.
+   */
+  signal?: AbortSignal;
 }
 
 function repr(x: unknown): string {
@@ -63,6 +69,13 @@ function checkParams(offset: unknown, count: unknown): [number, number | null] {
   if (!(typeof offset === 'bigint' || (typeof offset === 'number' && Number.isInteger(offset)))) throw new TypeError(`offset must be a non-negative integer (got ${repr(offset)})`);
   if (offset < 0) throw new ValueError(`offset must be a non-negative integer (got ${repr(offset)})`);
   return [Number(offset), count === null || count === undefined ? null : Number(count)];
+}
+
+/** The `signal` option: an AbortSignal or nothing. */
+function checkSignal(signal: unknown): AbortSignal | null {
+  if (signal === undefined || signal === null) return null;
+  if (!(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, not '${pyTypeName(signal)}'`);
+  return signal;
 }
 
 /** The file's descriptor, or null when it has none (an object with readinto()). */
@@ -107,16 +120,17 @@ export async function sockSendfile(loop: SelectorEventLoop, sock: Socket, file: 
   if (loop.getDebug() && sock.gettimeout() !== 0) throw new ValueError('the socket must be non-blocking');
   if (sock.type !== S.SOCK_STREAM) throw new ValueError('only SOCK_STREAM type sockets are supported');
   const [off, cnt] = checkParams(offset, count);
+  const signal = checkSignal(options.signal);
   try {
-    return await sockSendfileNative(loop, sock, file, off, cnt);
+    return await sockSendfileNative(loop, sock, file, off, cnt, signal);
   } catch (e) {
     if (!(e instanceof SendfileNotAvailableError) || options.fallback === false) throw e;
   }
-  return sockSendfileFallback(loop, sock, file, off, cnt);
+  return sockSendfileFallback(loop, sock, file, off, cnt, signal);
 }
 
 /** unix_events.py `_sock_sendfile_native`: sendfile(2) each time the socket is writable. */
-async function sockSendfileNative(loop: SelectorEventLoop, sock: Socket, file: unknown, offset: number, count: number | null): Promise<number> {
+async function sockSendfileNative(loop: SelectorEventLoop, sock: Socket, file: unknown, offset: number, count: number | null, signal: AbortSignal | null): Promise<number> {
   const fileno = fdOf(file);
   let fsize: number;
   try {
@@ -130,21 +144,29 @@ async function sockSendfileNative(loop: SelectorEventLoop, sock: Socket, file: u
   const fd = sock.fileno();
   let total = 0;
   let registered = false;
+  signal?.throwIfAborted();
   return new Promise<number>((resolve, reject) => {
-    const done = (err: unknown): void => {
+    const onAbort = (): void => done(signal!.reason, true);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const done = (err: unknown, failed: boolean): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
       if (registered) loop.removeWriter(fd);
       try {
         if (total > 0) os.lseek(fileno!, offset, os.SEEK_SET);
       } catch (e) {
-        err ??= e;
+        if (!failed) [err, failed] = [e, true];
       }
-      if (err !== null) reject(err);
+      if (failed) reject(err);
       else resolve(total);
     };
     const step = (): void => {
+      if (settled) return;
       if (count) {
         blocksize = count - total;
-        if (blocksize <= 0) return done(null);
+        if (blocksize <= 0) return done(null, false);
       }
       let sent: number;
       try {
@@ -156,9 +178,9 @@ async function sockSendfileNative(loop: SelectorEventLoop, sock: Socket, file: u
           // The connection closed in the middle: a ConnectionError on every POSIX system.
           err = new ConnectionError(E.ENOTCONN!, 'socket is not connected', { cause: exc });
         }
-        return done(total === 0 && exc instanceof OSError ? new SendfileNotAvailableError('os.sendfile call failed', { cause: exc }) : err);
+        return done(total === 0 && exc instanceof OSError ? new SendfileNotAvailableError('os.sendfile call failed', { cause: exc }) : err, true);
       }
-      if (sent === 0) return done(null); // EOF
+      if (sent === 0) return done(null, false); // EOF
       offset += sent;
       total += sent;
       wait();
@@ -171,8 +193,42 @@ async function sockSendfileNative(loop: SelectorEventLoop, sock: Socket, file: u
   });
 }
 
+/**
+ * loop.sockSendall(sock, data) that `signal` stops: the fallback's sends.
+ * On abort the writer is removed and what was not sent stays unsent.
+ */
+function sendAll(loop: SelectorEventLoop, sock: Socket, data: Buffer, signal: AbortSignal | null): Promise<void> {
+  if (signal === null) return loop.sockSendall(sock, data);
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const fd = sock.fileno();
+    let rest = data;
+    let waiting = false;
+    const finish = (err?: unknown): void => {
+      signal.removeEventListener('abort', onAbort);
+      if (waiting) loop.removeWriter(fd);
+      waiting = false;
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onAbort = (): void => finish(signal.reason ?? new Error('aborted'));
+    const step = (): void => {
+      try {
+        rest = rest.subarray(sock.send(rest));
+      } catch (e) {
+        if (!isRetryError(e)) return finish(e);
+      }
+      if (rest.length === 0) return finish();
+      if (!waiting) loop.addWriter(fd, step);
+      waiting = true;
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    step();
+  });
+}
+
 /** base_events.py `_sock_sendfile_fallback`: reads the file and sockSendall()s each block. */
-async function sockSendfileFallback(loop: SelectorEventLoop, sock: Socket, file: unknown, offset: number, count: number | null): Promise<number> {
+async function sockSendfileFallback(loop: SelectorEventLoop, sock: Socket, file: unknown, offset: number, count: number | null, signal: AbortSignal | null): Promise<number> {
   const fd = fdOf(file);
   if (offset) seek(file, fd, offset);
   let blocksize = count ? Math.min(count, SENDFILE_FALLBACK_READBUFFER_SIZE) : SENDFILE_FALLBACK_READBUFFER_SIZE;
@@ -184,10 +240,11 @@ async function sockSendfileFallback(loop: SelectorEventLoop, sock: Socket, file:
         blocksize = Math.min(count - total, blocksize);
         if (blocksize <= 0) break;
       }
+      signal?.throwIfAborted();
       const view = buf.subarray(0, blocksize);
       const read = await readinto(file, fd, view);
       if (!read) break; // EOF
-      await loop.sockSendall(sock, view.subarray(0, read));
+      await sendAll(loop, sock, view.subarray(0, read), signal);
       total += read;
     }
     return total;
@@ -204,12 +261,13 @@ export async function sendfile(loop: SelectorEventLoop, transport: Transport, fi
   // Only a socket transport can use sendfile(2) or the fallback (asyncio's TRY_NATIVE).
   if (!(transport instanceof SelectorSocketTransport)) throw new RuntimeError(`sendfile is not supported for transport ${String(transport)}`);
   const [off, cnt] = checkParams(offset, count);
+  const signal = checkSignal(options.signal);
   try {
-    return await sendfileNative(loop, transport, file, off, cnt);
+    return await sendfileNative(loop, transport, file, off, cnt, signal);
   } catch (e) {
     if (!(e instanceof SendfileNotAvailableError) || options.fallback === false) throw e;
   }
-  return sendfileFallback(loop, transport, file, off, cnt);
+  return sendfileFallback(loop, transport, file, off, cnt, signal);
 }
 
 /** Resolves once the transport has nothing buffered (asyncio's `_make_empty_waiter`). */
@@ -221,13 +279,13 @@ async function emptied(loop: SelectorEventLoop, tr: Transport): Promise<void> {
 }
 
 /** selector_events.py `_sendfile_native`: reading paused, the buffer drained, then sockSendfile. */
-async function sendfileNative(loop: SelectorEventLoop, tr: SelectorSocketTransport, file: unknown, offset: number, count: number | null): Promise<number> {
+async function sendfileNative(loop: SelectorEventLoop, tr: SelectorSocketTransport, file: unknown, offset: number, count: number | null, signal: AbortSignal | null): Promise<number> {
   const resumeReading = tr.isReading();
   tr.pauseReading();
   try {
     await emptied(loop, tr);
     const sock = tr.getExtraInfo('socket') as Socket;
-    return await sockSendfileNative(loop, sock, file, offset, count);
+    return await sockSendfileNative(loop, sock, file, offset, count, signal);
   } finally {
     if (resumeReading) tr.resumeReading();
   }
@@ -251,9 +309,23 @@ class SendfileFallbackProtocol implements Protocol {
     if (this.#shouldResumeWriting) this.#writeReady = deferred();
   }
 
-  async drain(): Promise<void> {
+  /** Resolves once the transport takes more writes; rejects at `signal`'s abort. */
+  async drain(signal: AbortSignal | null): Promise<void> {
     if (this.#tr.isClosing()) throw new ConnectionError('Connection closed by peer');
-    if (this.#writeReady !== null) await this.#writeReady.promise;
+    const ready = this.#writeReady;
+    if (ready === null) return;
+    if (signal === null) return ready.promise;
+    signal.throwIfAborted();
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([ready.promise, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   connectionMade(): void {
@@ -304,7 +376,7 @@ function deferred(): { promise: Promise<void>; resolve(): void; reject(e: unknow
 }
 
 /** base_events.py `_sendfile_fallback`: 16 KiB blocks through write(), with the transport's flow control. */
-async function sendfileFallback(loop: SelectorEventLoop, tr: SelectorSocketTransport, file: unknown, offset: number, count: number | null): Promise<number> {
+async function sendfileFallback(loop: SelectorEventLoop, tr: SelectorSocketTransport, file: unknown, offset: number, count: number | null, signal: AbortSignal | null): Promise<number> {
   const fd = fdOf(file);
   if (offset) seek(file, fd, offset);
   let blocksize = count ? Math.min(count, TRANSPORT_FALLBACK_BLOCK) : TRANSPORT_FALLBACK_BLOCK;
@@ -317,10 +389,12 @@ async function sendfileFallback(loop: SelectorEventLoop, tr: SelectorSocketTrans
         blocksize = Math.min(count - total, blocksize);
         if (blocksize <= 0) return total;
       }
+      signal?.throwIfAborted();
       const view = buf.subarray(0, blocksize);
       const read = await readinto(file, fd, view);
       if (!read) return total;
-      await proto.drain();
+      await proto.drain(signal);
+      signal?.throwIfAborted();
       tr.write(view.subarray(0, read));
       total += read;
     }
