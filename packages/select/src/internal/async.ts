@@ -6,7 +6,8 @@
  * object's or a select() call's descriptors. The addon watches it with a
  * libuv poll watcher (native/wait.cc), so Node's loop wakes us when
  * something is ready; we then run the real non-blocking call (timeout 0) and
- * settle with its result, or re-arm if the wake-up was spurious. A source
+ * settle with its result, or re-arm if the wake-up was spurious (an epoll
+ * object's own wait has the addon make that epoll_wait, see arm()). A source
  * with no descriptor (no mechanism on this platform, or EMFILE) is looked at
  * on a timer instead (lookEvery). Nothing runs on the libuv threadpool (a
  * parked thread there would starve fs and keep the process alive), and no
