@@ -34,35 +34,23 @@ class RecProto implements Protocol {
   }
   eofReceived(): undefined {
     this.calls.push('eofReceived');
-    return undefined;
   }
   connectionLost(exc: Error | null): void {
     this.calls.push('connectionLost');
     this.lostWith.push(exc);
     this.lost.resolve(exc);
   }
-  pauseWriting(): void {
-    this.calls.push('pauseWriting');
-  }
-  resumeWriting(): void {
-    this.calls.push('resumeWriting');
-  }
-  count(name: string): number {
-    return this.calls.filter((c) => c === name).length;
-  }
+  pauseWriting = (): number => this.calls.push('pauseWriting');
+  resumeWriting = (): number => this.calls.push('resumeWriting');
+  count = (name: string): number => this.calls.filter((c) => c === name).length;
 }
 
 /** CPython's mock pipe: a fileno() and a close() that records its call (and closes the fd). */
 class Pipe {
   closed = 0;
   constructor(readonly fd: number) {}
-  fileno(): number {
-    return this.fd;
-  }
-  close(): void {
-    this.closed++;
-    os.close(this.fd);
-  }
+  fileno = (): number => this.fd;
+  close = (): void => void (this.closed++, os.close(this.fd));
 }
 
 /** Reads all a non-blocking descriptor holds now. */
@@ -98,47 +86,40 @@ function suite(backend: string): void {
       }
       t.pass('ran');
     };
-    /** A pipe whose read end a read transport owns; the write end is closed at teardown. */
-    const readPipe = async (t: Test, loop: EventLoop, proto = new RecProto()) => {
+    /**
+     * A pipe, one end owned by a read (or write) transport; `other` is the
+     * other end, which `closeOther()` closes once (at teardown if the test did not).
+     */
+    const pipeFor = async <K extends 'read' | 'write'>(t: Test, loop: EventLoop, kind: K, proto = new RecProto()) => {
       const [r, w] = os.pipe();
-      t.teardown(() => {
-        try {
-          os.close(w);
-        } catch {
-          // closed by the test
-        }
-      });
-      const pipe = new Pipe(r);
-      const [tr, p] = await loop.connectReadPipe(() => proto, pipe);
-      return { tr, proto: p, pipe, r, w };
+      const [mine, other] = kind === 'read' ? [r, w] : [w, r];
+      os.setBlocking(other, false);
+      let open = true;
+      const closeOther = (): void => {
+        if (open) os.close(other);
+        open = false;
+      };
+      t.teardown(closeOther);
+      const pipe = new Pipe(mine);
+      const made = kind === 'read' ? loop.connectReadPipe(() => proto, pipe) : loop.connectWritePipe(() => proto, pipe);
+      const [tr] = await made;
+      return { tr: tr as K extends 'read' ? UnixReadPipeTransport : UnixWritePipeTransport, proto, pipe, other, closeOther };
     };
-    const writePipe = async (t: Test, loop: EventLoop, proto = new RecProto()) => {
-      const [r, w] = os.pipe();
-      os.setBlocking(r, false);
-      t.teardown(() => {
-        try {
-          os.close(r);
-        } catch {
-          // closed by the test
-        }
-      });
-      const pipe = new Pipe(w);
-      const [tr, p] = await loop.connectWritePipe(() => proto, pipe);
-      return { tr, proto: p, pipe, r, w };
-    };
+    const readPipe = (t: Test, loop: EventLoop, proto?: RecProto) => pipeFor(t, loop, 'read', proto);
+    const writePipe = (t: Test, loop: EventLoop, proto?: RecProto) => pipeFor(t, loop, 'write', proto);
 
     // ------------------------------------------------------------ read pipe
 
     t.test('test_ctor', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, pipe, r } = await readPipe(t, loop);
+        const { tr, proto, pipe } = await readPipe(t, loop);
         t.type(tr, UnixReadPipeTransport);
         t.same(proto.calls, ['connectionMade']);
         t.equal(proto.transport, tr);
         t.equal(tr.getExtraInfo('pipe'), pipe);
         t.equal(tr.getExtraInfo('nope', 7), 7);
         t.ok(tr.isReading());
-        t.equal(os.getBlocking(r), false, 'made non-blocking');
+        t.equal(os.getBlocking(pipe.fd), false, 'made non-blocking');
         t.match(String(tr), /^<UnixReadPipeTransport fd=\d+>$/);
         tr.close();
         await proto.lost.promise;
@@ -146,7 +127,7 @@ function suite(backend: string): void {
 
     t.test('test__read_ready', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, w } = await readPipe(t, loop);
+        const { tr, proto, other: w } = await readPipe(t, loop);
         os.write(w, Buffer.from('data'));
         await waitFor(loop, () => proto.data.length > 0);
         t.equal(Buffer.concat(proto.data).toString(), 'data');
@@ -156,8 +137,8 @@ function suite(backend: string): void {
 
     t.test('test__read_ready_eof', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, pipe, w } = await readPipe(t, loop);
-        os.close(w);
+        const { tr, proto, pipe, closeOther } = await readPipe(t, loop);
+        closeOther();
         t.equal(await proto.lost.promise, null);
         t.ok(tr.isClosing());
         t.same(proto.calls, ['connectionMade', 'eofReceived', 'connectionLost']);
@@ -195,7 +176,7 @@ function suite(backend: string): void {
 
     t.test('test_pause_reading test_resume_reading', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, w } = await readPipe(t, loop);
+        const { tr, proto, other: w } = await readPipe(t, loop);
         tr.pauseReading();
         t.notOk(tr.isReading());
         os.write(w, Buffer.from('data'));
@@ -258,9 +239,8 @@ function suite(backend: string): void {
 
     t.test('test_read_pipe (test_events): chunks, then EOF', (t) =>
       inLoop(t, async (loop) => {
-        const { proto, w } = await readPipe(t, loop);
+        const { proto, other: w, closeOther } = await readPipe(t, loop);
         const payload = randomBytes(1 << 20);
-        os.setBlocking(w, false);
         let off = 0;
         while (off < payload.length) {
           try {
@@ -269,7 +249,7 @@ function suite(backend: string): void {
             await new Promise((r) => loop.callLater(0.001, r));
           }
         }
-        os.close(w);
+        closeOther();
         await proto.lost.promise;
         t.ok(Buffer.concat(proto.data).equals(payload), '1 MiB in order');
         t.equal(proto.calls.at(-2), 'eofReceived');
@@ -299,12 +279,12 @@ function suite(backend: string): void {
 
     t.test('test_ctor test_can_write_eof (write)', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, pipe, w } = await writePipe(t, loop);
+        const { tr, proto, pipe } = await writePipe(t, loop);
         t.type(tr, UnixWritePipeTransport);
         t.same(proto.calls, ['connectionMade']);
         t.equal(tr.getExtraInfo('pipe'), pipe);
         t.ok(tr.canWriteEof());
-        t.equal(os.getBlocking(w), false);
+        t.equal(os.getBlocking(pipe.fd), false);
         t.same(tr.getWriteBufferLimits(), [16384, 65536]);
         tr.close();
         await proto.lost.promise;
@@ -313,7 +293,7 @@ function suite(backend: string): void {
 
     t.test('test_write test_write_no_data', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, r } = await writePipe(t, loop);
+        const { tr, proto, other: r } = await writePipe(t, loop);
         tr.write(Buffer.from('data'));
         tr.write(Buffer.alloc(0));
         tr.write(new Uint16Array([0x6968])); // any view: 'hi'
@@ -326,7 +306,7 @@ function suite(backend: string): void {
 
     t.test('test_write_partial test_write_buffer test__write_ready_partial: flow control', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, r } = await writePipe(t, loop);
+        const { tr, proto, other: r } = await writePipe(t, loop);
         const payload = randomBytes(1 << 20);
         tr.write(payload);
         t.ok(tr.getWriteBufferSize() > 0, 'the pipe took part of it');
@@ -346,8 +326,8 @@ function suite(backend: string): void {
     t.test('test_write_err: EPIPE is quiet, connectionLost gets it', (t) =>
       inLoop(t, async (loop) => {
         const seen = collectExceptions(loop);
-        const { tr, proto, r } = await writePipe(t, loop);
-        os.close(r);
+        const { tr, proto, closeOther } = await writePipe(t, loop);
+        closeOther();
         tr.write(Buffer.from('data'));
         const err = await proto.lost.promise;
         t.type(err, BrokenPipeError);
@@ -359,7 +339,7 @@ function suite(backend: string): void {
 
     t.test('test_write_close: writes after close() are dropped', (t) =>
       inLoop(t, async (loop) => {
-        const { tr, proto, r } = await writePipe(t, loop);
+        const { tr, proto, other: r } = await writePipe(t, loop);
         tr.close();
         tr.write(Buffer.from('data'));
         t.equal(tr._connLost, 1);
@@ -370,12 +350,12 @@ function suite(backend: string): void {
     t.test('test__read_ready: the reader closing is seen, with and without a buffer', (t) =>
       inLoop(t, async (loop) => {
         const a = await writePipe(t, loop);
-        os.close(a.r);
+        a.closeOther();
         t.equal(await a.proto.lost.promise, null, 'no buffer: a clean close');
         const b = await writePipe(t, loop);
         b.tr.write(randomBytes(1 << 20));
         t.ok(b.tr.getWriteBufferSize() > 0);
-        os.close(b.r);
+        b.closeOther();
         const err = await b.proto.lost.promise;
         t.type(err, BrokenPipeError, 'buffered data lost: BrokenPipeError');
         t.equal(b.tr.getWriteBufferSize(), 0);
@@ -408,10 +388,10 @@ function suite(backend: string): void {
         t.equal(b.proto.count('connectionLost'), 0, 'not before the buffer is written');
         const got: Buffer[] = [];
         await waitFor(loop, () => {
-          drain(b.r, got);
+          drain(b.other, got);
           return b.proto.lost.done();
         });
-        drain(b.r, got);
+        drain(b.other, got);
         t.ok(Buffer.concat(got).equals(payload));
         t.equal(b.pipe.closed, 1);
       }));
