@@ -49,8 +49,10 @@ function closePipe(pipe: PipeLike, fd: number): void {
     os.close(fd);
     return;
   }
-  const close = (pipe as { close?: unknown }).close;
-  if (typeof close !== 'function') {
+  const o = pipe as { close?: unknown; destroy?: unknown };
+  // A Node stream (net.Socket, tty) owns its descriptor: it closes it itself.
+  const close = typeof o.close === 'function' ? o.close : typeof o.destroy === 'function' ? o.destroy : null;
+  if (close === null) {
     os.close(fd);
     return;
   }

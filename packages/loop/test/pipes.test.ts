@@ -5,6 +5,7 @@
 // socketpairs and /dev/null, and a pipe object that records close().
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as nodeOs from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -431,6 +432,18 @@ function suite(backend: string): void {
         t.equal(dn.getWriteBufferSize(), 0);
         dn.close();
         t.equal(await p2.lost.promise, null);
+        // A Node stream that owns the write end: closed with its destroy().
+        const [r, w] = os.pipe();
+        const ns = new net.Socket({ fd: w, readable: false, writable: true });
+        const p3 = new RecProto();
+        const [nt] = await loop.connectWritePipe(() => p3, ns);
+        nt.write(Buffer.from('node'));
+        nt.close();
+        await p3.lost.promise;
+        await new Promise((res) => ns.once('close', res));
+        t.ok(ns.destroyed, 'destroy() was called');
+        t.equal(os.read(r, 10).toString(), 'node');
+        os.close(r);
       }));
 
     // --------------------------------------------------------- hostile input
