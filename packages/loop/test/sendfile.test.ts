@@ -280,7 +280,7 @@ function suite(backend: string, big: boolean): void {
       }
     });
 
-    t.test('hostile arguments (test_nonstream_socket, test_notint_count, ...)', async (t) => {
+    t.test('hostile arguments (test_nonstream_socket, test_notint_count, test_negative_offset, test_blocking_socket, test_sock_sendfile_not_a_file, test_sock_sendfile_not_regular_file, ...)', async (t) => {
       const srv = new Recv();
       await withServer(t, srv, async (loop, port, file) => {
         const sock = await client(t, loop, port);
