@@ -122,9 +122,7 @@ napi_value SetBlocking(napi_env env, napi_value fdv, napi_value flagv) {
   int nflags = blocking ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
   if (nflags != flags && ::fcntl(fd, F_SETFL, nflags) < 0) ThrowErrno(env, errno, "fcntl");
 #endif
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  return undef;
+  return nullptr;  // undefined
 }
 
 Napi::Value Strerror(const Napi::CallbackInfo& info) {
