@@ -13,7 +13,8 @@
  *   srinto    send(64 B) + recvInto(1024-byte buffer)
  *   sendall   sendall(64 B) + recv(1024)
  *   osrw      os.write(64 B) + os.read(1024) on a pipe
- *   setblock  setblocking(true)
+ *   setblock  setblocking(true) on a blocking socket (no change)
+ *   toggle    setblocking(false) + setblocking(true) (two changes)
  *   fileno    fileno()
  *   accept    AF_UNIX connect + accept + close both
  *   srraw     the floor under sr1024: the binding's send_view + recv_view
@@ -36,7 +37,7 @@ const PYTHON = process.env.BENCH_PYTHON ?? 'python3';
 const AF_UNIX = socketConstants.AF_UNIX!;
 const SOCK_STREAM = socketConstants.SOCK_STREAM!;
 
-const CASES = ['sr1024', 'sr65536', 'srinto', 'sendall', 'osrw', 'setblock', 'fileno', 'accept', 'srraw', 'osraw'] as const;
+const CASES = ['sr1024', 'sr65536', 'srinto', 'sendall', 'osrw', 'setblock', 'toggle', 'fileno', 'accept', 'srraw', 'osraw'] as const;
 type Case = (typeof CASES)[number];
 
 const SCRIPT = String.raw`
@@ -91,6 +92,13 @@ def t_setblock(n):
     t0 = pc()
     for _ in range(n):
         f(True)
+    return pc() - t0
+
+def t_toggle(n):
+    f = b.setblocking
+    t0 = pc()
+    for _ in range(n):
+        f(False); f(True)
     return pc() - t0
 
 def t_fileno(n):
@@ -188,6 +196,11 @@ function nodeCases(upath: string): { run: Record<Case, (n: number) => number>; c
     }),
     osrw: timed(() => os.write(pw, data) + os.read(pr, 1024).length),
     setblock: timed(() => {
+      b.setblocking(true);
+      return 1;
+    }),
+    toggle: timed(() => {
+      b.setblocking(false);
       b.setblocking(true);
       return 1;
     }),
