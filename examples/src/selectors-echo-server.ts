@@ -122,17 +122,12 @@ export async function main(argv: string[]): Promise<number> {
   announce(host, port, selectorBackend(sel));
 
   const stop = stopSignal();
-  const ac = new AbortController();
-  void stop.promise.then(() => ac.abort());
+  // Ends the wait in flight (it resolves with []); an AbortSignal would add
+  // and remove a listener on every wait that blocks.
+  void stop.promise.then(() => sel.interruptWait());
   try {
     while (!stop.requested()) {
-      let events;
-      try {
-        events = await sel.selectAsync(null, { signal: ac.signal });
-      } catch (e) {
-        if (ac.signal.aborted) break;
-        throw e;
-      }
+      const events = await sel.selectAsync();
       for (const [key, mask] of events) {
         const callback = key.data!;
         callback(key.fileobj as Socket, mask);
