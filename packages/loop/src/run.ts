@@ -6,7 +6,8 @@ import { SelectorEventLoop, type EventLoopOptions } from './selector-events.js';
 
 /**
  * Python's `asyncio.run(main())`: makes a {@link SelectorEventLoop} (with
- * `options`), runs `main(loop)` to completion, closes the loop, and
+ * `options`), runs `main(loop)` to completion, shuts the default executor
+ * down (waiting for its work), closes the loop, and
  * returns `main`'s result (or throws its error).
  */
 export async function run<T>(main: (loop: SelectorEventLoop) => Promise<T> | T, options: EventLoopOptions = {}): Promise<T> {
@@ -14,6 +15,11 @@ export async function run<T>(main: (loop: SelectorEventLoop) => Promise<T> | T, 
   try {
     return await loop.runUntilComplete(() => main(loop));
   } finally {
-    loop.close();
+    try {
+      // As asyncio.run: the default executor finishes its work before the loop closes.
+      if (!loop.isClosed()) await loop.runUntilComplete(() => loop.shutdownDefaultExecutor());
+    } finally {
+      loop.close();
+    }
   }
 }

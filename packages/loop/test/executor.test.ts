@@ -9,7 +9,7 @@ import * as nodeOs from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
-import { EventLoop, ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor } from '@iomux/loop';
+import { EventLoop, run, ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor } from '@iomux/loop';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { sleep } from './helpers.js';
@@ -121,6 +121,22 @@ t.test('shutdownDefaultExecutor waits for pending work, then runInExecutor(null)
     t.equal(await loop.runInExecutor(new ImmediateExecutor(), () => 1), 1);
     await loop.shutdownDefaultExecutor(); // twice is fine
   });
+});
+
+t.test('run() waits for the default executor before it closes the loop, as asyncio.run', async (t) => {
+  let done = false;
+  let loopClosedInside = true;
+  const result = await run(async (loop) => {
+    void loop.runInExecutor(null, async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      loopClosedInside = loop.isClosed();
+      done = true;
+    });
+    return 7;
+  });
+  t.equal(result, 7);
+  t.ok(done, 'the work main left behind finished before run() returned');
+  t.notOk(loopClosedInside, 'while the loop was still open');
 });
 
 t.test('shutdownDefaultExecutor with no default executor made', async (t) => {
