@@ -88,6 +88,8 @@ export abstract class SelectorTransport extends EventEmitter implements Transpor
   _paused = false;
   /** @internal The protocol was told to pause writing. */
   _protocolPaused = false;
+  /** @internal A native sendfile runs (asyncio's _empty_waiter is set): write() refuses. */
+  _sendfileActive = false;
   /** @internal Its part in the loop's read and write batches. */
   readonly _batch = new BatchState();
   /** @internal pauseWriting() above this many buffered bytes. */

@@ -12,10 +12,10 @@
  * sent, as asyncio leaves it. Fallback reads go through Node's own async
  * fs.read (libuv's threads), where asyncio uses its default executor.
  *
- * Differs from CPython: while a transport's sendfile runs, write() on it
- * is not refused (asyncio raises RuntimeError); and the wait for its
- * buffer to drain checks every millisecond, not through a waiter the
- * transport resolves.
+ * While a transport's native sendfile runs, its write() raises
+ * RuntimeError('unable to write; sendfile is in progress'), as asyncio's.
+ * Differs from CPython: the wait for the transport's buffer to drain
+ * checks every millisecond, not through a waiter the transport resolves.
  */
 import * as fs from 'node:fs';
 import { errnoConstants as E, os, pyTypeName, socket as S, Socket } from '@iomux/core-native';
@@ -282,11 +282,13 @@ async function emptied(loop: SelectorEventLoop, tr: Transport): Promise<void> {
 async function sendfileNative(loop: SelectorEventLoop, tr: SelectorSocketTransport, file: unknown, offset: number, count: number | null, signal: AbortSignal | null): Promise<number> {
   const resumeReading = tr.isReading();
   tr.pauseReading();
+  tr._sendfileActive = true;
   try {
     await emptied(loop, tr);
     const sock = tr.getExtraInfo('socket') as Socket;
     return await sockSendfileNative(loop, sock, file, offset, count, signal);
   } finally {
+    tr._sendfileActive = false;
     if (resumeReading) tr.resumeReading();
   }
 }

@@ -242,6 +242,7 @@ export class SelectorSocketTransport extends SelectorTransport {
       return;
     }
     if (this._eof) throw new RuntimeError('Cannot call write() after write_eof()');
+    if (this._sendfileActive) throw new RuntimeError('unable to write; sendfile is in progress');
     const n = data.length;
     if (n === 0) return;
     if (this._bufferSize === 0 && this._connLost === 0) {

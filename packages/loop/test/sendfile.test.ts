@@ -228,6 +228,21 @@ function suite(backend: string, big: boolean): void {
       });
     });
 
+    t.test('write() during a native sendfile is refused, as asyncio (_empty_waiter)', async (t) => {
+      const srv = new Recv();
+      await withServer(t, srv, async (loop, port, file) => {
+        const [tr, cli] = await connection(loop, port);
+        const p = loop.sendfile(tr, file);
+        t.throws(() => tr.write(Buffer.from('x')), { name: 'RuntimeError', message: 'unable to write; sendfile is in progress' });
+        t.equal(await p, DATA.length);
+        tr.write(Buffer.from('after'));
+        tr.close();
+        await srv.done.promise;
+        await cli.done.promise;
+        t.ok(srv.data().equals(Buffer.concat([DATA, Buffer.from('after')])), 'nothing of the refused write, all of the later one');
+      });
+    });
+
     t.test('test_sendfile_force_fallback test_sendfile_force_unsupported_native', async (t) => {
       const srv = new Recv();
       await withServer(t, srv, async (loop, port, file) => {
