@@ -91,6 +91,8 @@ export const coreTargets: Target[] = [
   fnT('os.getBlocking', 0.5, os.getBlocking, (e) => vs(e.fd())),
   fnT('os.setBlocking', 1, os.setBlocking, (e) => vs(e.fd(), e.or(0.6, () => ok(e.rng.chance(0.5), 'bool'))), { changesBlocking: true }),
   fnT('os.strerror', 0.5, os.strerror, (e) => vs(e.int([0, 9, 11, 100000]))),
+  // (os.sendfile is not fuzzed: to a blocking descriptor that is full it would block the child, as CPython's would)
+  fnT('os.lseek', 0.5, os.lseek, (e) => vs(e.fd(), e.int([0, -1, 2 ** 63, 1]), e.int([os.SEEK_SET, os.SEEK_CUR, os.SEEK_END, 99]))),
   // resource (setrlimit is not fuzzed: a valid call would bind every later call of the child)
   fnT('resource.getrlimit', 0.3, resource.getrlimit, (e) => vs(e.int([resource.RLIMIT_NOFILE, 0, 64, -1]))),
   // socket module
