@@ -276,7 +276,13 @@ async function main(): Promise<void> {
       ns[c].py.push(tp / k);
       ns[c].ratio.push(tn / tp);
     }
-    rel65536.push(ns.sr65536.node[r]! / ns.sr1024.node[r]!);
+    // recv(65536) against recv(1024), back to back in A-B-B-A order so a
+    // drifting machine load weighs on both alike (the rotation above can
+    // put the two cases a whole round apart).
+    const h = Math.max(1, iters.sr1024 >> 1);
+    const run = node.run;
+    const a1 = run.sr1024(h), b1 = run.sr65536(h), b2 = run.sr65536(h), a2 = run.sr1024(h);
+    rel65536.push((b1 + b2) / (a1 + a2));
     relPy65536.push(ns.sr65536.py[r]! / ns.sr1024.py[r]!);
   }
   node.close();
