@@ -25,6 +25,15 @@ const sendView = binding.send_view;
 const setBlocking = binding.set_blocking;
 const acceptFn = binding.accept;
 
+/** f(a, b), its native error turned into the contract's class (no closure, unlike call()). */
+function direct<A, B, R>(f: (a: A, b: B) => R, a: A, b: B): R {
+  try {
+    return f(a, b);
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
 /** The `Socket` constructor's arguments (Python's keywords) as one options object. */
 export interface SocketOptions {
   /** AF_INET (the default), AF_INET6 or AF_UNIX; with `fileno`, read from the kernel when omitted. */
@@ -205,15 +214,8 @@ export class Socket implements Disposable {
     const t = this.#timeout;
     const fd = this.#fd;
     let res: [number, number, string, number];
-    if ((t === null || t === 0) && fd >= 0) {
-      try {
-        res = acceptFn(fd);
-      } catch (e) {
-        throw fromNative(e);
-      }
-    } else {
-      res = this.#io(false, 'accept', (f) => acceptFn(f));
-    }
+    if ((t === null || t === 0) && fd >= 0) res = direct(acceptFn, fd, undefined);
+    else res = this.#io(false, 'accept', (f) => acceptFn(f));
     const [nfd, fam, host, port] = res;
     // The constructor owns nfd from its first step (every argument is an
     // int already) and closes it if it fails, so nothing can leak here.
@@ -286,13 +288,7 @@ export class Socket implements Disposable {
     const fd = this.#fd;
     if (typeof bufsize === 'number' && bufsize > 0 && bufsize <= SCRATCH_SIZE && (bufsize | 0) === bufsize &&
         flags === 0 && (t === null || t === 0) && fd >= 0) {
-      let got: number;
-      try {
-        got = recvView(fd, scratchView(bufsize));
-      } catch (e) {
-        throw fromNative(e);
-      }
-      return copyOut(got);
+      return copyOut(direct(recvView, fd, scratchView(bufsize)));
     }
     const n = toInt(bufsize);
     if (n < 0) throw new ValueError('negative buffersize in recv');
@@ -321,11 +317,7 @@ export class Socket implements Disposable {
     const fd = this.#fd;
     if (nbytes === 0 && flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(buffer) &&
         buffer.byteLength > 0) {
-      try {
-        return recvView(fd, buffer);
-      } catch (e) {
-        throw fromNative(e);
-      }
+      return direct(recvView, fd, buffer);
     }
     if (!ArrayBuffer.isView(buffer)) {
       throw new TypeError(`recv_into() argument 1 must be read-write bytes-like object, not ${typeName(buffer, 'list')}`);
@@ -350,13 +342,7 @@ export class Socket implements Disposable {
   send(data: ArrayBufferView, flags: number = 0): number {
     const t = this.#timeout;
     const fd = this.#fd;
-    if (flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(data)) {
-      try {
-        return sendView(fd, data);
-      } catch (e) {
-        throw fromNative(e);
-      }
-    }
+    if (flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(data)) return direct(sendView, fd, data);
     const b = dataArg(data);
     const fl = toCInt(flags);
     return this.#io(true, 'send', (fd) => binding.send(fd, b, 0, b.byteLength, fl));
@@ -372,11 +358,7 @@ export class Socket implements Disposable {
     const fd = this.#fd;
     let off = 0;
     if (flags === 0 && (timeout === null || timeout === 0) && fd >= 0 && ArrayBuffer.isView(data)) {
-      try {
-        off = sendView(fd, data);
-      } catch (e) {
-        throw fromNative(e);
-      }
+      off = direct(sendView, fd, data);
       if (off === data.byteLength) return;
     }
     const b = dataArg(data);
@@ -406,11 +388,7 @@ export class Socket implements Disposable {
     const cur = this.#fd;
     if (typeof flag === 'boolean' && cur >= 0) {
       this.#timeout = flag ? null : 0;
-      try {
-        setBlocking(cur, flag);
-      } catch (e) {
-        throw fromNative(e);
-      }
+      direct(setBlocking, cur, flag);
       return;
     }
     let block: boolean;
