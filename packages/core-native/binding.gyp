@@ -14,6 +14,7 @@
         "native/sendfile.cc",
         "native/resource.cc",
         "native/socket.cc",
+        "native/dgram.cc",
         "native/batch.cc",
         "native/uring.cc"
       ],

@@ -26,6 +26,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSendfile(env, exports);
   InitResource(env, exports);
   InitSocket(env, exports);
+  InitDgram(env, exports);
   InitBatch(env, exports);
   return exports;
 }

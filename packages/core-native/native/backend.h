@@ -49,6 +49,7 @@ void InitKqueue(Napi::Env env, Napi::Object exports);
 void InitDevpoll(Napi::Env env, Napi::Object exports);
 #endif
 void InitSocket(Napi::Env env, Napi::Object exports);
+void InitDgram(Napi::Env env, Napi::Object exports);  // dgram.cc: sendto, recvfrom, sendmsg_fds, recvmsg_fds
 void InitBatch(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
 

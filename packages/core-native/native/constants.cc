@@ -242,6 +242,12 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #ifdef MSG_NOSIGNAL
   CI(sock, MSG_NOSIGNAL);
 #endif
+  // Descriptor passing (dgram.cc): socket.send_fds/recv_fds.
+  CI(sock, MSG_CTRUNC);
+  CI(sock, SCM_RIGHTS);
+#ifdef MSG_CMSG_CLOEXEC
+  CI(sock, MSG_CMSG_CLOEXEC);
+#endif
   CI(sock, SOMAXCONN);
   // getaddrinfo(3) errors: socket.gaierror's errno, as in Python.
   CI(sock, EAI_AGAIN);

@@ -1,0 +1,394 @@
+// Datagrams and descriptor passing: sendto(2), recvfrom(2), and sendmsg(2)/
+// recvmsg(2) with SCM_RIGHTS (unix(7), cmsg(3)). POSIX; MSG_CMSG_CLOEXEC and
+// MSG_NOSIGNAL on Linux, fcntl(FD_CLOEXEC) after recvmsg elsewhere.
+//
+// Addresses cross as in socket.cc: (family, host, port), host numeric for
+// AF_INET/AF_INET6 ("fe80::1%2" for a zone), the path for AF_UNIX (an
+// abstract name, leading "\0", as Latin-1). A received address with no
+// bytes (an unnamed AF_UNIX peer) comes back as family AF_UNSPEC.
+//
+// Descriptors received are close-on-exec (PEP 446). recvmsg_fds asks for at
+// most maxfds descriptors (msg_controllen is CMSG_LEN(maxfds * sizeof(int)),
+// as CPython's socket.recv_fds asks); the kernel drops what does not fit and
+// says MSG_CTRUNC. Every descriptor that did arrive is handed to JS, or
+// closed here if handing it over fails: none leaks.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "backend.h"
+#include "batch.h"
+#include "errno.h"
+#include "fastcall.h"
+
+namespace iomux {
+namespace {
+
+// Descriptors per sendmsg: far above the kernel's own limit (SCM_MAX_FD, 253
+// on Linux), low enough that the control buffer's size cannot overflow.
+constexpr int64_t kMaxFds = 65536;
+// Buffers per sendmsg: IOV_MAX is 1024 on Linux and the BSDs.
+#ifdef IOV_MAX
+constexpr uint32_t kMaxIov = IOV_MAX;
+#else
+constexpr uint32_t kMaxIov = 1024;
+#endif
+
+struct Addr {
+  struct sockaddr_storage ss;
+  socklen_t len;
+};
+
+std::string Utf8Value(napi_env env, napi_value v, const char* what) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &n) != napi_ok) ThrowTypeError(env, what);
+  std::string s(n, '\0');
+  // SAFETY: s has n + 1 bytes of storage (the terminator included).
+  if (napi_get_value_string_utf8(env, v, &s[0], n + 1, &n) != napi_ok) ThrowTypeError(env, what);
+  s.resize(n);
+  return s;
+}
+
+std::u16string Utf16Value(napi_env env, napi_value v, const char* what) {
+  size_t n = 0;
+  if (napi_get_value_string_utf16(env, v, nullptr, 0, &n) != napi_ok) ThrowTypeError(env, what);
+  std::u16string s(n, u'\0');
+  if (napi_get_value_string_utf16(env, v, &s[0], n + 1, &n) != napi_ok) ThrowTypeError(env, what);
+  s.resize(n);
+  return s;
+}
+
+// A sockaddr from (family, host, port); family AF_UNSPEC means none (len 0).
+Addr AddrValues(napi_env env, napi_value famv, napi_value hostv, napi_value portv, const char* syscall) {
+  int family = static_cast<int>(IntValue(env, famv, INT_MIN, INT_MAX, "family must be an integer"));
+  Addr a;
+  std::memset(&a, 0, sizeof a);
+  a.len = 0;
+  if (family == AF_UNSPEC) return a;
+  if (family == AF_INET || family == AF_INET6) {
+    std::string host = Utf8Value(env, hostv, "host must be a string");
+    int port = static_cast<int>(IntValue(env, portv, 0, 65535, "port must be 0-65535"));
+    // host.c_str() stops at an embedded NUL, so reject those explicitly.
+    if (host.find('\0') != std::string::npos) ThrowValueError(env, "illegal IP address string");
+    if (family == AF_INET) {
+      auto* sin = reinterpret_cast<struct sockaddr_in*>(&a.ss);
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons(static_cast<uint16_t>(port));
+      if (::inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) ThrowValueError(env, "illegal IPv4 address string");
+      a.len = sizeof(struct sockaddr_in);
+      return a;
+    }
+    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&a.ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    std::string addr = host;
+    size_t pct = host.find('%');
+    if (pct != std::string::npos) {
+      addr = host.substr(0, pct);
+      std::string zone = host.substr(pct + 1);
+      if (zone.empty()) ThrowValueError(env, "illegal IPv6 address string");
+      if (zone.find_first_not_of("0123456789") == std::string::npos) {
+        if (zone.size() > 10) ThrowValueError(env, "IPv6 scope id out of range");
+        unsigned long long v = std::strtoull(zone.c_str(), nullptr, 10);
+        if (v > UINT32_MAX) ThrowValueError(env, "IPv6 scope id out of range");
+        sin6->sin6_scope_id = static_cast<uint32_t>(v);
+      } else {
+        unsigned idx = ::if_nametoindex(zone.c_str());
+        if (idx == 0) ThrowValueError(env, "unknown IPv6 zone");
+        sin6->sin6_scope_id = idx;
+      }
+    }
+    if (::inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) ThrowValueError(env, "illegal IPv6 address string");
+    a.len = sizeof(struct sockaddr_in6);
+    return a;
+  }
+  if (family == AF_UNIX) {
+    auto* sun = reinterpret_cast<struct sockaddr_un*>(&a.ss);
+    sun->sun_family = AF_UNIX;
+    std::u16string wide = Utf16Value(env, hostv, "path must be a string");
+    std::string path;
+    if (!wide.empty() && wide[0] == 0) {
+      // Abstract name: one Latin-1 char per byte.
+      for (char16_t c : wide) {
+        if (c > 0xFF) ThrowValueError(env, "abstract AF_UNIX name must be Latin-1");
+        path.push_back(static_cast<char>(c));
+      }
+    } else {
+      path = Utf8Value(env, hostv, "path must be a string");
+    }
+    // SAFETY: a path name needs room for its NUL terminator; an abstract name
+    // may fill sun_path exactly. Nothing longer is copied; the struct was
+    // zeroed, so a path name is NUL-terminated.
+    bool abstract = path.empty() || path[0] == '\0';
+    if (abstract ? path.size() > sizeof sun->sun_path : path.size() >= sizeof sun->sun_path) {
+      ThrowValueError(env, "AF_UNIX path too long");
+    }
+    std::memcpy(sun->sun_path, path.data(), path.size());
+    a.len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
+    return a;
+  }
+  ThrowErrno(env, EAFNOSUPPORT, syscall);
+}
+
+napi_value Num(napi_env env, double d) {
+  napi_value v;
+  NAPI_THROW_IF_FAILED(env, napi_create_double(env, d, &v), nullptr);
+  return v;
+}
+
+napi_value Str(napi_env env, const char* s, size_t n) {
+  napi_value v;
+  NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, s, n, &v), nullptr);
+  return v;
+}
+
+void SetAt(napi_env env, napi_value arr, uint32_t i, napi_value v) {
+  NAPI_THROW_IF_FAILED_VOID(env, napi_set_element(env, arr, i, v));
+}
+
+// out[at..at+2] = family, host, port of a sockaddr the kernel filled in
+// (len bytes valid; 0 for none).
+void AddrInto(napi_env env, napi_value out, uint32_t at, const struct sockaddr_storage* ss, socklen_t len) {
+  int family = len >= static_cast<socklen_t>(sizeof(sa_family_t)) ? ss->ss_family : AF_UNSPEC;
+  std::string host;
+  int port = 0;
+  char buf[INET6_ADDRSTRLEN + 16];
+  if (family == AF_INET && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in))) {
+    auto* sin = reinterpret_cast<const struct sockaddr_in*>(ss);
+    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) != nullptr) host = buf;
+    port = ntohs(sin->sin_port);
+  } else if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in6))) {
+    auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(ss);
+    if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf) != nullptr) host = buf;
+    if (sin6->sin6_scope_id != 0) host += "%" + std::to_string(sin6->sin6_scope_id);
+    port = ntohs(sin6->sin6_port);
+  } else if (family == AF_UNIX) {
+    auto* sun = reinterpret_cast<const struct sockaddr_un*>(ss);
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    // SAFETY: never read past sun_path, whatever length the kernel reports.
+    size_t n = static_cast<size_t>(len) > off ? static_cast<size_t>(len) - off : 0;
+    if (n > sizeof sun->sun_path) n = sizeof sun->sun_path;
+    if (n == 0) {
+      family = AF_UNSPEC;  // an unnamed peer: Python's None
+    } else if (sun->sun_path[0] == '\0') {
+      std::u16string wide;
+      for (size_t k = 0; k < n; k++) wide.push_back(static_cast<unsigned char>(sun->sun_path[k]));
+      napi_value v;
+      NAPI_THROW_IF_FAILED_VOID(env, napi_create_string_utf16(env, wide.data(), wide.size(), &v));
+      SetAt(env, out, at, Num(env, family));
+      SetAt(env, out, at + 1, v);
+      SetAt(env, out, at + 2, Num(env, 0));
+      return;
+    } else {
+      host.assign(sun->sun_path, ::strnlen(sun->sun_path, n));
+    }
+  }
+  SetAt(env, out, at, Num(env, family));
+  SetAt(env, out, at + 1, Str(env, host.data(), host.size()));
+  SetAt(env, out, at + 2, Num(env, port));
+}
+
+napi_value NewArray(napi_env env, size_t n) {
+  napi_value v;
+  NAPI_THROW_IF_FAILED(env, napi_create_array_with_length(env, n, &v), nullptr);
+  return v;
+}
+
+// sendto(fd, buf, offset, length, flags, family, host, port) -> bytes sent.
+napi_value SendTo(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "data must be a Buffer or TypedArray"), argv[2], argv[3]);
+  int flags = static_cast<int>(IntValue(env, argv[4], INT_MIN, INT_MAX, "flags must be an integer"));
+  Addr a = AddrValues(env, argv[5], argv[6], argv[7], "sendto");
+  ssize_t n;
+  do {
+    // SAFETY: win lies inside the view (WindowValue); a.len <= sizeof a.ss.
+    n = ::sendto(fd, win.data, win.length, flags | kSendFlags,
+                 a.len ? reinterpret_cast<struct sockaddr*>(&a.ss) : nullptr, a.len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "sendto");
+  return CountValue(env, n);
+}
+
+// recvfrom(fd, buf, offset, length, flags) -> [n, family, host, port].
+napi_value RecvFrom(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "buffer must be a Buffer or TypedArray"), argv[2], argv[3]);
+  int flags = static_cast<int>(IntValue(env, argv[4], INT_MIN, INT_MAX, "flags must be an integer"));
+  Addr a;
+  std::memset(&a, 0, sizeof a);
+  ssize_t n;
+  do {
+    a.len = sizeof a.ss;
+    // SAFETY: win lies inside the view; the kernel writes at most a.len bytes of address.
+    n = ::recvfrom(fd, win.data, win.length, flags, reinterpret_cast<struct sockaddr*>(&a.ss), &a.len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "recvfrom");
+  napi_value out = NewArray(env, 4);
+  SetAt(env, out, 0, CountValue(env, n));
+  AddrInto(env, out, 1, &a.ss, a.len);
+  return out;
+}
+
+// sendmsg_fds(fd, buffers, fds, flags, family, host, port) -> bytes sent.
+// `buffers` is an array of views (at most IOV_MAX), `fds` an Int32Array; no
+// descriptors means no control message at all.
+napi_value SendMsgFds(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array) ThrowTypeError(env, "buffers must be an array of Buffers or TypedArrays");
+  uint32_t nbuf = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_array_length(env, argv[1], &nbuf), nullptr);
+  if (nbuf > kMaxIov) ThrowErrno(env, EMSGSIZE, "sendmsg");
+  std::vector<struct iovec> iov(nbuf);
+  for (uint32_t i = 0; i < nbuf; i++) {
+    napi_value item;
+    NAPI_THROW_IF_FAILED(env, napi_get_element(env, argv[1], i, &item), nullptr);
+    ByteSpan b = BytesValue(env, item, "buffers must be an array of Buffers or TypedArrays");
+    iov[i].iov_base = b.data;
+    iov[i].iov_len = b.length;
+  }
+  napi_typedarray_type type;
+  size_t nfds = 0;
+  void* fdata = nullptr;
+  if (napi_get_typedarray_info(env, argv[2], &type, &nfds, &fdata, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array) {
+    ThrowTypeError(env, "fds must be an Int32Array");
+  }
+  if (fdata == nullptr) nfds = 0;  // detached
+  if (static_cast<int64_t>(nfds) > kMaxFds) ThrowErrno(env, EINVAL, "sendmsg");
+  int flags = static_cast<int>(IntValue(env, argv[3], INT_MIN, INT_MAX, "flags must be an integer"));
+  Addr a = AddrValues(env, argv[4], argv[5], argv[6], "sendmsg");
+  // SAFETY: nfds <= kMaxFds, so the size below cannot overflow.
+  size_t payload = nfds * sizeof(int);
+  std::vector<char> control(nfds > 0 ? CMSG_SPACE(payload) : 0);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_name = a.len ? &a.ss : nullptr;
+  msg.msg_namelen = a.len;
+  msg.msg_iov = iov.empty() ? nullptr : iov.data();
+  msg.msg_iovlen = iov.size();
+  if (nfds > 0) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(payload);
+    // SAFETY: control holds CMSG_SPACE(payload) bytes; fdata holds nfds ints.
+    std::memcpy(CMSG_DATA(c), fdata, payload);
+  }
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, flags | kSendFlags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "sendmsg");
+  return CountValue(env, n);
+}
+
+void CloseAll(const std::vector<int>& fds) {
+  for (int f : fds) ::close(f);
+}
+
+// recvmsg_fds(fd, buf, offset, length, maxfds, flags)
+//   -> [n, msg_flags, fds (array), family, host, port].
+napi_value RecvMsgFds(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "buffer must be a Buffer or TypedArray"), argv[2], argv[3]);
+  int64_t maxfds = IntValue(env, argv[4], 0, kMaxFds, "maxfds must be 0-65536");
+  int flags = static_cast<int>(IntValue(env, argv[5], INT_MIN, INT_MAX, "flags must be an integer"));
+  int asked = flags;
+  (void)asked;
+#ifdef MSG_CMSG_CLOEXEC
+  flags |= MSG_CMSG_CLOEXEC;
+#endif
+  size_t payload = static_cast<size_t>(maxfds) * sizeof(int);
+  // Aligned room for one header and maxfds ints; the kernel is told
+  // CMSG_LEN, so it installs no more than maxfds.
+  std::vector<char> control(CMSG_SPACE(payload));
+  Addr a;
+  std::memset(&a, 0, sizeof a);
+  struct iovec iov;
+  iov.iov_base = win.data;
+  iov.iov_len = win.length;
+  struct msghdr msg;
+  ssize_t n;
+  do {
+    std::memset(&msg, 0, sizeof msg);
+    msg.msg_name = &a.ss;
+    msg.msg_namelen = sizeof a.ss;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = maxfds > 0 ? control.data() : nullptr;
+    msg.msg_controllen = maxfds > 0 ? CMSG_LEN(payload) : 0;
+    n = ::recvmsg(fd, &msg, flags);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) ThrowErrno(env, errno, "recvmsg");
+  std::vector<int> got;
+  if (msg.msg_controllen > 0) {
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
+      // SAFETY: the kernel wrote cmsg_len bytes of this header, inside
+      // msg_controllen (CMSG_NXTHDR checks); a partial int is not read.
+      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const unsigned char* p = CMSG_DATA(c);
+      for (size_t j = 0; j < k; j++) {
+        int v;
+        std::memcpy(&v, p + j * sizeof(int), sizeof v);
+        got.push_back(v);
+      }
+    }
+  }
+  try {
+#ifndef MSG_CMSG_CLOEXEC
+    for (int f : got) {
+      int fl = ::fcntl(f, F_GETFD);
+      if (fl < 0 || ::fcntl(f, F_SETFD, fl | FD_CLOEXEC) < 0) ThrowErrno(env, errno, "fcntl");
+    }
+#endif
+    napi_value fdarr = NewArray(env, got.size());
+    for (size_t j = 0; j < got.size(); j++) SetAt(env, fdarr, static_cast<uint32_t>(j), Num(env, got[j]));
+    napi_value out = NewArray(env, 6);
+    SetAt(env, out, 0, CountValue(env, n));
+    int msg_flags = msg.msg_flags;
+#ifdef MSG_CMSG_CLOEXEC
+    // Linux echoes the flag back: report it only when the caller asked for it.
+    if (!(asked & MSG_CMSG_CLOEXEC)) msg_flags &= ~MSG_CMSG_CLOEXEC;
+#endif
+    SetAt(env, out, 1, Num(env, msg_flags));
+    SetAt(env, out, 2, fdarr);
+    AddrInto(env, out, 3, &a.ss, msg.msg_namelen);
+    return out;
+  } catch (...) {
+    // Nothing in JS owns them yet.
+    CloseAll(got);
+    throw;
+  }
+}
+
+}  // namespace
+
+void InitDgram(Napi::Env env, Napi::Object exports) {
+  exports.Set("sendto", FunctionN<8, SendTo>(env, "sendto"));
+  exports.Set("recvfrom", FunctionN<5, RecvFrom>(env, "recvfrom"));
+  exports.Set("sendmsg_fds", FunctionN<7, SendMsgFds>(env, "sendmsg_fds"));
+  exports.Set("recvmsg_fds", FunctionN<6, RecvMsgFds>(env, "recvmsg_fds"));
+}
+
+}  // namespace iomux

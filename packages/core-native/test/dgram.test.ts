@@ -1,0 +1,207 @@
+// Datagrams (src/socket/dgram.ts over native/dgram.cc) on real UDP sockets
+// on 127.0.0.1 and ::1 and AF_UNIX datagram sockets. Ports CPython 3.11
+// Lib/test/test_socket.py's BasicUDPTest, UDPTimeoutTest and the
+// recvfrom/recvfrom_into cases; messages are CPython's (checked with python3).
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as nodeOs from 'node:os';
+import * as path from 'node:path';
+import {
+  binding, os, socket, Socket, socketpair, errnoConstants as E, OSError, ValueError, OverflowError,
+  BlockingIOError, TimeoutError, gaierror,
+} from '@iomux/core-native';
+import { checkNoFdLeak } from '../../../test/support/fds.js';
+
+checkNoFdLeak(t);
+
+// The module under test, from the package's build (its exports come with Socket's methods).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dgram = require(path.join(__dirname, '../../../../../packages/core-native/dist/socket/dgram.js')) as typeof import('../dist/socket/dgram.js');
+const { sendto, recvfrom, recvfromInto } = dgram;
+const { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, MSG_PEEK } = socket;
+const bad = (x: unknown): any => x;
+const msg = (errno: number): string => `[Errno ${errno}] ${os.strerror(errno)}`;
+
+function udp(family = AF_INET, host = '127.0.0.1'): Socket {
+  const s = new Socket(family, SOCK_DGRAM);
+  s.bind([host, 0]);
+  return s;
+}
+
+function hasIpv6Loopback(): boolean {
+  try {
+    udp(AF_INET6, '::1').close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function caught(t: { fail(msg: string): unknown }, fn: () => unknown): any {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  t.fail('expected to throw');
+  return undefined;
+}
+
+t.test('testSendtoAndRecv (BasicUDPTest, IPv4)', (t) => {
+  using serv = udp();
+  using cli = udp();
+  t.equal(sendto(cli, Buffer.from('Michael Gilfix was here\n'), serv.getsockname() as [string, number]), 24);
+  const [data, addr] = recvfrom(serv, 1024);
+  t.equal(data.toString(), 'Michael Gilfix was here\n');
+  t.same(addr, cli.getsockname(), "the sender's address");
+  t.end();
+});
+
+t.test('testRecvFrom with flags and the 3-argument sendto', (t) => {
+  using serv = udp();
+  using cli = udp();
+  sendto(cli, Buffer.from('peek me'), 0, serv.getsockname() as [string, number]);
+  const [peeked] = recvfrom(serv, 1024, MSG_PEEK);
+  t.equal(peeked.toString(), 'peek me', 'MSG_PEEK leaves it queued');
+  const [data] = recvfrom(serv, 1024);
+  t.equal(data.toString(), 'peek me');
+  t.end();
+});
+
+t.test('a datagram larger than bufsize is cut, the rest discarded', (t) => {
+  using serv = udp();
+  using cli = udp();
+  const to = serv.getsockname() as [string, number];
+  sendto(cli, Buffer.from('hello'), to);
+  sendto(cli, Buffer.from('world'), to);
+  t.equal(recvfrom(serv, 2)[0].toString(), 'he');
+  t.equal(recvfrom(serv, 100)[0].toString(), 'world', 'the next read is the next datagram');
+  t.end();
+});
+
+t.test('zero-length datagrams', (t) => {
+  using serv = udp();
+  using cli = udp();
+  t.equal(sendto(cli, Buffer.alloc(0), serv.getsockname() as [string, number]), 0);
+  const [data, addr] = recvfrom(serv, 10);
+  t.equal(data.length, 0);
+  t.same(addr, cli.getsockname());
+  t.end();
+});
+
+t.test('testRecvFromInto: nbytes and the whole buffer', (t) => {
+  using serv = udp();
+  using cli = udp();
+  const to = serv.getsockname() as [string, number];
+  sendto(cli, Buffer.from('Michael'), to);
+  const buf = Buffer.alloc(10);
+  const [n, addr] = recvfromInto(serv, buf, 3);
+  t.equal(n, 3);
+  t.equal(buf.toString('latin1'), 'Mic\0\0\0\0\0\0\0');
+  t.same(addr, cli.getsockname());
+  sendto(cli, Buffer.from('abcdef'), to);
+  const u16 = new Uint16Array(2);
+  t.equal(recvfromInto(serv, u16)[0], 4, 'a typed array takes its byteLength');
+  t.end();
+});
+
+t.test('IPv6 on ::1', { skip: hasIpv6Loopback() ? false : 'IPv6 loopback (::1) not available' }, (t) => {
+  using serv = udp(AF_INET6, '::1');
+  using cli = udp(AF_INET6, '::1');
+  sendto(cli, Buffer.from('six'), serv.getsockname() as [string, number]);
+  const [data, addr] = recvfrom(serv, 100);
+  t.equal(data.toString(), 'six');
+  t.same(addr, cli.getsockname());
+  t.equal((addr as unknown[]).length, 4, '(host, port, flowinfo, scope_id)');
+  t.end();
+});
+
+t.test('AF_UNIX datagrams: an unnamed peer is null, a bound one its path', (t) => {
+  const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
+  using _a = a;
+  using _b = b;
+  t.equal(a.send(Buffer.from('q')), 1);
+  t.same(recvfrom(b, 10), [Buffer.from('q'), null], "Python's (b'q', None)");
+  const dir = fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'iomux-dgram-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  using s1 = new Socket(AF_UNIX, SOCK_DGRAM);
+  using s2 = new Socket(AF_UNIX, SOCK_DGRAM);
+  s1.bind(path.join(dir, 's1'));
+  s2.bind(path.join(dir, 's2'));
+  sendto(s1, Buffer.from('to s2'), path.join(dir, 's2'));
+  t.same(recvfrom(s2, 10), [Buffer.from('to s2'), path.join(dir, 's1')]);
+  t.end();
+});
+
+t.test('non-blocking and timeouts (UDPTimeoutTest)', (t) => {
+  using s = udp();
+  s.setblocking(false);
+  t.throws(() => recvfrom(s, 10), BlockingIOError);
+  t.throws(() => recvfromInto(s, Buffer.alloc(0)), BlockingIOError, 'a zero-length read still makes the syscall');
+  s.settimeout(0.05);
+  const start = performance.now();
+  const e = caught(t, () => recvfrom(s, 1024));
+  t.ok(e instanceof TimeoutError);
+  t.equal(e.message, 'timed out');
+  t.ok(performance.now() - start >= 45, 'waited for the timeout');
+  t.end();
+});
+
+t.test('hostile inputs, with CPython 3.11 error classes and messages', (t) => {
+  using s = udp();
+  const to = s.getsockname() as [string, number];
+  const cases: Array<[string, () => unknown, Function, string]> = [
+    ['sendto with no address', () => bad(sendto)(s, Buffer.from('x')), TypeError, 'sendto() takes 2 or 3 arguments (1 given)'],
+    ['sendto with 4 arguments', () => bad(sendto)(s, Buffer.from('x'), 1, 2, 3), TypeError, 'sendto() takes 2 or 3 arguments (4 given)'],
+    ['str data', () => sendto(s, bad('x'), to), TypeError, "a bytes-like object is required, not 'str'"],
+    ['str address', () => sendto(s, Buffer.from('x'), bad('127.0.0.1')), TypeError, 'sendto(): AF_INET address must be tuple, not str'],
+    ['port 70000', () => sendto(s, Buffer.from('x'), ['127.0.0.1', 70000]), OverflowError, 'sendto(): port must be 0-65535.'],
+    ['a 1-tuple', () => sendto(s, Buffer.from('x'), bad(['127.0.0.1'])), TypeError, 'AF_INET address must be a pair (host, port)'],
+    ['str flags', () => bad(sendto)(s, Buffer.from('x'), 'x', to), TypeError, "'str' object cannot be interpreted as an integer"],
+    ['an IPv6 host on AF_INET', () => sendto(s, Buffer.from('x'), ['::1', 1]), gaierror, '[Errno -9] Address family for hostname not supported'],
+    ['None host', () => sendto(s, Buffer.from('x'), bad([null, 1])), TypeError, 'str, bytes or bytearray expected, not NoneType'],
+    ['a 70000-byte datagram', () => sendto(s, Buffer.alloc(70000), to), OSError, msg(E.EMSGSIZE!)],
+    ['recvfrom(-1)', () => recvfrom(s, -1), ValueError, 'negative buffersize in recvfrom'],
+    ["recvfrom('a')", () => recvfrom(s, bad('a')), TypeError, "'str' object cannot be interpreted as an integer"],
+    ['recvfrom_into nbytes -1', () => recvfromInto(s, Buffer.alloc(4), -1), ValueError, 'negative buffersize in recvfrom_into'],
+    ['recvfrom_into nbytes too big', () => recvfromInto(s, Buffer.alloc(4), 5), ValueError, 'nbytes is greater than the length of the buffer'],
+    ['recvfrom_into a str', () => recvfromInto(s, bad('abcd')), TypeError, 'recvfrom_into() argument 1 must be read-write bytes-like object, not str'],
+  ];
+  for (const [name, fn, cls, text] of cases) {
+    const e = caught(t, fn);
+    t.ok(e instanceof cls, `${name}: ${cls.name}`);
+    t.equal(e?.message, text, name);
+  }
+  const closed = udp();
+  closed.close();
+  t.equal(caught(t, () => sendto(closed, Buffer.from('x'), to)).errno, E.EBADF, 'sendto on a closed socket: EBADF');
+  t.equal(caught(t, () => recvfrom(closed, 1)).errno, E.EBADF, 'recvfrom on a closed socket: EBADF');
+  t.end();
+});
+
+t.test('the addon checks every argument itself', (t) => {
+  const b = binding as unknown as Record<string, (...a: unknown[]) => unknown>;
+  using s = udp();
+  const fd = s.fileno();
+  const buf = Buffer.alloc(8);
+  const raw: Array<[string, () => unknown, string]> = [
+    ['negative fd', () => b.sendto!(-1, buf, 0, 8, 0, AF_INET, '127.0.0.1', 1), 'ValueError'],
+    ['fd past INT_MAX', () => b.recvfrom!(2 ** 31, buf, 0, 8, 0), 'OverflowError'],
+    ['window past the end', () => b.recvfrom!(fd, buf, 4, 8, 0), 'ValueError'],
+    ['offset past the end', () => b.sendto!(fd, buf, 9, 0, 0, AF_INET, '127.0.0.1', 1), 'ValueError'],
+    ['a string buffer', () => b.recvfrom!(fd, 'abc', 0, 3, 0), 'TypeError'],
+    ['port 65536', () => b.sendto!(fd, buf, 0, 1, 0, AF_INET, '127.0.0.1', 65536), 'OverflowError'],
+    ['a host name', () => b.sendto!(fd, buf, 0, 1, 0, AF_INET, 'localhost', 1), 'ValueError'],
+    ['an embedded NUL', () => b.sendto!(fd, buf, 0, 1, 0, AF_INET, '127.0.0.1\0x', 1), 'ValueError'],
+    ['an AF_UNIX path of 200 bytes', () => b.sendto!(fd, buf, 0, 1, 0, AF_UNIX, 'x'.repeat(200), 0), 'ValueError'],
+    ['an unknown family', () => b.sendto!(fd, buf, 0, 1, 0, 12345, 'x', 0), 'OSError'],
+    ['flags past INT_MAX', () => b.recvfrom!(fd, buf, 0, 1, 2 ** 40), 'OverflowError'],
+    ['NaN length', () => b.recvfrom!(fd, buf, 0, NaN, 0), 'TypeError'],
+  ];
+  for (const [name, fn, kind] of raw) {
+    const e = caught(t, fn);
+    const got = e?.errno !== undefined ? 'OSError' : (e?.pyType ?? e?.constructor?.name);
+    t.equal(got, kind, name);
+  }
+  t.end();
+});
