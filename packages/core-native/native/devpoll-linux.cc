@@ -11,11 +11,9 @@
 // Each write checks dpfd with one fcntl (poll through epoll_wait's error),
 // so a devpoll closed behind our back fails with EBADF and its state goes.
 // Regular files (epoll refuses them) are always ready, as poll(2) has them.
-// A poll asking for more records than RLIMIT_NOFILE's soft limit is EINVAL.
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -235,13 +233,6 @@ extern "C" int iomux_devpoll_write(int dpfd, const struct pollfd* fds, int n) {
 
 extern "C" int iomux_devpoll_poll(int dpfd, struct pollfd* out, int nfds, int timeout_ms) {
   if (nfds < 0 || timeout_ms < -1) {
-    errno = EINVAL;
-    return -1;
-  }
-  // Solaris' DP_POLL refuses more records than RLIMIT_NOFILE allows
-  // (CPython sizes nfds from the limit at creation, so a shrunk limit fails).
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(nfds) > rl.rlim_cur) {
     errno = EINVAL;
     return -1;
   }

@@ -21,7 +21,7 @@ int iomux_devpoll_open(void);
 int iomux_devpoll_write(int dpfd, const struct pollfd* fds, int n);
 
 // ioctl(dpfd, DP_POLL): up to nfds ready records into out, timeout_ms -1
-// blocks; how many, or -1 and errno (EINVAL: nfds above RLIMIT_NOFILE).
+// blocks; how many, or -1 and errno (devpoll.cc checks RLIMIT_NOFILE).
 int iomux_devpoll_poll(int dpfd, struct pollfd* out, int nfds, int timeout_ms);
 
 // Frees the emulated state of fd if it is (or was) a devpoll: call it just

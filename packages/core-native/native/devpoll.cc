@@ -7,11 +7,13 @@
 // devpoll_write(dpfd, pollfds, n)        n struct pollfd records ([fd, events]
 //                                        int32 pairs), POLLREMOVE removes
 // devpoll_poll(dpfd, out, nfds, timeoutMs) -> n
-//   ioctl(DP_POLL): up to nfds ready [fd, revents] pairs into out, as the
-//   poll binding writes them. EINTR is thrown; TypeScript retries (PEP 475).
+//   ioctl(DP_POLL): ready [fd, revents] pairs into out (at most nfds, and at
+//   most what out holds), as the poll binding writes them; EINVAL when nfds
+//   is above RLIMIT_NOFILE. EINTR is thrown; TypeScript retries (PEP 475).
 // devpoll_count() -> n                   (emulation only) devpolls with state
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,10 +90,18 @@ Napi::Value Poll(const Napi::CallbackInfo& info) {
   Int32Span out = Int32ArrayArg(info, 1, "out must be an Int32Array");
   int64_t nfds = IntArg(info, 2, 0, INT_MAX / static_cast<int>(sizeof(struct pollfd)), "nfds must be a non-negative integer");
   int timeout = TimeoutMsArg(info, 3);
-  // SAFETY: the device writes up to nfds records into out.
-  if (static_cast<uint64_t>(nfds) * 2 > out.length) ThrowValueError(env, "nfds exceeds the output array");
+  // nfds is CPython's max_n_fds (RLIMIT_NOFILE at creation): once the limit
+  // is below it, DP_POLL fails, as Solaris refuses it (the same on every
+  // platform, and in the emulation, which has no such limit of its own).
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(nfds) > rl.rlim_cur) {
+    ThrowErrno(env, EINVAL, "ioctl");
+  }
+  // SAFETY: the device writes at most what out holds.
+  int64_t room = static_cast<int64_t>(out.length / 2);
+  int ask = static_cast<int>(nfds < room ? nfds : room);
   auto* fds = reinterpret_cast<struct pollfd*>(out.data);
-  int n = DpPoll(dpfd, fds, static_cast<int>(nfds), timeout);
+  int n = DpPoll(dpfd, fds, ask, timeout);
   if (n < 0) ThrowErrno(env, errno, "ioctl");
   // In place: [fd, events | revents << 16] becomes [fd, revents].
   for (int i = 0; i < n; i++) out.data[2 * i + 1] = static_cast<uint16_t>(fds[i].revents);

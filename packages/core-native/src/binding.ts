@@ -149,8 +149,10 @@ export interface Binding {
    */
   devpoll_write?(dpfd: number, pollfds: Int32Array, n: number): void;
   /**
-   * ioctl(DP_POLL): up to `nfds` ready [fd, revents] pairs into `out`
-   * (length >= 2 * nfds); returns how many. `timeoutMs` -1 blocks.
+   * ioctl(DP_POLL): ready [fd, revents] pairs into `out`, at most `nfds` and
+   * at most what `out` holds; returns how many. `timeoutMs` -1 blocks.
+   * `nfds` above RLIMIT_NOFILE's soft limit is EINVAL (CPython's max_n_fds
+   * is the limit at creation, so a lowered limit fails every poll).
    */
   devpoll_poll?(dpfd: number, out: Int32Array, nfds: number, timeoutMs: number): number;
   /** Linux only: how many emulated devpolls hold state now (leak checks in tests). */

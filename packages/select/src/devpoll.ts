@@ -25,7 +25,7 @@ const INT_MAX = 2147483647;
  * try to allocate that many records; 2**20 is Linux's default ceiling.
  */
 const MAX_CAPACITY = 2 ** 20;
-/** The write buffer's first size; it doubles up to the capacity. */
+/** The write buffer's and the result room's first size; each doubles up to the capacity. */
 const FIRST_RECORDS = 64;
 const CLOSED = 'I/O operation on closed devpoll object';
 const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
@@ -70,8 +70,10 @@ export class Devpoll implements Disposable {
   /** Buffered struct pollfd records, [fd, events] int32 pairs. */
   #buf: Int32Array;
   #n = 0;
-  /** A poll's results: room for #capacity records (pages untouched until written). */
+  /** A poll's results: room for every registered fd, up to the capacity (the rest come next poll). */
   #out: Int32Array;
+  /** The registered fds, as the device's table has them: they size #out. */
+  #registered = new Set<number>();
   #inFlight: InFlightWait | null = null;
   /** A pollEach() visit is running: #out must not be overwritten under it. */
   #visiting = false;
@@ -81,7 +83,7 @@ export class Devpoll implements Disposable {
     if (token !== TOKEN) throw new TypeError("cannot create 'select.devpoll' instances");
     this.#capacity = capacity;
     this.#buf = new Int32Array(2 * Math.min(FIRST_RECORDS, capacity));
-    this.#out = new Int32Array(2 * capacity);
+    this.#out = new Int32Array(2 * Math.min(FIRST_RECORDS, capacity));
     this.#fd = fd;
     this.#handle = B.fdhandle_new(fd);
   }
@@ -98,6 +100,7 @@ export class Devpoll implements Disposable {
     this.#fd = -1;
     this.#handle = null;
     this.#n = 0;
+    this.#registered.clear();
     if (h === null) return;
     try {
       B.fdhandle_close(h);
@@ -129,6 +132,7 @@ export class Devpoll implements Disposable {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     this.#checkOpen();
+    this.#registered.add(f);
     this.#push(f, mask);
   }
 
@@ -140,6 +144,7 @@ export class Devpoll implements Disposable {
     const f = fdOf(fd);
     const mask = eventmask === undefined ? DEFAULT_MASK : toMask(eventmask);
     this.#checkOpen();
+    this.#registered.add(f);
     this.#push(f, POLLREMOVE);
     this.#push(f, mask);
   }
@@ -150,6 +155,7 @@ export class Devpoll implements Disposable {
     if (n !== 1) throw new TypeError(`devpoll.unregister() takes exactly one argument (${n} given)`);
     const f = fdOf(fd);
     this.#checkOpen();
+    this.#registered.delete(f);
     this.#push(f, POLLREMOVE);
   }
 
@@ -313,7 +319,11 @@ export class Devpoll implements Disposable {
     this.#checkOpen();
     if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
     this.#flush();
+    const room = Math.min(this.#registered.size, this.#capacity);
+    // Doubling, so that registering one at a time reallocates rarely.
+    if (2 * room > this.#out.length) this.#out = new Int32Array(2 * Math.min(this.#capacity, 2 ** Math.ceil(Math.log2(room))));
     const out = this.#out;
+    // nfds is the capacity, as CPython's: the device fails it once RLIMIT_NOFILE is lower.
     const nfds = this.#capacity;
     const deadline = ms > 0 ? now() + ms : 0;
     for (;;) {
