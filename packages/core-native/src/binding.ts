@@ -35,8 +35,13 @@ export interface Binding {
 
   // wait.cc: a one-shot libuv watch on the handle's own descriptor (an epoll
   // fd); callback(status) runs on the JS thread once it is readable.
-  /** Calls `callback(status)` once, on the JS thread, when the handle's descriptor is readable. */
-  fdhandle_watch(h: FdHandle, callback: (status: number) => void): void;
+  /**
+   * Calls `callback(status)` once, on the JS thread, when the handle's
+   * descriptor is readable. With `out` and `maxevents` (an epoll handle), the
+   * addon looks first (`epoll_wait(fd, out, maxevents, 0)`): a wake that
+   * finds nothing stays armed, and `found` is how many events it wrote.
+   */
+  fdhandle_watch(h: FdHandle, callback: (status: number, found?: number) => void, out?: Int32Array, maxevents?: number): void;
   /** Cancels a pending fdhandle_watch. */
   fdhandle_unwatch(h: FdHandle): void;
 

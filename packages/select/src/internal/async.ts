@@ -43,9 +43,6 @@ export interface AddonLook<T> {
   found(n: number): T[];
 }
 
-/** fdhandle_watch with the addon's look (native/wait.cc). */
-type WatchLooking = (h: FdHandle, callback: (status: number, found?: number) => void, out: Int32Array, maxevents: number) => void;
-
 /** Node's setTimeout takes at most 2**31 - 1 ms; longer waits re-arm. */
 const MAX_TIMER_MS = 2147483647;
 
@@ -160,7 +157,7 @@ export class PendingWait<T, R = T[]> {
       const onReadable = (this.#onReadable ??= (status: number, found?: number): void => this.#readable(status, found));
       const l = this.#addonLook;
       if (l === undefined) B.fdhandle_watch(handle, onReadable);
-      else (B.fdhandle_watch as WatchLooking)(handle, onReadable, l.out, l.maxevents);
+      else B.fdhandle_watch(handle, onReadable, l.out, l.maxevents);
       this.#watching = true;
     } catch (e) {
       // The watch needs a descriptor of its own (native/wait.cc).
