@@ -24,6 +24,9 @@ export { run } from './run.js';
 export { ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor, type WorkerFunction, type WorkerFunctionSource } from './executor.js';
 export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipes.js';
+export { SelectorDatagramTransport, type DatagramTransport, type DatagramAddress } from './datagram.js';
+export { type CreateDatagramEndpointOptions } from './datagram-endpoint.js';
+export { type DatagramProtocol } from './protocols.js';
 export {
   openConnection,
   startServer,

@@ -3,6 +3,7 @@
  * Every callback is optional; a missing one does what asyncio's base class
  * does (nothing; eofReceived returns undefined, so the transport closes).
  */
+import type { DatagramTransport } from './datagram.js';
 import type { Transport } from './transports.js';
 
 /** asyncio's `BaseProtocol`: the callbacks every protocol may have. */
@@ -46,6 +47,26 @@ export interface BufferedProtocol extends BaseProtocol {
   bufferUpdated(nbytes: number): void;
   /** As Protocol.eofReceived. */
   eofReceived?(): boolean | void | undefined;
+}
+
+/**
+ * asyncio's `DatagramProtocol`, for createDatagramEndpoint's transports:
+ * one call per datagram, and the errors of sendto/recvfrom (ICMP port
+ * unreachable, a full send buffer) without closing the transport.
+ */
+export interface DatagramProtocol {
+  /** Called when the endpoint is ready; `transport` sends its datagrams. */
+  connectionMade?(transport: DatagramTransport): void;
+  /** Called when the transport is closed; exc is null after close() or abort(). */
+  connectionLost?(exc: Error | null): void;
+  /** The transport's queue went over the high-water mark. */
+  pauseWriting?(): void;
+  /** The transport's queue drained to the low-water mark. */
+  resumeWriting?(): void;
+  /** One datagram (a fresh Buffer the protocol may keep) from `addr` (null when the sender has no address). */
+  datagramReceived?(data: Buffer, addr: unknown): void;
+  /** A send or receive failed with `exc` (an OSError, such as ConnectionRefusedError); the transport stays open. */
+  errorReceived?(exc: Error): void;
 }
 
 /** A protocol of either kind; one with getBuffer() is a BufferedProtocol. */

@@ -16,7 +16,7 @@ import {
 } from '@iomux/selectors';
 import { BaseEventLoop, type Timeout } from './base-events.js';
 import { Handle } from './events.js';
-import type { AnyProtocol, BaseProtocol, Protocol, ProtocolFactory } from './protocols.js';
+import type { AnyProtocol, BaseProtocol, DatagramProtocol, Protocol, ProtocolFactory } from './protocols.js';
 import type { Server } from './server.js';
 import type { Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
@@ -28,6 +28,9 @@ import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from
 import { ExecutorSlot, type Executor } from './executor.js';
 import { sendfile, sockSendfile, type SendfileFile, type SendfileOptions } from './sendfile.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
+import type { DatagramAddress, DatagramTransport } from './datagram.js';
+import { sockOp } from './sock-op.js';
+import { createDatagramEndpoint, sockRecvfrom, sockRecvfromInto, sockSendto, type CreateDatagramEndpointOptions } from './datagram-endpoint.js';
 
 export type { CreateServerOptions } from './create-server.js';
 
@@ -256,12 +259,12 @@ export class SelectorEventLoop extends BaseEventLoop {
    * Buffer at end of stream.
    */
   sockRecv(sock: Socket, n: number): Promise<Buffer> {
-    return this.#sockOp(sock, () => sock.recv(n));
+    return sockOp(this, sock, false, () => sock.recv(n));
   }
 
   /** Reads into `buf`; resolves with the number of bytes read. */
   sockRecvInto(sock: Socket, buf: ArrayBufferView): Promise<number> {
-    return this.#sockOp(sock, () => sock.recvInto(buf));
+    return sockOp(this, sock, false, () => sock.recvInto(buf));
   }
 
   /** Resolves once all of `data` is sent. */
@@ -301,7 +304,7 @@ export class SelectorEventLoop extends BaseEventLoop {
 
   /** Resolves with `[conn, address]`; `conn` is non-blocking. */
   async sockAccept(sock: Socket): Promise<[Socket, unknown]> {
-    const [conn, addr] = await this.#sockOp(sock, () => sock.accept());
+    const [conn, addr] = await sockOp(this, sock, false, () => sock.accept());
     conn.setblocking(false);
     return [conn, addr];
   }
@@ -311,7 +314,27 @@ export class SelectorEventLoop extends BaseEventLoop {
     return sockConnect(this, sock, address);
   }
 
+  /** asyncio's sock_sendto: resolves with the bytes sent; a host name is resolved first (datagram-endpoint.ts). */
+  sockSendto(sock: Socket, data: ArrayBufferView, address: DatagramAddress): Promise<number> {
+    return sockSendto(this, sock, data, address);
+  }
+
+  /** asyncio's sock_recvfrom: resolves with `[data, address]`. */
+  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, DatagramAddress]> {
+    return sockRecvfrom(this, sock, bufsize);
+  }
+
+  /** asyncio's sock_recvfrom_into: resolves with `[nbytes, address]`. */
+  sockRecvfromInto(sock: Socket, buf: ArrayBufferView, nbytes: number = 0): Promise<[number, DatagramAddress]> {
+    return sockRecvfromInto(this, sock, buf, nbytes);
+  }
+
   // ------------------------------------------------ servers and connections
+
+  /** asyncio's create_datagram_endpoint (datagram-endpoint.ts): resolves with `[transport, protocol]`. */
+  createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options: CreateDatagramEndpointOptions = {}): Promise<[DatagramTransport, P]> {
+    return createDatagramEndpoint(this, protocolFactory, options);
+  }
 
   /**
    * asyncio's create_server: listens on every address of `host` (a name, a
@@ -420,36 +443,6 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** asyncio's connect_write_pipe: a write transport on `pipe`, as connectReadPipe. */
   connectWritePipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeLike): Promise<[UnixWritePipeTransport, P]> {
     return connectPipe(this, protocolFactory, (p) => new UnixWritePipeTransport(this, pipe, p));
-  }
-
-  #sockOp<T>(sock: Socket, op: () => T): Promise<T> {
-    // A promise-returning method reports every error through its promise.
-    try {
-      this.#checkNonBlocking(sock);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    try {
-      return Promise.resolve(op());
-    } catch (e) {
-      if (!isRetryError(e)) return Promise.reject(e);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const fd = sock.fileno();
-      this.addReader(fd, () => {
-        let r: T;
-        try {
-          r = op();
-        } catch (e) {
-          if (isRetryError(e)) return;
-          this.removeReader(fd);
-          reject(e);
-          return;
-        }
-        this.removeReader(fd);
-        resolve(r);
-      });
-    });
   }
 }
 
