@@ -221,12 +221,14 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
       }
       addr = this._address;
     }
-    if (this._connLost && this._address !== null) {
+    // Differs from CPython: an unconnected transport drops it too (asyncio
+    // calls sendto on the closed socket, None by then, and fails).
+    if (this._connLost) {
       if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this._loop.logger.warn('socket.send() raised exception.');
       this._connLost++;
       return;
     }
-    if (this.#bufferSize === 0 && this._sock !== null) {
+    if (this.#bufferSize === 0) {
       // Attempt to send it right away first.
       try {
         this.#sendOne(buf, addr);

@@ -383,6 +383,19 @@ t.test('hostile inputs, with asyncio 3.11 error classes', async (t) => {
     await pr.done;
     await server.done;
 
+    // test_sendto_exception: an error that is no OSError is fatal, and reported.
+    const seen: Array<Record<string, unknown>> = [];
+    loop.setExceptionHandler((_l, ctx) => void seen.push(ctx as never));
+    const [uTr, uPr] = await loop.createDatagramEndpoint(P, { localAddr: ['127.0.0.1', 0] });
+    uTr.sendto(Buffer.from('x'), 'not an address');
+    t.ok(uTr.isClosing(), 'closed');
+    await uPr.done;
+    t.equal(seen[0]?.message, 'Fatal write error on datagram transport');
+    t.ok(seen[0]?.exception instanceof TypeError, 'the TypeError from sendto()');
+    uTr.sendto(Buffer.from('x'), ['127.0.0.1', 9]);
+    t.equal(uTr.getWriteBufferSize(), 0, 'a sendto after the loss is dropped');
+    loop.setExceptionHandler(null);
+
     using s = new Socket(AF_INET, SOCK_DGRAM);
     s.setblocking(false);
     await rejects(t, loop.sockRecvfrom(s, -1), ValueError, 'negative buffersize in recvfrom');
