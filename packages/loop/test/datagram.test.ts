@@ -336,6 +336,31 @@ for (const backend of BACKENDS) {
         const [n3] = await loop.sockRecvfromInto(sock, buf);
         t.equal(n3, 4101, 'a host name is resolved; nbytes 0 is the whole buffer');
         sTr.close();
+        // test_sendto_blocking on a real EAGAIN: a full AF_UNIX datagram queue.
+        const name = `\0iomux-dgram-sendto-${process.pid}-${backend}`;
+        using rx = new Socket(AF_UNIX, SOCK_DGRAM);
+        rx.bind(name);
+        using tx = new Socket(AF_UNIX, SOCK_DGRAM);
+        tx.connect(name);
+        tx.setblocking(false);
+        let queued = 0;
+        for (;;) {
+          try {
+            tx.send(Buffer.alloc(64));
+            queued++;
+          } catch {
+            break;
+          }
+        }
+        let sent = -1;
+        const pending = loop.sockSendto(tx, Buffer.from('last'), name).then((n) => (sent = n));
+        await sleep(loop, 0.01);
+        t.equal(sent, -1, `waits while the queue is full (${queued} queued)`);
+        const drain = Buffer.alloc(64);
+        for (let i = 0; i < queued; i++) rx.recvInto(drain);
+        await pending;
+        t.equal(sent, 4, 'sent once writable');
+        t.same(rx.recv(10), Buffer.from('last'));
       });
     });
   });
