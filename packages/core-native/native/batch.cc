@@ -15,8 +15,8 @@
 //
 // No call blocks, even on a blocking socket (MSG_DONTWAIT: -EAGAIN instead).
 // Where this thread has an io_uring (uring.h, batch_io below), the sends or
-// receives of a batch are one syscall instead of one each, with the same
-// results.
+// receives of a batch of two or more are one syscall instead of one each,
+// with the same results.
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -78,8 +78,10 @@ napi_value Int32Value(napi_env env, int32_t v) {
 // Runs ops[0, n) in order, sends or receives, each result (bytes moved or
 // -errno) in results[k]: through the thread's ring where it takes them,
 // the rest with a syscall each. The caller has checked every op's buffer.
+// A lone op is a plain syscall: io_uring_enter for one send costs more
+// (bench/README.md, LOOP-ONE-CONN).
 void RunOps(bool send, const UringOp* ops, int32_t* results, size_t n) {
-  for (size_t k = UringRun(send, ops, results, n); k < n; k++) {
+  for (size_t k = n >= 2 ? UringRun(send, ops, results, n) : 0; k < n; k++) {
     ssize_t r;
     do {
       // SAFETY: ops[k] lies inside its slab, checked by the caller.

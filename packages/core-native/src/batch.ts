@@ -96,8 +96,9 @@ export type BatchIoState = 'io_uring' | 'disabled' | 'unavailable' | 'unsupporte
 
 /**
  * How this thread's batches reach the kernel: 'io_uring' (one syscall per
- * batch), or why they make a syscall per entry: 'disabled' (IOMUX_URING=0
- * when the thread's ring would be made, or turned off), 'unavailable' (the
+ * batch of two or more entries; a lone entry is a plain syscall), or why
+ * they make a syscall per entry: 'disabled' (IOMUX_URING=0 when the
+ * thread's ring would be made, or turned off), 'unavailable' (the
  * kernel or a seccomp profile refused it), 'unsupported' (not Linux).
  * `mode` 'syscalls' turns this thread's ring off, 'io_uring' on again
  * where it can be; returns the state after. The results are the same
