@@ -559,8 +559,8 @@ export abstract class BaseEventLoop {
       }
     }
 
-    // Handle 'later' callbacks that are ready.
-    const endTime = this.time();
+    // Handle 'later' callbacks that are ready (no clock read without any).
+    const endTime = sched.length > 0 ? this.time() : 0;
     while (sched.length > 0) {
       const h = sched.peek()!;
       if (h._when > endTime) break;

@@ -122,6 +122,40 @@ t.test('read batch: end of stream and errors are outcomes; a big message is its 
   t.same([none!.pending, none!.got < 0, none!.data], [true, true, null], 'nothing waiting: -EAGAIN, for its reader to ignore');
 });
 
+t.test('read batch: a lone transport (a plain recv) has the same outcomes as a batch', async (t) => {
+  const { loop, trs, peers } = setup(t, 1);
+  const reads = loop._readBatch;
+  const b = trs[0]!._batch;
+  const take = (): [boolean, number, string | null] => {
+    const out: [boolean, number, string | null] = [b.pending, b.got, b.data === null ? null : b.data.toString()];
+    b.pending = false;
+    b.data = null;
+    return out;
+  };
+  peers[0]!.send(Buffer.from('one'));
+  reads.add(trs[0]!);
+  reads.receive();
+  t.same(take(), [true, 3, 'one'], 'its bytes');
+  reads.add(trs[0]!);
+  reads.receive();
+  const [pending, got, data] = take();
+  t.same([pending, got < 0, data], [true, true, null], 'nothing waiting: -EAGAIN, not thrown');
+  const big = Buffer.alloc(300 * 1024, 0x62);
+  peers[0]!.setblocking(true);
+  peers[0]!.settimeout(5);
+  const sent = peers[0]!.send(big);
+  reads.add(trs[0]!);
+  reads.receive();
+  t.ok(b.pending && b.got > 4096 && b.got <= 256 * 1024 && b.data!.equals(big.subarray(0, b.got)), 'a big message: at most 256 KiB, its own copy');
+  take();
+  drain(trs[0]!._sock!);
+  t.ok(sent > 0);
+  peers[0]!.close();
+  reads.add(trs[0]!);
+  reads.receive();
+  t.same(take(), [true, 0, null], 'end of stream: 0');
+});
+
 t.test('write batch: one entry per transport, extended while it is the last; cancel drops it', async (t) => {
   const { loop, trs, peers } = setup(t, 3);
   const writes = loop._writeBatch;

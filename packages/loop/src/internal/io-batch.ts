@@ -11,7 +11,7 @@ import { batch } from '@iomux/core-native';
 import * as buffers from '../buffers.js';
 
 // Read once: the package's re-exports are getters (see selector-events.ts).
-const { sendBatch, recvBatch, BATCH_LAYOUT } = batch;
+const { sendBatch, recvBatch, recvOne, BATCH_LAYOUT } = batch;
 const { FastBuffer, RecvArea, SMALL_MAX, copyOut, copyRun, runPool, typedArraySet } = buffers;
 type RecvArea = buffers.RecvArea;
 
@@ -221,6 +221,8 @@ export class WriteBatch {
  */
 export class ReadBatch {
   #slab: RecvArea | null = null;
+  /** The slab's first RECV_ENTRY_MAX bytes: where a lone entry receives. */
+  #one: Uint8Array | null = null;
   readonly #table = new Int32Array(HEADER + RECV_ENTRIES * STRIDE);
   readonly #for: Array<BatchTransport | null> = [];
   /** This look's queued transports, in the order of their readers; #head is the next chunk's first. */
@@ -293,7 +295,9 @@ export class ReadBatch {
     const slab = (this.#slab ??= new RecvArea(RECV_SLAB_SIZE));
     let done: number;
     try {
-      done = recvBatch(slab.u8, table);
+      // A lone entry (one connection ready) is a plain recv: one view to
+      // check in the addon instead of a slab and a table.
+      done = count === 1 ? this.#receiveOne(slab) : recvBatch(slab.u8, table);
     } catch (exc) {
       recvFor.fill(null, 0, count);
       throw exc;
@@ -331,6 +335,23 @@ export class ReadBatch {
     if (runFirst >= 0) this.#copyRun(slab, runFirst, done, runStart, runEnd);
     // The entries not done (the slab ran short) receive on their own.
     for (let i = 0; i < count; i++) recvFor[i] = null;
+  }
+
+  /** recvBatch's work for the table's one entry: its result and offset 0. */
+  #receiveOne(slab: RecvArea): number {
+    const table = this.#table;
+    const view = (this.#one ??= slab.u8.subarray(0, RECV_ENTRY_MAX));
+    let n: number;
+    try {
+      n = recvOne(table[HEADER + FD]!, view);
+    } catch (exc) {
+      const errno = (exc as { errno?: unknown }).errno;
+      if (typeof errno !== 'number') throw exc;
+      n = -errno;
+    }
+    table[HEADER + OFFSET] = 0;
+    table[HEADER + RESULT] = n;
+    return 1;
   }
 
   /**
