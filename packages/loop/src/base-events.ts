@@ -225,7 +225,10 @@ export abstract class BaseEventLoop {
     this._batchOpen = true;
     try {
       for (;;) {
-        await this._runOnce();
+        // One promise-job turn per iteration either way (asyncio's tasks
+        // step between iterations); no promise made when it did not wait.
+        const waited = this._runOnce();
+        await (waited === undefined ? SETTLED : waited);
         if (this._stopping) break;
       }
     } finally {
@@ -466,9 +469,11 @@ export abstract class BaseEventLoop {
   /**
    * One full iteration: wait for I/O (no longer than the next timer), queue
    * the ready callbacks and due timers, then run the callbacks queued so
-   * far. This is the only place where callbacks are called.
+   * far. This is the only place where callbacks are called. Returns a
+   * promise only when it has to wait (for Node's loop, or for promise jobs
+   * to settle); otherwise it has done the whole iteration when it returns.
    */
-  async _runOnce(): Promise<void> {
+  _runOnce(): Promise<void> | undefined {
     // Let Node's loop run now and then, whether the loop is busy with
     // callbacks or with I/O that is always ready (a quick look that finds
     // events never waits). First, so that the timeout below sees whatever
@@ -476,19 +481,41 @@ export abstract class BaseEventLoop {
     // the promise jobs after them) wrote goes out.
     if (this.#ranCallbacks) {
       this.#ranCallbacks = false;
-      for (let i = this._settleHops; i > 0; i--) await SETTLED;
+      if (this._settleHops > 0) return this.#settleThenRun();
     }
+    return this.#runFromFlush();
+  }
+
+  /** _runOnce after the promise jobs the last callbacks started had their turns. */
+  async #settleThenRun(): Promise<void> {
+    for (let i = this._settleHops; i > 0; i--) await SETTLED;
+    const rest = this.#runFromFlush();
+    if (rest !== undefined) await rest;
+  }
+
+  /** _runOnce from its flush on. */
+  #runFromFlush(): Promise<void> | undefined {
     this._flushWrites();
-    if (now() - this.#lastYield >= YIELD_MS) {
-      // A write from Node's callbacks meanwhile goes out at once.
-      this._batchOpen = false;
-      try {
-        await yieldToNode();
-      } finally {
-        this._batchOpen = this.#running;
-      }
-      this.#lastYield = now();
+    if (now() - this.#lastYield >= YIELD_MS) return this.#yieldThenRun();
+    return this.#runFromLook();
+  }
+
+  /** _runOnce after a turn of Node's loop. */
+  async #yieldThenRun(): Promise<void> {
+    // A write from Node's callbacks meanwhile goes out at once.
+    this._batchOpen = false;
+    try {
+      await yieldToNode();
+    } finally {
+      this._batchOpen = this.#running;
     }
+    this.#lastYield = now();
+    const rest = this.#runFromLook();
+    if (rest !== undefined) await rest;
+  }
+
+  /** _runOnce from its look at I/O on: a promise only when it waits. */
+  #runFromLook(): Promise<void> | undefined {
     const sched = this._scheduled;
     const schedCount = sched.length;
     if (schedCount > MIN_SCHEDULED_TIMER_HANDLES && this._timerCancelledCount / schedCount > MIN_CANCELLED_TIMER_HANDLES_FRACTION) {
@@ -531,35 +558,46 @@ export abstract class BaseEventLoop {
         found = this._select(0) as number;
         this.#emptyLooks = found === 0 ? Math.min(this.#emptyLooks + 1, QUICK_LOOK_MISSES) : 0;
       }
-      if (found === 0) {
-        // Wait for I/O or for work from outside the loop (callSoon from a
-        // Node callback, stop(), a new timer), whichever comes first. Here,
-        // not in a helper: one async frame and promise hop less per wait.
-        if (!this._hasWaiters() && timeout === null) {
-          // Nothing to wait on: a plain promise, which does not keep the
-          // process alive; callSoon/callAt/addReader/stop resolve it.
-          this._batchOpen = false;
-          try {
-            await new Promise<void>((resolve) => (this.#wake = resolve));
-          } finally {
-            this._batchOpen = this.#running;
-          }
-        } else {
-          this.#wake = this.#interrupt;
-          this._batchOpen = false;
-          try {
-            await this._select(timeout);
-          } finally {
-            this.#wake = null;
-            this._batchOpen = this.#running;
-          }
-        }
-        // The wait went through Node's loop: its turn is fresh.
-        this.#lastYield = now();
+      if (found === 0) return this.#waitThenRun(timeout);
+    }
+    this.#runReady();
+    return undefined;
+  }
+
+  /**
+   * Waits for I/O or for work from outside the loop (callSoon from a Node
+   * callback, stop(), a new timer), whichever comes first; then the rest of
+   * the iteration.
+   */
+  async #waitThenRun(timeout: Timeout): Promise<void> {
+    if (!this._hasWaiters() && timeout === null) {
+      // Nothing to wait on: a plain promise, which does not keep the
+      // process alive; callSoon/callAt/addReader/stop resolve it.
+      this._batchOpen = false;
+      try {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+      } finally {
+        this._batchOpen = this.#running;
+      }
+    } else {
+      this.#wake = this.#interrupt;
+      this._batchOpen = false;
+      try {
+        await this._select(timeout);
+      } finally {
+        this.#wake = null;
+        this._batchOpen = this.#running;
       }
     }
+    // The wait went through Node's loop: its turn is fresh.
+    this.#lastYield = now();
+    this.#runReady();
+  }
 
+  /** Queues the due timers, then runs the callbacks queued so far. */
+  #runReady(): void {
     // Handle 'later' callbacks that are ready (no clock read without any).
+    const sched = this._scheduled;
     const endTime = sched.length > 0 ? this.time() : 0;
     while (sched.length > 0) {
       const h = sched.peek()!;
