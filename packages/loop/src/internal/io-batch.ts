@@ -263,10 +263,20 @@ export class ReadBatch {
    */
   receive(): void {
     const q = this.#queue;
-    const table = this.#table;
-    const recvFor = this.#for;
     const end = this.#queued;
     let head = this.#head;
+    if (end - head === 1) {
+      // A lone transport (one connection ready): a plain recv, no table.
+      const t = q[head]!;
+      q[head] = null;
+      this.#queued = 0;
+      this.#head = 0;
+      t._batch.queued = false;
+      if (!(t._closing || t._paused || t._connLost || t._buffered || t._batch.pending)) this.#receiveOne(t);
+      return;
+    }
+    const table = this.#table;
+    const recvFor = this.#for;
     let count = 0;
     while (head < end && count < RECV_ENTRIES) {
       const t = q[head]!;
@@ -288,6 +298,25 @@ export class ReadBatch {
     this.#receive(count);
   }
 
+  /** recvBatch's work for one transport: recvOne into the slab, then a copy. */
+  #receiveOne(t: BatchTransport): void {
+    const slab = (this.#slab ??= new RecvArea(RECV_SLAB_SIZE));
+    const view = (this.#one ??= slab.u8.subarray(0, RECV_ENTRY_MAX));
+    let n: number;
+    try {
+      n = recvOne(t._sockFd, view);
+    } catch (exc) {
+      const errno = (exc as { errno?: unknown }).errno;
+      if (typeof errno !== 'number') throw exc;
+      n = -errno;
+    }
+    const b = t._batch;
+    b.got = n;
+    // Outside the try block (see #receive).
+    if (n > 0) b.data = copyOut(slab.ab, slab.base, n);
+    b.pending = true;
+  }
+
   /** recvBatch for the `count` entries in the table, and each its outcome. */
   #receive(count: number): void {
     const table = this.#table;
@@ -295,9 +324,7 @@ export class ReadBatch {
     const slab = (this.#slab ??= new RecvArea(RECV_SLAB_SIZE));
     let done: number;
     try {
-      // A lone entry (one connection ready) is a plain recv: one view to
-      // check in the addon instead of a slab and a table.
-      done = count === 1 ? this.#receiveOne(slab) : recvBatch(slab.u8, table);
+      done = recvBatch(slab.u8, table);
     } catch (exc) {
       recvFor.fill(null, 0, count);
       throw exc;
@@ -335,23 +362,6 @@ export class ReadBatch {
     if (runFirst >= 0) this.#copyRun(slab, runFirst, done, runStart, runEnd);
     // The entries not done (the slab ran short) receive on their own.
     for (let i = 0; i < count; i++) recvFor[i] = null;
-  }
-
-  /** recvBatch's work for the table's one entry: its result and offset 0. */
-  #receiveOne(slab: RecvArea): number {
-    const table = this.#table;
-    const view = (this.#one ??= slab.u8.subarray(0, RECV_ENTRY_MAX));
-    let n: number;
-    try {
-      n = recvOne(table[HEADER + FD]!, view);
-    } catch (exc) {
-      const errno = (exc as { errno?: unknown }).errno;
-      if (typeof errno !== 'number') throw exc;
-      n = -errno;
-    }
-    table[HEADER + OFFSET] = 0;
-    table[HEADER + RESULT] = n;
-    return 1;
   }
 
   /**
