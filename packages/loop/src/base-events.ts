@@ -2,7 +2,8 @@
  * The event loop without I/O: CPython 3.11 Lib/asyncio/base_events.py
  * (scheduling, timers, running, stopping, closing, the exception handler,
  * debug mode). Subclasses supply I/O through `_select`
- * (selector-events.ts).
+ * (selector-events.ts). Signal handlers are in signals.ts, the exception
+ * handler and debug mode's slow-callback warning in exceptions.ts.
  *
  * Living inside Node: the loop never blocks Node's thread. When it has to
  * wait, it awaits the selector's promise twin (selectEachAsync), so Node's own
@@ -12,21 +13,24 @@
  * to wait on (no readers, writers or timers) it waits on a plain promise,
  * which does not keep the process alive.
  */
-import { constants as osConstants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToNode } from 'node:timers/promises';
 import { describe } from '@iomux/core-native';
-import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import { RuntimeError } from '@iomux/core-native/error-classes';
 import { Deque } from './internal/deque.js';
 import { Heap } from './internal/heap.js';
 import { Handle, TimerHandle, _getRunningLoop, _setRunningLoop, type ExceptionContext } from './events.js';
+import { callExceptionHandler, checkExceptionHandler, logContext, runTimed, type ExceptionHandler, type Logger } from './exceptions.js';
+import { SignalHandlers, signalName, type Signal } from './signals.js';
+
+export type { ExceptionHandler, Logger } from './exceptions.js';
+export type { Signal } from './signals.js';
 
 /** asyncio: _MIN_SCHEDULED_TIMER_HANDLES and the cancelled fraction. */
 const MIN_SCHEDULED_TIMER_HANDLES = 100;
 const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 /** asyncio: MAXIMUM_SELECT_TIMEOUT (one day). */
 const MAXIMUM_SELECT_TIMEOUT = 24 * 3600;
-/** What a skipped quick look found (never written to). */
 /**
  * performance.now, bound once: the global `performance` is an accessor
  * (Node defines it lazily), so every `performance.now()` through it calls a
@@ -45,42 +49,7 @@ const MAX_SETTLE_HOPS = 4;
 const SETTLE_DECAY = 1024;
 const SETTLED = Promise.resolve();
 
-/** `loop.setExceptionHandler(handler)`'s handler: called as `handler(loop, context)`. */
-export type ExceptionHandler = (loop: BaseEventLoop, context: ExceptionContext) => void;
-
-/** Where the loop logs (asyncio's `logger`): `console` by default. */
-export interface Logger {
-  /** Logs an error (an unhandled exception in a callback). */
-  error(...args: unknown[]): void;
-  /** Logs a warning (a slow callback in debug mode). */
-  warn(...args: unknown[]): void;
-}
-
 type Callback = (...args: any[]) => unknown;
-
-/** A signal, by name ('SIGINT') or number (2), as the platform numbers it. */
-export type Signal = NodeJS.Signals | number;
-
-const SIGNALS = osConstants.signals as Readonly<Record<string, number>>;
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(SIGNALS).map(([name, num]) => [num, name as NodeJS.Signals]));
-
-/**
- * unix_events.py `_check_signal`: the Node name of `sig`.
- * @throws {TypeError} not a signal number or name
- * @throws {ValueError} 'invalid signal number N' (or name)
- */
-function signalName(sig: unknown): NodeJS.Signals {
-  if (typeof sig === 'string') {
-    if (!Object.hasOwn(SIGNALS, sig)) throw new ValueError(`invalid signal name ${JSON.stringify(sig)}`);
-    return sig as NodeJS.Signals;
-  }
-  if (typeof sig !== 'number' || !Number.isInteger(sig)) {
-    throw new TypeError(`sig must be an int or a signal name, not ${typeof sig === 'object' ? describe(sig) : typeof sig}`);
-  }
-  const name = SIGNAL_NAMES.get(sig);
-  if (name === undefined || sig <= 0) throw new ValueError(`invalid signal number ${sig}`);
-  return name;
-}
 
 /** One iteration's wait: null blocks; a number is seconds. */
 export type Timeout = number | null;
@@ -146,8 +115,8 @@ export abstract class BaseEventLoop {
   #ranCallbacks = false;
   /** Set while the loop waits; wakes it when work arrives from outside. */
   #wake: (() => void) | null = null;
-  /** addSignalHandler: the handle and the process listener, by signal name. */
-  #signalHandlers = new Map<NodeJS.Signals, { handle: Handle; listener: () => void }>();
+  /** addSignalHandler's handlers. */
+  readonly #signals = new SignalHandlers(this);
 
   /** Monotonic time in seconds, the clock of callAt/callLater. */
   time(): number {
@@ -296,7 +265,7 @@ export abstract class BaseEventLoop {
     this._closed = true;
     this._ready.clear();
     this._scheduled = new Heap<TimerHandle>();
-    for (const sig of [...this.#signalHandlers.keys()]) this.removeSignalHandler(sig);
+    for (const sig of this.#signals.names()) this.removeSignalHandler(sig);
   }
 
   // --------------------------------------------------------------- signals
@@ -317,26 +286,7 @@ export abstract class BaseEventLoop {
     const name = signalName(sig);
     this._checkClosed();
     this.#checkCallback(callback, 'addSignalHandler');
-    const handle = new Handle(callback, args, this);
-    const listener = (): void => {
-      // unix_events.py _handle_signal
-      if (this.#signalHandlers.get(name)?.handle !== handle) return; // a race
-      if (handle._cancelled) {
-        this.removeSignalHandler(name);
-      } else if (!this._closed) {
-        this._ready.push(handle);
-        this._wakeup();
-      }
-    };
-    try {
-      process.on(name, listener);
-    } catch (exc) {
-      if ((exc as { code?: unknown }).code === 'EINVAL') throw new RuntimeError(`sig ${describe(sig)} cannot be caught`);
-      throw new RuntimeError((exc as Error).message);
-    }
-    const old = this.#signalHandlers.get(name);
-    if (old !== undefined) process.off(name, old.listener);
-    this.#signalHandlers.set(name, { handle, listener });
+    this.#signals.add(name, sig, new Handle(callback, args, this));
   }
 
   /**
@@ -345,12 +295,7 @@ export abstract class BaseEventLoop {
    * @throws {TypeError} | {ValueError} as addSignalHandler
    */
   removeSignalHandler(sig: Signal): boolean {
-    const name = signalName(sig);
-    const entry = this.#signalHandlers.get(name);
-    if (entry === undefined) return false;
-    this.#signalHandlers.delete(name);
-    process.off(name, entry.listener);
-    return true;
+    return this.#signals.remove(signalName(sig));
   }
 
   // ---------------------------------------------------------------- errors
@@ -360,9 +305,7 @@ export abstract class BaseEventLoop {
    * @throws {TypeError} if `handler` is neither a function nor null
    */
   setExceptionHandler(handler: ExceptionHandler | null): void {
-    if (handler !== null && typeof handler !== 'function') {
-      throw new TypeError(`A callable object or None is expected, got ${describe(handler)}`);
-    }
+    checkExceptionHandler(handler);
     this.#exceptionHandler = handler;
   }
 
@@ -373,11 +316,7 @@ export abstract class BaseEventLoop {
 
   /** asyncio's default handler: logs the message and the exception. */
   defaultExceptionHandler(context: ExceptionContext): void {
-    const { message, exception, ...rest } = context;
-    const extra = Object.entries(rest)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}: ${String(v)}`);
-    this.logger.error(message || 'Unhandled exception in event loop', ...extra, ...(exception !== undefined ? [exception] : []));
+    logContext(this.logger, context);
   }
 
   /**
@@ -385,40 +324,7 @@ export abstract class BaseEventLoop {
    * throws: an exception in the handler is logged, and the loop goes on.
    */
   callExceptionHandler(context: ExceptionContext): void {
-    const handler = this.#exceptionHandler;
-    if (handler === null) {
-      try {
-        this.defaultExceptionHandler(context);
-      } catch (exc) {
-        // Second protection layer for unexpected errors in the default
-        // implementation, as well as for subclassed event loops with
-        // overridden defaultExceptionHandler.
-        try {
-          this.logger.error('Exception in default exception handler', exc);
-        } catch {
-          // The logger itself failed: nothing better to do than go on.
-        }
-      }
-      return;
-    }
-    try {
-      handler(this, context);
-    } catch (exc) {
-      try {
-        this.defaultExceptionHandler({
-          message: 'Unhandled error in exception handler',
-          exception: exc,
-          context,
-        });
-      } catch (exc2) {
-        // Guard defaultExceptionHandler in case it is overridden.
-        try {
-          this.logger.error('Exception in default exception handler while handling an unexpected error in custom exception handler', exc2);
-        } catch {
-          // as above
-        }
-      }
-    }
+    callExceptionHandler(this, this.#exceptionHandler, context);
   }
 
   // ------------------------------------------------------------ debug mode
@@ -622,16 +528,8 @@ export abstract class BaseEventLoop {
     for (let i = 0; i < ntodo; i++) {
       const h = ready.shift()!;
       if (h._cancelled) continue;
-      if (debug) {
-        const t0 = this.time();
-        h._run();
-        const dt = this.time() - t0;
-        if (dt >= this.slowCallbackDuration) {
-          this.logger.warn(`Executing ${h.toString()} took ${dt.toFixed(3)} seconds`);
-        }
-      } else {
-        h._run();
-      }
+      if (debug) runTimed(this, h);
+      else h._run();
     }
   }
 
