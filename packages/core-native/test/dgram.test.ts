@@ -14,10 +14,10 @@ import { checkNoFdLeak } from '../../../test/support/fds.js';
 
 checkNoFdLeak(t);
 
-// The module under test, from the package's build (its exports come with Socket's methods).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dgram = require(path.join(__dirname, '../../../../../packages/core-native/dist/socket/dgram.js')) as typeof import('../dist/socket/dgram.js');
-const { sendto, recvfrom, recvfromInto } = dgram;
+// Socket's methods, as module-style calls (they delegate to src/socket/dgram.ts).
+const sendto = (s: Socket, ...a: unknown[]): number => (s.sendto as (...x: unknown[]) => number).apply(s, a);
+const recvfrom = (s: Socket, ...a: Parameters<Socket['recvfrom']>): ReturnType<Socket['recvfrom']> => s.recvfrom(...a);
+const recvfromInto = (s: Socket, ...a: Parameters<Socket['recvfromInto']>): ReturnType<Socket['recvfromInto']> => s.recvfromInto(...a);
 const { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, MSG_PEEK } = socket;
 const bad = (x: unknown): any => x;
 const msg = (errno: number): string => `[Errno ${errno}] ${os.strerror(errno)}`;

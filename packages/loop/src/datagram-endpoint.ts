@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { pyTypeName, socket as S, type Socket } from '@iomux/core-native';
 import { OSError, ValueError } from '@iomux/core-native/error-classes';
-import { SelectorDatagramTransport, type DatagramAddress, type DatagramSocket, type DatagramTransport } from './datagram.js';
+import { SelectorDatagramTransport, type DatagramAddress, type DatagramTransport } from './datagram.js';
 import { connectResolved } from './connect.js';
 import { ensureResolved, type AddrInfo } from './resolve.js';
 import { sockOp } from './sock-op.js';
@@ -183,14 +183,14 @@ function dgramSock(sock: unknown): Promise<never> | null {
 
 /** asyncio's `loop.sock_recvfrom(sock, bufsize)`: resolves with `[data, address]`. */
 export function sockRecvfrom(loop: SelectorEventLoop, sock: Socket, bufsize: number): Promise<[Buffer, DatagramAddress]> {
-  return dgramSock(sock) ?? sockOp(loop, sock, false, () => (sock as DatagramSocket & { recvfrom(n: number): [Buffer, DatagramAddress] }).recvfrom(bufsize));
+  return dgramSock(sock) ?? sockOp(loop, sock, false, () => sock.recvfrom(bufsize));
 }
 
 /** asyncio's `loop.sock_recvfrom_into(sock, buf, nbytes=0)`: resolves with `[nbytes, address]`. */
 export function sockRecvfromInto(loop: SelectorEventLoop, sock: Socket, buf: ArrayBufferView, nbytes: number = 0): Promise<[number, DatagramAddress]> {
   return dgramSock(sock) ?? sockOp(loop, sock, false, () => {
     const n = nbytes || (ArrayBuffer.isView(buf) ? buf.byteLength : 0);
-    return (sock as DatagramSocket).recvfromInto(buf, n);
+    return sock.recvfromInto(buf, n);
   });
 }
 
@@ -206,7 +206,7 @@ export async function sockSendto(loop: SelectorEventLoop, sock: Socket, data: Ar
     if (infos.length === 0) throw new OSError('getaddrinfo() returned empty list');
     address = infos[0]![4];
   }
-  return sockOp(loop, sock, true, () => (sock as DatagramSocket).sendto(data, address));
+  return sockOp(loop, sock, true, () => sock.sendto(data, address as S.Address));
 }
 
 /** A `[host, port]` whose host is a name core-native's Socket would not take. */

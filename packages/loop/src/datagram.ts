@@ -12,7 +12,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'eventemitter3';
-import { pyTypeName, type Socket } from '@iomux/core-native';
+import { pyTypeName, type Socket, type socket } from '@iomux/core-native';
 import { OSError, ValueError } from '@iomux/core-native/error-classes';
 import { RecvArea, copyOut } from './buffers.js';
 import { isRetryError } from './internal/retry.js';
@@ -21,12 +21,6 @@ import type { SelectorEventLoop } from './selector-events.js';
 
 /** An address as a datagram socket takes and gives it: a tuple as an array, a path, or null. */
 export type DatagramAddress = unknown;
-
-/** What datagram.ts needs of a Socket: Python's datagram methods. */
-export interface DatagramSocket extends Socket {
-  sendto(data: ArrayBufferView, address: unknown): number;
-  recvfromInto(buffer: ArrayBufferView, nbytes?: number, flags?: number): [number, DatagramAddress];
-}
 
 /** asyncio: max bytes read per recvfrom(). */
 export const MAX_SIZE = 256 * 1024;
@@ -99,7 +93,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   /** @internal The loop. */
   readonly _loop: SelectorEventLoop;
   /** @internal The socket; null once closed. */
-  _sock: DatagramSocket | null;
+  _sock: Socket | null;
   /** @internal Its descriptor. */
   readonly _sockFd: number;
   /** @internal The protocol. */
@@ -126,7 +120,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   constructor(loop: SelectorEventLoop, sock: Socket, protocol: DatagramProtocol, address: DatagramAddress | null = null, extra: Record<string, unknown> = {}) {
     super();
     this._loop = loop;
-    this._sock = sock as DatagramSocket;
+    this._sock = sock;
     this._sockFd = sock.fileno();
     this._protocol = protocol;
     this._address = address ?? null;
@@ -254,7 +248,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   #sendOne(data: Buffer, addr: DatagramAddress): void {
     const sock = this._sock!;
     if (this.#extra.peername) sock.send(data);
-    else sock.sendto(data, addr);
+    else sock.sendto(data, addr as socket.Address);
   }
 
   /** @internal The socket is writable: send the queue, in order. */

@@ -21,16 +21,6 @@ import { BACKENDS, newLoop, sleep, waitFor } from './helpers.js';
 
 checkNoFdLeak(t);
 
-// TEMPORARY: Socket's datagram methods, until socket.ts delegates to dgram.ts.
-{
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dg = require(path.join(__dirname, '../../../../../packages/core-native/dist/socket/dgram.js'));
-  const proto = Socket.prototype as any;
-  proto.sendto ??= function (this: Socket, ...a: unknown[]) { return dg.sendto(this, ...a); };
-  proto.recvfrom ??= function (this: Socket, ...a: unknown[]) { return dg.recvfrom(this, ...a); };
-  proto.recvfromInto ??= function (this: Socket, ...a: unknown[]) { return dg.recvfromInto(this, ...a); };
-}
-
 const { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_BROADCAST, SO_REUSEADDR, SO_REUSEPORT } = S;
 const bad = (x: unknown): any => x;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-dgram-'));

@@ -10,6 +10,7 @@ import {
 } from './constants.js';
 import { call, isErrno, osError } from './errors.js';
 import { copyOut, SCRATCH_SIZE, scratchView } from './scratch.js';
+import { recvfrom as dgramRecvfrom, recvfromInto as dgramRecvfromInto, sendto as dgramSendto } from './dgram.js';
 import { getdefaulttimeout, timeoutArg, waitUntil } from './timeout.js';
 
 const EBADF = E.EBADF!;
@@ -371,6 +372,34 @@ export class Socket implements Disposable {
       const start = off;
       off += this.#io(true, 'send', (fd) => binding.send(fd, b, start, b.byteLength - start, fl), deadline);
     } while (off < b.byteLength);
+  }
+
+  /**
+   * Python's `sendto(data[, flags], address)`: one datagram to `address`;
+   * returns the bytes sent (dgram.ts).
+   * @throws {TypeError} for a wrong number of arguments or an address of the wrong shape
+   * @throws {OSError} from sendto(2): EMSGSIZE for a datagram too big, ...
+   */
+  sendto(data: ArrayBufferView, ...rest: [address: Address] | [flags: number, address: Address]): number {
+    return dgramSendto(this, data, ...rest);
+  }
+
+  /**
+   * Python's `recvfrom(bufsize[, flags])`: one datagram (at most `bufsize`
+   * bytes of it) and the sender's address, null when it has none (dgram.ts).
+   * @throws {ValueError} if bufsize is negative
+   */
+  recvfrom(bufsize: number, flags: number = 0): [Buffer, SocketAddress | null] {
+    return dgramRecvfrom(this, bufsize, flags);
+  }
+
+  /**
+   * Python's `recvfrom_into(buffer[, nbytes[, flags]])`: one datagram into
+   * `buffer`, `[nbytes, address]` (dgram.ts).
+   * @throws {ValueError} if nbytes is negative or larger than the buffer
+   */
+  recvfromInto(buffer: ArrayBufferView, nbytes: number = 0, flags: number = 0): [number, SocketAddress | null] {
+    return dgramRecvfromInto(this, buffer, nbytes, flags);
   }
 
   /** Shuts down one or both halves: SHUT_RD, SHUT_WR or SHUT_RDWR. */
