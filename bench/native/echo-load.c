@@ -1,8 +1,13 @@
 /*
- * Bench-only TCP echo load generator for bench/src/echo.bench.ts.
+ * Bench-only echo load generator for bench/src/echo.bench.ts (TCP) and
+ * bench/src/dgram.bench.ts (UDP, Unix stream sockets).
  *
  *   echo-load --port P [--host 127.0.0.1] [--conns 64] [--size 64]
  *             [--warmup 0.5] [--duration 1.5] [--server-pid PID] [--cpus 0,1]
+ *             [--unix PATH] [--udp] [--udp-timeout-ms 200]
+ *
+ * --unix PATH: the same stream ping-pong over a Unix-domain socket at PATH
+ * (instead of TCP to host:port). --udp: UDP, see echo-load-udp.h.
  *
  * Connecting: the connections are opened one at a time, and each one does a
  * first (verified) echo, blocking, before the next is opened; so the load
@@ -45,6 +50,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -216,23 +222,33 @@ static int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+#include "echo-load-udp.h"
+
 static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s --port P [--host H] [--conns N] [--size BYTES] [--warmup S] [--duration S] [--server-pid PID] "
-          "[--cpus 0,1]\n",
+          "[--cpus 0,1] [--unix PATH] [--udp] [--udp-timeout-ms MS]\n",
           argv0);
   exit(2);
 }
 
 int main(int argc, char **argv) {
   const char *host = "127.0.0.1";
+  const char *unix_path = NULL;
+  int udp = 0, udp_timeout_ms = 200;
   int port = 0, nconns = 64, server_pid = 0;
   int cpus[64], ncpus = 0; /* CPUs whose /proc/stat time is reported */
   double warmup = 0.5, duration = 1.5;
   for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--udp") == 0) {
+      udp = 1;
+      continue;
+    }
     if (i + 1 >= argc) usage(argv[0]);
     const char *a = argv[i], *v = argv[++i];
     if (strcmp(a, "--host") == 0) host = v;
+    else if (strcmp(a, "--unix") == 0) unix_path = v;
+    else if (strcmp(a, "--udp-timeout-ms") == 0) udp_timeout_ms = atoi(v);
     else if (strcmp(a, "--port") == 0) port = atoi(v);
     else if (strcmp(a, "--conns") == 0) nconns = atoi(v);
     else if (strcmp(a, "--size") == 0) size = (size_t)atol(v);
@@ -248,7 +264,9 @@ int main(int argc, char **argv) {
       }
     } else usage(argv[0]);
   }
-  if (port <= 0 || nconns <= 0 || size == 0 || duration <= 0 || warmup < 0) usage(argv[0]);
+  if ((unix_path == NULL && port <= 0) || (unix_path != NULL && udp) || nconns <= 0 || size == 0 || duration <= 0 ||
+      warmup < 0 || udp_timeout_ms <= 0)
+    usage(argv[0]);
   signal(SIGPIPE, SIG_IGN);
 
   pattern = malloc(size + 256);
@@ -260,10 +278,26 @@ int main(int argc, char **argv) {
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
   addr.sin_port = htons((uint16_t)port);
-  if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+  if (unix_path == NULL && inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
     fprintf(stderr, "bad IPv4 host %s\n", host);
     return 2;
   }
+  if (udp) {
+    struct udp_opts o = {&addr, nconns, warmup, duration, server_pid, cpus, ncpus, udp_timeout_ms};
+    return udp_main(&o);
+  }
+  struct sockaddr_un uaddr;
+  memset(&uaddr, 0, sizeof uaddr);
+  uaddr.sun_family = AF_UNIX;
+  if (unix_path != NULL) {
+    if (strlen(unix_path) >= sizeof uaddr.sun_path) {
+      fprintf(stderr, "--unix path too long\n");
+      return 2;
+    }
+    strcpy(uaddr.sun_path, unix_path);
+  }
+  struct sockaddr *peer = unix_path != NULL ? (struct sockaddr *)&uaddr : (struct sockaddr *)&addr;
+  socklen_t peer_len = unix_path != NULL ? (socklen_t)sizeof uaddr : (socklen_t)sizeof addr;
 
   /* Connect, one connection and its first echo at a time (blocking sockets
    * with a receive timeout), then switch each to non-blocking. */
@@ -274,18 +308,18 @@ int main(int argc, char **argv) {
   for (int i = 0; i < nconns; i++) {
     struct conn *c = &conns[i];
     c->index = i;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    c->fd = socket(peer->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
       perror("socket");
       return 1;
     }
-    if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    if (connect(c->fd, peer, peer_len) < 0) {
       fprintf(stderr, "connect %d: %s\n", i, strerror(errno));
       return 1;
     }
     c->alive = 1;
     live++;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (unix_path == NULL) setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct timeval tv = {.tv_sec = CONNECT_ECHO_TIMEOUT_S, .tv_usec = 0};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (start_message(-1, c, now_ns()) < 0) continue;

@@ -266,7 +266,7 @@ export interface LoadTiming {
 /**
  * Runs echo-load against the server (pid: whose CPU time it reads), reading
  * the busy time of `cpus` too; rejects if it prints no result (killed past
- * its deadline, say).
+ * its deadline, say). `extra`: more echo-load options (`--udp`, `--unix PATH`).
  */
 export function runLoad(
   loadBin: string,
@@ -277,6 +277,7 @@ export function runLoad(
   size: number,
   cpus: string[],
   t: LoadTiming,
+  extra: string[] = [],
 ): Promise<LoadResult> {
   const [cmd, args] = withCpu(cpu, loadBin, [
     '--port', String(port),
@@ -286,6 +287,7 @@ export function runLoad(
     '--duration', String(t.seconds),
     '--server-pid', String(pid),
     ...(cpus.length > 0 ? ['--cpus', cpus.join(',')] : []),
+    ...extra,
   ]);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
