@@ -133,6 +133,25 @@ export const coreTargets: Target[] = [
   method('recvInto', 2, (e) => vs(e.buf(), e.int([0, 1, 100, -1]), e.int([0, SC.MSG_PEEK!]))),
   method('send', 3, (e) => vs(e.buf(), e.int([0, SC.MSG_DONTWAIT ?? 0x40]))),
   method('sendall', 2, (e) => vs(e.buf(), e.int([0]))),
+  method('sendto', 2, (e) => (e.rng.chance(0.5) ? vs(e.buf(), address(e)) : vs(e.buf(), e.int([0, SC.MSG_DONTWAIT ?? 0x40]), address(e)))),
+  method('recvfrom', 2, (e) => vs(e.int([0, 1, 100, 65536, -1]), e.int([0, SC.MSG_PEEK!]))),
+  method('recvfromInto', 1, (e) => vs(e.buf(), e.int([0, 1, -1]), e.int([0]))),
+  t('socket.sendFds', 1, (env) => {
+    const args = vs(sock(env), env.or(0.7, () => ok([Buffer.from('x')], "[Buffer('x')]")), env.or(0.7, () => ok([env.fd().v], '[fd]')));
+    return { args, invoke: () => apply(socket.sendFds, undefined, args) };
+  }),
+  t('socket.recvFds', 1, (env) => {
+    // The sockets are non-blocking (sock()); the descriptors received are the episode's to close.
+    const args = vs(sock(env), env.int([1, 100, -1]), env.int([0, 1, 64, -1]));
+    return {
+      args,
+      invoke: () => {
+        const r = apply(socket.recvFds, undefined, args) as unknown;
+        if (Array.isArray(r)) env.track(r[1], 'recvFds fds', true);
+        return r;
+      },
+    };
+  }),
   method('shutdown', 1, (e) => vs(e.int([0, 1, 2]))),
   method('setblocking', 1, (e) => vs(e.or(0.6, () => ok(e.rng.chance(0.5), 'bool'))), { changesBlocking: true }),
   method('getblocking', 0.3, () => []),

@@ -163,3 +163,23 @@ t.test('hostile inputs, with CPython 3.11 error classes and messages', (t) => {
   t.equal(fdCount(), before, 'no descriptor appeared');
   t.end();
 });
+
+t.test('hostile sizes and receivers: what the kernel would refuse, refused before a huge copy', async (t) => {
+  const [a, b] = socketpair(socket.AF_UNIX, socket.SOCK_STREAM);
+  t.teardown(() => {
+    a.close();
+    b.close();
+  });
+  const [r, w] = os.pipe();
+  t.teardown(() => {
+    os.close(r);
+    os.close(w);
+  });
+  const before = fdCount();
+  t.throws(() => socket.sendFds(a, [Buffer.from('x')], new Array(2 ** 32 - 1)), { name: 'OSError', errno: E.EINVAL }, 'an array of 2**32-1 descriptors: EINVAL, as sendmsg(2) gives past SCM_MAX_FD');
+  t.throws(() => socket.sendFds(a, [Buffer.from('x')], new Array(300).fill(r)), { name: 'OSError', errno: E.EINVAL }, '300 descriptors: the kernel refuses, as CPython shows');
+  t.throws(() => socket.sendFds(a, new Array(2000).fill(Buffer.from('x')), [r]), { name: 'OSError', errno: E.EMSGSIZE }, '2,000 buffers: EMSGSIZE, as CPython shows');
+  t.throws(() => socket.sendFds(null as never, [Buffer.from('x')], [r]), { name: 'TypeError', message: "'NoneType' object has no attribute 'sendmsg'" });
+  t.throws(() => socket.recvFds(5 as never, 10, 1), { name: 'TypeError', message: "'int' object has no attribute 'recvmsg'" });
+  t.equal(fdCount(), before, 'no descriptor leaked');
+});

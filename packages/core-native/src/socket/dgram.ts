@@ -142,8 +142,10 @@ export function recvfromInto(sock: Socket, buffer: ArrayBufferView, nbytes: numb
  * @throws {OSError} from sendmsg(2): EBADF for a descriptor not open, EINVAL for too many, ...
  */
 export function sendFds(sock: Socket, buffers: Iterable<ArrayBufferView>, fds: Iterable<number>, flags: number = 0, address: Address | null = null): number {
-  const bufs = iterArg(buffers, 'sendmsg() argument 1 must be an iterable').map(bytesArg);
-  const ints = iterArg(fds, `'${typeName(fds, 'list')}' object is not iterable`).map((f) => toCInt(f));
+  checkSock(sock, 'sendmsg');
+  // Linux refuses more than UIO_MAXIOV (1024) buffers and SCM_MAX_FD (253) descriptors.
+  const bufs = iterArg(buffers, 'sendmsg() argument 1 must be an iterable', 1024, () => osError(E.EMSGSIZE!, 'sendmsg')).map(bytesArg);
+  const ints = iterArg(fds, `'${typeName(fds, 'list')}' object is not iterable`, 65536, () => osError(E.EINVAL!, 'sendmsg')).map((f) => toCInt(f));
   const fl = toCInt(flags);
   const family = sock.family;
   const [host, port] = address === null || address === undefined ? ['', 0] : addressArg(family, address, 'sendmsg');
@@ -162,6 +164,7 @@ export function sendFds(sock: Socket, buffers: Iterable<ArrayBufferView>, fds: I
  * @throws {OverflowError} if maxfds is negative or too large (CMSG_LEN's range)
  */
 export function recvFds(sock: Socket, bufsize: number, maxfds: number, flags: number = 0): RecvFdsResult {
+  checkSock(sock, 'recvmsg');
   const n = toInt(bufsize);
   const m = toInt(maxfds);
   const fl = toCInt(flags);
@@ -178,9 +181,22 @@ export function recvFds(sock: Socket, bufsize: number, maxfds: number, flags: nu
   return [data, received, msgFlags, addressOut(fam, host, port)];
 }
 
-function iterArg<T>(x: Iterable<T>, message: string): T[] {
+/** The items of an iterable, at most `max` of them: more is `tooMany()` (what the kernel would refuse), never a huge copy. */
+function iterArg<T>(x: Iterable<T>, message: string, max: number, tooMany: () => Error): T[] {
   if (x === null || x === undefined || typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
     throw new TypeError(message);
   }
-  return Array.from(x);
+  const out: T[] = [];
+  for (const item of x) {
+    if (out.length === max) throw tooMany();
+    out.push(item);
+  }
+  return out;
+}
+
+/** Python's AttributeError for a `sock` that is no socket, as a TypeError. */
+function checkSock(sock: unknown, method: string): void {
+  if (typeof (sock as { fileno?: unknown } | null)?.fileno !== 'function' || typeof (sock as { gettimeout?: unknown }).gettimeout !== 'function') {
+    throw new TypeError(`'${typeName(sock, 'list')}' object has no attribute '${method}'`);
+  }
 }
