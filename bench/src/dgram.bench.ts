@@ -24,9 +24,13 @@
  *
  * Settings (environment): BENCH_DGRAM_SECONDS (1.5), BENCH_DGRAM_WARMUP (2),
  * BENCH_DGRAM_ROUNDS (7), BENCH_DGRAM_CONNS ("1,64"), BENCH_DGRAM_SIZE (64),
- * BENCH_DGRAM_KINDS ("udp,unix"), BENCH_DGRAM_UDP_TIMEOUT_MS (200),
- * BENCH_ECHO_MAX_OTHER (10: the pinned CPUs' other load waited out, up to
- * 3 s, before each run), CC (cc).
+ * BENCH_DGRAM_KINDS ("udp,unix"), BENCH_DGRAM_UDP_TIMEOUT_MS (200), CC (cc).
+ *
+ * Other processes, as in echo.bench.ts: before each run the driver waits
+ * (up to 3 s) for the pinned CPUs to be under BENCH_ECHO_MAX_OTHER percent
+ * (10) busy with other processes, and a run where they were busier is run
+ * again, up to BENCH_ECHO_RETRIES (3) times; waits and retries together
+ * stop once they have cost BENCH_ECHO_MAX_EXTRA_S (150) seconds.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -43,6 +47,8 @@ const SIZE = Math.round(envNumber('BENCH_DGRAM_SIZE', 64));
 const KINDS = envList('BENCH_DGRAM_KINDS', 'udp,unix');
 const UDP_TIMEOUT_MS = Math.round(envNumber('BENCH_DGRAM_UDP_TIMEOUT_MS', 200));
 const MAX_OTHER = envNumber('BENCH_ECHO_MAX_OTHER', 10);
+const RETRIES = Math.round(Number(process.env.BENCH_ECHO_RETRIES ?? 3));
+const MAX_EXTRA_MS = Number(process.env.BENCH_ECHO_MAX_EXTRA_S ?? 150) * 1000;
 const TARGET = 1.5;
 
 const SERVERS_JS = path.join(__dirname, 'dgram-echo-servers.js');
@@ -78,7 +84,6 @@ interface DgramSample extends Sample {
 
 async function runOne(def: ServerDef, kind: string, sockPath: string, loadBin: string, pin: { server: string; load: string } | null, conns: number): Promise<DgramSample> {
   const pinned = pin === null ? [] : [pin.server, pin.load];
-  await waitQuiet(pinned, 3000, MAX_OTHER);
   if (kind === 'unix') fs.rmSync(sockPath, { force: true });
   try {
     const srv = await startServer(def, pin?.server ?? null);
@@ -132,6 +137,10 @@ async function main(): Promise<number> {
   const results = new Map<string, DgramSample[]>();
   let runNo = 0;
   let failures = 0;
+  let retried = 0;
+  let contaminated = 0;
+  let extraMs = 0;
+  const pinned = pin === null ? [] : [pin.server, pin.load];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of kinds) {
@@ -140,7 +149,19 @@ async function main(): Promise<number> {
           const parts: string[] = [];
           for (const def of order) {
             runNo++;
-            const s = await runOne(def, kind.key, sockPath, loadBin, pin, conns);
+            let s: DgramSample;
+            for (let attempt = 0; ; attempt++) {
+              if (extraMs < MAX_EXTRA_MS) extraMs += await waitQuiet(pinned, Math.min(3000, MAX_EXTRA_MS - extraMs), MAX_OTHER);
+              const tRun = Date.now();
+              s = await runOne(def, kind.key, sockPath, loadBin, pin, conns);
+              const busy = s.other + s.steal;
+              if (s.errors > 0 || !(busy > MAX_OTHER) || attempt >= RETRIES || extraMs >= MAX_EXTRA_MS) {
+                if (busy > MAX_OTHER) contaminated++;
+                break;
+              }
+              retried++;
+              extraMs += Date.now() - tRun;
+            }
             if (s.errors > 0) {
               failures++;
               log(`  ERROR ${def.label} ${conns} conns: ${s.errors} errors: ${s.error ?? ''}`);
@@ -148,7 +169,8 @@ async function main(): Promise<number> {
             const k = `${kind.key}|${conns}|${def.key}`;
             if (!results.has(k)) results.set(k, []);
             results.get(k)!.push(s);
-            parts.push(`${def.key} ${fmt(s.rps / 1000, 1)}k${s.lost > 0 ? ` (${s.lost} lost)` : ''}`);
+            const other = s.other + s.steal > MAX_OTHER ? `/other ${fmt(s.other + s.steal)}%` : '';
+            parts.push(`${def.key} ${fmt(s.rps / 1000, 1)}k${other}${s.lost > 0 ? ` (${s.lost} lost)` : ''}`);
           }
           log(`[${runNo}/${runs}] round ${round + 1} ${kind.key} ${conns} conns: ${parts.join(', ')}`);
         }
@@ -194,6 +216,10 @@ async function main(): Promise<number> {
   log('');
   for (const v of verdicts) log(v);
   log('');
+  log(
+    `other load: ${retried} runs thrown away and run again (other processes > ${MAX_OTHER}% of the pinned CPUs); ` +
+      `${contaminated} kept over that limit; waited for quiet CPUs and retried for ${(extraMs / 1000).toFixed(0)} s in all`,
+  );
   if (failures > 0) log(`${failures} runs had errors (see ERROR lines above)`);
   log(`UDP and Unix-socket echo benchmark took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   try {
