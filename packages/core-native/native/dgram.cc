@@ -1,4 +1,5 @@
-// Datagrams and descriptor passing: sendto(2), recvfrom(2), and sendmsg(2)/
+// Datagrams and descriptor passing: sendto(2), recvfrom(2), recvmmsg(2)
+// (Linux; recvfrom in a loop elsewhere), and sendmsg(2)/
 // recvmsg(2) with SCM_RIGHTS (unix(7), cmsg(3)). POSIX; MSG_CMSG_CLOEXEC and
 // MSG_NOSIGNAL on Linux, fcntl(FD_CLOEXEC) after recvmsg elsewhere.
 //
@@ -245,6 +246,79 @@ napi_value RecvFrom(napi_env env, const napi_value* argv) {
   return out;
 }
 
+// Datagrams per recvmmsg: the kernel's own cap on vlen (UIO_MAXIOV).
+constexpr int64_t kMaxMsgs = 1024;
+
+// recvmmsg(fd, buf, offset, length, slot, maxmsgs, flags)
+//   -> [k, n0, family0, host0, port0, n1, ...]: up to maxmsgs datagrams,
+// datagram i into buf[offset + i * slot, + slot), in one call that never
+// waits (MSG_DONTWAIT): EAGAIN only when none is waiting. Without
+// recvmmsg(2), recvfrom(2) in a loop up to the first EAGAIN.
+napi_value RecvMMsg(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  ByteSpan win = WindowValue(env, BytesValue(env, argv[1], "buffer must be a Buffer or TypedArray"), argv[2], argv[3]);
+  int64_t slot = IntValue(env, argv[4], 1, INT32_MAX, "slot must be 1-2147483647");
+  int64_t maxmsgs = IntValue(env, argv[5], 1, kMaxMsgs, "maxmsgs must be 1-1024");
+  int flags = static_cast<int>(IntValue(env, argv[6], INT_MIN, INT_MAX, "flags must be an integer"));
+  // SAFETY: only whole slots inside the window are handed to the kernel.
+  int64_t fit = static_cast<int64_t>(win.length / static_cast<size_t>(slot));
+  if (fit < 1) ThrowValueError(env, "buffer is smaller than one slot");
+  unsigned count = static_cast<unsigned>(fit < maxmsgs ? fit : maxmsgs);
+  std::vector<Addr> addrs(count);
+  std::vector<struct iovec> iov(count);
+  std::vector<size_t> lens(count);
+  unsigned got = 0;
+#if defined(__linux__)
+  std::vector<struct mmsghdr> msgs(count);
+  for (unsigned i = 0; i < count; i++) {
+    iov[i].iov_base = win.data + static_cast<size_t>(i) * static_cast<size_t>(slot);
+    iov[i].iov_len = static_cast<size_t>(slot);
+  }
+  int r;
+  do {
+    for (unsigned i = 0; i < count; i++) {
+      std::memset(&msgs[i], 0, sizeof msgs[i]);
+      msgs[i].msg_hdr.msg_name = &addrs[i].ss;
+      msgs[i].msg_hdr.msg_namelen = sizeof addrs[i].ss;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    r = ::recvmmsg(fd, msgs.data(), count, flags | MSG_DONTWAIT, nullptr);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) ThrowErrno(env, errno, "recvmmsg");
+  got = static_cast<unsigned>(r) <= count ? static_cast<unsigned>(r) : count;
+  for (unsigned i = 0; i < got; i++) {
+    // SAFETY: msg_len is at most iov_len unless MSG_TRUNC was asked for;
+    // the name length is clamped to the storage it was given.
+    lens[i] = msgs[i].msg_len;
+    socklen_t nl = msgs[i].msg_hdr.msg_namelen;
+    addrs[i].len = nl <= static_cast<socklen_t>(sizeof addrs[i].ss) ? nl : static_cast<socklen_t>(sizeof addrs[i].ss);
+  }
+#else
+  for (; got < count; got++) {
+    ssize_t n;
+    do {
+      addrs[got].len = sizeof addrs[got].ss;
+      n = ::recvfrom(fd, win.data + static_cast<size_t>(got) * static_cast<size_t>(slot), static_cast<size_t>(slot),
+                     flags | MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&addrs[got].ss), &addrs[got].len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (got == 0) ThrowErrno(env, errno, "recvmmsg");
+      break;  // reported by the next call, as recvmmsg does
+    }
+    lens[got] = static_cast<size_t>(n);
+    if (addrs[got].len > static_cast<socklen_t>(sizeof addrs[got].ss)) addrs[got].len = sizeof addrs[got].ss;
+  }
+#endif
+  napi_value out = NewArray(env, 1 + 4 * static_cast<size_t>(got));
+  SetAt(env, out, 0, Num(env, got));
+  for (unsigned i = 0; i < got; i++) {
+    SetAt(env, out, 1 + 4 * i, Num(env, static_cast<double>(lens[i])));
+    AddrInto(env, out, 2 + 4 * i, &addrs[i].ss, addrs[i].len);
+  }
+  return out;
+}
+
 // sendmsg_fds(fd, buffers, fds, flags, family, host, port) -> bytes sent.
 // `buffers` is an array of views (at most IOV_MAX), `fds` an Int32Array; no
 // descriptors means no control message at all.
@@ -387,6 +461,7 @@ napi_value RecvMsgFds(napi_env env, const napi_value* argv) {
 void InitDgram(Napi::Env env, Napi::Object exports) {
   exports.Set("sendto", FunctionN<8, SendTo>(env, "sendto"));
   exports.Set("recvfrom", FunctionN<5, RecvFrom>(env, "recvfrom"));
+  exports.Set("recvmmsg", FunctionN<7, RecvMMsg>(env, "recvmmsg"));
   exports.Set("sendmsg_fds", FunctionN<7, SendMsgFds>(env, "sendmsg_fds"));
   exports.Set("recvmsg_fds", FunctionN<6, RecvMsgFds>(env, "recvmsg_fds"));
 }

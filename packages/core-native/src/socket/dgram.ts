@@ -3,7 +3,8 @@
  * `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into`, and Lib/socket.py
  * `send_fds`/`recv_fds` (sendmsg/recvmsg with SCM_RIGHTS), as functions of a
  * `Socket` that use only its public methods (native/dgram.cc underneath).
- * `Socket.sendto`, `recvfrom` and `recvfromInto` delegate here.
+ * `Socket.sendto`, `recvfrom` and `recvfromInto` delegate here; `recvmmsg`
+ * receives a batch of datagrams in one call.
  *
  * Deliberate differences (README, "Differences from Python"):
  * - `recvFds` receives with MSG_CMSG_CLOEXEC: the descriptors are
@@ -26,6 +27,7 @@ import { waitUntil } from './timeout.js';
 interface DgramBinding {
   sendto(fd: number, buf: ArrayBufferView, off: number, len: number, flags: number, family: number, host: string, port: number): number;
   recvfrom(fd: number, buf: ArrayBufferView, off: number, len: number, flags: number): [number, number, string, number];
+  recvmmsg(fd: number, buf: ArrayBufferView, off: number, len: number, slot: number, maxmsgs: number, flags: number): Array<number | string>;
   sendmsg_fds(fd: number, buffers: ArrayBufferView[], fds: Int32Array, flags: number, family: number, host: string, port: number): number;
   recvmsg_fds(fd: number, buf: ArrayBufferView, off: number, len: number, maxfds: number, flags: number): [number, number, number[], number, string, number];
 }
@@ -131,6 +133,49 @@ export function recvfromInto(sock: Socket, buffer: ArrayBufferView, nbytes: numb
   const len = n;
   const [got, fam, host, port] = sockCall(sock, false, 'recvfrom', (fd) => dg.recvfrom(fd, buffer, 0, len, fl));
   return [got, addressOut(fam, host, port)];
+}
+
+/** recvmmsg's result: datagram i is `nbytes[i]` bytes at `i * slotSize` in the buffer, from `addresses[i]`. */
+export interface RecvBatch {
+  /** Datagrams received, at least 1. */
+  count: number;
+  /** Bytes of each datagram in its slot (at most the slot size: the rest is discarded). */
+  nbytes: number[];
+  /** Each sender's address, null when it has none. */
+  addresses: Array<SocketAddress | null>;
+}
+
+/**
+ * Several datagrams in one recvmmsg(2) (Linux; recvfrom in a loop
+ * elsewhere), no Python equivalent: up to `maxmsgs` (1-1024) datagrams
+ * that are already waiting, datagram i into `buffer` at `i * slotSize`
+ * (at most `slotSize` bytes of it). Never waits, whatever the socket's
+ * timeout (MSG_DONTWAIT): one datagram waiting costs one call.
+ * @throws {ValueError} if slotSize is not positive, maxmsgs is not 1-1024 or the buffer holds no slot
+ * @throws {BlockingIOError} if no datagram is waiting
+ * @throws {OSError} from recvmmsg(2) for the first datagram (a later error comes with the next call)
+ */
+export function recvmmsg(sock: Socket, buffer: ArrayBufferView, slotSize: number, maxmsgs: number = 32, flags: number = 0): RecvBatch {
+  if (!ArrayBuffer.isView(buffer)) {
+    throw new TypeError(`recvmmsg() argument 1 must be read-write bytes-like object, not ${typeName(buffer, 'list')}`);
+  }
+  const slot = toInt(slotSize);
+  const max = toInt(maxmsgs);
+  const fl = toCInt(flags);
+  if (slot < 1 || slot > 0x7fffffff) throw new ValueError('slotSize must be 1-2147483647');
+  if (max < 1 || max > 1024) throw new ValueError('maxmsgs must be 1-1024');
+  if (slot > buffer.byteLength) throw new ValueError('slotSize is greater than the length of the buffer');
+  const fd = sock.fileno();
+  if (fd < 0) throw osError(EBADF, 'recvmmsg');
+  const out = call(() => dg.recvmmsg(fd, buffer, 0, buffer.byteLength, slot, max, fl));
+  const count = out[0] as number;
+  const nbytes: number[] = new Array(count);
+  const addresses: Array<SocketAddress | null> = new Array(count);
+  for (let i = 0, j = 1; i < count; i++, j += 4) {
+    nbytes[i] = out[j] as number;
+    addresses[i] = addressOut(out[j + 1] as number, out[j + 2] as string, out[j + 3] as number);
+  }
+  return { count, nbytes, addresses };
 }
 
 /**
