@@ -2,9 +2,10 @@
  * Datagram transports: CPython 3.11 Lib/asyncio/selector_events.py
  * `_SelectorDatagramTransport` with what it takes from `_SelectorTransport`
  * (closing, fatal errors, connectionLost, pause/resume reading) and
- * transports.py's flow control (`_FlowControlMixin`). One datagram per
- * recvfrom(); a sendto() that would block is queued, with its address, and
- * sent when the socket is writable.
+ * transports.py's flow control (`_FlowControlMixin`). Where asyncio reads
+ * one datagram per wake-up, this reads up to 32 in one recvmmsg() and
+ * delivers them in order; a sendto() that would block is queued, with its
+ * address, and sent when the socket is writable.
  *
  * Beyond asyncio, the transport is an eventemitter3 emitter with Node
  * dgram's names: 'message' (data, addr), 'error' (Error), 'drain', 'close'
@@ -12,7 +13,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'eventemitter3';
-import { pyTypeName, type Socket, type socket } from '@iomux/core-native';
+import { pyTypeName, socket as socketModule, type Socket, type socket } from '@iomux/core-native';
 import { OSError, ValueError } from '@iomux/core-native/error-classes';
 import { RecvArea, copyOut } from './buffers.js';
 import { isRetryError } from './internal/retry.js';
@@ -29,6 +30,19 @@ const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 
 /** One receive area per thread: a datagram is copied out at its own size. */
 let recvArea: RecvArea | null = null;
+/** Datagrams per wake-up: one recvmmsg fills up to this many MAX_SIZE slots. */
+const READ_BATCH = 32;
+/** The batch area (READ_BATCH slots), per thread; pages the kernel never writes stay unbacked. */
+let batchArea: RecvArea | null = null;
+
+/** core-native's `socket.recvmmsg` (one shape of it), when it exports one. */
+interface RecvBatch {
+  count: number;
+  nbytes: number[];
+  addresses: unknown[];
+}
+type RecvMMsg = (sock: Socket, buffer: ArrayBufferView, slotSize: number, maxmsgs?: number) => RecvBatch;
+const recvmmsg = (socketModule as unknown as { recvmmsg?: RecvMMsg }).recvmmsg;
 
 /** asyncio's `DatagramTransport` (with BaseTransport and flow control). */
 export interface DatagramTransport extends EventEmitter {
@@ -113,6 +127,8 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   #queue: Array<[Buffer, DatagramAddress]> = [];
   #head = 0;
   #bufferSize = 0;
+  /** Datagrams received in a batch, not yet delivered (reading paused meanwhile). */
+  #pending: Array<[Buffer, DatagramAddress]> = [];
   readonly #extra: Record<string, unknown>;
   readonly #readReady = (): void => this._readReady();
   readonly #sendtoReady = (): void => this._sendtoReady();
@@ -176,25 +192,82 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
     if (this._closing || !this._paused) return;
     this._paused = false;
     this._loop._addReader(this._sockFd, this.#readReady, []);
+    // Datagrams read before the pause come first, even if no more arrive.
+    if (this.#pending.length !== 0) this._loop.callSoon(this.#readReady);
   }
 
   // ---------------------------------------------------------------- read
 
-  /** @internal The socket is readable: one datagram to the protocol. */
+  /**
+   * @internal The socket is readable: up to READ_BATCH datagrams in one
+   * recvmmsg, each to the protocol in order. Those a pauseReading() or an
+   * exception leaves undelivered wait in #pending; close drops them.
+   */
   _readReady(): void {
-    if (this._connLost || this._sock === null) return;
+    if (this._connLost || this._closing || this._sock === null) return;
+    if (this.#pending.length !== 0 && !this.#deliverPending()) return;
+    if (this._paused) return;
+    if (recvmmsg === undefined) {
+      this.#readOne();
+      return;
+    }
+    const area = (batchArea ??= new RecvArea(READ_BATCH * MAX_SIZE));
+    let batch: RecvBatch;
+    try {
+      batch = recvmmsg(this._sock, area.u8, MAX_SIZE, READ_BATCH);
+    } catch (exc) {
+      this.#readFailed(exc);
+      return;
+    }
+    // Copied out first: a callback may re-enter the loop and reuse the area.
+    for (let i = 0; i < batch.count; i++) {
+      this.#pending.push([copyOut(area.ab, area.base + i * MAX_SIZE, batch.nbytes[i]!), batch.addresses[i]]);
+    }
+    this.#deliverPending();
+  }
+
+  /** Delivers #pending in order while reading; true once it is empty. */
+  #deliverPending(): boolean {
+    const pending = this.#pending;
+    let i = 0;
+    try {
+      while (i < pending.length && !this._paused && !this._closing && this._sock !== null) {
+        const [data, addr] = pending[i++]!;
+        this.#deliver(data, addr);
+      }
+    } finally {
+      if (this._closing || this._sock === null) {
+        this.#pending = [];
+      } else if (i !== 0) {
+        this.#pending = i === pending.length ? [] : pending.slice(i);
+        // A callback threw: the rest follows on the next iteration.
+        if (this.#pending.length !== 0 && !this._paused) this._loop.callSoon(this.#readReady);
+      }
+    }
+    return this.#pending.length === 0;
+  }
+
+  /** One datagram per recvfrom(), as asyncio (no recvmmsg in core-native). */
+  #readOne(): void {
     const area = (recvArea ??= new RecvArea(MAX_SIZE));
     let n: number;
     let addr: DatagramAddress;
     try {
-      [n, addr] = this._sock.recvfromInto(area.u8);
+      [n, addr] = this._sock!.recvfromInto(area.u8);
     } catch (exc) {
-      if (isRetryError(exc)) return;
-      if (exc instanceof OSError) this.#errorReceived(exc);
-      else this._fatalError(exc, 'Fatal read error on datagram transport');
+      this.#readFailed(exc);
       return;
     }
-    const data = copyOut(area.ab, area.base, n);
+    this.#deliver(copyOut(area.ab, area.base, n), addr);
+  }
+
+  #readFailed(exc: unknown): void {
+    if (isRetryError(exc)) return;
+    if (exc instanceof OSError) this.#errorReceived(exc);
+    else this._fatalError(exc, 'Fatal read error on datagram transport');
+  }
+
+  #deliver(data: Buffer, addr: DatagramAddress): void {
     this._protocol.datagramReceived?.(data, addr);
     if (this.listenerCount('message') !== 0) this.emit('message', data, addr);
   }

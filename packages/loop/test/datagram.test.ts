@@ -275,6 +275,41 @@ for (const backend of BACKENDS) {
       });
     });
 
+    t.test('a burst read at one wake-up: order, pause/resume between datagrams, close stops delivery', async (t) => {
+      const loop = newLoop(t, backend);
+      await loop.runUntilComplete(async () => {
+        class Pausing extends MyDatagramProto {
+          override datagramReceived(data: Buffer, addr: unknown): void {
+            super.datagramReceived(data, addr);
+            if (data.toString() === 'p2') this.transport!.pauseReading();
+            if (data.toString() === 'c5') this.transport!.close();
+            if (data.toString() === 'x7') throw new Error('boom');
+          }
+        }
+        const [sTr, server] = await loop.createDatagramEndpoint(() => new Pausing(), { localAddr: ['127.0.0.1', 0] });
+        const errors: unknown[] = [];
+        loop.setExceptionHandler((_l, ctx) => void errors.push(ctx.exception));
+        using c = new Socket(AF_INET, SOCK_DGRAM);
+        c.bind(['127.0.0.1', 0]);
+        const to = sTr.getExtraInfo('sockname') as [string, number];
+        for (const m of ['a0', 'b1', 'p2', 'd3', 'e4']) c.sendto(Buffer.from(m), to);
+        await waitFor(loop, () => server.received.length >= 3);
+        await sleep(loop, 0.02);
+        const got = (): string[] => server.received.map(([d]) => d.toString());
+        t.same(got(), ['a0', 'b1', 'p2'], 'nothing delivered while paused');
+        t.notOk(sTr.isReading());
+        sTr.resumeReading();
+        await waitFor(loop, () => server.received.length >= 5);
+        t.same(got(), ['a0', 'b1', 'p2', 'd3', 'e4'], 'the rest, in order, after resumeReading');
+        t.same(server.received[4]![1], c.getsockname());
+        for (const m of ['f5', 'x7', 'g8', 'c5', 'h9', 'i10']) c.sendto(Buffer.from(m), to);
+        await server.done;
+        t.same(got().slice(5), ['f5', 'x7', 'g8', 'c5'], 'a throwing callback loses nothing; close stops delivery');
+        t.equal(errors.length, 1, 'the exception went to the handler');
+        t.equal((errors[0] as Error).message, 'boom');
+      });
+    });
+
     t.test('1000 datagrams on loopback, with loss accounting', async (t) => {
       const loop = newLoop(t, backend);
       await loop.runUntilComplete(async () => {
