@@ -28,21 +28,12 @@ export const MAX_SIZE = 256 * 1024;
 /** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 
-/** One receive area per thread: a datagram is copied out at its own size. */
-let recvArea: RecvArea | null = null;
 /** Datagrams per wake-up: one recvmmsg fills up to this many MAX_SIZE slots. */
 const READ_BATCH = 32;
 /** The batch area (READ_BATCH slots), per thread; pages the kernel never writes stay unbacked. */
 let batchArea: RecvArea | null = null;
 
-/** core-native's `socket.recvmmsg` (one shape of it), when it exports one. */
-interface RecvBatch {
-  count: number;
-  nbytes: number[];
-  addresses: unknown[];
-}
-type RecvMMsg = (sock: Socket, buffer: ArrayBufferView, slotSize: number, maxmsgs?: number) => RecvBatch;
-const recvmmsg = (socketModule as unknown as { recvmmsg?: RecvMMsg }).recvmmsg;
+const recvmmsg = socketModule.recvmmsg;
 
 /** asyncio's `DatagramTransport` (with BaseTransport and flow control). */
 export interface DatagramTransport extends EventEmitter {
@@ -207,12 +198,8 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
     if (this._connLost || this._closing || this._sock === null) return;
     if (this.#pending.length !== 0 && !this.#deliverPending()) return;
     if (this._paused) return;
-    if (recvmmsg === undefined) {
-      this.#readOne();
-      return;
-    }
     const area = (batchArea ??= new RecvArea(READ_BATCH * MAX_SIZE));
-    let batch: RecvBatch;
+    let batch: socket.RecvBatch;
     try {
       batch = recvmmsg(this._sock, area.u8, MAX_SIZE, READ_BATCH);
     } catch (exc) {
@@ -245,20 +232,6 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
       }
     }
     return this.#pending.length === 0;
-  }
-
-  /** One datagram per recvfrom(), as asyncio (no recvmmsg in core-native). */
-  #readOne(): void {
-    const area = (recvArea ??= new RecvArea(MAX_SIZE));
-    let n: number;
-    let addr: DatagramAddress;
-    try {
-      [n, addr] = this._sock!.recvfromInto(area.u8);
-    } catch (exc) {
-      this.#readFailed(exc);
-      return;
-    }
-    this.#deliver(copyOut(area.ab, area.base, n), addr);
   }
 
   #readFailed(exc: unknown): void {

@@ -27,7 +27,7 @@ export {
   streamTargets, type Address, type Inet6Address, type InetAddress, type SocketAddress, type UnixAddress,
 } from './address.js';
 export { Socket, type SocketOptions } from './socket.js';
-export { recvFds, sendFds, MSG_CMSG_CLOEXEC, MSG_CTRUNC, SCM_RIGHTS, type RecvFdsResult } from './dgram.js';
+export { recvmmsg, type RecvBatch, recvFds, sendFds, MSG_CMSG_CLOEXEC, MSG_CTRUNC, SCM_RIGHTS, type RecvFdsResult } from './dgram.js';
 export {
   close, createConnection, createServer, fromfd, hasDualstackIpv6, socketpair,
   type CreateConnectionOptions, type CreateServerOptions,
