@@ -19,6 +19,7 @@ import { RecvArea, copyOut } from './buffers.js';
 import { isRetryError } from './internal/retry.js';
 import type { DatagramProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
+import type { FlowControlledTransport } from './selector-transport.js';
 
 /** An address as a datagram socket takes and gives it: a tuple as an array, a path, or null. */
 export type DatagramAddress = unknown;
@@ -36,7 +37,7 @@ let batchArea: RecvArea | null = null;
 const recvmmsg = socketModule.recvmmsg;
 
 /** asyncio's `DatagramTransport` (with BaseTransport and flow control). */
-export interface DatagramTransport extends EventEmitter {
+export interface DatagramTransport extends FlowControlledTransport<DatagramProtocol> {
   /**
    * Sends `data` to `addr` (null: the remote address the endpoint was
    * made with), without blocking; queued if the socket would block.
@@ -44,34 +45,6 @@ export interface DatagramTransport extends EventEmitter {
    * @throws {ValueError} if the endpoint is connected and `addr` is another address
    */
   sendto(data: ArrayBufferView, addr?: DatagramAddress): void;
-  /** Closes after the queued datagrams are sent; connectionLost(null) follows. */
-  close(): void;
-  /** Closes now, dropping queued datagrams; connectionLost(null) follows. */
-  abort(): void;
-  /** True once close() or abort() was called, or the transport failed. */
-  isClosing(): boolean;
-  /** Stops calling datagramReceived() until resumeReading(). */
-  pauseReading(): void;
-  /** Resumes datagramReceived() after pauseReading(). */
-  resumeReading(): void;
-  /** True unless reading is paused or the transport is closing. */
-  isReading(): boolean;
-  /** Bytes queued, not yet sent. */
-  getWriteBufferSize(): number;
-  /** The flow-control water marks `[low, high]`, in bytes. */
-  getWriteBufferLimits(): [low: number, high: number];
-  /**
-   * Sets the water marks in bytes: pauseWriting() above `high` (64 KiB),
-   * resumeWriting() at or below `low` (a quarter of `high`).
-   * @throws {ValueError} if `high` < `low` or either is negative
-   */
-  setWriteBufferLimits(high?: number | null, low?: number | null): void;
-  /** asyncio's `get_extra_info(name, default)`: 'peername', 'sockname', 'socket'. */
-  getExtraInfo(name: string, defaultValue?: unknown): unknown;
-  /** Switches to another protocol. */
-  setProtocol(protocol: DatagramProtocol): void;
-  /** The current protocol. */
-  getProtocol(): DatagramProtocol;
 }
 
 function asBuffer(data: unknown): Buffer {

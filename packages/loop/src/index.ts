@@ -15,6 +15,7 @@ export { BaseEventLoop, type ExceptionHandler, type Logger } from './base-events
 export { SelectorEventLoop, SelectorEventLoop as EventLoop, type EventLoopOptions, type CreateServerOptions } from './selector-events.js';
 export { isBufferedProtocol, type AnyProtocol, type BaseProtocol, type BufferedProtocol, type Protocol, type ProtocolFactory } from './protocols.js';
 export { SelectorSocketTransport, type Transport } from './transports.js';
+export type { FlowControlledTransport } from './selector-transport.js';
 export { Server, type ServerAddress, type ServeForeverOptions } from './server.js';
 export { type CreateConnectionOptions } from './connect.js';
 export { type ServerHosts } from './create-server.js';

@@ -15,25 +15,20 @@ import { isBufferedProtocol, type AnyProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { Server } from './server.js';
 
-/** The transport interface of asyncio (ReadTransport + WriteTransport). */
-export interface Transport extends EventEmitter {
-  /** Queues `data` to send, without blocking; the protocol's pauseWriting() says when to stop. */
-  write(data: ArrayBufferView): void;
-  /** Writes each buffer in turn, as write() does. */
-  writelines(list: Iterable<ArrayBufferView>): void;
-  /** Shuts down the write side once the buffered data is sent. */
-  writeEof(): void;
-  /** Whether writeEof() is supported (true for TCP). */
-  canWriteEof(): boolean;
-  /** Closes after the buffered data is sent; connectionLost(null) follows. */
+/**
+ * What asyncio's stream and datagram transports share (BaseTransport,
+ * ReadTransport's pausing, the write-buffer limits), for a protocol `P`.
+ */
+export interface FlowControlledTransport<P> extends EventEmitter {
+  /** Closes after what is buffered is sent; connectionLost(null) follows. */
   close(): void;
-  /** Closes now, dropping buffered data; connectionLost(null) follows. */
+  /** Closes now, dropping what is buffered; connectionLost(null) follows. */
   abort(): void;
-  /** True once close() or abort() was called, or the connection was lost. */
+  /** True once close() or abort() was called, or the transport was lost. */
   isClosing(): boolean;
-  /** Stops calling the protocol's dataReceived() until resumeReading(). */
+  /** Stops delivering to the protocol until resumeReading(). */
   pauseReading(): void;
-  /** Resumes dataReceived() after pauseReading(). */
+  /** Resumes delivering after pauseReading(). */
   resumeReading(): void;
   /** True unless reading is paused or the transport is closing. */
   isReading(): boolean;
@@ -50,9 +45,21 @@ export interface Transport extends EventEmitter {
   /** asyncio's `get_extra_info(name, default)`: 'peername', 'sockname', 'socket'. */
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
   /** Switches to another protocol. */
-  setProtocol(protocol: AnyProtocol): void;
+  setProtocol(protocol: P): void;
   /** The current protocol. */
-  getProtocol(): AnyProtocol;
+  getProtocol(): P;
+}
+
+/** The transport interface of asyncio (ReadTransport + WriteTransport). */
+export interface Transport extends FlowControlledTransport<AnyProtocol> {
+  /** Queues `data` to send, without blocking; the protocol's pauseWriting() says when to stop. */
+  write(data: ArrayBufferView): void;
+  /** Writes each buffer in turn, as write() does. */
+  writelines(list: Iterable<ArrayBufferView>): void;
+  /** Shuts down the write side once the buffered data is sent. */
+  writeEof(): void;
+  /** Whether writeEof() is supported (true for TCP). */
+  canWriteEof(): boolean;
 }
 
 /**
