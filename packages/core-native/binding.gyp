@@ -16,6 +16,7 @@
         "native/socket.cc",
         "native/dgram.cc",
         "native/batch.cc",
+        "native/spawn.cc",
         "native/uring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -28,6 +28,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSocket(env, exports);
   InitDgram(env, exports);
   InitBatch(env, exports);
+  InitSpawn(env, exports);
   return exports;
 }
 

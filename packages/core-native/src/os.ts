@@ -225,3 +225,4 @@ export function setBlocking(fd: number, blocking: boolean): void {
 }
 
 export { sendfile, lseek, SEEK_SET, SEEK_CUR, SEEK_END } from './os-sendfile.js';
+export * from './os-spawn.js';
