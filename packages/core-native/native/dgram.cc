@@ -3,9 +3,7 @@
 // recvmsg(2) with SCM_RIGHTS (unix(7), cmsg(3)). POSIX; MSG_CMSG_CLOEXEC and
 // MSG_NOSIGNAL on Linux, fcntl(FD_CLOEXEC) after recvmsg elsewhere.
 //
-// Addresses cross as in socket.cc: (family, host, port), host numeric for
-// AF_INET/AF_INET6 ("fe80::1%2" for a zone), the path for AF_UNIX (an
-// abstract name, leading "\0", as Latin-1). A received address with no
+// Addresses cross as in socket.cc (sockaddr.h). A received address with no
 // bytes (an unnamed AF_UNIX peer) comes back as family AF_UNSPEC.
 //
 // Descriptors received are close-on-exec (PEP 446). recvmsg_fds asks for at
@@ -36,6 +34,7 @@
 #include "batch.h"
 #include "errno.h"
 #include "fastcall.h"
+#include "sockaddr.h"
 
 namespace iomux {
 namespace {
@@ -50,10 +49,7 @@ constexpr uint32_t kMaxIov = IOV_MAX;
 constexpr uint32_t kMaxIov = 1024;
 #endif
 
-struct Addr {
-  struct sockaddr_storage ss;
-  socklen_t len;
-};
+using Addr = SockAddr;
 
 std::string Utf8Value(napi_env env, napi_value v, const char* what) {
   size_t n = 0;
@@ -79,71 +75,20 @@ Addr AddrValues(napi_env env, napi_value famv, napi_value hostv, napi_value port
   int family = static_cast<int>(IntValue(env, famv, INT_MIN, INT_MAX, "family must be an integer"));
   Addr a;
   std::memset(&a, 0, sizeof a);
-  a.len = 0;
+  const char* bad = nullptr;
   if (family == AF_UNSPEC) return a;
   if (family == AF_INET || family == AF_INET6) {
     std::string host = Utf8Value(env, hostv, "host must be a string");
     int port = static_cast<int>(IntValue(env, portv, 0, 65535, "port must be 0-65535"));
-    // host.c_str() stops at an embedded NUL, so reject those explicitly.
-    if (host.find('\0') != std::string::npos) ThrowValueError(env, "illegal IP address string");
-    if (family == AF_INET) {
-      auto* sin = reinterpret_cast<struct sockaddr_in*>(&a.ss);
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons(static_cast<uint16_t>(port));
-      if (::inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) ThrowValueError(env, "illegal IPv4 address string");
-      a.len = sizeof(struct sockaddr_in);
-      return a;
-    }
-    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&a.ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(static_cast<uint16_t>(port));
-    std::string addr = host;
-    size_t pct = host.find('%');
-    if (pct != std::string::npos) {
-      addr = host.substr(0, pct);
-      std::string zone = host.substr(pct + 1);
-      if (zone.empty()) ThrowValueError(env, "illegal IPv6 address string");
-      if (zone.find_first_not_of("0123456789") == std::string::npos) {
-        if (zone.size() > 10) ThrowValueError(env, "IPv6 scope id out of range");
-        unsigned long long v = std::strtoull(zone.c_str(), nullptr, 10);
-        if (v > UINT32_MAX) ThrowValueError(env, "IPv6 scope id out of range");
-        sin6->sin6_scope_id = static_cast<uint32_t>(v);
-      } else {
-        unsigned idx = ::if_nametoindex(zone.c_str());
-        if (idx == 0) ThrowValueError(env, "unknown IPv6 zone");
-        sin6->sin6_scope_id = idx;
-      }
-    }
-    if (::inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) ThrowValueError(env, "illegal IPv6 address string");
-    a.len = sizeof(struct sockaddr_in6);
-    return a;
-  }
-  if (family == AF_UNIX) {
-    auto* sun = reinterpret_cast<struct sockaddr_un*>(&a.ss);
-    sun->sun_family = AF_UNIX;
+    bad = EncodeInetAddr(family, host, port, &a);
+  } else if (family == AF_UNIX) {
     std::u16string wide = Utf16Value(env, hostv, "path must be a string");
-    std::string path;
-    if (!wide.empty() && wide[0] == 0) {
-      // Abstract name: one Latin-1 char per byte.
-      for (char16_t c : wide) {
-        if (c > 0xFF) ThrowValueError(env, "abstract AF_UNIX name must be Latin-1");
-        path.push_back(static_cast<char>(c));
-      }
-    } else {
-      path = Utf8Value(env, hostv, "path must be a string");
-    }
-    // SAFETY: a path name needs room for its NUL terminator; an abstract name
-    // may fill sun_path exactly. Nothing longer is copied; the struct was
-    // zeroed, so a path name is NUL-terminated.
-    bool abstract = path.empty() || path[0] == '\0';
-    if (abstract ? path.size() > sizeof sun->sun_path : path.size() >= sizeof sun->sun_path) {
-      ThrowValueError(env, "AF_UNIX path too long");
-    }
-    std::memcpy(sun->sun_path, path.data(), path.size());
-    a.len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
-    return a;
+    bad = EncodeUnixAddr(wide, Utf8Value(env, hostv, "path must be a string"), &a);
+  } else {
+    ThrowErrno(env, EAFNOSUPPORT, syscall);
   }
-  ThrowErrno(env, EAFNOSUPPORT, syscall);
+  if (bad != nullptr) ThrowValueError(env, bad);
+  return a;
 }
 
 napi_value Num(napi_env env, double d) {
@@ -163,45 +108,19 @@ void SetAt(napi_env env, napi_value arr, uint32_t i, napi_value v) {
 }
 
 // out[at..at+2] = family, host, port of a sockaddr the kernel filled in
-// (len bytes valid; 0 for none).
+// (len bytes valid; 0 for none). An unnamed AF_UNIX peer is AF_UNSPEC here
+// (Python's None).
 void AddrInto(napi_env env, napi_value out, uint32_t at, const struct sockaddr_storage* ss, socklen_t len) {
-  int family = len >= static_cast<socklen_t>(sizeof(sa_family_t)) ? ss->ss_family : AF_UNSPEC;
-  std::string host;
-  int port = 0;
-  char buf[INET6_ADDRSTRLEN + 16];
-  if (family == AF_INET && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in))) {
-    auto* sin = reinterpret_cast<const struct sockaddr_in*>(ss);
-    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) != nullptr) host = buf;
-    port = ntohs(sin->sin_port);
-  } else if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in6))) {
-    auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(ss);
-    if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf) != nullptr) host = buf;
-    if (sin6->sin6_scope_id != 0) host += "%" + std::to_string(sin6->sin6_scope_id);
-    port = ntohs(sin6->sin6_port);
-  } else if (family == AF_UNIX) {
-    auto* sun = reinterpret_cast<const struct sockaddr_un*>(ss);
-    size_t off = offsetof(struct sockaddr_un, sun_path);
-    // SAFETY: never read past sun_path, whatever length the kernel reports.
-    size_t n = static_cast<size_t>(len) > off ? static_cast<size_t>(len) - off : 0;
-    if (n > sizeof sun->sun_path) n = sizeof sun->sun_path;
-    if (n == 0) {
-      family = AF_UNSPEC;  // an unnamed peer: Python's None
-    } else if (sun->sun_path[0] == '\0') {
-      std::u16string wide;
-      for (size_t k = 0; k < n; k++) wide.push_back(static_cast<unsigned char>(sun->sun_path[k]));
-      napi_value v;
-      NAPI_THROW_IF_FAILED_VOID(env, napi_create_string_utf16(env, wide.data(), wide.size(), &v));
-      SetAt(env, out, at, Num(env, family));
-      SetAt(env, out, at + 1, v);
-      SetAt(env, out, at + 2, Num(env, 0));
-      return;
-    } else {
-      host.assign(sun->sun_path, ::strnlen(sun->sun_path, n));
-    }
+  DecodedAddr d = DecodeAddr(ss, len);
+  napi_value host;
+  if (d.abstract) {
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_string_utf16(env, d.wide.data(), d.wide.size(), &host));
+  } else {
+    host = Str(env, d.host.data(), d.host.size());
   }
-  SetAt(env, out, at, Num(env, family));
-  SetAt(env, out, at + 1, Str(env, host.data(), host.size()));
-  SetAt(env, out, at + 2, Num(env, port));
+  SetAt(env, out, at, Num(env, d.unnamed ? AF_UNSPEC : d.family));
+  SetAt(env, out, at + 1, host);
+  SetAt(env, out, at + 2, Num(env, d.port));
 }
 
 napi_value NewArray(napi_env env, size_t n) {

@@ -3,14 +3,7 @@
 // getsockopt(2)/setsockopt(2) for int options. POSIX; accept4 and
 // MSG_NOSIGNAL on Linux, fcntl(FD_CLOEXEC) and SO_NOSIGPIPE elsewhere.
 //
-// Addresses cross as (family, host, port):
-//   AF_INET   host is a numeric IPv4 address ("127.0.0.1"), port 0-65535.
-//   AF_INET6  host is a numeric IPv6 address, optionally with a zone
-//             ("fe80::1%2" or "fe80::1%eth0"); the zone is sin6_scope_id and
-//             comes back as "%<number>" when non-zero.
-//   AF_UNIX   host is the path (UTF-8), port is ignored. A name that starts
-//             with "\0" (Linux abstract namespace) crosses as Latin-1, one
-//             char per byte, so any byte string survives the round trip.
+// Addresses cross as (family, host, port), converted in sockaddr.cc.
 // Name resolution and Python's messages live in src/socket/.
 //
 // Every new descriptor is close-on-exec (PEP 446). Calls that cannot time out
@@ -39,14 +32,10 @@
 #include "batch.h"
 #include "errno.h"
 #include "fastcall.h"
+#include "sockaddr.h"
 
 namespace iomux {
 namespace {
-
-struct SockAddr {
-  struct sockaddr_storage ss;
-  socklen_t len;
-};
 
 int CIntArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return static_cast<int>(IntArg(info, i, INT_MIN, INT_MAX, what));
@@ -80,126 +69,33 @@ SockAddr AddrArgs(const Napi::CallbackInfo& info, size_t i, const char* syscall)
   Napi::Env env = info.Env();
   int family = CIntArg(info, i, "family must be an integer");
   SockAddr a;
-  std::memset(&a, 0, sizeof a);
-  if (family == AF_INET) {
+  const char* bad = nullptr;
+  if (family == AF_INET || family == AF_INET6) {
     std::string host = StringArg(info, i + 1, "host must be a string");
     int port = static_cast<int>(IntArg(info, i + 2, 0, 65535, "port must be 0-65535"));
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(&a.ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(static_cast<uint16_t>(port));
-    // host.c_str() stops at an embedded NUL, so reject those explicitly.
-    if (host.find('\0') != std::string::npos || ::inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) {
-      ThrowValueError(env, "illegal IPv4 address string");
-    }
-    a.len = sizeof(struct sockaddr_in);
-    return a;
-  }
-  if (family == AF_INET6) {
-    std::string host = StringArg(info, i + 1, "host must be a string");
-    int port = static_cast<int>(IntArg(info, i + 2, 0, 65535, "port must be 0-65535"));
-    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&a.ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(static_cast<uint16_t>(port));
-    if (host.find('\0') != std::string::npos) ThrowValueError(env, "illegal IPv6 address string");
-    std::string addr = host;
-    size_t pct = host.find('%');
-    if (pct != std::string::npos) {
-      addr = host.substr(0, pct);
-      std::string zone = host.substr(pct + 1);
-      if (zone.empty()) ThrowValueError(env, "illegal IPv6 address string");
-      if (zone.find_first_not_of("0123456789") == std::string::npos) {
-        if (zone.size() > 10) ThrowValueError(env, "IPv6 scope id out of range");
-        unsigned long long v = std::strtoull(zone.c_str(), nullptr, 10);
-        if (v > UINT32_MAX) ThrowValueError(env, "IPv6 scope id out of range");
-        sin6->sin6_scope_id = static_cast<uint32_t>(v);
-      } else {
-        unsigned idx = ::if_nametoindex(zone.c_str());
-        if (idx == 0) ThrowValueError(env, "unknown IPv6 zone");
-        sin6->sin6_scope_id = idx;
-      }
-    }
-    if (::inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) {
-      ThrowValueError(env, "illegal IPv6 address string");
-    }
-    a.len = sizeof(struct sockaddr_in6);
-    return a;
-  }
-  if (family == AF_UNIX) {
+    bad = EncodeInetAddr(family, host, port, &a);
+  } else if (family == AF_UNIX) {
     if (i + 1 >= info.Length() || !info[i + 1].IsString()) ThrowTypeError(env, "path must be a string");
-    auto* sun = reinterpret_cast<struct sockaddr_un*>(&a.ss);
-    sun->sun_family = AF_UNIX;
-    std::string path;
-    std::u16string wide = info[i + 1].As<Napi::String>().Utf16Value();
-    if (!wide.empty() && wide[0] == 0) {
-      // Abstract name: one Latin-1 char per byte.
-      path.reserve(wide.size());
-      for (char16_t c : wide) {
-        if (c > 0xFF) ThrowValueError(env, "abstract AF_UNIX name must be Latin-1");
-        path.push_back(static_cast<char>(c));
-      }
-    } else {
-      path = info[i + 1].As<Napi::String>().Utf8Value();
-    }
-    // SAFETY: a path name needs room for its NUL terminator; an abstract name
-    // (or the empty autobind name) may fill sun_path exactly. Nothing longer
-    // is copied. The struct was zeroed, so a path name is NUL-terminated.
-    bool abstract = path.empty() || path[0] == '\0';
-    if (abstract ? path.size() > sizeof sun->sun_path : path.size() >= sizeof sun->sun_path) {
-      ThrowValueError(env, "AF_UNIX path too long");
-    }
-    std::memcpy(sun->sun_path, path.data(), path.size());
-    a.len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + path.size());
-    return a;
+    Napi::String path = info[i + 1].As<Napi::String>();
+    bad = EncodeUnixAddr(path.Utf16Value(), path.Utf8Value(), &a);
+  } else {
+    ThrowErrno(env, EAFNOSUPPORT, syscall);
   }
-  ThrowErrno(env, EAFNOSUPPORT, syscall);
+  if (bad != nullptr) ThrowValueError(env, bad);
+  return a;
 }
 
 // Sets out[at], out[at + 1], out[at + 2] to family, host, port for a
 // sockaddr the kernel filled in (len bytes valid).
 void AddrInto(Napi::Env env, Napi::Array out, uint32_t at, const struct sockaddr_storage* ss, socklen_t len) {
-  if (len < static_cast<socklen_t>(sizeof(sa_family_t))) {
-    // Some sockets (an unnamed peer) report no address at all.
-    out.Set(at, Napi::Number::New(env, AF_UNSPEC));
-    out.Set(at + 1, Napi::String::New(env, ""));
-    out.Set(at + 2, Napi::Number::New(env, 0));
-    return;
-  }
-  int family = ss->ss_family;
-  out.Set(at, Napi::Number::New(env, family));
-  char buf[INET6_ADDRSTRLEN + 16];
-  if (family == AF_INET && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in))) {
-    auto* sin = reinterpret_cast<const struct sockaddr_in*>(ss);
-    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf) == nullptr) buf[0] = '\0';
-    out.Set(at + 1, Napi::String::New(env, buf));
-    out.Set(at + 2, Napi::Number::New(env, ntohs(sin->sin_port)));
-  } else if (family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(struct sockaddr_in6))) {
-    auto* sin6 = reinterpret_cast<const struct sockaddr_in6*>(ss);
-    if (::inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf) == nullptr) buf[0] = '\0';
-    std::string host = buf;
-    if (sin6->sin6_scope_id != 0) host += "%" + std::to_string(sin6->sin6_scope_id);
-    out.Set(at + 1, Napi::String::New(env, host));
-    out.Set(at + 2, Napi::Number::New(env, ntohs(sin6->sin6_port)));
-  } else if (family == AF_UNIX) {
-    auto* sun = reinterpret_cast<const struct sockaddr_un*>(ss);
-    size_t n = static_cast<size_t>(len) - offsetof(struct sockaddr_un, sun_path);
-    // SAFETY: the kernel may report a length past sun_path for a truncated
-    // name; never read beyond the struct.
-    if (static_cast<size_t>(len) < offsetof(struct sockaddr_un, sun_path)) n = 0;
-    if (n > sizeof sun->sun_path) n = sizeof sun->sun_path;
-    if (n > 0 && sun->sun_path[0] == '\0') {
-      std::u16string wide;
-      wide.reserve(n);
-      for (size_t k = 0; k < n; k++) wide.push_back(static_cast<unsigned char>(sun->sun_path[k]));
-      out.Set(at + 1, Napi::String::New(env, wide));
-    } else {
-      n = ::strnlen(sun->sun_path, n);
-      out.Set(at + 1, Napi::String::New(env, sun->sun_path, n));
-    }
-    out.Set(at + 2, Napi::Number::New(env, 0));
+  DecodedAddr d = DecodeAddr(ss, len);
+  out.Set(at, Napi::Number::New(env, d.family));
+  if (d.abstract) {
+    out.Set(at + 1, Napi::String::New(env, d.wide));
   } else {
-    out.Set(at + 1, Napi::String::New(env, ""));
-    out.Set(at + 2, Napi::Number::New(env, 0));
+    out.Set(at + 1, Napi::String::New(env, d.host));
   }
+  out.Set(at + 2, Napi::Number::New(env, d.port));
 }
 
 // [family, host, port] for a sockaddr the kernel filled in (len bytes valid).
