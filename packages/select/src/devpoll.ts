@@ -7,11 +7,12 @@
  * the next poll, or at once when it is full. So register() takes a number
  * that is not open, and poll() reports it as POLLNVAL.
  */
-import { pyTypeName, resource, type FdHandle } from '@iomux/core-native';
+import { pyTypeName, resource } from '@iomux/core-native';
 import { OverflowError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import { OwnedFd } from './internal/owned-fd.js';
 import { B, C } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
-import { EBADF, isEintr, rethrow } from './internal/errors.js';
+import { isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now, remainingMs } from './internal/timeout.js';
 import { PendingWait, checkWaitOptions, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
 
@@ -59,8 +60,7 @@ function toDevpollMs(t: unknown): number {
 
 /** A /dev/poll object; make one with `devpoll()`. */
 export class Devpoll implements Disposable {
-  #fd: number;
-  #handle: FdHandle | null;
+  #own: OwnedFd;
   /**
    * RLIMIT_NOFILE's soft limit at creation, as CPython's max_n_fds: the
    * records buffered before a write, and every poll's nfds (the device
@@ -84,35 +84,25 @@ export class Devpoll implements Disposable {
     this.#capacity = capacity;
     this.#buf = new Int32Array(2 * Math.min(FIRST_RECORDS, capacity));
     this.#out = new Int32Array(2 * Math.min(FIRST_RECORDS, capacity));
-    this.#fd = fd;
-    this.#handle = B.fdhandle_new(fd);
+    this.#own = new OwnedFd(fd);
   }
 
   /** True once close() has run. */
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#own.fd < 0;
   }
 
   /** Closes the /dev/poll descriptor (buffered records are dropped); later calls do nothing. */
   close(): void {
     this.#inFlight?.cancel(new ValueError(CLOSED));
-    const h = this.#handle;
-    this.#fd = -1;
-    this.#handle = null;
     this.#n = 0;
     this.#registered.clear();
-    if (h === null) return;
-    try {
-      B.fdhandle_close(h);
-    } catch (e) {
-      if ((e as { errno?: unknown }).errno !== EBADF) rethrow(e);
-    }
+    this.#own.release();
   }
 
   /** The /dev/poll descriptor; ValueError once closed. */
   fileno(): number {
-    if (this.#fd < 0) throw new ValueError(CLOSED);
-    return this.#fd;
+    return this.#own.get(CLOSED);
   }
 
   /** Beyond Python (CPython's devpoll has no `with`): closes at the end of a `using` block. */
@@ -160,7 +150,7 @@ export class Devpoll implements Disposable {
   }
 
   #checkOpen(): void {
-    if (this.#fd < 0) throw new ValueError(CLOSED);
+    if (this.#own.fd < 0) throw new ValueError(CLOSED);
   }
 
   /**
@@ -188,7 +178,7 @@ export class Devpoll implements Disposable {
     if (n === 0) return;
     this.#n = 0;
     try {
-      B.devpoll_write!(this.#fd, this.#buf, n);
+      B.devpoll_write!(this.#own.fd, this.#buf, n);
     } catch (e) {
       rethrow(e);
     }
@@ -298,7 +288,7 @@ export class Devpoll implements Disposable {
     }, !assumeNotReady, map);
     if (!wait.done) {
       this.#inFlight = wait;
-      wait.arm(this.#handle!);
+      wait.arm(this.#own.handle!);
     }
     return wait.promise;
   }
@@ -328,7 +318,7 @@ export class Devpoll implements Disposable {
     const deadline = ms > 0 ? now() + ms : 0;
     for (;;) {
       try {
-        return B.devpoll_poll!(this.#fd, out, nfds, ms);
+        return B.devpoll_poll!(this.#own.fd, out, nfds, ms);
       } catch (e) {
         if (!isEintr(e)) rethrow(e);
         if (ms > 0) ms = remainingMs(deadline);

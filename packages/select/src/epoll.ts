@@ -1,14 +1,14 @@
 /**
  * epoll(): Python's select.epoll object (Linux).
  *
- * The epoll descriptor is owned by an fd handle from the addon: close()
- * closes it, and so do garbage collection and the end of the thread (main or
- * worker) that made it, whichever comes first. poll() reuses one output
+ * The epoll descriptor is an OwnedFd (internal/owned-fd.ts): close(), garbage
+ * collection or the end of its thread closes it. poll() reuses one output
  * buffer per object, so a call costs one native call plus the result array.
  */
-import { fromErrno, type FdHandle } from '@iomux/core-native';
+import { fromErrno } from '@iomux/core-native';
 import { OSError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { pyTypeName } from '@iomux/core-native';
+import { OwnedFd } from './internal/owned-fd.js';
 import { B, C, SETSIZE, toCInt } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
@@ -65,8 +65,7 @@ export interface EpollPollOptions {
 
 /** An epoll object; make one with `epoll()` or `epoll.fromfd(fd)`. */
 export class Epoll implements Disposable {
-  #fd: number;
-  #handle: FdHandle | null;
+  #own: OwnedFd;
   #out = new Int32Array(STRIDE * 64);
   #inFlight: InFlightWait | null = null;
   /** A pollEach() visit is running: #out must not be overwritten under it. */
@@ -75,8 +74,7 @@ export class Epoll implements Disposable {
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
   constructor(token: unknown, fd: number) {
     if (token !== TOKEN) throw new TypeError('use select.epoll() or select.epoll.fromfd() to make an epoll object');
-    this.#fd = fd;
-    this.#handle = fd >= 0 ? B.fdhandle_new(fd) : null;
+    this.#own = new OwnedFd(fd);
   }
 
   /** Wraps an existing epoll descriptor, which this object then owns. */
@@ -92,7 +90,7 @@ export class Epoll implements Disposable {
 
   /** True once close() has run. */
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#own.fd < 0;
   }
 
   /** Closes the epoll descriptor; later calls do nothing. */
@@ -100,23 +98,12 @@ export class Epoll implements Disposable {
     // Settle a wait in flight first: its watcher must let go of the
     // descriptor before the descriptor is closed.
     this.#inFlight?.cancel(new ValueError(CLOSED));
-    const h = this.#handle;
-    this.#fd = -1;
-    this.#handle = null;
-    if (h === null) return;
-    try {
-      B.fdhandle_close(h);
-    } catch (e) {
-      // A descriptor closed behind our back (another fromfd() owner, say):
-      // CPython's close() ignores that too.
-      if ((e as { errno?: unknown }).errno !== EBADF) rethrow(e);
-    }
+    this.#own.release();
   }
 
   /** The epoll descriptor; ValueError once closed. */
   fileno(): number {
-    if (this.#fd < 0) throw new ValueError(CLOSED);
-    return this.#fd;
+    return this.#own.get(CLOSED);
   }
 
   /** Closes the epoll object at the end of a `using` block, as Python's `with` does. */
@@ -153,7 +140,7 @@ export class Epoll implements Disposable {
   }
 
   #ctl(op: number, fd: number, mask: number): void {
-    const epfd = this.#fd;
+    const epfd = this.#own.fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     try {
       B.epoll_ctl!(epfd, op, fd, mask);
@@ -276,7 +263,7 @@ export class Epoll implements Disposable {
     const wait = new PendingWait<T, R>(attempt, ms, signal, this.#settle, !assumeNotReady, map);
     if (!wait.done) {
       this.#inFlight = wait;
-      wait.arm(this.#handle!, look);
+      wait.arm(this.#own.handle!, look);
     }
     return wait.promise;
   }
@@ -295,7 +282,7 @@ export class Epoll implements Disposable {
     let max = maxevents === undefined ? -1 : toCInt(maxevents);
     // CPython checks for a closed object after parsing maxevents as a C int
     // but before it converts the timeout or range-checks maxevents.
-    if (this.#fd < 0) throw new ValueError(CLOSED);
+    if (this.#own.fd < 0) throw new ValueError(CLOSED);
     const ms = toPollMs(timeout, 1e9);
     if (max === -1) max = SETSIZE - 1;
     else if (max < 1) throw new ValueError(`maxevents must be greater than 0, got ${max}`);
@@ -380,7 +367,7 @@ export class Epoll implements Disposable {
 
   /** epoll_wait into #out with the PEP 475 retry: the number of events. */
   #waitRaw(ms: number, max: number): number {
-    const epfd = this.#fd;
+    const epfd = this.#own.fd;
     if (epfd < 0) throw new ValueError(CLOSED);
     if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
     let out = this.#out;

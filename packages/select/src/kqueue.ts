@@ -8,8 +8,9 @@
  * buffer of struct kevent and reads the events from another, so a call
  * costs one native call plus the result array.
  */
-import { fromErrno, pyTypeName, type FdHandle } from '@iomux/core-native';
+import { fromErrno, pyTypeName } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import { OwnedFd } from './internal/owned-fd.js';
 import { B, toCInt } from './internal/native.js';
 import { EBADF, isEintr, rethrow } from './internal/errors.js';
 import { toNanoseconds, now } from './internal/timeout.js';
@@ -62,8 +63,7 @@ const nsToMs = (ns: number): number => (ns < 0 ? -1 : Math.ceil(ns / 1e6));
 
 /** A kqueue object; make one with `kqueue()` or `kqueue.fromfd(fd)`. */
 export class Kqueue implements Disposable {
-  #fd: number;
-  #handle: FdHandle | null;
+  #own: OwnedFd;
   #out = new Int32Array(STRIDE * 64);
   #changes = new Int32Array(STRIDE * 8);
   #inFlight: InFlightWait | null = null;
@@ -77,8 +77,7 @@ export class Kqueue implements Disposable {
   /** @internal Use `kqueue()` or `kqueue.fromfd()`. */
   constructor(token: unknown, fd: number) {
     if (token !== TOKEN) throw new TypeError('use select.kqueue() or select.kqueue.fromfd() to make a kqueue object');
-    this.#fd = fd;
-    this.#handle = B.fdhandle_new(fd);
+    this.#own = new OwnedFd(fd);
   }
 
   /** Wraps an existing kqueue descriptor, which this object then owns. */
@@ -94,31 +93,21 @@ export class Kqueue implements Disposable {
 
   /** True once close() has run. */
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#own.fd < 0;
   }
 
   /** Closes the kqueue descriptor; later calls do nothing. */
   close(): void {
     // A wait in flight lets go of the descriptor before it is closed.
     this.#inFlight?.cancel(new ValueError(CLOSED));
-    const h = this.#handle;
-    if (hasFeeds() && this.#fd >= 0) unfeed(this.#fd);
+    if (hasFeeds() && this.#own.fd >= 0) unfeed(this.#own.fd);
     if (this.#feeding) feedsGone.unregister(this);
-    this.#fd = -1;
-    this.#handle = null;
-    if (h === null) return;
-    try {
-      B.fdhandle_close(h);
-    } catch (e) {
-      // Closed behind our back (another fromfd() owner): CPython ignores it too.
-      if ((e as { errno?: unknown }).errno !== EBADF) rethrow(e);
-    }
+    this.#own.release();
   }
 
   /** The kqueue descriptor; ValueError once closed. */
   fileno(): number {
-    if (this.#fd < 0) throw new ValueError(CLOSED);
-    return this.#fd;
+    return this.#own.get(CLOSED);
   }
 
   /** Closes the kqueue object at the end of a `using` block. */
@@ -258,7 +247,7 @@ export class Kqueue implements Disposable {
     const wait = new PendingWait<T, R>(look, nsToMs(p.ns), signal, () => (this.#inFlight = null), false, map);
     if (!wait.done) {
       this.#inFlight = wait;
-      wait.arm(this.#handle!);
+      wait.arm(this.#own.handle!);
     }
     return wait.promise;
   }
@@ -278,7 +267,7 @@ export class Kqueue implements Disposable {
    */
   #parse(changelist: unknown, maxEvents: unknown, timeout: unknown): Parsed {
     let max = toCInt(maxEvents);
-    if (this.#fd < 0) throw new ValueError(CLOSED);
+    if (this.#own.fd < 0) throw new ValueError(CLOSED);
     if (max < 0) throw new ValueError(`Length of eventlist must be 0 or positive, got ${max}`);
     // Differs from CPython: at most MAX_EVENTS_PER_CALL events per call.
     if (max > MAX_EVENTS_PER_CALL) max = MAX_EVENTS_PER_CALL;
@@ -316,18 +305,18 @@ export class Kqueue implements Disposable {
   /** #wait, then (on the emulation) the SIGNAL listeners brought up to date. */
   #kevent(nchanges: number, max: number, ns: number): number {
     // A report may delete a SIGNAL filter (EV_ONESHOT): look after each call.
-    if (!((nchanges > 0 && this.#signalChange) || (FEEDS && hasFeeds(this.#fd)))) return this.#wait(nchanges, max, ns);
+    if (!((nchanges > 0 && this.#signalChange) || (FEEDS && hasFeeds(this.#own.fd)))) return this.#wait(nchanges, max, ns);
     try {
       return this.#wait(nchanges, max, ns);
     } finally {
       this.#signalChange = false;
-      if (this.#fd >= 0 && syncFeed(this.#fd, this)) this.#feeding = true;
+      if (this.#own.fd >= 0 && syncFeed(this.#own.fd, this)) this.#feeding = true;
     }
   }
 
   /** kevent(2) into #out with the PEP 475 retry: the number of events. */
   #wait(nchanges: number, max: number, ns: number): number {
-    const kq = this.#fd;
+    const kq = this.#own.fd;
     if (kq < 0) throw new ValueError(CLOSED);
     // maxEvents 0 only applies changes: allowed in a visit (it leaves #out alone).
     if (max > 0 && this.#visiting) throw new RuntimeError('concurrent poll() invocation');
