@@ -12,6 +12,7 @@ import { SelectorSocketTransport, type Transport } from './transports.js';
 import { ensureResolved, type AddrInfo } from './resolve.js';
 import { staggeredRace } from './staggered.js';
 import { isRetryError } from './internal/retry.js';
+import { signalOf, type AbortOptions } from './sock-op.js';
 
 /** `loop.createConnection()`'s options (Python's keywords of `loop.create_connection`). */
 export interface CreateConnectionOptions {
@@ -102,14 +103,18 @@ export function connectResolved(loop: SelectorEventLoop, sock: Socket, address: 
 }
 
 /** asyncio's `loop.sock_connect`: resolves a name in `address` first (AF_INET/AF_INET6). */
-export async function sockConnect(loop: SelectorEventLoop, sock: Socket, address: unknown): Promise<void> {
+export async function sockConnect(loop: SelectorEventLoop, sock: Socket, address: unknown, options?: AbortOptions): Promise<void> {
   if (!(sock instanceof S.Socket)) throw new TypeError(`sock must be a Socket, not '${pyTypeName(sock)}'`);
   if (loop.getDebug() && sock.gettimeout() !== 0) throw new ValueError('the socket must be non-blocking');
+  const signal = signalOf(options) ?? undefined;
+  signal?.throwIfAborted();
   if (sock.family === S.AF_INET || sock.family === S.AF_INET6) {
     const resolved = await ensureResolved(address, { family: sock.family, type: sock.type, proto: sock.proto }, (h, p, o) => loop.getaddrinfo(h, p, o));
+    signal?.throwIfAborted();
     address = resolved[0]![4];
   }
-  await connectResolved(loop, sock, address);
+  // An abort removes the writer and leaves the socket open: it is the caller's, as in asyncio.
+  await connectResolved(loop, sock, address, signal);
 }
 
 /** asyncio's `_interleave_addrinfos`: alternates families, `firstFamilyCount` of the first first. */

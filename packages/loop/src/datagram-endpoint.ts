@@ -16,7 +16,7 @@ import { OSError, ValueError } from '@iomux/core-native/error-classes';
 import { SelectorDatagramTransport, type DatagramAddress, type DatagramTransport } from './datagram.js';
 import { connectResolved } from './connect.js';
 import { ensureResolved, type AddrInfo } from './resolve.js';
-import { sockOp } from './sock-op.js';
+import { signalOf, sockOp, withSignal, type AbortOptions } from './sock-op.js';
 import type { DatagramProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 
@@ -182,16 +182,16 @@ function dgramSock(sock: unknown): Promise<never> | null {
 }
 
 /** asyncio's `loop.sock_recvfrom(sock, bufsize)`: resolves with `[data, address]`. */
-export function sockRecvfrom(loop: SelectorEventLoop, sock: Socket, bufsize: number): Promise<[Buffer, DatagramAddress]> {
-  return dgramSock(sock) ?? sockOp(loop, sock, false, () => sock.recvfrom(bufsize));
+export function sockRecvfrom(loop: SelectorEventLoop, sock: Socket, bufsize: number, options?: AbortOptions): Promise<[Buffer, DatagramAddress]> {
+  return dgramSock(sock) ?? withSignal(options, (signal) => sockOp(loop, sock, false, () => sock.recvfrom(bufsize), signal));
 }
 
 /** asyncio's `loop.sock_recvfrom_into(sock, buf, nbytes=0)`: resolves with `[nbytes, address]`. */
-export function sockRecvfromInto(loop: SelectorEventLoop, sock: Socket, buf: ArrayBufferView, nbytes: number = 0): Promise<[number, DatagramAddress]> {
-  return dgramSock(sock) ?? sockOp(loop, sock, false, () => {
+export function sockRecvfromInto(loop: SelectorEventLoop, sock: Socket, buf: ArrayBufferView, nbytes: number = 0, options?: AbortOptions): Promise<[number, DatagramAddress]> {
+  return dgramSock(sock) ?? withSignal(options, (signal) => sockOp(loop, sock, false, () => {
     const n = nbytes || (ArrayBuffer.isView(buf) ? buf.byteLength : 0);
     return sock.recvfromInto(buf, n);
-  });
+  }, signal));
 }
 
 /**
@@ -199,14 +199,16 @@ export function sockRecvfromInto(loop: SelectorEventLoop, sock: Socket, buf: Arr
  * bytes sent. Differs from CPython: a host name in `address` is resolved
  * through loop.getaddrinfo (Python's sendto resolves it, blocking).
  */
-export async function sockSendto(loop: SelectorEventLoop, sock: Socket, data: ArrayBufferView, address: DatagramAddress): Promise<number> {
+export async function sockSendto(loop: SelectorEventLoop, sock: Socket, data: ArrayBufferView, address: DatagramAddress, options?: AbortOptions): Promise<number> {
   await dgramSock(sock);
+  const signal = signalOf(options);
+  signal?.throwIfAborted();
   if ((sock.family === S.AF_INET || sock.family === S.AF_INET6) && needsResolving(address)) {
     const infos = await ensureResolved(address, { family: sock.family, type: S.SOCK_DGRAM }, (h, p, o) => loop.getaddrinfo(h, p, o));
     if (infos.length === 0) throw new OSError('getaddrinfo() returned empty list');
     address = infos[0]![4];
   }
-  return sockOp(loop, sock, true, () => sock.sendto(data, address as S.Address));
+  return sockOp(loop, sock, true, () => sock.sendto(data, address as S.Address), signal);
 }
 
 /** A `[host, port]` whose host is a name core-native's Socket would not take. */

@@ -22,6 +22,8 @@ export { type ServerHosts } from './create-server.js';
 export { type UnixPath, type CreateUnixConnectionOptions, type CreateUnixServerOptions } from './unix.js';
 export { type AddrInfo, type GetaddrinfoOptions, type InetSockaddr } from './resolve.js';
 export { run } from './run.js';
+export { Timeout, timeout, timeoutAt, waitFor, type Awaitable } from './timeouts.js';
+export type { AbortOptions } from './sock-op.js';
 export { ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor, type WorkerFunction, type WorkerFunctionSource } from './executor.js';
 export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipes.js';

@@ -20,7 +20,6 @@ import type { AnyProtocol, BaseProtocol, DatagramProtocol, Protocol, ProtocolFac
 import type { Server } from './server.js';
 import type { Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
-import { isRetryError } from './internal/retry.js';
 import { connectAcceptedSocket, createConnection, sockConnect, type CreateConnectionOptions } from './connect.js';
 import { createServer, type CreateServerOptions, type ServerHosts } from './create-server.js';
 import { createUnixConnection, createUnixServer, type CreateUnixConnectionOptions, type CreateUnixServerOptions, type UnixPath } from './unix.js';
@@ -29,7 +28,7 @@ import { ExecutorSlot, type Executor } from './executor.js';
 import { sendfile, sockSendfile, type SendfileFile, type SendfileOptions } from './sendfile.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
 import type { DatagramAddress, DatagramTransport } from './datagram.js';
-import { sockOp } from './sock-op.js';
+import { signalOf, sockOp, sockSendall, withSignal, type AbortOptions } from './sock-op.js';
 import { createDatagramEndpoint, sockRecvfrom, sockRecvfromInto, sockSendto, type CreateDatagramEndpointOptions } from './datagram-endpoint.js';
 
 export type { CreateServerOptions } from './create-server.js';
@@ -249,84 +248,52 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   // ------------------------------------------------------------- sockets
-
-  #checkNonBlocking(sock: Socket): void {
-    if (this.getDebug() && sock.gettimeout() !== 0) throw new ValueError('the socket must be non-blocking');
-  }
+  // Each sock* method takes a trailing `{ signal }`: an abort rejects with
+  // its reason and removes the reader or writer (asyncio's cancellation).
 
   /**
    * Resolves with up to `n` bytes from `sock` (non-blocking); an empty
    * Buffer at end of stream.
    */
-  sockRecv(sock: Socket, n: number): Promise<Buffer> {
-    return sockOp(this, sock, false, () => sock.recv(n));
+  sockRecv(sock: Socket, n: number, options?: AbortOptions): Promise<Buffer> {
+    return withSignal(options, (signal) => sockOp(this, sock, false, () => sock.recv(n), signal));
   }
 
   /** Reads into `buf`; resolves with the number of bytes read. */
-  sockRecvInto(sock: Socket, buf: ArrayBufferView): Promise<number> {
-    return sockOp(this, sock, false, () => sock.recvInto(buf));
+  sockRecvInto(sock: Socket, buf: ArrayBufferView, options?: AbortOptions): Promise<number> {
+    return withSignal(options, (signal) => sockOp(this, sock, false, () => sock.recvInto(buf), signal));
   }
 
-  /** Resolves once all of `data` is sent. */
-  async sockSendall(sock: Socket, data: ArrayBufferView): Promise<void> {
-    this.#checkNonBlocking(sock);
-    if (!ArrayBuffer.isView(data)) throw new TypeError(`a bytes-like object is required, not '${pyTypeName(data)}'`);
-    let view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    let n = 0;
-    try {
-      n = sock.send(view);
-    } catch (e) {
-      if (!isRetryError(e)) throw e;
-    }
-    if (n === view.length) return;
-    view = view.subarray(n);
-    await new Promise<void>((resolve, reject) => {
-      const fd = sock.fileno();
-      const onWritable = (): void => {
-        let sent: number;
-        try {
-          sent = sock.send(view);
-        } catch (e) {
-          if (isRetryError(e)) return;
-          this.removeWriter(fd);
-          reject(e);
-          return;
-        }
-        view = view.subarray(sent);
-        if (view.length === 0) {
-          this.removeWriter(fd);
-          resolve();
-        }
-      };
-      this.addWriter(fd, onWritable);
-    });
+  /** Resolves once all of `data` is sent (sock-op.ts). */
+  sockSendall(sock: Socket, data: ArrayBufferView, options?: AbortOptions): Promise<void> {
+    return withSignal(options, (signal) => sockSendall(this, sock, data, signal));
   }
 
   /** Resolves with `[conn, address]`; `conn` is non-blocking. */
-  async sockAccept(sock: Socket): Promise<[Socket, unknown]> {
-    const [conn, addr] = await sockOp(this, sock, false, () => sock.accept());
+  async sockAccept(sock: Socket, options?: AbortOptions): Promise<[Socket, unknown]> {
+    const [conn, addr] = await sockOp(this, sock, false, () => sock.accept(), signalOf(options));
     conn.setblocking(false);
     return [conn, addr];
   }
 
   /** Connects `sock` (non-blocking) to `address`; a host name is resolved first (connect.ts). */
-  sockConnect(sock: Socket, address: Parameters<Socket['connect']>[0]): Promise<void> {
-    return sockConnect(this, sock, address);
+  sockConnect(sock: Socket, address: Parameters<Socket['connect']>[0], options?: AbortOptions): Promise<void> {
+    return sockConnect(this, sock, address, options);
   }
 
   /** asyncio's sock_sendto: resolves with the bytes sent; a host name is resolved first (datagram-endpoint.ts). */
-  sockSendto(sock: Socket, data: ArrayBufferView, address: DatagramAddress): Promise<number> {
-    return sockSendto(this, sock, data, address);
+  sockSendto(sock: Socket, data: ArrayBufferView, address: DatagramAddress, options?: AbortOptions): Promise<number> {
+    return sockSendto(this, sock, data, address, options);
   }
 
   /** asyncio's sock_recvfrom: resolves with `[data, address]`. */
-  sockRecvfrom(sock: Socket, bufsize: number): Promise<[Buffer, DatagramAddress]> {
-    return sockRecvfrom(this, sock, bufsize);
+  sockRecvfrom(sock: Socket, bufsize: number, options?: AbortOptions): Promise<[Buffer, DatagramAddress]> {
+    return sockRecvfrom(this, sock, bufsize, options);
   }
 
   /** asyncio's sock_recvfrom_into: resolves with `[nbytes, address]`. */
-  sockRecvfromInto(sock: Socket, buf: ArrayBufferView, nbytes: number = 0): Promise<[number, DatagramAddress]> {
-    return sockRecvfromInto(this, sock, buf, nbytes);
+  sockRecvfromInto(sock: Socket, buf: ArrayBufferView, nbytes: number = 0, options?: AbortOptions): Promise<[number, DatagramAddress]> {
+    return sockRecvfromInto(this, sock, buf, nbytes, options);
   }
 
   // ------------------------------------------------ servers and connections

@@ -1,11 +1,14 @@
 /**
  * StreamReader: CPython 3.11 Lib/asyncio/streams.py's StreamReader (read,
  * readline, readexactly, readuntil, async iteration, limits with asyncio's
- * errors), and the errors it raises.
+ * errors), and the errors it raises. Each read takes a trailing `{ signal
+ * }`, asyncio's cancellation: an abort rejects the read with the signal's
+ * reason and drops its waiter; the bytes received stay in the buffer.
  */
 import { pyTypeName, toInt } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { ByteBuffer } from './internal/bytebuf.js';
+import { signalOf, type AbortOptions } from './sock-op.js';
 import type { Transport } from './transports.js';
 
 /** asyncio: _DEFAULT_LIMIT, 64 KiB. */
@@ -182,22 +185,45 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
-  /** Waits until feedData() or feedEof() is called. */
-  async #waitForData(funcName: string): Promise<void> {
+  /**
+   * Waits until feedData() or feedEof() is called; an abort of `signal`
+   * drops the waiter (asyncio's finally: `self._waiter = None`).
+   */
+  async #waitForData(funcName: string, signal: AbortSignal | null): Promise<void> {
     if (this.#waiter !== null || this.#readWaiter !== null) {
       throw new RuntimeError(`${funcName}() called while another coroutine is already waiting for incoming data`);
     }
+    signal?.throwIfAborted();
     this.#resumeIfPaused();
     const [p, w] = deferred();
     this.#waiter = w;
-    await p;
+    if (signal === null) return p;
+    const onAbort = (): void => {
+      if (this.#waiter === w) this.#waiter = null;
+      w.reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await p;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Puts bytes an aborted read(-1) took back in front of the buffer. */
+  #unread(data: Buffer): void {
+    const rest = this._buffer.view();
+    const buf = new ByteBuffer();
+    buf.extend(data);
+    buf.extend(rest);
+    this._buffer = buf;
   }
 
   /** Reads one line (up to and including b'\n'); at EOF, what is left. */
-  async readline(): Promise<Buffer> {
+  async readline(options?: AbortOptions): Promise<Buffer> {
     const sep = NEWLINE;
     try {
-      return await this.readuntil(sep);
+      return await this.readuntil(sep, options);
     } catch (e) {
       if (e instanceof IncompleteReadError) return e.partial;
       if (e instanceof LimitOverrunError) {
@@ -211,11 +237,13 @@ export class StreamReader implements AsyncIterable<Buffer> {
   }
 
   /** Reads up to and including `separator`. */
-  async readuntil(separator: Uint8Array | string = NEWLINE): Promise<Buffer> {
+  async readuntil(separator: Uint8Array | string = NEWLINE, options?: AbortOptions): Promise<Buffer> {
+    const signal = signalOf(options);
     const sep = typeof separator === 'string' ? Buffer.from(separator) : separator instanceof Uint8Array ? separator : bytesView(separator);
     const seplen = sep.length;
     if (seplen === 0) throw new ValueError('Separator should be at least one-byte string');
     if (this._exception !== null) throw this._exception;
+    signal?.throwIfAborted();
     let offset = 0;
     let isep: number;
     for (;;) {
@@ -230,7 +258,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
         const chunk = this._buffer.take(this._buffer.length);
         throw new IncompleteReadError(chunk, null);
       }
-      await this.#waitForData('readuntil');
+      await this.#waitForData('readuntil', signal);
     }
     if (isep > this._limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', isep);
     const chunk = this._buffer.take(isep + seplen);
@@ -242,13 +270,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * Reads up to `n` bytes (as soon as any are there); with n -1 (default),
    * everything until EOF. An empty Buffer at EOF.
    */
-  read(n: number = -1): Promise<Buffer> {
-    if (typeof n !== 'number' || !Number.isInteger(n)) {
-      try {
-        n = toInt(n);
-      } catch (e) {
-        return Promise.reject(e);
+  read(n: number = -1, options?: AbortOptions): Promise<Buffer> {
+    let signal: AbortSignal | null = null;
+    try {
+      if (typeof n !== 'number' || !Number.isInteger(n)) n = toInt(n);
+      if (options !== undefined) {
+        signal = signalOf(options);
+        signal?.throwIfAborted();
       }
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (this._exception === null && n > 0) {
       // Fast paths, no async frame: data is buffered already (the common
@@ -262,44 +293,80 @@ export class StreamReader implements AsyncIterable<Buffer> {
       // setException() with the data.
       if (this.#waiter === null && this.#readWaiter === null) {
         this.#resumeIfPaused();
-        return new Promise<Buffer>((resolve, reject) => {
-          this.#readWaiter = { n, resolve, reject };
-        });
+        if (signal === null) {
+          return new Promise<Buffer>((resolve, reject) => {
+            this.#readWaiter = { n, resolve, reject };
+          });
+        }
+        return this.#readAbortable(n, signal);
       }
     }
-    return this.#read(n);
+    return this.#read(n, signal);
   }
 
-  async #read(n: number): Promise<Buffer> {
+  /** read(n)'s one-promise wait, which an abort of `signal` takes back. */
+  #readAbortable(n: number, signal: AbortSignal): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.#readWaiter === r) this.#readWaiter = null;
+        reject(signal.reason);
+      };
+      const r: ReadWaiter = {
+        n,
+        resolve: (data) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(data);
+        },
+        reject: (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      this.#readWaiter = r;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async #read(n: number, signal: AbortSignal | null): Promise<Buffer> {
     if (this._exception !== null) throw this._exception;
     if (n === 0) return Buffer.alloc(0);
     if (n < 0) {
+      // Differs from CPython: an abort loses nothing; the blocks read so far go back to the buffer.
       const blocks: Buffer[] = [];
+      const opts = signal === null ? undefined : { signal };
       for (;;) {
-        const block = await this.read(this._limit);
+        let block: Buffer;
+        try {
+          block = await this.read(this._limit, opts);
+        } catch (e) {
+          if (signal?.aborted && blocks.length > 0) this.#unread(Buffer.concat(blocks));
+          throw e;
+        }
         if (block.length === 0) break;
         blocks.push(block);
       }
       return Buffer.concat(blocks);
     }
-    if (this._buffer.length === 0 && !this._eof) await this.#waitForData('read');
+    if (this._buffer.length === 0 && !this._eof) await this.#waitForData('read', signal);
     const data = this._buffer.take(n);
     this.#maybeResumeTransport();
     return data;
   }
 
   /** Reads exactly `n` bytes; IncompleteReadError if EOF comes first. */
-  async readexactly(n: number): Promise<Buffer> {
+  async readexactly(n: number, options?: AbortOptions): Promise<Buffer> {
     n = toInt(n);
+    const signal = signalOf(options);
     if (n < 0) throw new ValueError('readexactly size can not be less than zero');
     if (this._exception !== null) throw this._exception;
+    signal?.throwIfAborted();
     if (n === 0) return Buffer.alloc(0);
     while (this._buffer.length < n) {
       if (this._eof) {
         const incomplete = this._buffer.take(this._buffer.length);
         throw new IncompleteReadError(incomplete, n);
       }
-      await this.#waitForData('readexactly');
+      await this.#waitForData('readexactly', signal);
     }
     const data = this._buffer.take(n);
     this.#maybeResumeTransport();
