@@ -82,11 +82,16 @@ export function parseServerArgs(argv: string[], opts: ParseOptions): ServerArgs 
   return out;
 }
 
-/** Prints the line the tests (and users) wait for, and how to connect. */
-export function announce(host: string, port: number, backend: string): void {
+/** A Unix socket path as the kernel takes it: `@name` is the Linux abstract name "\0name". */
+export function unixSocketName(p: string): string {
+  return p.startsWith('@') ? `\0${p.slice(1)}` : p;
+}
+
+/** Prints the line the tests (and users) wait for, and how to connect (`nc HOST PORT` unless `connectWith` says). */
+export function announce(host: string, port: number, backend: string, connectWith = `nc ${host} ${port}`): void {
   const shown = host.includes(':') ? `[${host}]` : host;
   // One write, so a reader never sees the first line without the second.
-  process.stdout.write(`listening on ${shown}:${port} (backend ${backend})\nconnect with: nc ${host} ${port}\n`);
+  process.stdout.write(`listening on ${shown}:${port} (backend ${backend})\nconnect with: ${connectWith}\n`);
 }
 
 /**
