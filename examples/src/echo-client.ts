@@ -1,25 +1,39 @@
 /**
- * An echo client and load tester on @iomux/loop's streams: N connections,
- * each sending SIZE-byte messages one at a time and checking that every
- * byte comes back (ping-pong), for a duration or a number of messages. It
- * prints a progress line once per second and a summary: messages, bytes,
- * requests per second, p50/p99 round-trip latency in microseconds, errors.
+ * An echo client and load tester on @iomux/loop: N connections, each
+ * sending SIZE-byte messages one at a time and checking that every byte
+ * comes back (ping-pong), for a duration or a number of messages. It prints
+ * a progress line once per second and a summary: messages, bytes, round
+ * trips (requests) per second, p50/p99 round-trip latency in microseconds,
+ * errors.
  *
  *   npm run example -- echo-client --host H --port P [--connections N] [--size BYTES]
  *                                  [--duration SECONDS | --messages M] [--backend epoll|poll|select]
+ *                                  [--unix PATH | --udp [--timeout-ms MS]]
+ *
+ * Over TCP by default (streams: openConnection); `--unix PATH` talks to a
+ * Unix-socket server instead (openUnixConnection; `@name` is a Linux
+ * abstract name); `--udp` sends datagrams from N connected UDP sockets
+ * (createDatagramEndpoint), and a datagram whose echo has not come back
+ * within `--timeout-ms` (200) counts as lost: the socket sends the next.
  *
  * Exit code 0 when every message came back intact, 1 otherwise (a refused
- * or reset connection, a short or wrong echo), 2 for a bad command line.
- * Ctrl-C stops early and still prints the summary.
+ * or reset connection, a short or wrong echo, a lost datagram), 2 for a bad
+ * command line. Ctrl-C stops early and still prints the summary.
  */
 import { randomBytes } from 'node:crypto';
-import { EventLoop, openConnection, type StreamReader, type StreamWriter } from '@iomux/loop';
+import {
+  EventLoop, getRunningLoop, openConnection, openUnixConnection, type DatagramProtocol, type DatagramTransport, type StreamReader, type StreamWriter,
+} from '@iomux/loop';
 import { selectorBackend } from '@iomux/selectors';
-import { forEachOption, intOption, stopSignal, UsageError } from './cli.js';
+import { forEachOption, intOption, stopSignal, unixSocketName, UsageError } from './cli.js';
 
 const USAGE =
   'usage: npm run example -- echo-client --host HOST --port PORT [--connections N] [--size BYTES]\n' +
-  '                                      [--duration SECONDS | --messages M] [--backend epoll|poll|select]';
+  '                                      [--duration SECONDS | --messages M] [--backend epoll|poll|select]\n' +
+  '                                      [--unix PATH | --udp [--timeout-ms MS]]';
+
+/** The largest UDP payload over IPv4 (65535 - 20 - 8). */
+const MAX_DATAGRAM = 65507;
 
 export interface ClientArgs {
   host: string;
@@ -31,17 +45,28 @@ export interface ClientArgs {
   /** Messages per connection, when given. */
   messages: number | null;
   backend?: string;
+  /** How to reach the server: TCP (`--host`/`--port`), a Unix socket (`--unix`), UDP (`--udp`). */
+  transport: 'tcp' | 'unix' | 'udp';
+  /** The Unix socket's path, with `--unix`. */
+  unixPath: string | null;
+  /** UDP: milliseconds to wait for a datagram's echo before counting it lost. */
+  timeoutMs: number;
 }
 
 /** Parses the client's command line (cli.ts's conventions: `--opt value` or `--opt=value`). */
 export function parseClientArgs(argv: string[]): ClientArgs {
-  const out: ClientArgs = { host: '127.0.0.1', port: -1, connections: 10, size: 1024, duration: null, messages: null };
+  const out: ClientArgs = {
+    host: '127.0.0.1', port: -1, connections: 10, size: 1024, duration: null, messages: null, transport: 'tcp', unixPath: null, timeoutMs: 200,
+  };
   const int = intOption;
+  let hostGiven = false;
+  let timeoutGiven = false;
   forEachOption(argv, USAGE, (name, next) => {
     switch (name) {
       case '--host':
       case '-H':
         out.host = next();
+        hostGiven = true;
         return true;
       case '--port':
       case '-p':
@@ -71,11 +96,36 @@ export function parseClientArgs(argv: string[]): ClientArgs {
       case '-b':
         out.backend = next();
         return true;
+      case '--unix':
+      case '-U':
+        if (out.transport === 'udp') throw new UsageError('give --unix or --udp, not both');
+        out.transport = 'unix';
+        out.unixPath = next();
+        if (out.unixPath === '' || out.unixPath === '@') throw new UsageError('--unix needs a path');
+        return true;
+      case '--udp':
+      case '-u':
+        if (out.transport === 'unix') throw new UsageError('give --unix or --udp, not both');
+        out.transport = 'udp';
+        return true;
+      case '--timeout-ms':
+        out.timeoutMs = int('--timeout-ms', next(), 1, 3_600_000);
+        timeoutGiven = true;
+        return true;
       default:
         return false;
     }
   });
-  if (out.port < 0) throw new UsageError('--port is required');
+  if (out.transport === 'unix') {
+    if (out.port >= 0 || hostGiven) throw new UsageError('--unix PATH takes no --host or --port');
+  } else if (out.port < 0) {
+    throw new UsageError('--port is required');
+  }
+  if (timeoutGiven && out.transport !== 'udp') throw new UsageError('--timeout-ms is for --udp');
+  // The first 8 bytes number each datagram, so a late echo is told from the awaited one.
+  if (out.transport === 'udp' && (out.size < 8 || out.size > MAX_DATAGRAM)) {
+    throw new UsageError(`--size must be from 8 to ${MAX_DATAGRAM} with --udp, not ${out.size}`);
+  }
   if (out.duration !== null && out.messages !== null) throw new UsageError('give --duration or --messages, not both');
   if (out.duration === null && out.messages === null) out.duration = 5;
   return out;
@@ -87,6 +137,9 @@ class Stats {
   bytes = 0;
   errors = 0;
   connected = 0;
+  /** UDP: datagrams whose echo did not come back in time, and echoes that came after that. */
+  lost = 0;
+  late = 0;
   /** Round-trip times in microseconds. */
   latencies: number[] = [];
   firstErrors: string[] = [];
@@ -103,12 +156,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-/** One connection's ping-pong: write a message, read exactly its echo, compare. */
-async function connection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean): Promise<void> {
+/** Connects a stream the way the command line says: TCP or a Unix socket. */
+function openStream(args: ClientArgs): Promise<[StreamReader, StreamWriter]> {
+  if (args.transport === 'unix') return openUnixConnection(unixSocketName(args.unixPath!));
+  return openConnection(args.host, args.port);
+}
+
+/** One stream connection's ping-pong: write a message, read exactly its echo, compare. */
+async function streamConnection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean): Promise<void> {
   let reader: StreamReader;
   let writer: StreamWriter;
   try {
-    [reader, writer] = await openConnection(args.host, args.port);
+    [reader, writer] = await openStream(args);
   } catch (e) {
     stats.error(id, e);
     return;
@@ -143,6 +202,101 @@ async function connection(id: number, args: ClientArgs, stats: Stats, stopping: 
   }
 }
 
+/**
+ * A connected UDP socket's protocol: what arrives (datagrams, or the errors
+ * errorReceived reports, such as ConnectionRefusedError when nothing listens)
+ * waits in a short queue until next() takes it.
+ */
+class UdpClient implements DatagramProtocol {
+  transport!: DatagramTransport;
+  private queue: Array<Buffer | Error> = [];
+  private wake: (() => void) | null = null;
+
+  connectionMade(transport: DatagramTransport): void {
+    this.transport = transport;
+  }
+  datagramReceived(data: Buffer): void {
+    this.push(data);
+  }
+  errorReceived(exc: Error): void {
+    this.push(exc);
+  }
+  connectionLost(exc: Error | null): void {
+    this.push(exc ?? new Error('the UDP socket was closed'));
+  }
+
+  private push(x: Buffer | Error): void {
+    // Bounded: at most one datagram is in flight, so more are strays.
+    if (this.queue.length < 64) this.queue.push(x);
+    this.wake?.();
+  }
+
+  /** The next datagram or error, or null once `deadline` (loop time) has passed. */
+  async next(loop: EventLoop, deadline: number): Promise<Buffer | Error | null> {
+    while (this.queue.length === 0) {
+      const wait = deadline - loop.time();
+      if (wait <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const timer = loop.callLater(wait, () => resolve());
+        this.wake = () => {
+          timer.cancel();
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+    return this.queue.shift()!;
+  }
+}
+
+/** One UDP socket's ping-pong: send a datagram, wait up to the timeout for its echo, compare. */
+async function udpConnection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean): Promise<void> {
+  const loop = getRunningLoop<EventLoop>();
+  let transport: DatagramTransport;
+  let client: UdpClient;
+  try {
+    [transport, client] = await loop.createDatagramEndpoint(() => new UdpClient(), { remoteAddr: [args.host, args.port] });
+  } catch (e) {
+    stats.error(id, e);
+    return;
+  }
+  stats.connected++;
+  const msg = randomBytes(args.size);
+  msg.writeUInt32BE(id, 0);
+  try {
+    for (let n = 0; !stopping() && (args.messages === null || n < args.messages); n++) {
+      msg.writeUInt32BE(n >>> 0, 4);
+      const t0 = process.hrtime.bigint();
+      transport.sendto(msg);
+      const deadline = loop.time() + args.timeoutMs / 1000;
+      for (;;) {
+        const got = await client.next(loop, deadline);
+        if (got === null) {
+          stats.lost++;
+          break;
+        }
+        if (got instanceof Error) throw got;
+        if (got.equals(msg)) {
+          stats.latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
+          stats.messages++;
+          stats.bytes += args.size;
+          break;
+        }
+        // The echo of an earlier datagram, after its timeout: dropped.
+        if (got.length === msg.length && got.readUInt32BE(0) === id && got.subarray(8).equals(msg.subarray(8))) {
+          stats.late++;
+          continue;
+        }
+        throw new Error(`datagram ${n}: the echo differs from what was sent`);
+      }
+    }
+  } catch (e) {
+    stats.error(id, e);
+  } finally {
+    transport.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const args = parseClientArgs(argv);
   let loop: EventLoop;
@@ -157,9 +311,15 @@ export async function main(argv: string[]): Promise<number> {
   let deadlinePassed = false;
   const stopping = (): boolean => deadlinePassed || signal.requested();
   const what = args.messages !== null ? `${args.messages} messages each` : `${args.duration} s`;
+  const udp = args.transport === 'udp';
+  const to =
+    args.transport === 'unix'
+      ? `${args.connections} connections to unix:${args.unixPath}`
+      : `${args.connections} ${udp ? 'UDP sockets' : 'connections'} to ${args.host}:${args.port}`;
   process.stdout.write(
-    `echo-client: ${args.connections} connections to ${args.host}:${args.port}, ${args.size}-byte messages, ${what} (backend ${selectorBackend(loop._selector)})\n`,
+    `echo-client: ${to}, ${args.size}-byte messages, ${what}${udp ? `, ${args.timeoutMs} ms timeout` : ''} (backend ${selectorBackend(loop._selector)})\n`,
   );
+  const connection = udp ? udpConnection : streamConnection;
 
   const t0 = performance.now();
   await loop.runUntilComplete(async () => {
@@ -170,7 +330,7 @@ export async function main(argv: string[]): Promise<number> {
       const now = performance.now();
       const rate = ((stats.messages - last.messages) * 1000) / (now - last.at);
       last = { at: now, messages: stats.messages };
-      const line = `[${((now - t0) / 1000).toFixed(0).padStart(3)} s] ${stats.messages} messages, ${rate.toFixed(0)} req/s, ${stats.connected} connected, ${stats.errors} errors`;
+      const line = `[${((now - t0) / 1000).toFixed(0).padStart(3)} s] ${stats.messages} messages, ${rate.toFixed(0)} req/s, ${stats.connected} connected, ${stats.errors} errors${udp ? `, ${stats.lost} lost` : ''}`;
       process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       timer = loop.callLater(1, progress);
     };
@@ -186,12 +346,15 @@ export async function main(argv: string[]): Promise<number> {
   if (tty) process.stdout.write('\n');
   for (const e of stats.firstErrors) process.stderr.write(`error: ${e}\n`);
   const expected = args.messages !== null ? args.messages * args.connections : null;
-  const complete = expected === null ? stats.connected === args.connections : stats.messages === expected;
+  const complete = expected === null ? stats.connected === args.connections && stats.lost === 0 : stats.messages === expected;
+  const sent = stats.messages + stats.lost;
   process.stdout.write(
     `summary: ${stats.messages} messages, ${stats.bytes} bytes in ${seconds.toFixed(2)} s: ` +
       `${(stats.messages / seconds).toFixed(0)} req/s, ${(stats.bytes / seconds / 1e6).toFixed(2)} MB/s; ` +
       `latency p50 ${percentile(lat, 50).toFixed(0)} µs, p99 ${percentile(lat, 99).toFixed(0)} µs; ` +
-      `errors ${stats.errors}\n`,
+      `errors ${stats.errors}` +
+      (udp ? `; lost ${stats.lost} of ${sent} datagrams (${args.timeoutMs} ms timeout), ${stats.late} late` : '') +
+      '\n',
   );
   return stats.errors === 0 && complete ? 0 : 1;
 }
