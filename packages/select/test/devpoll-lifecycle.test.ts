@@ -4,16 +4,15 @@
 // objects (and, through the Linux emulation, of the state it keeps with the
 // descriptor), and devpolls in worker threads ended normally or by
 // terminate(). Every test checks /proc/self/fd.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import * as select from '@iomux/select';
 import { binding, os } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount, openFds } from '../../../test/support/fds.js';
 import { collectUntil, gc } from '../../../test/support/gc.js';
-import { nextMessage, settledFds } from '../../../test/support/workers.js';
+import { pollerWorkerTests } from './poller-workers.js';
 
 checkNoFdLeak(t);
 const initialFds = openFds();
@@ -175,75 +174,15 @@ t.test('200,000 register/unregister cycles on one devpoll', { skip }, async (t) 
   t.same(dp.poll(0), [[w, POLLOUT]], 'still works afterwards');
 });
 
-const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const select = require(workerData.select);
-const { binding } = require(workerData.core);
-const { rs, ws, mode } = workerData;
-const dps = rs.map((r) => {
-  const dp = select.devpoll();
-  dp.register(r, select.POLLIN);
-  return dp;
-});
-globalThis.keep = dps;
-require(workerData.core).os.write(ws[0], Buffer.from('x'));
-const ready = dps[0].poll(1000).map((p) => p[0]);
-parentPort.postMessage({ fds: dps.map((dp) => dp.fileno()), owned: binding.fdhandle_open_count(), states: binding.devpoll_count ? binding.devpoll_count() : 0, ready });
-if (mode === 'exit') parentPort.once('message', () => parentPort.close());
-if (mode === 'hold') setInterval(() => dps.length, 1000);
-if (mode === 'async') dps[1].pollAsync();
-`;
-
-async function runWorker(t: Test, mode: 'exit' | 'hold' | 'async'): Promise<void> {
-  const before = openFds();
-  const held = states();
-  const pipes = Array.from({ length: 20 }, () => os.pipe());
-  const worker = new Worker(workerSource, {
-    eval: true,
-    workerData: {
-      select: require.resolve('@iomux/select'),
-      core: require.resolve('@iomux/core-native'),
-      rs: pipes.map((p) => p[0]),
-      ws: pipes.map((p) => p[1]),
-      mode,
-    },
-  });
-  const exited = once(worker, 'exit') as Promise<[number]>;
-  const report = (await nextMessage(worker)) as { fds: number[]; owned: number; states: number; ready: number[] };
-  t.same(report.ready, [pipes[0]![0]], 'devpoll works in the worker');
-  t.equal(report.owned, 20, 'the worker owns 20 descriptors');
-  t.ok(report.fds.every(isOpen), 'the worker holds 20 open devpoll descriptors');
-  if (mode === 'exit') worker.postMessage('go');
-  else {
-    await sleep(50);
-    await worker.terminate();
-  }
-  const [code] = await exited;
-  t.equal(code, mode === 'exit' ? 0 : 1, `exit code (${mode})`);
-  t.ok(report.fds.every((fd) => !isOpen(fd)), 'every devpoll descriptor of the worker is closed');
-  if (count) {
-    t.equal(report.states, held + 20, "the emulation held the worker's 20 devpolls");
-    t.equal(states(), held, 'and frees them with the worker');
-  }
-  for (const [r, w] of pipes) {
-    os.close(r);
-    os.close(w);
-  }
-  t.same(await settledFds(before, 20), before, '/proc/self/fd is what it was before the worker');
-}
-
-t.test('a worker that exits without closing 20 devpoll objects leaks nothing', { skip }, async (t) => {
-  await runWorker(t, 'exit');
-});
-
-t.test('a worker that holds 20 devpoll objects and is terminated leaks nothing', { skip }, async (t) => {
-  await runWorker(t, 'hold');
-});
-
-t.test('a worker terminated inside a pollAsync() wait leaks nothing', { skip }, async (t) => {
-  await runWorker(t, 'async');
-});
-
-t.test('afterwards: the process holds what it held at the start', async (t) => {
-  t.same(await settledFds(initialFds, 20), initialFds, 'same descriptors, by number');
-});
+pollerWorkerTests(
+  t,
+  {
+    name: 'devpoll',
+    make: '((dp) => (dp.register(r, select.POLLIN), dp))(select.devpoll())',
+    ready: 'p.poll(1000).map((e) => e[0])',
+    waitAsync: 'p.pollAsync()',
+  },
+  'pollAsync()',
+  skip,
+  initialFds,
+);

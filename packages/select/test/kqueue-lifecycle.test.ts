@@ -3,16 +3,15 @@
 // collection of abandoned kqueue objects (and, through the emulation, of
 // the state it keeps with the descriptor), and kqueues in worker threads
 // ended normally or by terminate(). Every test checks /proc/self/fd.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import * as select from '@iomux/select';
 import { binding, os } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount, openFds } from '../../../test/support/fds.js';
 import { collectUntil, gc } from '../../../test/support/gc.js';
-import { nextMessage, settledFds } from '../../../test/support/workers.js';
+import { pollerWorkerTests } from './poller-workers.js';
 
 checkNoFdLeak(t);
 const initialFds = openFds();
@@ -211,75 +210,15 @@ t.test('200,000 add/delete cycles of a read filter, with a timer among them', { 
   os.close(w);
 });
 
-const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const select = require(workerData.select);
-const { binding } = require(workerData.core);
-const { rs, ws, mode } = workerData;
-const kqs = rs.map((r) => {
-  const kq = select.kqueue();
-  kq.control([select.kevent(r)], 0);
-  return kq;
-});
-globalThis.keep = kqs;
-require(workerData.core).os.write(ws[0], Buffer.from('x'));
-const ready = kqs[0].control(null, 4, 1).map((e) => e.ident);
-parentPort.postMessage({ kqfds: kqs.map((kq) => kq.fileno()), owned: binding.fdhandle_open_count(), states: binding.kqueue_count ? binding.kqueue_count() : 0, ready });
-if (mode === 'exit') parentPort.once('message', () => parentPort.close());
-if (mode === 'hold') setInterval(() => kqs.length, 1000);
-if (mode === 'async') kqs[1].controlAsync(null, 1);
-`;
-
-async function runWorker(t: Test, mode: 'exit' | 'hold' | 'async'): Promise<void> {
-  const before = openFds();
-  const held = states();
-  const pipes = Array.from({ length: 20 }, () => os.pipe());
-  const worker = new Worker(workerSource, {
-    eval: true,
-    workerData: {
-      select: require.resolve('@iomux/select'),
-      core: require.resolve('@iomux/core-native'),
-      rs: pipes.map((p) => p[0]),
-      ws: pipes.map((p) => p[1]),
-      mode,
-    },
-  });
-  const exited = once(worker, 'exit') as Promise<[number]>;
-  const report = (await nextMessage(worker)) as { kqfds: number[]; owned: number; states: number; ready: number[] };
-  t.same(report.ready, [pipes[0]![0]], 'kqueue works in the worker');
-  t.equal(report.owned, 20, 'the worker owns 20 descriptors');
-  t.ok(report.kqfds.every(isOpen), 'the worker holds 20 open kqueue descriptors');
-  if (mode === 'exit') worker.postMessage('go');
-  else {
-    await sleep(50);
-    await worker.terminate();
-  }
-  const [code] = await exited;
-  t.equal(code, mode === 'exit' ? 0 : 1, `exit code (${mode})`);
-  t.ok(report.kqfds.every((fd) => !isOpen(fd)), 'every kqueue descriptor of the worker is closed');
-  if (binding.kqueue_count) {
-    t.equal(report.states, held + 20, "the emulation held the worker's 20 kqueues");
-    t.equal(states(), held, 'and frees them with the worker');
-  }
-  for (const [r, w] of pipes) {
-    os.close(r);
-    os.close(w);
-  }
-  t.same(await settledFds(before, 20), before, '/proc/self/fd is what it was before the worker');
-}
-
-t.test('a worker that exits without closing 20 kqueue objects leaks nothing', { skip }, async (t) => {
-  await runWorker(t, 'exit');
-});
-
-t.test('a worker that holds 20 kqueue objects and is terminated leaks nothing', { skip }, async (t) => {
-  await runWorker(t, 'hold');
-});
-
-t.test('a worker terminated inside a controlAsync() wait leaks nothing', { skip }, async (t) => {
-  await runWorker(t, 'async');
-});
-
-t.test('afterwards: the process holds what it held at the start', async (t) => {
-  t.same(await settledFds(initialFds, 20), initialFds, 'same descriptors, by number');
-});
+pollerWorkerTests(
+  t,
+  {
+    name: 'kqueue',
+    make: '((kq) => (kq.control([select.kevent(r)], 0), kq))(select.kqueue())',
+    ready: 'p.control(null, 4, 1).map((e) => e.ident)',
+    waitAsync: 'p.controlAsync(null, 1)',
+  },
+  'controlAsync()',
+  skip,
+  initialFds,
+);
