@@ -246,9 +246,12 @@ export class Server extends EventEmitter {
     return `<Server sockets=(${this.sockets.map(String).join(', ')})>`;
   }
 
-  /** Resolves once the server is closed and its connections are gone. */
+  /**
+   * Resolves once the server is closed and its connections are gone.
+   * Differs from CPython 3.11: as 3.12.1 (gh-79033), it waits for the open
+   * connections even when called after close(); 3.11 returned at once then.
+   */
   waitClosed(): Promise<void> {
-    if (this._sockets === null && this.#waiters === null) return Promise.resolve();
     if (this.#waiters === null) return Promise.resolve();
     return new Promise((resolve) => this.#waiters!.push(resolve));
   }
