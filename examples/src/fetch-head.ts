@@ -17,7 +17,7 @@
  * command line.
  */
 import {
-  ConnectionResetError, EventLoop, openConnection, OSError, TimeoutError, ValueError, type AddrInfo, type StreamWriter,
+  ConnectionResetError, EventLoop, openConnection, OSError, TimeoutError, ValueError, waitFor, type AddrInfo, type StreamWriter,
 } from '@iomux/loop';
 import { socket as S } from '@iomux/core-native';
 import { forEachOption, intOption, UsageError } from './cli.js';
@@ -121,20 +121,15 @@ export async function main(argv: string[]): Promise<number> {
       let writer: StreamWriter | null = null;
       const work = fetchHead(loop, args, (w) => (writer = w));
       work.catch(() => {}); // Its failure after a timeout is not news.
-      // asyncio.wait_for's job: the first of the exchange and the timeout,
-      // which drops the connection if there is one already.
-      let expire = (): void => {};
-      const timedOut = new Promise<never>((_, reject) => {
-        expire = () => {
-          (writer as StreamWriter | null)?.transport.abort();
-          reject(new TimeoutError(`no status line from ${args.host} port ${args.port} in ${args.timeout} s`));
-        };
-      });
-      const timer = loop.callLater(args.timeout, expire);
       try {
-        return await Promise.race([work, timedOut]);
-      } finally {
-        timer.cancel();
+        // asyncio.wait_for: the exchange, or a TimeoutError once the time is up.
+        return await waitFor(work, args.timeout);
+      } catch (e) {
+        // waitFor's TimeoutError has no errno; a connect's ETIMEDOUT has one and stays.
+        if (!(e instanceof TimeoutError) || e.errno !== undefined) throw e;
+        // Drop the connection if there is one already, and say what timed out.
+        (writer as StreamWriter | null)?.transport.abort();
+        throw new TimeoutError(`no status line from ${args.host} port ${args.port} in ${args.timeout} s`);
       }
     });
     process.stdout.write(`${status}\n`);
