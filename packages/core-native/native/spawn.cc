@@ -4,7 +4,8 @@
 // kill(2). POSIX; the pidfd calls only on Linux.
 //
 // The child gets exactly fds 0-2 from the stdio actions: every descriptor
-// iomux or Node opens is close-on-exec, so nothing else leaks into it.
+// iomux or Node opens is close-on-exec, and closefrom(3) (glibc 2.34+) or
+// POSIX_SPAWN_CLOEXEC_DEFAULT (macOS) drops any other, as close_fds=True.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -143,6 +144,12 @@ Napi::Value PosixSpawn(const Napi::CallbackInfo& info) {
     }
   }
   if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions");
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+  // Python's close_fds=True: an inherited descriptor iomux did not open
+  // (one a parent left without close-on-exec) stays out of the child too.
+  err = posix_spawn_file_actions_addclosefrom_np(&st.actions, 3);
+  if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions_addclosefrom_np");
+#endif
   if (haveCwd) {
 #if (defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 29)) || defined(__APPLE__)
     err = posix_spawn_file_actions_addchdir_np(&st.actions, cwd.c_str());
@@ -174,6 +181,9 @@ Napi::Value PosixSpawn(const Napi::CallbackInfo& info) {
     posix_spawnattr_setpgroup(&st.attr, static_cast<pid_t>(pgroup));
     sflags |= POSIX_SPAWN_SETPGROUP;
   }
+#ifdef POSIX_SPAWN_CLOEXEC_DEFAULT
+  sflags |= POSIX_SPAWN_CLOEXEC_DEFAULT;  // macOS: close_fds=True
+#endif
   if (flags & kFlagSetsid) {
 #ifdef POSIX_SPAWN_SETSID
     sflags |= POSIX_SPAWN_SETSID;
