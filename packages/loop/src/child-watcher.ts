@@ -1,0 +1,110 @@
+/**
+ * Child exit watching: CPython 3.11 Lib/asyncio/unix_events.py
+ * `PidfdChildWatcher`, on the loop's own selector and without a thread per
+ * child. A pidfd turns readable when its process exits: the loop reads it
+ * like any descriptor, then reaps the child with waitpid(pid, WNOHANG).
+ *
+ * Differs from CPython: where pidfd_open is missing (ENOSYS: not Linux, or
+ * Linux before 5.3), the fallback polls waitpid(pid, WNOHANG) on a loop
+ * timer, from 1 ms doubling up to 100 ms, instead of a SIGCHLD handler or
+ * a thread: Node owns SIGCHLD for its own children. libuv reaps only the
+ * pids it started, so it never takes one of these.
+ */
+import { errnoConstants as E, os } from '@iomux/core-native';
+import { ChildProcessError, OSError } from '@iomux/core-native/error-classes';
+import type { SelectorEventLoop } from './selector-events.js';
+
+/** The fallback's first and longest wait between two waitpid() polls, in seconds. */
+const POLL_FIRST = 0.001;
+const POLL_MAX = 0.1;
+
+/** Whether pidfd_open works here: unknown until the first child, false after ENOSYS. */
+let pidfdWorks: boolean | null = null;
+
+/** @internal For tests of the fallback: false forces polling; null looks again. */
+export function _setPidfdAvailable(v: boolean | null): void {
+  pidfdWorks = v;
+}
+
+/** A child being watched: its pid, its pidfd (null with the fallback). */
+export interface WatchedChild {
+  readonly pid: number;
+  /** Open until the child is reaped; signals go through it (no pid reuse race). */
+  pidfd: number | null;
+  /** Set once reaped. */
+  returncode: number | null;
+}
+
+/**
+ * Opens a pidfd for `pid` where the system has them (close-on-exec).
+ * Returns null when it does not (the fallback).
+ */
+export function openPidfd(pid: number): number | null {
+  if (pidfdWorks === false) return null;
+  try {
+    const fd = os.pidfdOpen(pid);
+    pidfdWorks = true;
+    return fd;
+  } catch (e) {
+    if (e instanceof OSError && (e.errno === E.ENOSYS || e.errno === E.EPERM)) pidfdWorks = false;
+    // Any other failure (EMFILE) polls this one child: it is running and must be reaped.
+    return null;
+  }
+}
+
+/** waitpid(pid, WNOHANG): the return code, or null while the child runs. */
+function reap(loop: SelectorEventLoop, pid: number): number | null {
+  let status: number;
+  try {
+    const [got, st] = os.waitpid(pid, os.WNOHANG);
+    if (got === 0) return null;
+    status = st;
+  } catch (e) {
+    if (!(e instanceof ChildProcessError)) throw e;
+    loop.logger.warn(`child process pid ${pid} exit status already read:  will report returncode 255`);
+    return 255;
+  }
+  return os.waitstatusToExitcode(status);
+}
+
+/**
+ * asyncio's `add_child_handler(pid, callback)`: calls `callback(returncode)`
+ * once, from the loop, when `child` exits, and reaps it.
+ */
+export function addChildHandler(loop: SelectorEventLoop, child: WatchedChild, callback: (returncode: number) => void): void {
+  const done = (code: number): void => {
+    child.returncode = code;
+    callback(code);
+  };
+  const pidfd = child.pidfd;
+  if (pidfd !== null) {
+    loop._addReader(pidfd, () => {
+      const code = reap(loop, child.pid);
+      // A pidfd is readable only once the process exited; waitpid agrees.
+      if (code === null) return;
+      loop._removeReader(pidfd);
+      child.pidfd = null;
+      os.close(pidfd);
+      done(code);
+    }, []);
+    return;
+  }
+  let delay = POLL_FIRST;
+  const poll = (): void => {
+    const code = reap(loop, child.pid);
+    if (code !== null) {
+      done(code);
+      return;
+    }
+    delay = Math.min(delay * 2, POLL_MAX);
+    loop.callLater(delay, poll);
+  };
+  loop.callLater(delay, poll);
+}
+
+/** Sends `sig` to a watched child: through its pidfd while open, else kill(pid). */
+export function signalChild(child: WatchedChild, sig: number): void {
+  if (child.returncode !== null) return;
+  if (child.pidfd !== null) os.pidfdSendSignal(child.pidfd, sig);
+  else os.kill(child.pid, sig);
+}
