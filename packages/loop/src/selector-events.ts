@@ -27,6 +27,8 @@ import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from
 import { ExecutorSlot, type Executor } from './executor.js';
 import { sendfile, sockSendfile, type SendfileFile, type SendfileOptions } from './sendfile.js';
 import { UnixReadPipeTransport, UnixWritePipeTransport, connectPipe, type PipeLike } from './unix-pipes.js';
+import { subprocessExec, subprocessShell, type SubprocessOptions } from './subprocess.js';
+import type { BaseSubprocessTransport, SubprocessProtocol } from './base-subprocess.js';
 import type { DatagramAddress, DatagramTransport } from './datagram.js';
 import { signalOf, sockOp, sockSendall, withSignal, type AbortOptions } from './sock-op.js';
 import { createDatagramEndpoint, sockRecvfrom, sockRecvfromInto, sockSendto, type CreateDatagramEndpointOptions } from './datagram-endpoint.js';
@@ -410,6 +412,16 @@ export class SelectorEventLoop extends BaseEventLoop {
   /** asyncio's connect_write_pipe: a write transport on `pipe`, as connectReadPipe. */
   connectWritePipe<P extends BaseProtocol>(protocolFactory: () => P, pipe: PipeLike): Promise<[UnixWritePipeTransport, P]> {
     return connectPipe(this, protocolFactory, (p) => new UnixWritePipeTransport(this, pipe, p));
+  }
+
+  /** asyncio's subprocess_exec: runs `program` with `args`; resolves to `[transport, protocol]` (subprocess.ts). */
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args: readonly string[] = [], options: SubprocessOptions = {}): Promise<[BaseSubprocessTransport, P]> {
+    return subprocessExec(this, protocolFactory, program, args, options);
+  }
+
+  /** asyncio's subprocess_shell: runs `cmd` with /bin/sh -c (subprocess.ts). */
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, cmd: string | Uint8Array, options: SubprocessOptions = {}): Promise<[BaseSubprocessTransport, P]> {
+    return subprocessShell(this, protocolFactory, cmd, options);
   }
 }
 
