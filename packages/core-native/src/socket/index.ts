@@ -26,7 +26,8 @@ export { getdefaulttimeout, setdefaulttimeout } from './timeout.js';
 export {
   streamTargets, type Address, type Inet6Address, type InetAddress, type SocketAddress, type UnixAddress,
 } from './address.js';
-export { Socket, type SocketOptions } from './socket.js';
+export { Socket } from './socket.js';
+export { type SocketOptions } from './socket-args.js';
 export { recvmmsg, type RecvBatch, recvFds, sendFds, MSG_CMSG_CLOEXEC, MSG_CTRUNC, SCM_RIGHTS, type RecvFdsResult } from './dgram.js';
 export {
   close, createConnection, createServer, fromfd, hasDualstackIpv6, socketpair,

@@ -3,10 +3,11 @@ import { constants as bufferConstants } from 'node:buffer';
 import { binding, type FdHandle } from '../binding.js';
 import { errnoConstants as E } from '../constants.js';
 import { fromNative, OverflowError, TimeoutError, ValueError } from '../errors.js';
-import { INT_MAX, pyTypeName, toCInt, toClinicInt, toInt } from '../pyargs.js';
-import { addressArg, makeAddress, pyRepr, typeName, type Address, type SocketAddress } from './address.js';
+import { pyTypeName, toCInt, toInt } from '../pyargs.js';
+import { addressArg, makeAddress, typeName, type Address, type SocketAddress } from './address.js';
+import { dataArg, direct, socketArgs, socketRepr, sockoptValue, type SocketOptions } from './socket-args.js';
 import {
-  AF_INET, SO_ERROR, SO_PROTOCOL, SO_TYPE, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, SOMAXCONN,
+  SO_ERROR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, SOMAXCONN,
 } from './constants.js';
 import { call, isErrno, osError } from './errors.js';
 import { copyOut, SCRATCH_SIZE, scratchView } from './scratch.js';
@@ -25,36 +26,6 @@ const recvView = binding.recv_view;
 const sendView = binding.send_view;
 const setBlocking = binding.set_blocking;
 const acceptFn = binding.accept;
-
-/** f(a, b), its native error turned into the contract's class (no closure, unlike call()). */
-function direct<A, B, R>(f: (a: A, b: B) => R, a: A, b: B): R {
-  try {
-    return f(a, b);
-  } catch (e) {
-    throw fromNative(e);
-  }
-}
-
-/** The `Socket` constructor's arguments (Python's keywords) as one options object. */
-export interface SocketOptions {
-  /** AF_INET (the default), AF_INET6 or AF_UNIX; with `fileno`, read from the kernel when omitted. */
-  family?: number | null;
-  /** SOCK_STREAM (the default) or SOCK_DGRAM, optionally or-ed with SOCK_NONBLOCK/SOCK_CLOEXEC. */
-  type?: number | null;
-  /** The protocol number; 0 (the default) picks the family's usual one. */
-  proto?: number | null;
-  /** Wrap this open descriptor instead of creating a socket (the Socket then owns it). */
-  fileno?: number | null;
-}
-
-function isOptions(x: unknown): x is SocketOptions {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-/** "Unset" for the constructor: omitted, null, or Python's -1 sentinel. */
-function unset(x: unknown): boolean {
-  return x === undefined || x === null || x === -1;
-}
 
 /**
  * Python's `socket.socket`: a socket that owns its descriptor. The
@@ -81,25 +52,7 @@ export class Socket implements Disposable {
    * @throws {ValueError} if fileno is negative
    */
   constructor(family?: number | null | SocketOptions, type?: number | null, proto?: number | null, fileno?: number | null) {
-    if (isOptions(family)) ({ family, type, proto, fileno } = family);
-    let fam: number;
-    let typ: number;
-    let pro: number;
-    let fd: number;
-    if (fileno === undefined || fileno === null) {
-      fam = unset(family) ? AF_INET : toClinicInt(family);
-      typ = unset(type) ? SOCK_STREAM : toClinicInt(type);
-      pro = unset(proto) ? 0 : toClinicInt(proto);
-      fd = call(() => binding.socket(fam, typ, pro));
-    } else {
-      fd = toInt(fileno);
-      if (fd < 0) throw new ValueError('negative file descriptor');
-      if (fd > INT_MAX) throw new OverflowError('signed integer is greater than maximum');
-      const f = fd;
-      fam = unset(family) ? call(() => binding.getsockname(f))[0] : toClinicInt(family);
-      typ = unset(type) ? call(() => binding.getsockopt_int(f, SOL_SOCKET, SO_TYPE)) : toClinicInt(type);
-      pro = !unset(proto) ? toClinicInt(proto) : SO_PROTOCOL !== undefined ? call(() => binding.getsockopt_int(f, SOL_SOCKET, SO_PROTOCOL!)) : 0;
-    }
+    const [fd, fam, typ, pro] = socketArgs(family, type, proto, fileno);
     this.#handle = binding.fdhandle_new(fd);
     this.#fd = fd;
     this.#family = fam;
@@ -479,16 +432,7 @@ export class Socket implements Disposable {
   setsockopt(level: number, optname: number, value: number | boolean | ArrayBufferView): void {
     const lv = toCInt(level);
     const opt = toCInt(optname);
-    let v: number;
-    if (typeof value === 'boolean') v = value ? 1 : 0;
-    else if (typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value <= INT_MAX) v = value;
-    else if (ArrayBuffer.isView(value)) {
-      if (value.byteLength !== 4) {
-        // Differs from CPython: only int options are supported.
-        throw new TypeError('setsockopt(): only int options are supported (a 4-byte buffer)');
-      }
-      v = new DataView(value.buffer, value.byteOffset, 4).getInt32(0, isLittleEndian);
-    } else throw new TypeError(`a bytes-like object is required, not '${typeName(value, 'list')}'`);
+    const v = sockoptValue(value);
     const fd = this.#fdFor('setsockopt');
     call(() => binding.setsockopt_int(fd, lv, opt, v));
   }
@@ -559,29 +503,6 @@ export class Socket implements Disposable {
 
   /** Python's repr(): `<socket.socket fd=3, family=2, type=1, proto=0, laddr=...>`. */
   toString(): string {
-    const closed = this.closed;
-    let s = `<socket.socket${closed ? ' [closed]' : ''} fd=${this.#fd}, family=${this.#family}, type=${this.#type}, proto=${this.#proto}`;
-    if (!closed) {
-      try {
-        const laddr = this.getsockname();
-        if (laddr.length) s += `, laddr=${pyRepr(laddr)}`;
-      } catch {
-        // No local address: leave it out, as Python does.
-      }
-      try {
-        const raddr = this.getpeername();
-        if (raddr.length) s += `, raddr=${pyRepr(raddr)}`;
-      } catch {
-        // Not connected.
-      }
-    }
-    return `${s}>`;
+    return socketRepr(this, this.#fd, this.#family, this.#type, this.#proto);
   }
-}
-
-const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-function dataArg(data: unknown): ArrayBufferView {
-  if (ArrayBuffer.isView(data)) return data;
-  throw new TypeError(`a bytes-like object is required, not '${typeName(data, 'list')}'`);
 }
