@@ -11,7 +11,8 @@
  * still yields to Node's loop (setImmediate) at least every YIELD_MS, so a
  * Node server in the same process keeps serving under load. With nothing
  * to wait on (no readers, writers or timers) it waits on a plain promise,
- * which does not keep the process alive.
+ * which does not keep the process alive; if Node then ends the process
+ * with the loop still running, internal/exit-watch.ts says why on stderr.
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToNode } from 'node:timers/promises';
@@ -22,6 +23,7 @@ import { Heap } from './internal/heap.js';
 import { Handle, TimerHandle, _getRunningLoop, _setRunningLoop, type ExceptionContext } from './events.js';
 import { callExceptionHandler, checkExceptionHandler, logContext, runTimed, type ExceptionHandler, type Logger } from './exceptions.js';
 import { SignalHandlers, signalName, type Signal } from './signals.js';
+import { exitReport, watchExit } from './internal/exit-watch.js';
 
 export type { ExceptionHandler, Logger } from './exceptions.js';
 export type { Signal } from './signals.js';
@@ -192,6 +194,7 @@ export abstract class BaseEventLoop {
     _setRunningLoop(this);
     this.#lastYield = now();
     this._batchOpen = true;
+    const unwatch = watchExit(() => (this.#running ? exitReport(this._hasWaiters(), this._scheduled.length) : null));
     try {
       for (;;) {
         // One promise-job turn per iteration either way (asyncio's tasks
@@ -201,6 +204,7 @@ export abstract class BaseEventLoop {
         if (this._stopping) break;
       }
     } finally {
+      unwatch();
       this._batchOpen = false;
       try {
         this._flushWrites();

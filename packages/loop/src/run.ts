@@ -7,7 +7,8 @@
  * alive, as asyncio.run blocks in select(). When it has nothing to wait on
  * and Node has nothing left either, no callback can ever settle `main`:
  * asyncio.run would block forever, Node ends the process (code 13 for an
- * unsettled top-level await). run() then says so on stderr, once.
+ * unsettled top-level await). The running loop then says so on stderr,
+ * once (internal/exit-watch.ts).
  */
 import { SelectorEventLoop, type EventLoopOptions } from './selector-events.js';
 
@@ -21,7 +22,6 @@ import { SelectorEventLoop, type EventLoopOptions } from './selector-events.js';
  */
 export async function run<T>(main: (loop: SelectorEventLoop) => Promise<T> | T, options: EventLoopOptions = {}): Promise<T> {
   const loop = new SelectorEventLoop(options);
-  const unwatch = watchExit(loop);
   try {
     return await loop.runUntilComplete(() => main(loop));
   } finally {
@@ -29,35 +29,8 @@ export async function run<T>(main: (loop: SelectorEventLoop) => Promise<T> | T, 
       // As asyncio.run: the default executor finishes its work before the loop closes.
       if (!loop.isClosed()) await loop.runUntilComplete(() => loop.shutdownDefaultExecutor());
     } finally {
-      unwatch();
       loop.close();
     }
   }
 }
 
-/**
- * Installs, for one run(), a 'beforeExit' listener that reports a loop
- * still running when Node finds nothing left to do. Returns its remover.
- */
-function watchExit(loop: SelectorEventLoop): () => void {
-  let told = false;
-  const onBeforeExit = (): void => {
-    if (told || !loop.isRunning()) return;
-    told = true;
-    process.stderr.write(`${exitReport(loop)}\n`);
-  };
-  process.on('beforeExit', onBeforeExit);
-  return () => process.off('beforeExit', onBeforeExit);
-}
-
-/** The one line: what run() waits on, and why nothing can end the wait. */
-function exitReport(loop: SelectorEventLoop): string {
-  const map = loop._selector.getMap();
-  const fds = map === null ? 0 : map.size;
-  const timers = loop._scheduled.length;
-  return (
-    'iomux: the process is exiting while run(main) has not finished: main awaits a promise ' +
-    `that nothing left can settle (the loop waits on ${fds} descriptor(s) and ${timers} timer(s), ` +
-    'and Node has no other pending work); asyncio.run would block here forever'
-  );
-}

@@ -20,11 +20,13 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-/** Runs `body` (the text of main's body, with `L` the loop package and `loop`) as `run(main)` in a child node. */
-function child(body: string, args: string[] = []): Child {
-  const script = `const L = require(${JSON.stringify(LOOP)});
+/** Runs `body` (main's body, with `L` the loop package and `loop`) as `run(main)` in a child node; `raw`: as the whole script. */
+function child(body: string, raw = false): Child {
+  const script = raw
+    ? `const L = require(${JSON.stringify(LOOP)});\n${body}`
+    : `const L = require(${JSON.stringify(LOOP)});
 L.run(async (loop) => { ${body} }).then(() => console.log('main done'), (e) => { console.error(e); process.exitCode = 1; });`;
-  const proc = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -109,7 +111,18 @@ t.test('a main that nothing can settle: the process ends and says why', async (t
   t.notMatch(c.stdout(), /main done/);
   const lines = c.stderr().trim().split('\n');
   t.equal(lines.length, 1, 'one line');
-  t.match(lines[0], /^iomux: the process is exiting while run\(main\) has not finished: .*0 descriptor\(s\) and 0 timer\(s\)/);
+  t.match(lines[0], /^iomux: the process is exiting while an event loop is still running \(run\(\), .*it has no reader, writer or timer to wait on/);
+});
+
+t.test('runForever() called directly says why too; a stopped loop says nothing', async (t) => {
+  const c = child(`const loop = new L.EventLoop(); loop.runForever().then(() => console.log('stopped'));`, true);
+  t.equal(await exitCode(c), 0);
+  t.notMatch(c.stdout(), /stopped/);
+  t.match(c.stderr(), /^iomux: the process is exiting while an event loop is still running .*\n$/);
+  const d = child(`const loop = new L.EventLoop(); loop.callSoon(() => loop.stop()); loop.runForever().then(() => console.log('stopped'));`, true);
+  t.equal(await exitCode(d), 0);
+  t.match(d.stdout(), /stopped/);
+  t.equal(d.stderr(), '');
 });
 
 t.test('a finished run() leaves nothing behind: the process ends at once, silently', async (t) => {
