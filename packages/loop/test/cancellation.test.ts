@@ -6,6 +6,7 @@
 // _sock_read_done/_sock_write_done); and issue 23 item 10, where a read
 // abandoned with Promise.race made the next one a RuntimeError.
 import t, { type Test } from 'tap';
+import { getEventListeners } from 'node:events';
 import { EventLoop, StreamReader, openConnection, startServer, waitFor, type Server } from '@iomux/loop';
 import { socket as S, socketpair, Socket } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
@@ -86,6 +87,20 @@ t.test('StreamReader: an abort drops the waiter and keeps the bytes', async (t) 
     await t.rejects(reader.readexactly(1, { signal: done }), /already/);
     t.equal(String(await reader.readline()), 'x\n', 'an aborted signal took nothing');
 
+    // One signal for many reads (a Timeout's): each settled read removes its listener.
+    const shared = new AbortController();
+    for (let i = 0; i < 50; i++) {
+      const line = reader.readline({ signal: shared.signal });
+      reader.feedData(b(`${i}\n`));
+      await line;
+      const chunk = reader.read(2, { signal: shared.signal }).then(() => reader.readexactly(1, { signal: shared.signal }));
+      reader.feedData(b('ab'));
+      await tick(loop);
+      reader.feedData(b('c'));
+      await chunk;
+    }
+    t.equal(getEventListeners(shared.signal, 'abort').length, 0, 'no abort listener left behind');
+
     // Bad options: TypeError, as asyncio's argument errors.
     await t.rejects(reader.read(1, bad({ signal: 'x' })), TypeError);
     await t.rejects(reader.read(1, bad(5)), TypeError);
@@ -154,6 +169,16 @@ for (const backend of BACKENDS) {
         const r = loop.sockRecv(a, 100, { signal: new AbortController().signal });
         c.send(b('hello'));
         t.equal(String(await r), 'hello', 'the next sockRecv gets the data');
+        const shared = new AbortController();
+        for (let i = 0; i < 20; i++) {
+          const q = loop.sockRecv(a, 100, { signal: shared.signal });
+          await tick(loop);
+          c.send(b('x'));
+          await q;
+          await loop.sockSendall(c, b('y'), { signal: shared.signal });
+          await loop.sockRecv(a, 100, { signal: shared.signal });
+        }
+        t.equal(getEventListeners(shared.signal, 'abort').length, 0, 'no abort listener left behind');
         await t.rejects(loop.sockRecv(a, 1, { signal: AbortSignal.abort() }), { name: 'AbortError' });
         await t.rejects(loop.sockRecv(a, 1, bad({ signal: 'x' })), TypeError);
         await t.rejects(loop.sockRecvInto(a, Buffer.alloc(1), bad(7)), TypeError);
