@@ -25,4 +25,6 @@ export {
   PermissionError,
   ProcessLookupError,
   TimeoutError,
+  SSLError,
+  SSLCertVerificationError,
 } from './errors.js';

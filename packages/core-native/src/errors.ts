@@ -253,6 +253,51 @@ export const TimeoutError = osSub('TimeoutError');
 /** An instance of {@link TimeoutError}. */
 export type TimeoutError = InstanceType<typeof TimeoutError>;
 
+/**
+ * Python's `ssl.SSLError`, an OSError: a TLS failure that OpenSSL (in Node)
+ * reported. `library` and `reason` are OpenSSL's ('SSL', 'WRONG_VERSION_NUMBER');
+ * the message is Python's `[SSL: REASON] text`.
+ */
+export class SSLError extends OSError {
+  /** OpenSSL's library name ('SSL'), or undefined. */
+  library: string | undefined;
+  /** OpenSSL's reason mnemonic ('WRONG_VERSION_NUMBER', 'CERTIFICATE_VERIFY_FAILED'), or undefined. */
+  reason: string | undefined;
+  constructor(message?: string, options?: OSErrorOptions & { library?: string; reason?: string }) {
+    super(message, undefined, options);
+    this.library = options?.library;
+    this.reason = options?.reason;
+  }
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'SSLError');
+  }
+}
+brand(SSLError, 'SSLError', ['OSError']);
+
+/**
+ * Python's `ssl.SSLCertVerificationError` (an SSLError and a ValueError): the
+ * peer's certificate failed verification. `verifyCode` is OpenSSL's
+ * X509_V_ERR number (10: expired, 18: self-signed, 62: hostname mismatch)
+ * and `verifyMessage` its text; `code` keeps Node's code ('CERT_HAS_EXPIRED').
+ */
+export class SSLCertVerificationError extends SSLError {
+  /** OpenSSL's X509_V_ERR_* number (Python's `verify_code`). */
+  verifyCode: number | undefined;
+  /** Its text (Python's `verify_message`): 'certificate has expired'. */
+  verifyMessage: string | undefined;
+  constructor(message?: string, options?: OSErrorOptions & { verifyCode?: number; verifyMessage?: string }) {
+    super(message, { ...options, library: 'SSL', reason: 'CERTIFICATE_VERIFY_FAILED' });
+    this.verifyCode = options?.verifyCode;
+    this.verifyMessage = options?.verifyMessage;
+  }
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'SSLCertVerificationError');
+  }
+}
+brand(SSLCertVerificationError, 'SSLCertVerificationError', ['SSLError', 'ValueError', 'OSError']);
+
 type OSErrorClass = new (errno?: number | string, strerror?: string, options?: OSErrorOptions) => OSError;
 
 // PEP 3151's errno -> class table, built from this platform's numbers.

@@ -12,12 +12,13 @@ import { SelectorSocketTransport, type Transport } from './transports.js';
 import { ensureResolved, type AddrInfo } from './resolve.js';
 import { staggeredRace } from './staggered.js';
 import { isRetryError } from './internal/retry.js';
+import { sslConnectionTransport, sslSetup, type SslArg, type SslSetup } from './start-tls.js';
 import { signalOf, type AbortOptions } from './sock-op.js';
 
 /** `loop.createConnection()`'s options (Python's keywords of `loop.create_connection`). */
 export interface CreateConnectionOptions {
-  /** Reserved for TLS (the next issue): anything but null/undefined/false is an error for now. */
-  ssl?: unknown;
+  /** TLS: true (Node's default CAs), an SSLContext, a Node SecureContext, or createSecureContext options. */
+  ssl?: SslArg;
   /** AF_UNSPEC (0), AF_INET or AF_INET6: the family to resolve `host` for. */
   family?: number;
   /** The protocol for getaddrinfo (0 or IPPROTO_TCP). */
@@ -28,25 +29,16 @@ export interface CreateConnectionOptions {
   sock?: Socket | null;
   /** `[host, port]` to bind to before connecting (names are resolved). */
   localAddr?: readonly [string | null, number | string | null] | null;
-  /** Reserved for TLS: only meaningful with `ssl`. */
+  /** TLS: the name the certificate must have (default `host`; '' skips the check); only with `ssl`. */
   serverHostname?: string | null;
+  /** TLS: seconds for the handshake (60); only with `ssl`. */
+  sslHandshakeTimeout?: number | null;
+  /** TLS: seconds to wait for the peer's close_notify (30); only with `ssl`. */
+  sslShutdownTimeout?: number | null;
   /** Happy Eyeballs: start the next address after this many seconds (asyncio suggests 0.25). */
   happyEyeballsDelay?: number | null;
   /** Reorder the addresses by family, this many of the first family first (1 with happyEyeballsDelay). */
   interleave?: number | null;
-}
-
-/**
- * asyncio's `ssl`/`server_hostname` checks, while TLS is not here yet: a
- * server's boolean `ssl` is asyncio's TypeError; any other `ssl` is a
- * ValueError saying so.
- */
-export function checkNoSsl(ssl: unknown, serverHostname: unknown, server = false): void {
-  if (server && typeof ssl === 'boolean') throw new TypeError('ssl argument must be an SSLContext or None');
-  if (ssl !== undefined && ssl !== null && ssl !== false) {
-    throw new ValueError('ssl is not supported yet by @iomux/loop (TLS comes with startTls)');
-  }
-  if (serverHostname !== undefined && serverHostname !== null) throw new ValueError('server_hostname is only meaningful with ssl');
 }
 
 /** Python's repr of an address tuple, for the messages that name it. */
@@ -178,13 +170,15 @@ async function connectSock(
   }
 }
 
-/** asyncio's `_create_connection_transport` (no TLS): the transport once connectionMade has run. */
+/** asyncio's `_create_connection_transport`: the transport once connectionMade has run (with `ssl`, after the handshake). */
 export async function connectionTransport<P extends AnyProtocol>(
   loop: SelectorEventLoop,
   sock: Socket,
   protocolFactory: () => P,
   extra?: Record<string, unknown>,
+  ssl: SslSetup | null = null,
 ): Promise<[Transport, P]> {
+  if (ssl !== null) return sslConnectionTransport(loop, sock, protocolFactory, ssl);
   let protocol: P;
   let transport: SelectorSocketTransport;
   try {
@@ -237,7 +231,7 @@ export async function createConnection<P extends AnyProtocol>(
   loop._checkClosed();
   checkFactory(protocolFactory);
   const opts = options ?? {};
-  checkNoSsl(opts.ssl, opts.serverHostname);
+  const ssl = sslSetup(opts, false, host);
   let sock = opts.sock ?? null;
   const delay = opts.happyEyeballsDelay ?? null;
   let interleave = opts.interleave ?? null;
@@ -278,7 +272,7 @@ export async function createConnection<P extends AnyProtocol>(
     if (sock === null) throw new ValueError('host and port was not specified and no sock specified');
     checkStreamSocket(sock);
   }
-  return connectionTransport(loop, sock, protocolFactory);
+  return connectionTransport(loop, sock, protocolFactory, undefined, ssl);
 }
 
 /** An accepted socket or its descriptor as a Socket (a descriptor becomes the Socket's own). */
@@ -296,11 +290,13 @@ export async function connectAcceptedSocket<P extends AnyProtocol>(
   loop: SelectorEventLoop,
   protocolFactory: () => P,
   sock: Socket | number,
-  options: { ssl?: unknown } = {},
+  options: { ssl?: SslArg; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
 ): Promise<[Transport, P]> {
   loop._checkClosed();
   checkFactory(protocolFactory);
-  checkNoSsl(options?.ssl, null);
+  // The server's side of the handshake, for which true is no context.
+  if (options?.ssl === true) throw new ValueError('Server side SSL needs a valid SSLContext');
+  const ssl = sslSetup({ ...options, ssl: options?.ssl === false ? null : options?.ssl }, true);
   const s = socketArg(sock);
   try {
     checkStreamSocket(s);
@@ -309,5 +305,5 @@ export async function connectAcceptedSocket<P extends AnyProtocol>(
     if (typeof sock === 'number') s.detach();
     throw e;
   }
-  return connectionTransport(loop, s, protocolFactory);
+  return connectionTransport(loop, s, protocolFactory, undefined, ssl);
 }

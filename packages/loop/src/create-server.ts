@@ -10,10 +10,11 @@ import type { ProtocolFactory } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { Server } from './server.js';
 import { ensureResolved, type AddrInfo } from './resolve.js';
-import { addrRepr, checkFactory, checkNoSsl, socketArg } from './connect.js';
+import { addrRepr, checkFactory, socketArg } from './connect.js';
+import { sslServerFactory, sslSetup, type SslOptions } from './start-tls.js';
 
 /** `loop.createServer()`'s options (Python's keywords of `loop.create_server`). */
-export interface CreateServerOptions {
+export interface CreateServerOptions extends Omit<SslOptions, 'serverHostname'> {
   /** AF_UNSPEC (0, the default), AF_INET or AF_INET6: the families to resolve the hosts for. */
   family?: number;
   /** AI_* flags for getaddrinfo (default AI_PASSIVE). */
@@ -28,8 +29,6 @@ export interface CreateServerOptions {
   reusePort?: boolean;
   /** Start accepting at once (default true); else call `server.startServing()` or `serveForever()`. */
   startServing?: boolean;
-  /** Reserved for TLS (the next issue): anything but null/undefined/false is an error for now. */
-  ssl?: unknown;
 }
 
 /** The host or hosts to listen on: one, a list, or null/'' for every family's wildcard. */
@@ -86,7 +85,7 @@ export async function createServer(
   loop._checkClosed();
   checkFactory(protocolFactory);
   const opts = options ?? {};
-  checkNoSsl(opts.ssl, null, true);
+  const ssl = sslSetup(opts, true);
   const backlog = backlogArg(opts.backlog);
   let sockets: Socket[];
   if ((host !== null && host !== undefined) || (port !== null && port !== undefined)) {
@@ -140,7 +139,8 @@ export async function createServer(
     sockets = [sock];
   }
   for (const s of sockets) s.setblocking(false);
-  return startServer(new Server(loop, sockets, protocolFactory, backlog), opts.startServing ?? true);
+  const factory = ssl === null ? protocolFactory : sslServerFactory(loop, protocolFactory, ssl);
+  return startServer(new Server(loop, sockets, factory, backlog), opts.startServing ?? true);
 }
 
 /** Starts `server` unless told not to (startServing() lets a running loop turn once, as asyncio's sleep(0)). */

@@ -22,6 +22,8 @@ import type { Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
 import { connectAcceptedSocket, createConnection, sockConnect, type CreateConnectionOptions } from './connect.js';
 import { createServer, type CreateServerOptions, type ServerHosts } from './create-server.js';
+import { startTls, type SslArg, type StartTlsOptions } from './start-tls.js';
+import type { SSLProtocolTransport } from './ssl-transport.js';
 import { createUnixConnection, createUnixServer, type CreateUnixConnectionOptions, type CreateUnixServerOptions, type UnixPath } from './unix.js';
 import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from './resolve.js';
 import { ExecutorSlot, type Executor } from './executor.js';
@@ -326,8 +328,17 @@ export class SelectorEventLoop extends BaseEventLoop {
   }
 
   /** asyncio's connect_accepted_socket: a transport on a connection accepted elsewhere (a Socket or a descriptor). */
-  connectAcceptedSocket<P extends AnyProtocol>(protocolFactory: () => P, sock: Socket | number, options: { ssl?: unknown } = {}): Promise<[Transport, P]> {
+  connectAcceptedSocket<P extends AnyProtocol>(
+    protocolFactory: () => P,
+    sock: Socket | number,
+    options: { ssl?: SslArg; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ): Promise<[Transport, P]> {
     return connectAcceptedSocket(this, protocolFactory, sock, options);
+  }
+
+  /** asyncio's start_tls: upgrades `transport` to TLS for `protocol`; resolves with the new transport (start-tls.ts). */
+  startTls(transport: Transport, protocol: AnyProtocol, sslContext: SslArg, options: StartTlsOptions = {}): Promise<SSLProtocolTransport> {
+    return startTls(this, transport, protocol, sslContext, options);
   }
 
   /** asyncio's create_unix_server: listens on the Unix socket `path` or `options.sock` (unix.ts). */

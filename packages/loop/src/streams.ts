@@ -14,6 +14,7 @@ import type { CreateServerOptions, ServerHosts } from './create-server.js';
 import type { CreateUnixConnectionOptions, CreateUnixServerOptions, UnixPath } from './unix.js';
 import type { Server } from './server.js';
 import type { Transport } from './transports.js';
+import type { SslArg } from './start-tls.js';
 
 import { checkLimit, DEFAULT_LIMIT, StreamReader, deferred, type Waiter } from './stream-reader.js';
 
@@ -39,6 +40,8 @@ export class StreamReaderProtocol implements Protocol {
   #drainWaiters: Waiter[] = [];
   /** @internal connectionLost() has run. */
   _connectionLost = false;
+  /** @internal The transport is TLS (asyncio's _over_ssl): no half-close. */
+  _overSsl = false;
   #closed: Promise<void>;
   #closedWaiter: Waiter;
 
@@ -53,6 +56,7 @@ export class StreamReaderProtocol implements Protocol {
 
   connectionMade(transport: Transport): void {
     this._transport = transport;
+    this._overSsl = transport.getExtraInfo('sslcontext') !== null;
     this._reader!.setTransport(transport);
     if (this.#clientConnectedCb !== null) {
       this._streamWriter = new StreamWriter(transport, this, this._reader!, this.#loop);
@@ -111,8 +115,9 @@ export class StreamReaderProtocol implements Protocol {
 
   eofReceived(): boolean {
     this._reader?.feedEof();
-    // Half-close: keep the transport open for writing, as asyncio does for TCP.
-    return true;
+    // Half-close: keep the transport open for writing, as asyncio does for
+    // TCP (TLS has no half-close: asyncio's _over_ssl).
+    return !this._overSsl;
   }
 
   pauseWriting(): void {
@@ -135,6 +140,18 @@ export class StreamReaderProtocol implements Protocol {
     await p;
   }
 
+  /** @internal Made by startServer (asyncio: `_client_connected_cb is not None`). */
+  _isServerSide(): boolean {
+    return this.#clientConnectedCb !== null;
+  }
+
+  /** @internal asyncio's `_replace_writer`, after startTls. */
+  _replaceWriter(writer: StreamWriter): void {
+    this._transport = writer.transport;
+    this._streamWriter = writer;
+    this._overSsl = writer.transport.getExtraInfo('sslcontext') !== null;
+  }
+
   /** @internal */
   _getClosed(): Promise<void> {
     return this.#closed;
@@ -143,8 +160,8 @@ export class StreamReaderProtocol implements Protocol {
 
 /** StreamWriter: writes to a transport, with drain() for flow control. */
 export class StreamWriter {
-  /** @internal The transport. */
-  readonly _transport: Transport;
+  /** @internal The transport (startTls() replaces it). */
+  _transport: Transport;
   /** @internal The protocol, for drain(). */
   readonly _protocol: StreamReaderProtocol;
   /** @internal The reader of the same connection. */
@@ -202,6 +219,23 @@ export class StreamWriter {
   /** The transport's `getExtraInfo(name, defaultValue)`: 'peername', 'sockname', 'socket'. */
   getExtraInfo(name: string, defaultValue: unknown = null): unknown {
     return this._transport.getExtraInfo(name, defaultValue);
+  }
+
+  /**
+   * asyncio 3.11's `StreamWriter.start_tls(sslcontext, ...)`: drains, then
+   * upgrades the connection to TLS (the server's side on a startServer
+   * connection); the reader then reads plaintext.
+   */
+  async startTls(sslContext: SslArg, options: { serverHostname?: string | null; sslHandshakeTimeout?: number | null } = {}): Promise<void> {
+    const protocol = this._protocol;
+    await this.drain();
+    const transport = await this._loop.startTls(this._transport, protocol, sslContext, {
+      serverSide: protocol._isServerSide(),
+      serverHostname: options?.serverHostname ?? null,
+      sslHandshakeTimeout: options?.sslHandshakeTimeout ?? null,
+    });
+    this._transport = transport;
+    protocol._replaceWriter(this);
   }
 
   /**

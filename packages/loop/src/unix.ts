@@ -12,24 +12,21 @@ import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { Server } from './server.js';
 import type { Transport } from './transports.js';
-import { checkFactory, checkNoSsl, connectResolved, connectionTransport, socketArg } from './connect.js';
+import { checkFactory, connectResolved, connectionTransport, socketArg } from './connect.js';
+import { sslServerFactory, sslSetup, type SslOptions } from './start-tls.js';
 import { backlogArg, startServer } from './create-server.js';
 
 /** A Unix socket's name: a path, or bytes (a leading NUL byte is a Linux abstract name). */
 export type UnixPath = string | Uint8Array;
 
 /** `loop.createUnixConnection()`'s options. */
-export interface CreateUnixConnectionOptions {
+export interface CreateUnixConnectionOptions extends SslOptions {
   /** A connected AF_UNIX SOCK_STREAM socket (or its descriptor), instead of a path. */
   sock?: Socket | number | null;
-  /** Reserved for TLS (the next issue). */
-  ssl?: unknown;
-  /** Reserved for TLS: only meaningful with `ssl`. */
-  serverHostname?: string | null;
 }
 
 /** `loop.createUnixServer()`'s options. */
-export interface CreateUnixServerOptions {
+export interface CreateUnixServerOptions extends Omit<SslOptions, 'serverHostname'> {
   /** A bound AF_UNIX SOCK_STREAM socket (or its descriptor), instead of a path. */
   sock?: Socket | number | null;
   /** listen() backlog, and connections accepted per wake-up (100). */
@@ -42,8 +39,6 @@ export interface CreateUnixServerOptions {
    * leaves it, and the next createUnixServer on the path removes it.
    */
   cleanupSocket?: boolean;
-  /** Reserved for TLS (the next issue). */
-  ssl?: unknown;
 }
 
 /** os.fspath(path), and whether it names a Linux abstract socket. */
@@ -88,7 +83,8 @@ export async function createUnixConnection<P extends AnyProtocol>(
   loop._checkClosed();
   checkFactory(protocolFactory);
   const opts = options ?? {};
-  checkNoSsl(opts.ssl, opts.serverHostname);
+  // No host: serverHostname is needed with ssl (asyncio's 'You must set server_hostname').
+  const ssl = sslSetup(opts, false);
   let sock: Socket;
   if (path !== null && path !== undefined) {
     if (opts.sock !== null && opts.sock !== undefined) throw new ValueError('path and sock can not be specified at the same time');
@@ -106,7 +102,7 @@ export async function createUnixConnection<P extends AnyProtocol>(
     sock = socketArg(opts.sock);
     checkUnixStream(sock, opts.sock);
   }
-  return connectionTransport(loop, sock, protocolFactory);
+  return connectionTransport(loop, sock, protocolFactory, undefined, ssl);
 }
 
 /** Removes a stale socket file at `path`, as asyncio does before bind(). */
@@ -130,7 +126,7 @@ export async function createUnixServer(
   loop._checkClosed();
   checkFactory(protocolFactory);
   const opts = options ?? {};
-  checkNoSsl(opts.ssl, null, true);
+  const ssl = sslSetup(opts, true);
   const backlog = backlogArg(opts.backlog);
   let sock: Socket;
   if (path !== null && path !== undefined) {
@@ -154,7 +150,7 @@ export async function createUnixServer(
     checkUnixStream(sock, opts.sock);
   }
   sock.setblocking(false);
-  const server = new Server(loop, [sock], protocolFactory, backlog);
+  const server = new Server(loop, [sock], ssl === null ? protocolFactory : sslServerFactory(loop, protocolFactory, ssl), backlog);
   if (opts.cleanupSocket) {
     try {
       const name = sock.getsockname();

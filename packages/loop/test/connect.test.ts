@@ -259,7 +259,7 @@ for (const backend of BACKENDS) {
         await t.rejects(loop.createConnection(() => new Proto()), new ValueError('host and port was not specified and no sock specified'));
         await t.rejects(loop.createConnection(() => new Proto(), null, null, { sock: dgram }), { name: 'ValueError', message: /^A Stream Socket was expected, got <socket\.socket/ });
         await t.rejects(loop.createConnection(() => new Proto(), null, null, { sock: 5 as never }), TypeError);
-        await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { ssl: true }), { name: 'ValueError', message: /ssl is not supported yet/ });
+        await t.rejects(loop.createConnection(() => new Proto(), null, 80, { ssl: true }), new ValueError('You must set server_hostname when using ssl without a host'));
         await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { serverHostname: 'x' }), new ValueError('server_hostname is only meaningful with ssl'));
         await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { happyEyeballsDelay: -1 }), ValueError);
         await t.rejects(loop.createConnection(() => new Proto(), '127.0.0.1', 80, { interleave: 1n as never }), TypeError);

@@ -148,7 +148,7 @@ for (const backend of BACKENDS) {
         await t.rejects(loop.createServer(() => new Proto(), null, null, { sock: dgram.fileno() }), ValueError);
         t.ok(dgram.getsockname(), 'a refused descriptor stays open');
         await t.rejects(loop.createServer(() => new Proto(), '127.0.0.1', 0, { ssl: true }), new TypeError('ssl argument must be an SSLContext or None'));
-        await t.rejects(loop.createServer(() => new Proto(), '127.0.0.1', 0, { ssl: {} }), ValueError);
+        await t.rejects(loop.createServer(() => new Proto(), '127.0.0.1', 0, { ssl: {}, sslHandshakeTimeout: 0 }), new ValueError('ssl_handshake_timeout should be a positive number, got 0'));
       });
     });
 

@@ -1,0 +1,568 @@
+/**
+ * TLS over any stream transport: CPython 3.11 Lib/asyncio/sslproto.py
+ * `SSLProtocol` (states UNWRAPPED, DO_HANDSHAKE, WRAPPED, FLUSHING,
+ * SHUTDOWN; handshake and shutdown timeouts; flow control both ways).
+ *
+ * asyncio drives an `ssl.SSLObject` over two `ssl.MemoryBIO`s; here OpenSSL
+ * stays in Node: a `tls.TLSSocket` runs over CipherPipe, an in-memory Duplex
+ * that the raw transport feeds with ciphertext (dataReceived) and that hands
+ * the TLS socket's ciphertext to the raw transport's write(). The plaintext
+ * side is the TLS socket's 'data' and write(). See the README's "TLS".
+ * Differs from CPython: Node reports a finished handshake, decrypted data
+ * and the peer's close_notify on its own ticks (process.nextTick and, for
+ * write completions, setImmediate), not inside the raw transport's callback.
+ */
+import * as tls from 'node:tls';
+import { Duplex } from 'node:stream';
+import { pyTypeName } from '@iomux/core-native';
+import { ConnectionAbortedError, ConnectionResetError, OSError, RuntimeError, TimeoutError, ValueError } from '@iomux/core-native/error-classes';
+import type { TimerHandle } from './events.js';
+import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
+import type { SelectorEventLoop } from './selector-events.js';
+import type { SelectorTransport } from './selector-transport.js';
+import { SSLProtocolTransport, addFlowcontrolDefaults } from './ssl-transport.js';
+import { toSslError, type SSLContext } from './tls-context.js';
+
+/** asyncio constants: seconds to finish the handshake, and the shutdown. */
+export const SSL_HANDSHAKE_TIMEOUT = 60.0;
+export const SSL_SHUTDOWN_TIMEOUT = 30.0;
+/** asyncio constants: the buffer limits, in KiB. */
+const FLOW_CONTROL_HIGH_WATER_SSL_READ = 256;
+const FLOW_CONTROL_HIGH_WATER_SSL_WRITE = 512;
+/** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+
+type State = 'UNWRAPPED' | 'DO_HANDSHAKE' | 'WRAPPED' | 'FLUSHING' | 'SHUTDOWN';
+const enum App {
+  INIT,
+  CON_MADE,
+  EOF,
+  CON_LOST,
+}
+
+/** What the waiter of createConnection/startTls is told. */
+export interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+/** asyncio's check of ssl_handshake_timeout/ssl_shutdown_timeout (seconds, > 0). */
+export function checkSslTimeout(value: unknown, name: string, dflt: number): number {
+  if (value === null || value === undefined) return dflt;
+  if (typeof value !== 'number') throw new TypeError(`'<=' not supported between instances of '${pyTypeName(value)}' and 'int'`);
+  if (!(value > 0)) throw new ValueError(`${name} should be a positive number, got ${value}`);
+  return value;
+}
+
+/** Python's str() of a float the message names ('60.0'). */
+function pyNumber(n: number): string {
+  return Number.isInteger(n) ? `${n}.0` : String(n);
+}
+
+/**
+ * The in-memory Duplex under the TLS socket: its readable side is the
+ * ciphertext received, its writable side the ciphertext to send.
+ */
+class CipherPipe extends Duplex {
+  readonly #owner: SSLProtocol;
+  constructor(owner: SSLProtocol) {
+    // asyncio pauses the raw transport at 256 KiB of unread ciphertext.
+    super({ readableHighWaterMark: FLOW_CONTROL_HIGH_WATER_SSL_READ * 1024, allowHalfOpen: true, decodeStrings: false });
+    this.#owner = owner;
+  }
+  override _read(): void {
+    this.#owner._cipherWanted();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#owner._cipherOut([chunk], chunk.length, cb);
+  }
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    let n = 0;
+    const list = chunks.map((c) => ((n += c.chunk.length), c.chunk));
+    this.#owner._cipherOut(list, n, cb);
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#owner._cipherEnded();
+    cb();
+  }
+}
+
+/**
+ * asyncio's `SSLProtocol`: the raw transport's protocol, running a TLS
+ * socket in Node and an app protocol over an SSLProtocolTransport.
+ */
+export class SSLProtocol implements Protocol {
+  readonly #loop: SelectorEventLoop;
+  readonly #ctx: SSLContext;
+  readonly #serverSide: boolean;
+  readonly #serverHostname: string | null;
+  readonly #handshakeTimeout: number;
+  readonly #shutdownTimeout: number;
+  #waiter: Waiter | null;
+  /** @internal The application's protocol. */
+  _appProtocol: AnyProtocol | null = null;
+  #appBuffered = false;
+  #appTransport: SSLProtocolTransport | null;
+  #transport: SelectorTransport | null = null;
+  #state: State = 'UNWRAPPED';
+  #appState: App;
+  #connLost = 0;
+  readonly #extra: Record<string, unknown>;
+  #tls: tls.TLSSocket | null = null;
+  #pipe: CipherPipe | null = null;
+  #handshakeTimer: TimerHandle | null = null;
+  #shutdownTimer: TimerHandle | null = null;
+  #eofReceived = false;
+  /** Our close_notify went out (CipherPipe ended). */
+  #cipherEnded = false;
+  /** The raw transport is over its high-water mark: ciphertext waits in #held. */
+  #sslWritingPaused = false;
+  #held: Array<[Buffer[], number, (err?: Error | null) => void]> = [];
+  #heldBytes = 0;
+  /** Plaintext written before the TLS socket exists (startTls without connectionMade). */
+  #backlog: Buffer[] = [];
+  /** The raw transport's reading was paused because CipherPipe is full. */
+  #sslReadingPaused = false;
+  /** @internal The app paused reading. */
+  _appReadingPaused = false;
+  #appWritingPaused = false;
+  /** @internal Flow-control marks of the app's writes, in bytes. */
+  _outgoingHighWater = 0;
+  _outgoingLowWater = 0;
+  readonly #onWritten = (): void => {
+    if (this.#appWritingPaused) this._controlAppWriting();
+  };
+
+  constructor(
+    loop: SelectorEventLoop,
+    appProtocol: AnyProtocol,
+    sslContext: SSLContext,
+    waiter: Waiter | null,
+    options: { serverSide?: boolean; serverHostname?: string | null; callConnectionMade?: boolean; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+  ) {
+    this.#handshakeTimeout = checkSslTimeout(options.sslHandshakeTimeout, 'ssl_handshake_timeout', SSL_HANDSHAKE_TIMEOUT);
+    this.#shutdownTimeout = checkSslTimeout(options.sslShutdownTimeout, 'ssl_shutdown_timeout', SSL_SHUTDOWN_TIMEOUT);
+    this.#loop = loop;
+    this.#ctx = sslContext;
+    this.#serverSide = options.serverSide ?? false;
+    this.#serverHostname = options.serverHostname && !this.#serverSide ? options.serverHostname : null;
+    this.#extra = { sslcontext: sslContext };
+    this.#waiter = waiter;
+    this._setAppProtocol(appProtocol);
+    this.#appState = options.callConnectionMade === false ? App.CON_MADE : App.INIT;
+    this._setWriteBufferLimits();
+    this.#appTransport = new SSLProtocolTransport(this);
+  }
+
+  /** @internal The app transport (asyncio's `_app_transport`). */
+  get _appTransport(): SSLProtocolTransport | null {
+    return this.#appTransport;
+  }
+
+  /** @internal */
+  _setAppProtocol(appProtocol: AnyProtocol): void {
+    this._appProtocol = appProtocol;
+    this.#appBuffered = isBufferedProtocol(appProtocol);
+  }
+
+  #wakeupWaiter(exc: unknown = null): void {
+    const w = this.#waiter;
+    if (w === null) return;
+    this.#waiter = null;
+    if (exc !== null) w.reject(exc);
+    else w.resolve();
+  }
+
+  connectionMade(transport: unknown): void {
+    this.#transport = transport as SelectorTransport;
+    this.#startHandshake();
+  }
+
+  connectionLost(exc: Error | null): void {
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#connLost += 1;
+    // Just mark the app transport as closed.
+    if (this.#appTransport !== null) this.#appTransport._closed = true;
+    if (this.#state !== 'DO_HANDSHAKE' && (this.#appState === App.CON_MADE || this.#appState === App.EOF)) {
+      this.#appState = App.CON_LOST;
+      const app = this._appProtocol!;
+      this.#loop.callSoon(() => app.connectionLost?.(exc));
+    }
+    this.#state = 'UNWRAPPED';
+    this.#transport = null;
+    this.#appTransport = null;
+    this._appProtocol = null;
+    // Differs from CPython: a handshake the peer cut off fails (asyncio 3.11 would resolve).
+    this.#wakeupWaiter(exc ?? new ConnectionResetError('Connection lost during the SSL handshake'));
+    this.#shutdownTimer?.cancel();
+    this.#shutdownTimer = null;
+    this.#handshakeTimer?.cancel();
+    this.#handshakeTimer = null;
+    const t = this.#tls;
+    this.#tls = null;
+    this.#pipe = null;
+    t?.destroy();
+  }
+
+  /** Ciphertext from the peer, to the TLS socket. */
+  dataReceived(data: Buffer): void {
+    const pipe = this.#pipe;
+    if (pipe === null || this.#state === 'UNWRAPPED') return;
+    if (!pipe.push(data) && !this.#sslReadingPaused) {
+      this.#sslReadingPaused = true;
+      this.#transport?.pauseReading();
+    }
+  }
+
+  /** @internal CipherPipe wants more ciphertext. */
+  _cipherWanted(): void {
+    if (this.#sslReadingPaused) {
+      this.#sslReadingPaused = false;
+      this.#transport?.resumeReading();
+    }
+  }
+
+  eofReceived(): boolean | undefined {
+    this.#eofReceived = true;
+    if (this.#loop.getDebug()) this.#loop.logger.warn(`${String(this)} received EOF`);
+    if (this.#state === 'DO_HANDSHAKE') {
+      this.#onHandshakeComplete(new ConnectionResetError('Connection lost during the SSL handshake'));
+      return undefined;
+    }
+    if (this.#state === 'UNWRAPPED') return undefined;
+    // What came before it is decrypted first; the TLS socket's 'end' goes on (#onTlsEnd).
+    this.#pipe?.push(null);
+    return true;
+  }
+
+  /** @internal asyncio's `_get_extra_info`. */
+  _getExtraInfo(name: string, defaultValue: unknown): unknown {
+    if (typeof name === 'string' && Object.hasOwn(this.#extra, name)) return this.#extra[name];
+    if (this.#transport !== null) return this.#transport.getExtraInfo(name, defaultValue);
+    return defaultValue;
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  #startHandshake(): void {
+    this.#state = 'DO_HANDSHAKE';
+    // start handshake timeout count down
+    this.#handshakeTimer = this.#loop.callLater(this.#handshakeTimeout, () => this.#checkHandshakeTimeout());
+    const pipe = (this.#pipe = new CipherPipe(this));
+    const ctx = this.#ctx;
+    const alpn = ctx.alpnProtocols ?? undefined;
+    let sock: tls.TLSSocket;
+    try {
+      if (this.#serverSide) {
+        sock = new tls.TLSSocket(pipe, { isServer: true, secureContext: ctx.secureContext, requestCert: ctx.requestCert, rejectUnauthorized: ctx.verify, ALPNProtocols: alpn as string[] | undefined });
+        sock.once('secure', () => this.#onHandshakeComplete(null));
+      } else {
+        const host = this.#serverHostname;
+        const isIp = host !== null && (host.includes(':') || /^[0-9.]+$/.test(host));
+        sock = tls.connect({
+          socket: pipe,
+          secureContext: ctx.secureContext,
+          rejectUnauthorized: ctx.verify,
+          // SNI takes no address (RFC 6066); the certificate is still checked against it.
+          servername: host !== null && !isIp ? host : undefined,
+          host: host ?? undefined,
+          checkServerIdentity: ctx.checkHostname && host !== null ? tls.checkServerIdentity : () => undefined,
+          ALPNProtocols: alpn as string[] | undefined,
+        });
+        sock.once('secureConnect', () => this.#onHandshakeComplete(null));
+      }
+    } catch (e) {
+      this.#onHandshakeComplete(toSslError(e));
+      return;
+    }
+    this.#tls = sock;
+    sock.on('error', (e: Error) => this.#onTlsError(e));
+    sock.on('data', (chunk: Buffer) => this.#onTlsData(chunk));
+    sock.on('end', () => this.#onTlsEnd());
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    if (backlog.length > 0) this._writeAppdata(backlog);
+  }
+
+  #checkHandshakeTimeout(): void {
+    if (this.#state === 'DO_HANDSHAKE') {
+      const msg = `SSL handshake is taking longer than ${pyNumber(this.#handshakeTimeout)} seconds: aborting the connection`;
+      this.#fatalError(new ConnectionAbortedError(msg));
+    }
+  }
+
+  #onHandshakeComplete(handshakeExc: unknown): void {
+    this.#handshakeTimer?.cancel();
+    this.#handshakeTimer = null;
+    if (this.#state !== 'DO_HANDSHAKE') return;
+    const sock = this.#tls;
+    if (handshakeExc !== null || sock === null) {
+      const exc = handshakeExc ?? new ConnectionResetError('Connection lost during the SSL handshake');
+      this.#state = 'UNWRAPPED';
+      const verifying = (exc as { name?: unknown }).name === 'SSLCertVerificationError';
+      this.#fatalError(exc, verifying ? 'SSL handshake failed on verifying the certificate' : 'SSL handshake failed');
+      this.#wakeupWaiter(exc);
+      return;
+    }
+    this.#state = 'WRAPPED';
+    const cert = sock.getPeerCertificate();
+    const cipher = sock.getCipher();
+    Object.assign(this.#extra, {
+      // Python's getpeercert(): null when the peer sent none.
+      peercert: cert && Object.keys(cert).length > 0 ? cert : null,
+      // Python's (name, version, secret bits).
+      cipher: cipher ? [cipher.name, cipher.version, cipherBits(cipher.name)] : null,
+      compression: null,
+      sslObject: sock,
+      ssl_object: sock,
+    });
+    if (this.#appState === App.INIT) {
+      this.#appState = App.CON_MADE;
+      try {
+        this._appProtocol!.connectionMade?.(this.#appTransport!);
+      } catch (exc) {
+        this.#fatalError(exc, 'Fatal error: protocol.connection_made() call failed.');
+        this.#wakeupWaiter(exc);
+        return;
+      }
+    }
+    this.#wakeupWaiter();
+  }
+
+  #onTlsError(e: Error): void {
+    const exc = toSslError(e);
+    if (this.#state === 'DO_HANDSHAKE') this.#onHandshakeComplete(exc);
+    else if (this.#state !== 'UNWRAPPED') this.#fatalError(exc, 'Fatal error on SSL protocol');
+  }
+
+  // ------------------------------------------------------------- shutdown
+
+  /** The peer's close_notify, or the raw transport's EOF (asyncio's SSLZeroReturnError path). */
+  #onTlsEnd(): void {
+    this.#eofReceived = true;
+    if (this.#state === 'WRAPPED') {
+      this.#callEofReceived();
+      this._startShutdown();
+    } else if (this.#state === 'SHUTDOWN' && this.#cipherEnded) {
+      this.#onShutdownComplete(null);
+    }
+  }
+
+  /** @internal asyncio's `_start_shutdown`: close_notify after what is buffered. */
+  _startShutdown(): void {
+    if (this.#state === 'FLUSHING' || this.#state === 'SHUTDOWN' || this.#state === 'UNWRAPPED') return;
+    if (this.#appTransport !== null) this.#appTransport._closed = true;
+    if (this.#state === 'DO_HANDSHAKE') {
+      this._abort(null);
+      return;
+    }
+    this.#state = 'FLUSHING';
+    this.#shutdownTimer = this.#loop.callLater(this.#shutdownTimeout, () => this.#checkShutdownTimeout());
+    // Node flushes the plaintext written so far, then sends close_notify (#cipherEnded next).
+    this.#tls?.end();
+  }
+
+  #checkShutdownTimeout(): void {
+    if (this.#state === 'FLUSHING' || this.#state === 'SHUTDOWN') {
+      this.#transport?._forceClose(new TimeoutError('SSL shutdown timed out'));
+    }
+  }
+
+  /** @internal Our close_notify is in the raw transport's hands. */
+  _cipherEnded(): void {
+    this.#cipherEnded = true;
+    if (this.#state !== 'FLUSHING') return;
+    this.#state = 'SHUTDOWN';
+    if (this.#eofReceived) this.#onShutdownComplete(null);
+  }
+
+  #onShutdownComplete(shutdownExc: unknown): void {
+    this.#shutdownTimer?.cancel();
+    this.#shutdownTimer = null;
+    if (shutdownExc !== null) {
+      this.#fatalError(shutdownExc);
+      return;
+    }
+    this.#callEofReceived();
+    const t = this.#transport;
+    this.#loop.callSoon(() => t?.close());
+  }
+
+  /** @internal asyncio's `_abort`: the raw transport closes now. */
+  _abort(exc: Error | null): void {
+    this.#state = 'UNWRAPPED';
+    this.#transport?._forceClose(exc);
+  }
+
+  // ------------------------------------------------------------- outgoing
+
+  /** @internal asyncio's `_write_appdata`: plaintext to the TLS socket. */
+  _writeAppdata(list: ArrayBufferView[]): void {
+    if (this.#state === 'FLUSHING' || this.#state === 'SHUTDOWN' || this.#state === 'UNWRAPPED') {
+      if (this.#connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this.#loop.logger.warn('SSL connection is closed');
+      this.#connLost += 1;
+      return;
+    }
+    const sock = this.#tls;
+    try {
+      for (const d of list) {
+        const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+        if (sock === null) this.#backlog.push(b);
+        else sock.write(b, this.#onWritten);
+      }
+    } catch (ex) {
+      this.#fatalError(ex, 'Fatal error on SSL protocol');
+      return;
+    }
+    this._controlAppWriting();
+  }
+
+  /** @internal Ciphertext from the TLS socket: to the raw transport, or held while it is paused. */
+  _cipherOut(chunks: Buffer[], n: number, cb: (err?: Error | null) => void): void {
+    const t = this.#transport;
+    if (t === null || t.isClosing() && this.#state === 'UNWRAPPED') {
+      cb();
+      return;
+    }
+    if (this.#sslWritingPaused) {
+      this.#held.push([chunks, n, cb]);
+      this.#heldBytes += n;
+      return;
+    }
+    if (chunks.length === 1) t.write(chunks[0]!);
+    else t.writelines(chunks);
+    cb();
+  }
+
+  /** The raw transport went over its high-water mark. */
+  pauseWriting(): void {
+    this.#sslWritingPaused = true;
+  }
+
+  /** The raw transport drained: the held ciphertext goes. */
+  resumeWriting(): void {
+    this.#sslWritingPaused = false;
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (let i = 0; i < held.length; i++) {
+      const [chunks, n, cb] = held[i]!;
+      if (this.#sslWritingPaused) {
+        this.#held.push(held[i]!);
+        this.#heldBytes += n;
+        continue;
+      }
+      this._cipherOut(chunks, n, cb);
+    }
+    this._controlAppWriting();
+  }
+
+  /** @internal asyncio's `_get_write_buffer_size`. */
+  _getWriteBufferSize(): number {
+    return (this.#tls?.writableLength ?? 0) + this.#heldBytes;
+  }
+
+  /** @internal */
+  _setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
+    [this._outgoingHighWater, this._outgoingLowWater] = addFlowcontrolDefaults(high, low, FLOW_CONTROL_HIGH_WATER_SSL_WRITE);
+  }
+
+  /** @internal asyncio's `_control_app_writing`. */
+  _controlAppWriting(): void {
+    const size = this._getWriteBufferSize();
+    const app = this._appProtocol;
+    if (app === null) return;
+    if (size >= this._outgoingHighWater && !this.#appWritingPaused) {
+      this.#appWritingPaused = true;
+      try {
+        app.pauseWriting?.();
+      } catch (exc) {
+        this.#loop.callExceptionHandler({ message: 'protocol.pause_writing() failed', exception: exc, transport: this.#appTransport, protocol: this });
+      }
+    } else if (size <= this._outgoingLowWater && this.#appWritingPaused) {
+      this.#appWritingPaused = false;
+      try {
+        app.resumeWriting?.();
+      } catch (exc) {
+        this.#loop.callExceptionHandler({ message: 'protocol.resume_writing() failed', exception: exc, transport: this.#appTransport, protocol: this });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------- incoming
+
+  /** Plaintext from the TLS socket, to the app protocol. */
+  #onTlsData(chunk: Buffer): void {
+    if (this.#state !== 'WRAPPED' && this.#state !== 'FLUSHING') return;
+    try {
+      if (this.#appBuffered) this.#feedBuffered(this._appProtocol as BufferedProtocol, chunk);
+      else (this._appProtocol as Protocol).dataReceived?.(chunk);
+    } catch (ex) {
+      this.#fatalError(ex, 'Fatal error on SSL protocol');
+    }
+  }
+
+  /** asyncio's `_do_read__buffered`: the plaintext copied into the app's buffers. */
+  #feedBuffered(app: BufferedProtocol, chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const buf = app.getBuffer(chunk.length - off);
+      if (!ArrayBuffer.isView(buf)) throw new TypeError(`get_buffer() must return a bytes-like object, not ${pyTypeName(buf)}`);
+      if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
+      const n = Math.min(buf.byteLength, chunk.length - off);
+      chunk.copy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), 0, off, off + n);
+      off += n;
+      app.bufferUpdated(n);
+      // The app may close or switch protocols from bufferUpdated.
+      if (this._appProtocol !== app) return;
+    }
+  }
+
+  #callEofReceived(): void {
+    try {
+      if (this.#appState === App.CON_MADE) {
+        this.#appState = App.EOF;
+        const keepOpen = this._appProtocol?.eofReceived?.();
+        if (keepOpen) this.#loop.logger.warn('returning true from eof_received() has no effect when using ssl');
+      }
+    } catch (ex) {
+      this.#fatalError(ex, 'Error calling eof_received()');
+    }
+  }
+
+  /** @internal */
+  _pauseReading(): void {
+    this._appReadingPaused = true;
+    this.#tls?.pause();
+  }
+
+  /** @internal */
+  _resumeReading(): void {
+    if (!this._appReadingPaused) return;
+    this._appReadingPaused = false;
+    this.#loop.callSoon(() => {
+      if (!this._appReadingPaused) this.#tls?.resume();
+    });
+  }
+
+  #fatalError(exc: unknown, message = 'Fatal error on transport'): void {
+    this.#transport?._forceClose(exc as Error);
+    if (exc instanceof OSError) {
+      if (this.#loop.getDebug()) this.#loop.logger.warn(`${String(this)}: ${message}`, exc);
+    } else {
+      this.#loop.callExceptionHandler({ message, exception: exc, transport: this.#transport, protocol: this });
+    }
+  }
+
+  toString(): string {
+    return `<SSLProtocol ${this.#serverSide ? 'server' : 'client'} state=${this.#state}>`;
+  }
+}
+
+/** The secret bits of a cipher suite, from its name (Python's cipher()[2]). */
+function cipherBits(name: string): number | null {
+  if (/CHACHA20|AES_?256|AES256/.test(name)) return 256;
+  if (/AES_?128|AES128/.test(name)) return 128;
+  return null;
+}

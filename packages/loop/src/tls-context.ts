@@ -1,0 +1,219 @@
+/**
+ * TLS contexts and errors for sslproto.ts: Python's `ssl.SSLContext`
+ * (`create_default_context`, `verify_mode`, `check_hostname`,
+ * `set_alpn_protocols`) as a thin holder of a Node `tls.SecureContext`,
+ * and Node's TLS errors as `SSLError`/`SSLCertVerificationError`.
+ *
+ * OpenSSL stays in Node: a context is `tls.createSecureContext()`'s. What
+ * Python keeps on the context but Node keeps on each TLS socket (verifying
+ * the peer, checking the hostname, ALPN, asking for a client certificate)
+ * lives on SSLContext here and is handed to each socket.
+ * Differs from CPython: no `wrap_socket`/`wrap_bio`, no `load_*` methods:
+ * give createSecureContext's options (`key`, `cert`, `ca`, ...) instead.
+ */
+import * as tls from 'node:tls';
+import { pyTypeName } from '@iomux/core-native';
+import { SSLCertVerificationError, SSLError, ValueError } from '@iomux/core-native/error-classes';
+
+/** Options of {@link createSslContext}: Node's createSecureContext options plus Python's per-context settings. */
+export interface SSLContextOptions extends tls.SecureContextOptions {
+  /** Python's `verify_mode != CERT_NONE`: reject a peer whose certificate does not verify (client default true). */
+  verify?: boolean;
+  /** Python's `check_hostname`: the server's certificate must name serverHostname (default: as `verify`). */
+  checkHostname?: boolean;
+  /** Python's `set_alpn_protocols(...)`: the protocols offered (client) or accepted (server), in order. */
+  alpnProtocols?: readonly string[] | null;
+  /** Server side: ask the client for a certificate (Python's `verify_mode = CERT_OPTIONAL/REQUIRED`). */
+  requestCert?: boolean;
+}
+
+const PER_SOCKET = ['verify', 'checkHostname', 'alpnProtocols', 'requestCert'] as const;
+
+/** The class tls.createSecureContext() returns (Node does not export it in every version). */
+const SecureContextClass = Object.getPrototypeOf(tls.createSecureContext()).constructor as new (...a: unknown[]) => tls.SecureContext;
+
+/**
+ * Python's `ssl.SSLContext`: a Node SecureContext (certificates, keys,
+ * ciphers, protocol versions) and the settings Node keeps per socket.
+ */
+export class SSLContext {
+  /** Node's context (OpenSSL's SSL_CTX). */
+  readonly secureContext: tls.SecureContext;
+  /** Reject a peer whose certificate does not verify (Python's verify_mode != CERT_NONE). */
+  verify: boolean;
+  /** The server's certificate must name the server hostname (Python's check_hostname). */
+  checkHostname: boolean;
+  /** Server side: ask for a client certificate. */
+  requestCert: boolean;
+  #alpn: string[] | null = null;
+
+  constructor(secureContext: tls.SecureContext, options: Omit<SSLContextOptions, keyof tls.SecureContextOptions> = {}) {
+    if (!(secureContext instanceof SecureContextClass)) throw new TypeError(`secureContext must be a tls.SecureContext, not '${pyTypeName(secureContext)}'`);
+    this.secureContext = secureContext;
+    this.verify = boolOption(options.verify, true, 'verify');
+    this.checkHostname = boolOption(options.checkHostname, this.verify, 'checkHostname');
+    this.requestCert = boolOption(options.requestCert, false, 'requestCert');
+    if (this.checkHostname && !this.verify) throw new ValueError('Cannot set verify_mode to CERT_NONE when check_hostname is enabled.');
+    if (options.alpnProtocols !== undefined && options.alpnProtocols !== null) this.setAlpnProtocols(options.alpnProtocols);
+  }
+
+  /** Python's `set_alpn_protocols(protocols)`. */
+  setAlpnProtocols(protocols: Iterable<string>): void {
+    if (typeof (protocols as Iterable<string>)?.[Symbol.iterator] !== 'function' || typeof protocols === 'string') {
+      throw new TypeError(`'${pyTypeName(protocols)}' object is not iterable`);
+    }
+    const list: string[] = [];
+    for (const p of protocols) {
+      if (typeof p !== 'string') throw new TypeError(`ALPN protocols must be str, not '${pyTypeName(p)}'`);
+      const len = Buffer.byteLength(p);
+      // Python: 'ALPN protocols must be 1 to 255 in length'.
+      if (len === 0 || len > 255) throw new ValueError(`ALPN protocols must be 1 to 255 in length, got ${p.length}`);
+      list.push(p);
+      if (list.length > 4096) throw new ValueError('too many ALPN protocols');
+    }
+    this.#alpn = list;
+  }
+
+  /** The ALPN protocols set, or null. */
+  get alpnProtocols(): readonly string[] | null {
+    return this.#alpn;
+  }
+
+  toString(): string {
+    return `<SSLContext verify=${this.verify} checkHostname=${this.checkHostname}>`;
+  }
+}
+
+function boolOption(v: unknown, dflt: boolean, name: string): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw new TypeError(`${name} must be a boolean, not '${pyTypeName(v)}'`);
+  return v;
+}
+
+/**
+ * Python's `ssl.create_default_context()` with createSecureContext options:
+ * Node's default CAs, peers verified, hostnames checked.
+ * @throws {SSLError} if OpenSSL refuses a key, certificate or cipher list
+ */
+export function createSslContext(options: SSLContextOptions = {}): SSLContext {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`options must be an object, not '${pyTypeName(options)}'`);
+  }
+  const nodeOptions: Record<string, unknown> = { ...options };
+  for (const k of PER_SOCKET) delete nodeOptions[k];
+  let ctx: tls.SecureContext;
+  try {
+    ctx = tls.createSecureContext(nodeOptions as tls.SecureContextOptions);
+  } catch (e) {
+    throw contextError(e);
+  }
+  return new SSLContext(ctx, options);
+}
+
+/** A createSecureContext failure as Python would raise it (SSLError from OpenSSL, else TypeError/ValueError). */
+function contextError(e: unknown): unknown {
+  const err = e as { code?: unknown; library?: unknown; reason?: unknown; message?: unknown };
+  if (typeof err?.code === 'string' && (err.code.startsWith('ERR_OSSL') || err.code.startsWith('ERR_SSL') || typeof err.library === 'string')) {
+    return toSslError(e);
+  }
+  if (err?.code === 'ERR_INVALID_ARG_TYPE') return new TypeError(String(err.message), { cause: e });
+  if (typeof err?.code === 'string' && err.code.startsWith('ERR_')) return new ValueError(String(err.message), { cause: e });
+  return e;
+}
+
+/**
+ * The `ssl` argument of createConnection/createServer/startTls as an
+ * SSLContext: an SSLContext, a Node SecureContext, or createSecureContext
+ * options; `true` (client side only) is Python's default context.
+ */
+export function toSslContext(ssl: unknown, serverSide: boolean): SSLContext {
+  if (ssl instanceof SSLContext) return ssl;
+  if (ssl === true) {
+    // asyncio's _create_transport_context.
+    if (serverSide) throw new ValueError('Server side SSL needs a valid SSLContext');
+    return createSslContext();
+  }
+  if (ssl instanceof SecureContextClass) return new SSLContext(ssl as tls.SecureContext, { verify: !serverSide });
+  if (ssl !== null && typeof ssl === 'object' && !Array.isArray(ssl) && Object.getPrototypeOf(ssl) === Object.prototype) {
+    const opts = ssl as SSLContextOptions;
+    return createSslContext(serverSide && opts.verify === undefined ? { ...opts, verify: false } : opts);
+  }
+  throw new TypeError(`sslcontext is expected to be an instance of ssl.SSLContext, got ${pyTypeName(ssl)}`);
+}
+
+// ----------------------------------------------------------------- errors
+
+/** OpenSSL's X509_V_ERR_* numbers (Python's verify_code), by Node's code. */
+const VERIFY_CODES: Record<string, number> = {
+  UNABLE_TO_GET_ISSUER_CERT: 2,
+  UNABLE_TO_GET_CRL: 3,
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: 4,
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: 5,
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 6,
+  CERT_SIGNATURE_FAILURE: 7,
+  CRL_SIGNATURE_FAILURE: 8,
+  CERT_NOT_YET_VALID: 9,
+  CERT_HAS_EXPIRED: 10,
+  CRL_NOT_YET_VALID: 11,
+  CRL_HAS_EXPIRED: 12,
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: 13,
+  ERROR_IN_CERT_NOT_AFTER_FIELD: 14,
+  OUT_OF_MEM: 17,
+  DEPTH_ZERO_SELF_SIGNED_CERT: 18,
+  SELF_SIGNED_CERT_IN_CHAIN: 19,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 20,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 21,
+  CERT_CHAIN_TOO_LONG: 22,
+  CERT_REVOKED: 23,
+  INVALID_CA: 24,
+  PATH_LENGTH_EXCEEDED: 25,
+  INVALID_PURPOSE: 26,
+  CERT_UNTRUSTED: 27,
+  CERT_REJECTED: 28,
+  HOSTNAME_MISMATCH: 62,
+};
+
+/** OpenSSL library names as Python's `[LIB: ...]` prefixes. */
+function libraryName(lib: unknown): string {
+  if (typeof lib !== 'string' || lib.length === 0) return 'SSL';
+  if (lib === 'SSL routines') return 'SSL';
+  if (lib.startsWith('x509')) return 'X509';
+  return lib.split(' ')[0]!.toUpperCase();
+}
+
+/**
+ * A Node TLS error as Python's: SSLCertVerificationError for a
+ * certificate that failed verification (with verifyCode/verifyMessage),
+ * SSLError for OpenSSL's other errors, anything else unchanged.
+ */
+export function toSslError(e: unknown): unknown {
+  if (e instanceof SSLError) return e;
+  const err = e as { code?: unknown; reason?: unknown; library?: unknown; message?: unknown; host?: unknown };
+  if (err === null || typeof err !== 'object' || typeof err.code !== 'string') return e;
+  const code = err.code;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const host = typeof err.host === 'string' ? err.host : '';
+    const verifyMessage = `Hostname mismatch, certificate is not valid for '${host}'.`;
+    return new SSLCertVerificationError(`[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${verifyMessage}`, {
+      code,
+      verifyCode: VERIFY_CODES.HOSTNAME_MISMATCH,
+      verifyMessage,
+      cause: e,
+    });
+  }
+  if (code in VERIFY_CODES) {
+    const verifyMessage = String(err.message);
+    return new SSLCertVerificationError(`[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${verifyMessage}`, {
+      code,
+      verifyCode: VERIFY_CODES[code],
+      verifyMessage,
+      cause: e,
+    });
+  }
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_OSSL_') || typeof err.library === 'string') {
+    const text = typeof err.reason === 'string' ? err.reason : String(err.message);
+    const reason = text.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+    return new SSLError(`[${libraryName(err.library)}: ${reason}] ${text}`, { code, library: libraryName(err.library), reason, cause: e });
+  }
+  return e;
+}
