@@ -110,6 +110,20 @@ t.test('StreamReader: an abort drops the waiter and keeps the bytes', async (t) 
   });
 });
 
+t.test("issue 23 item 10: openConnection('localhost', port) refused names each address", async (t) => {
+  const loop = new EventLoop();
+  t.teardown(() => loop.close());
+  // Port 1 as in the issue: nothing listens there in a test sandbox.
+  const err = (await loop.runUntilComplete(() => openConnection('localhost', 1)).catch((e: unknown) => e)) as Error & { errors?: Error[] };
+  const each = err.errors ?? [err];
+  t.ok(each.length >= 1);
+  for (const e of each) {
+    t.equal(e.name, 'ConnectionRefusedError');
+    t.match(e.message, /^\[Errno \d+\] Connect call failed \('(127\.0\.0\.1|::1)', 1(, 0, 0)?\)$/, 'the address is in the message');
+  }
+  if (err.errors) t.match(err.message, /^Multiple exceptions: \[Errno \d+\] Connect call failed \('/);
+});
+
 for (const backend of BACKENDS) {
   t.test(backend, async (t) => {
     t.test('test_readline_wait_for: a readline abandoned by waitFor, then the next', async (t) => {
