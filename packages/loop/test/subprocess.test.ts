@@ -8,9 +8,9 @@ import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import { os } from '@iomux/core-native';
 import { BrokenPipeError, ConnectionResetError, ProcessLookupError } from '@iomux/core-native/error-classes';
-import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT, type BaseSubprocessTransport, type EventLoop, type SubprocessProtocol } from '@iomux/loop';
+import { BaseSubprocessTransport, createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT, type EventLoop, type SubprocessProtocol } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { BACKENDS, newLoop, recordingLogger, sleep } from './helpers.js';
+import { BACKENDS, newLoop, recordingLogger, sleep, waitFor } from './helpers.js';
 
 checkNoFdLeak(t);
 
@@ -254,4 +254,35 @@ t.test('the child holds only 0, 1, 2 (no descriptor leaks into it)', async (t) =
     return (await p.communicate())[0]!.toString();
   });
   t.same(out.trim().split('\n').map(Number).sort(), [0, 1, 2]);
+});
+
+// SubprocessTransportTests: the transport alone, on a real child that no
+// watcher reaps (the test does), its exit reported by hand.
+t.test('test_proc_exited, test_subprocess_repr', async (t) => {
+  const loop = newLoop(t);
+  const proto = new RecProto();
+  const pid = os.posixSpawn('/bin/true', ['true'], null);
+  t.teardown(() => void os.waitpid(pid, 0));
+  const child = { pid, stdin: null, stdout: null, stderr: null, sendSignal: (sig: number) => os.kill(pid, sig) };
+  const tr = new BaseSubprocessTransport(loop, proto, { stdin: false, stdout: false, stderr: false }, () => child);
+  t.equal(String(tr), `<BaseSubprocessTransport pid=${pid} running>`);
+  await loop.runUntilComplete(async () => {
+    await tr._connected;
+    tr._processExited(6);
+    t.equal(await tr._wait(), 6);
+    await waitFor(loop, () => proto.calls.length === 3);
+  });
+  t.equal(tr.getReturncode(), 6);
+  t.same(proto.calls, ['connectionMade', 'processExited', 'connectionLost:null']);
+  t.equal(tr.isClosing(), false);
+  t.equal(tr._loop, null);
+  t.equal(tr._proc, null);
+  t.equal(tr._protocol, null);
+  // methods must raise ProcessLookupError if the process exited
+  t.throws(() => tr.sendSignal(os.SIGTERM), ProcessLookupError);
+  t.throws(() => tr.terminate(), ProcessLookupError);
+  t.throws(() => tr.kill(), ProcessLookupError);
+  t.equal(String(tr), `<BaseSubprocessTransport pid=${pid} returncode=6>`);
+  tr.close();
+  t.equal(String(tr), `<BaseSubprocessTransport closed pid=${pid} returncode=6>`);
 });
