@@ -286,3 +286,31 @@ t.test('test_proc_exited, test_subprocess_repr', async (t) => {
   tr.close();
   t.equal(String(tr), `<BaseSubprocessTransport closed pid=${pid} returncode=6>`);
 });
+
+t.test('Popen\'s other keywords: executable, processGroup, restoreSignals; stdio as descriptors and fileno() objects; bytes cmd', async (t) => {
+  const loop = newLoop(t);
+  await loop.runUntilComplete(async () => {
+    // executable runs instead of argv[0], which the child still sees as $0.
+    const a = await createSubprocessExec('my-name', ['-c', 'echo "$0"'], { executable: '/bin/sh', stdout: PIPE });
+    t.equal((await a.communicate())[0]!.toString(), 'my-name\n');
+    const b = await createSubprocessShell('cut -d" " -f5 /proc/$$/stat; echo $$', { processGroup: 0, stdout: PIPE });
+    const [pgid, shpid] = (await b.communicate())[0]!.toString().trim().split('\n');
+    t.equal(pgid, shpid, 'the child leads its own process group');
+    const c = await createSubprocessShell('grep SigIgn /proc/self/status', { restoreSignals: false, stdout: PIPE });
+    const ign = BigInt('0x' + (await c.communicate())[0]!.toString().trim().split(/\s+/)[1]);
+    t.not(ign & (1n << 12n), 0n, 'SIGPIPE stays ignored without restoreSignals');
+    // stdout into a pipe we hold (a number), stdin from an object with fileno().
+    const [r, w] = os.pipe();
+    const [r2, w2] = os.pipe();
+    os.write(w2, Buffer.from('from fileno\n'));
+    os.close(w2);
+    const d = await createSubprocessExec('cat', [], { stdin: { fileno: () => r2 }, stdout: w });
+    t.equal(await d.wait(), 0);
+    os.close(w);
+    os.close(r2);
+    t.equal(os.read(r, 100).toString(), 'from fileno\n');
+    os.close(r);
+    const e = await createSubprocessShell(Buffer.from('echo bytes'), { stdout: PIPE });
+    t.equal((await e.communicate())[0]!.toString(), 'bytes\n');
+  });
+});
