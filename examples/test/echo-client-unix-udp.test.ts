@@ -82,16 +82,17 @@ t.test('--udp: dropped datagrams are lost after the timeout, exit 1', async (t) 
 });
 
 t.test('--udp: an echo after its timeout is late, and dropped', async (t) => {
-  // The first echo comes after 150 ms, the others after 20 ms each: the
-  // first is lost at 100 ms and its echo arrives while the client waits
-  // for the third or fourth.
+  // The first echo comes after 500 ms, the others after 60 ms each: the
+  // first is lost at 100 ms (a margin of 400 ms for a busy machine), and
+  // its echo arrives while the client waits for a later one (timers fire
+  // in order, so before the last echo).
   const port = await udpServer(t, (sock, msg, rinfo, n) => {
-    setTimeout(() => sock.send(msg, rinfo.port, rinfo.address), n === 0 ? 150 : 20);
+    setTimeout(() => sock.send(msg, rinfo.port, rinfo.address), n === 0 ? 500 : 60);
   });
-  const run = await client(['--udp', '--port', String(port), '-c', '1', '-s', '32', '-m', '10', '--timeout-ms', '100']);
+  const run = await client(['--udp', '--port', String(port), '-c', '1', '-s', '32', '-m', '12', '--timeout-ms', '100']);
   const m = UDP_SUMMARY.exec(run.stdout)!;
   t.ok(m, run.stdout);
-  t.same([m[1], m[3], m[4], m[7]].map(Number), [9, 0, 1, 1], '9 echoed, no errors, 1 lost, its echo late');
+  t.same([m[1], m[3], m[4], m[7]].map(Number), [11, 0, 1, 1], '11 echoed, no errors, 1 lost, its echo late');
   t.equal(run.code, 1);
 });
 
