@@ -85,7 +85,20 @@ class CipherPipe extends Duplex {
     this.#owner._cipherEnded();
     cb();
   }
+  // The TLS socket's ciphertext goes straight to the raw transport, which
+  // batches it per loop iteration: no Writable queue between them (its
+  // cork/write/uncork per record cost more than the send; see TLS-ECHO).
+  override cork(): void {}
+  override uncork(): void {}
+  override write(chunk: unknown, encOrCb?: unknown, cb?: unknown): boolean {
+    const done = (typeof encOrCb === 'function' ? encOrCb : cb) as ((err?: Error | null) => void) | undefined;
+    if (!Buffer.isBuffer(chunk) || this.writableEnded || this.destroyed) return super.write(chunk, encOrCb as BufferEncoding, cb as () => void);
+    this.#owner._cipherOut([chunk], chunk.length, done ?? noop);
+    return true;
+  }
 }
+
+function noop(): void {}
 
 /**
  * asyncio's `SSLProtocol`: the raw transport's protocol, running a TLS
@@ -409,7 +422,10 @@ export class SSLProtocol implements Protocol {
       for (const d of list) {
         const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
         if (sock === null) this.#backlog.push(b);
-        else sock.write(b, this.#onWritten);
+        // A callback only for bytes above the low-water mark: a pause can
+        // only come from them, and their callbacks see the drain.
+        else if (this._getWriteBufferSize() + b.length > this._outgoingLowWater) sock.write(b, this.#onWritten);
+        else sock.write(b);
       }
     } catch (ex) {
       this.#fatalError(ex, 'Fatal error on SSL protocol');
