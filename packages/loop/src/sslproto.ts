@@ -12,23 +12,28 @@
  * and the peer's close_notify on its own ticks (process.nextTick and, for
  * write completions, setImmediate), not inside the raw transport's callback.
  */
-import * as tls from 'node:tls';
-import { Duplex } from 'node:stream';
-import { pyTypeName } from '@iomux/core-native';
-import { ConnectionAbortedError, ConnectionResetError, OSError, RuntimeError, TimeoutError, ValueError } from '@iomux/core-native/error-classes';
+import type * as tls from 'node:tls';
+import { ConnectionAbortedError, ConnectionResetError, OSError, TimeoutError } from '@iomux/core-native/error-classes';
 import type { TimerHandle } from './events.js';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
 import { SSLProtocolTransport, addFlowcontrolDefaults } from './ssl-transport.js';
 import { toSslError, type SSLContext } from './tls-context.js';
+import {
+  CipherPipe,
+  FLOW_CONTROL_HIGH_WATER_SSL_WRITE,
+  SSL_HANDSHAKE_TIMEOUT,
+  SSL_SHUTDOWN_TIMEOUT,
+  checkSslTimeout,
+  feedBuffered,
+  handshakeExtra,
+  openTlsSocket,
+  pyNumber,
+} from './ssl-pipe.js';
 
-/** asyncio constants: seconds to finish the handshake, and the shutdown. */
-export const SSL_HANDSHAKE_TIMEOUT = 60.0;
-export const SSL_SHUTDOWN_TIMEOUT = 30.0;
-/** asyncio constants: the buffer limits, in KiB. */
-const FLOW_CONTROL_HIGH_WATER_SSL_READ = 256;
-const FLOW_CONTROL_HIGH_WATER_SSL_WRITE = 512;
+export { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout } from './ssl-pipe.js';
+
 /** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 
@@ -45,60 +50,6 @@ export interface Waiter {
   resolve(): void;
   reject(e: unknown): void;
 }
-
-/** asyncio's check of ssl_handshake_timeout/ssl_shutdown_timeout (seconds, > 0). */
-export function checkSslTimeout(value: unknown, name: string, dflt: number): number {
-  if (value === null || value === undefined) return dflt;
-  if (typeof value !== 'number') throw new TypeError(`'<=' not supported between instances of '${pyTypeName(value)}' and 'int'`);
-  if (!(value > 0)) throw new ValueError(`${name} should be a positive number, got ${value}`);
-  return value;
-}
-
-/** Python's str() of a float the message names ('60.0'). */
-function pyNumber(n: number): string {
-  return Number.isInteger(n) ? `${n}.0` : String(n);
-}
-
-/**
- * The in-memory Duplex under the TLS socket: its readable side is the
- * ciphertext received, its writable side the ciphertext to send.
- */
-class CipherPipe extends Duplex {
-  readonly #owner: SSLProtocol;
-  constructor(owner: SSLProtocol) {
-    // asyncio pauses the raw transport at 256 KiB of unread ciphertext.
-    super({ readableHighWaterMark: FLOW_CONTROL_HIGH_WATER_SSL_READ * 1024, allowHalfOpen: true, decodeStrings: false });
-    this.#owner = owner;
-  }
-  override _read(): void {
-    this.#owner._cipherWanted();
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#owner._cipherOut([chunk], chunk.length, cb);
-  }
-  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    let n = 0;
-    const list = chunks.map((c) => ((n += c.chunk.length), c.chunk));
-    this.#owner._cipherOut(list, n, cb);
-  }
-  override _final(cb: (err?: Error | null) => void): void {
-    this.#owner._cipherEnded();
-    cb();
-  }
-  // The TLS socket's ciphertext goes straight to the raw transport, which
-  // batches it per loop iteration: no Writable queue between them (its
-  // cork/write/uncork per record cost more than the send; see TLS-ECHO).
-  override cork(): void {}
-  override uncork(): void {}
-  override write(chunk: unknown, encOrCb?: unknown, cb?: unknown): boolean {
-    const done = (typeof encOrCb === 'function' ? encOrCb : cb) as ((err?: Error | null) => void) | undefined;
-    if (!Buffer.isBuffer(chunk) || this.writableEnded || this.destroyed) return super.write(chunk, encOrCb as BufferEncoding, cb as () => void);
-    this.#owner._cipherOut([chunk], chunk.length, done ?? noop);
-    return true;
-  }
-}
-
-function noop(): void {}
 
 /**
  * asyncio's `SSLProtocol`: the raw transport's protocol, running a TLS
@@ -128,14 +79,6 @@ export class SSLProtocol implements Protocol {
   #eofReceived = false;
   /** Our close_notify went out (CipherPipe ended). */
   #cipherEnded = false;
-  /** The raw transport is over its high-water mark: ciphertext waits in #held. */
-  #sslWritingPaused = false;
-  #held: Array<[Buffer[], number, (err?: Error | null) => void]> = [];
-  #heldBytes = 0;
-  /** Plaintext written before the TLS socket exists (startTls without connectionMade). */
-  #backlog: Buffer[] = [];
-  /** The raw transport's reading was paused because CipherPipe is full. */
-  #sslReadingPaused = false;
   /** @internal The app paused reading. */
   _appReadingPaused = false;
   #appWritingPaused = false;
@@ -192,8 +135,7 @@ export class SSLProtocol implements Protocol {
   }
 
   connectionLost(exc: Error | null): void {
-    this.#held = [];
-    this.#heldBytes = 0;
+    this.#pipe?.detach();
     this.#connLost += 1;
     // Just mark the app transport as closed.
     if (this.#appTransport !== null) this.#appTransport._closed = true;
@@ -220,20 +162,7 @@ export class SSLProtocol implements Protocol {
 
   /** Ciphertext from the peer, to the TLS socket. */
   dataReceived(data: Buffer): void {
-    const pipe = this.#pipe;
-    if (pipe === null || this.#state === 'UNWRAPPED') return;
-    if (!pipe.push(data) && !this.#sslReadingPaused) {
-      this.#sslReadingPaused = true;
-      this.#transport?.pauseReading();
-    }
-  }
-
-  /** @internal CipherPipe wants more ciphertext. */
-  _cipherWanted(): void {
-    if (this.#sslReadingPaused) {
-      this.#sslReadingPaused = false;
-      this.#transport?.resumeReading();
-    }
+    if (this.#state !== 'UNWRAPPED') this.#pipe?.feed(data);
   }
 
   eofReceived(): boolean | undefined {
@@ -262,40 +191,30 @@ export class SSLProtocol implements Protocol {
     this.#state = 'DO_HANDSHAKE';
     // start handshake timeout count down
     this.#handshakeTimer = this.#loop.callLater(this.#handshakeTimeout, () => this.#checkHandshakeTimeout());
-    const pipe = (this.#pipe = new CipherPipe(this));
-    const ctx = this.#ctx;
-    const alpn = ctx.alpnProtocols ?? undefined;
+    const pipe = (this.#pipe = new CipherPipe(this.#transport!, () => this.#onCipherEnded()));
     let sock: tls.TLSSocket;
     try {
-      if (this.#serverSide) {
-        sock = new tls.TLSSocket(pipe, { isServer: true, secureContext: ctx.secureContext, requestCert: ctx.requestCert, rejectUnauthorized: ctx.verify, ALPNProtocols: alpn as string[] | undefined });
-        sock.once('secure', () => this.#onHandshakeComplete(null));
-      } else {
-        const host = this.#serverHostname;
-        const isIp = host !== null && (host.includes(':') || /^[0-9.]+$/.test(host));
-        sock = tls.connect({
-          socket: pipe,
-          secureContext: ctx.secureContext,
-          rejectUnauthorized: ctx.verify,
-          // SNI takes no address (RFC 6066); the certificate is still checked against it.
-          servername: host !== null && !isIp ? host : undefined,
-          host: host ?? undefined,
-          checkServerIdentity: ctx.checkHostname && host !== null ? tls.checkServerIdentity : () => undefined,
-          ALPNProtocols: alpn as string[] | undefined,
-        });
-        sock.once('secureConnect', () => this.#onHandshakeComplete(null));
-      }
+      sock = openTlsSocket(pipe, this.#ctx, this.#serverSide, this.#serverHostname);
     } catch (e) {
       this.#onHandshakeComplete(toSslError(e));
       return;
     }
+    sock.once(this.#serverSide ? 'secure' : 'secureConnect', () => this.#alive() && this.#onHandshakeComplete(null));
     this.#tls = sock;
-    sock.on('error', (e: Error) => this.#onTlsError(e));
-    sock.on('data', (chunk: Buffer) => this.#onTlsData(chunk));
-    sock.on('end', () => this.#onTlsEnd());
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    if (backlog.length > 0) this._writeAppdata(backlog);
+    sock.on('error', (e: Error) => this.#alive() && this.#onTlsError(e));
+    sock.on('data', (chunk: Buffer) => this.#alive() && this.#onTlsData(chunk));
+    sock.on('end', () => this.#alive() && this.#onTlsEnd());
+  }
+
+  /**
+   * Node's events come on Node's ticks, maybe after the loop was closed:
+   * then the TLS socket is only destroyed (nothing may be scheduled).
+   */
+  #alive(): boolean {
+    if (!this.#loop.isClosed()) return true;
+    this.#pipe?.detach();
+    this.#tls?.destroy();
+    return false;
   }
 
   #checkHandshakeTimeout(): void {
@@ -319,17 +238,7 @@ export class SSLProtocol implements Protocol {
       return;
     }
     this.#state = 'WRAPPED';
-    const cert = sock.getPeerCertificate();
-    const cipher = sock.getCipher();
-    Object.assign(this.#extra, {
-      // Python's getpeercert(): null when the peer sent none.
-      peercert: cert && Object.keys(cert).length > 0 ? cert : null,
-      // Python's (name, version, secret bits).
-      cipher: cipher ? [cipher.name, cipher.version, cipherBits(cipher.name)] : null,
-      compression: null,
-      sslObject: sock,
-      ssl_object: sock,
-    });
+    Object.assign(this.#extra, handshakeExtra(sock));
     if (this.#appState === App.INIT) {
       this.#appState = App.CON_MADE;
       try {
@@ -382,9 +291,10 @@ export class SSLProtocol implements Protocol {
     }
   }
 
-  /** @internal Our close_notify is in the raw transport's hands. */
-  _cipherEnded(): void {
+  /** Our close_notify is in the raw transport's hands. */
+  #onCipherEnded(): void {
     this.#cipherEnded = true;
+    if (!this.#alive()) return;
     if (this.#state !== 'FLUSHING') return;
     this.#state = 'SHUTDOWN';
     if (this.#eofReceived) this.#onShutdownComplete(null);
@@ -417,14 +327,13 @@ export class SSLProtocol implements Protocol {
       this.#connLost += 1;
       return;
     }
-    const sock = this.#tls;
+    const sock = this.#tls!;
     try {
       for (const d of list) {
         const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-        if (sock === null) this.#backlog.push(b);
         // A callback only for bytes above the low-water mark: a pause can
         // only come from them, and their callbacks see the drain.
-        else if (this._getWriteBufferSize() + b.length > this._outgoingLowWater) sock.write(b, this.#onWritten);
+        if (this._getWriteBufferSize() + b.length > this._outgoingLowWater) sock.write(b, this.#onWritten);
         else sock.write(b);
       }
     } catch (ex) {
@@ -434,49 +343,20 @@ export class SSLProtocol implements Protocol {
     this._controlAppWriting();
   }
 
-  /** @internal Ciphertext from the TLS socket: to the raw transport, or held while it is paused. */
-  _cipherOut(chunks: Buffer[], n: number, cb: (err?: Error | null) => void): void {
-    const t = this.#transport;
-    if (t === null || t.isClosing() && this.#state === 'UNWRAPPED') {
-      cb();
-      return;
-    }
-    if (this.#sslWritingPaused) {
-      this.#held.push([chunks, n, cb]);
-      this.#heldBytes += n;
-      return;
-    }
-    if (chunks.length === 1) t.write(chunks[0]!);
-    else t.writelines(chunks);
-    cb();
-  }
-
-  /** The raw transport went over its high-water mark. */
+  /** The raw transport went over its high-water mark: the ciphertext waits in CipherPipe. */
   pauseWriting(): void {
-    this.#sslWritingPaused = true;
+    this.#pipe?.pauseWriting();
   }
 
-  /** The raw transport drained: the held ciphertext goes. */
+  /** The raw transport drained. */
   resumeWriting(): void {
-    this.#sslWritingPaused = false;
-    const held = this.#held;
-    this.#held = [];
-    this.#heldBytes = 0;
-    for (let i = 0; i < held.length; i++) {
-      const [chunks, n, cb] = held[i]!;
-      if (this.#sslWritingPaused) {
-        this.#held.push(held[i]!);
-        this.#heldBytes += n;
-        continue;
-      }
-      this._cipherOut(chunks, n, cb);
-    }
+    this.#pipe?.resumeWriting();
     this._controlAppWriting();
   }
 
   /** @internal asyncio's `_get_write_buffer_size`. */
   _getWriteBufferSize(): number {
-    return (this.#tls?.writableLength ?? 0) + this.#heldBytes;
+    return (this.#tls?.writableLength ?? 0) + (this.#pipe?.heldBytes ?? 0);
   }
 
   /** @internal */
@@ -512,26 +392,11 @@ export class SSLProtocol implements Protocol {
   #onTlsData(chunk: Buffer): void {
     if (this.#state !== 'WRAPPED' && this.#state !== 'FLUSHING') return;
     try {
-      if (this.#appBuffered) this.#feedBuffered(this._appProtocol as BufferedProtocol, chunk);
+      const app = this._appProtocol;
+      if (this.#appBuffered) feedBuffered(app as BufferedProtocol, chunk, () => this._appProtocol === app);
       else (this._appProtocol as Protocol).dataReceived?.(chunk);
     } catch (ex) {
       this.#fatalError(ex, 'Fatal error on SSL protocol');
-    }
-  }
-
-  /** asyncio's `_do_read__buffered`: the plaintext copied into the app's buffers. */
-  #feedBuffered(app: BufferedProtocol, chunk: Buffer): void {
-    let off = 0;
-    while (off < chunk.length) {
-      const buf = app.getBuffer(chunk.length - off);
-      if (!ArrayBuffer.isView(buf)) throw new TypeError(`get_buffer() must return a bytes-like object, not ${pyTypeName(buf)}`);
-      if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
-      const n = Math.min(buf.byteLength, chunk.length - off);
-      chunk.copy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), 0, off, off + n);
-      off += n;
-      app.bufferUpdated(n);
-      // The app may close or switch protocols from bufferUpdated.
-      if (this._appProtocol !== app) return;
     }
   }
 
@@ -574,11 +439,4 @@ export class SSLProtocol implements Protocol {
   toString(): string {
     return `<SSLProtocol ${this.#serverSide ? 'server' : 'client'} state=${this.#state}>`;
   }
-}
-
-/** The secret bits of a cipher suite, from its name (Python's cipher()[2]). */
-function cipherBits(name: string): number | null {
-  if (/CHACHA20|AES_?256|AES256/.test(name)) return 256;
-  if (/AES_?128|AES128/.test(name)) return 128;
-  return null;
 }

@@ -27,7 +27,7 @@ import {
 } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, collectExceptions, newLoop, sleep, waitFor } from './helpers.js';
-import { CollectProto, EchoProto, ROOT, clientContext, fixture, serverContext } from './tls-support.js';
+import { CollectProto, EchoProto, ROOT, clientContext, fixture, serverContext, closeWait } from './tls-support.js';
 
 checkNoFdLeak(t);
 
@@ -138,7 +138,7 @@ for (const backend of BACKENDS) {
         const [tr, cp] = await loop.createConnection(() => new CollectProto(3), '127.0.0.1', sport, { ssl: clientContext(), serverHostname: 'localhost' });
         tr.write(Buffer.from('abc'));
         t.equal((await cp.done).toString(), 'abc', 'the server still serves');
-        tr.close();
+        await closeWait(loop, tr);
         srv.close();
         await srv.waitClosed();
       });
@@ -167,7 +167,7 @@ for (const backend of BACKENDS) {
         // serverHostname '' skips the hostname check (asyncio's way); a CA-verified peer then passes.
         const [tr] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', port, { ssl: clientContext(), serverHostname: '' });
         t.equal((tr.getExtraInfo('peercert') as tls.PeerCertificate).subject.CN, 'localhost');
-        tr.close();
+        await closeWait(loop, tr);
         srv.close();
         await srv.waitClosed();
       });
@@ -188,7 +188,7 @@ for (const backend of BACKENDS) {
         // Python's verify_mode = CERT_NONE: the connection is made anyway.
         const [tr] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', port, { ssl: createSslContext({ verify: false }) });
         t.ok(tr.getExtraInfo('peercert'), 'the certificate is still there to look at');
-        tr.close();
+        await closeWait(loop, tr);
         srv.close();
         await srv.waitClosed();
       });

@@ -10,8 +10,8 @@ import * as tls from 'node:tls';
 import { socket as S } from '@iomux/core-native';
 import { SSLError, ValueError, createSslContext, type Transport } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { newLoop, recordingLogger } from './helpers.js';
-import { CollectProto, EchoProto, clientContext, fixture, serverContext } from './tls-support.js';
+import { newLoop, recordingLogger, waitFor } from './helpers.js';
+import { CollectProto, EchoProto, clientContext, fixture, serverContext, closeWait } from './tls-support.js';
 
 checkNoFdLeak(t);
 
@@ -110,7 +110,7 @@ t.test('startTls: no context, a closed transport, an object that is no transport
   const loop = newLoop(t);
   await loop.runUntilComplete(async () => {
     const srv = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0);
-    const [tr] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', srv.address()!.port);
+    const [tr, plain] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', srv.address()!.port);
     const p = new CollectProto(1);
     await t.rejects(loop.startTls(tr, p, null), { name: 'TypeError', message: /^sslcontext is expected to be an instance of ssl\.SSLContext/ });
     await t.rejects(loop.startTls(tr, p, true), TypeError);
@@ -123,6 +123,7 @@ t.test('startTls: no context, a closed transport, an object that is no transport
     await t.rejects(loop.startTls(tr, p, tls.createSecureContext(), { serverSide: 'x' as never }), TypeError);
     tr.close();
     await t.rejects(loop.startTls(tr, p, clientContext()), { name: 'TypeError', message: /is not supported by start_tls\(\)$/ });
+    await waitFor(loop, () => plain.events.includes('lost'), 10);
     srv.close();
     await srv.waitClosed();
   });
@@ -143,7 +144,7 @@ t.test('misuse of a TLS transport: writeEof, bad data, writes after close', asyn
     tr.write(new Uint8Array(0));
     tr.writelines([Buffer.from('a'), new Uint8Array([98, 99])]);
     t.equal((await cp.done).toString(), 'abc', 'typed arrays are bytes too');
-    tr.close();
+    await closeWait(loop, tr);
     for (let i = 0; i < 10; i++) tr.write(Buffer.from('late'));
     tr.close();
     t.equal(tr.isClosing(), true);

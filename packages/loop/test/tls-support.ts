@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createSslContext, type Protocol, type SSLContext, type Transport } from '@iomux/loop';
+import { createSslContext, type BaseEventLoop, type Protocol, type SSLContext, type Transport } from '@iomux/loop';
+import { waitFor } from './helpers.js';
 
 /** The repository root (these tests run from build/tests/packages/loop/test). */
 export const ROOT = path.join(__dirname, '../../../../..');
@@ -89,4 +90,10 @@ export class CollectProto implements Protocol {
     this.events.push('lost');
     this.lostWith = exc;
   }
+}
+
+/** Closes `tr` and waits (inside the running loop) until its socket is closed. */
+export async function closeWait(loop: BaseEventLoop, tr: Transport): Promise<void> {
+  tr.close();
+  await waitFor(loop, () => tr.getExtraInfo('socket') === null, 10, 'the transport to close');
 }

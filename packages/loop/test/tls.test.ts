@@ -12,7 +12,7 @@ import * as tls from 'node:tls';
 import { SSLContext, SSLProtocolTransport, openConnection, startServer, type BufferedProtocol, type Transport } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, sleep, waitFor } from './helpers.js';
-import { CollectProto, EchoProto, clientContext, fixture, pattern, serverContext } from './tls-support.js';
+import { CollectProto, EchoProto, clientContext, fixture, pattern, serverContext, closeWait } from './tls-support.js';
 
 checkNoFdLeak(t);
 
@@ -196,7 +196,7 @@ for (const backend of BACKENDS) {
         const [tr, cp] = await loop.createUnixConnection(() => new CollectProto(data.length), p, { ssl: clientContext(), serverHostname: 'localhost', sslShutdownTimeout: 5 });
         tr.write(data);
         t.ok((await cp.done).equals(data));
-        tr.close();
+        await closeWait(loop, tr);
         await waitFor(loop, () => cp.events.includes('lost'), 10);
         srv.close();
         await srv.waitClosed();
@@ -307,7 +307,7 @@ for (const backend of BACKENDS) {
           serverHostname: 'localhost',
         });
         t.equal((tr.getExtraInfo('sslObject') as tls.TLSSocket).alpnProtocol, 'http/1.1');
-        tr.close();
+        await closeWait(loop, tr);
         srv.close();
         await srv.waitClosed();
       });

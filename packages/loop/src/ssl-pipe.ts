@@ -1,0 +1,200 @@
+/**
+ * What sslproto.ts's SSLProtocol runs on: CipherPipe, the in-memory Duplex
+ * between Node's TLS socket and the raw iomux transport (asyncio's pair of
+ * `ssl.MemoryBIO`s, with the flow control of the raw transport's side), the
+ * TLS socket made over it, and asyncio's sslproto.py constants and checks.
+ */
+import * as tls from 'node:tls';
+import { Duplex } from 'node:stream';
+import { pyTypeName } from '@iomux/core-native';
+import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import type { BufferedProtocol } from './protocols.js';
+import type { SelectorTransport } from './selector-transport.js';
+import type { SSLContext } from './tls-context.js';
+
+/** asyncio constants: seconds to finish the handshake, and the shutdown. */
+export const SSL_HANDSHAKE_TIMEOUT = 60.0;
+export const SSL_SHUTDOWN_TIMEOUT = 30.0;
+/** asyncio constants: the buffer limits, in KiB. */
+const FLOW_CONTROL_HIGH_WATER_SSL_READ = 256;
+export const FLOW_CONTROL_HIGH_WATER_SSL_WRITE = 512;
+
+/** asyncio's check of ssl_handshake_timeout/ssl_shutdown_timeout (seconds, > 0). */
+export function checkSslTimeout(value: unknown, name: string, dflt: number): number {
+  if (value === null || value === undefined) return dflt;
+  if (typeof value !== 'number') throw new TypeError(`'<=' not supported between instances of '${pyTypeName(value)}' and 'int'`);
+  if (!(value > 0)) throw new ValueError(`${name} should be a positive number, got ${value}`);
+  return value;
+}
+
+/** Python's str() of a float the message names ('60.0'). */
+export function pyNumber(n: number): string {
+  return Number.isInteger(n) ? `${n}.0` : String(n);
+}
+
+type Done = (err?: Error | null) => void;
+function noop(): void {}
+
+/**
+ * The Duplex under the TLS socket: its readable side is the ciphertext the
+ * raw transport received (feed), its writable side the ciphertext to send,
+ * which goes to the raw transport at once, or waits while the raw
+ * transport is over its high-water mark (asyncio's `_ssl_writing_paused`).
+ */
+export class CipherPipe extends Duplex {
+  #transport: SelectorTransport | null;
+  readonly #onEnded: () => void;
+  /** The raw transport's reading was paused because this pipe is full. */
+  #readingPaused = false;
+  #writingPaused = false;
+  #held: Array<[Buffer[], Done]> = [];
+  /** Ciphertext waiting for the raw transport to drain, in bytes. */
+  heldBytes = 0;
+
+  constructor(transport: SelectorTransport, onEnded: () => void) {
+    // asyncio pauses the raw transport at 256 KiB of unread ciphertext.
+    super({ readableHighWaterMark: FLOW_CONTROL_HIGH_WATER_SSL_READ * 1024, allowHalfOpen: true, decodeStrings: false });
+    this.#transport = transport;
+    this.#onEnded = onEnded;
+  }
+
+  /** Ciphertext from the peer; the raw transport pauses while the TLS socket lags. */
+  feed(data: Buffer): void {
+    if (!this.push(data) && !this.#readingPaused) {
+      this.#readingPaused = true;
+      this.#transport?.pauseReading();
+    }
+  }
+
+  override _read(): void {
+    if (this.#readingPaused) {
+      this.#readingPaused = false;
+      this.#transport?.resumeReading();
+    }
+  }
+
+  /** The raw transport is gone: nothing more to send. */
+  detach(): void {
+    this.#transport = null;
+    this.#held = [];
+    this.heldBytes = 0;
+  }
+
+  #out(chunks: Buffer[], n: number, cb: Done): void {
+    const t = this.#transport;
+    if (t === null) return cb();
+    if (this.#writingPaused) {
+      this.#held.push([chunks, cb]);
+      this.heldBytes += n;
+      return;
+    }
+    if (chunks.length === 1) t.write(chunks[0]!);
+    else t.writelines(chunks);
+    cb();
+  }
+
+  /** The raw transport went over its high-water mark. */
+  pauseWriting(): void {
+    this.#writingPaused = true;
+  }
+
+  /** The raw transport drained: the held ciphertext goes (until it pauses again). */
+  resumeWriting(): void {
+    this.#writingPaused = false;
+    const held = this.#held;
+    this.#held = [];
+    this.heldBytes = 0;
+    for (const [chunks, cb] of held) this.#out(chunks, chunks.reduce((a, c) => a + c.length, 0), cb);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: Done): void {
+    this.#out([chunk], chunk.length, cb);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: Done): void {
+    let n = 0;
+    const list = chunks.map((c) => ((n += c.chunk.length), c.chunk));
+    this.#out(list, n, cb);
+  }
+
+  override _final(cb: Done): void {
+    this.#onEnded();
+    cb();
+  }
+
+  // The TLS socket's ciphertext goes straight to the raw transport, which
+  // batches it per loop iteration: no Writable queue between them (its
+  // cork/write/uncork per record cost more than the send; see TLS-ECHO).
+  override cork(): void {}
+  override uncork(): void {}
+  override write(chunk: unknown, encOrCb?: unknown, cb?: unknown): boolean {
+    const done = (typeof encOrCb === 'function' ? encOrCb : cb) as Done | undefined;
+    if (!Buffer.isBuffer(chunk) || this.writableEnded || this.destroyed) return super.write(chunk, encOrCb as BufferEncoding, cb as () => void);
+    this.#out([chunk], chunk.length, done ?? noop);
+    return true;
+  }
+}
+
+/**
+ * The TLS socket over `pipe`: Node's server side (`secure` when done), or
+ * tls.connect's client side (`secureConnect`), which verifies the peer and
+ * checks `host` as the context says.
+ */
+export function openTlsSocket(pipe: CipherPipe, ctx: SSLContext, serverSide: boolean, host: string | null): tls.TLSSocket {
+  const ALPNProtocols = (ctx.alpnProtocols ?? undefined) as string[] | undefined;
+  if (serverSide) {
+    return new tls.TLSSocket(pipe, { isServer: true, secureContext: ctx.secureContext, requestCert: ctx.requestCert, rejectUnauthorized: ctx.verify, ALPNProtocols });
+  }
+  const isIp = host !== null && (host.includes(':') || /^[0-9.]+$/.test(host));
+  return tls.connect({
+    socket: pipe,
+    secureContext: ctx.secureContext,
+    rejectUnauthorized: ctx.verify,
+    // SNI takes no address (RFC 6066); the certificate is still checked against it.
+    servername: host !== null && !isIp ? host : undefined,
+    host: host ?? undefined,
+    checkServerIdentity: ctx.checkHostname && host !== null ? tls.checkServerIdentity : () => undefined,
+    ALPNProtocols,
+  });
+}
+
+/** getExtraInfo's keys once the handshake is done (see the README's "TLS"). */
+export function handshakeExtra(sock: tls.TLSSocket): Record<string, unknown> {
+  const cert = sock.getPeerCertificate();
+  const cipher = sock.getCipher();
+  return {
+    // Python's getpeercert(): null when the peer sent none.
+    peercert: cert && Object.keys(cert).length > 0 ? cert : null,
+    // Python's (name, version, secret bits).
+    cipher: cipher ? [cipher.name, cipher.version, cipherBits(cipher.name)] : null,
+    compression: null,
+    sslObject: sock,
+    ssl_object: sock,
+  };
+}
+
+/** The secret bits of a cipher suite, from its name (Python's cipher()[2]). */
+function cipherBits(name: string): number | null {
+  if (/CHACHA20|AES_?256|AES256/.test(name)) return 256;
+  if (/AES_?128|AES128/.test(name)) return 128;
+  return null;
+}
+
+/**
+ * asyncio's `_do_read__buffered`: `chunk` copied into the buffers the app
+ * hands out; stops if `stillCurrent()` turns false (the app closed or
+ * switched protocols from bufferUpdated).
+ */
+export function feedBuffered(app: BufferedProtocol, chunk: Buffer, stillCurrent: () => boolean): void {
+  let off = 0;
+  while (off < chunk.length) {
+    const buf = app.getBuffer(chunk.length - off);
+    if (!ArrayBuffer.isView(buf)) throw new TypeError(`get_buffer() must return a bytes-like object, not ${pyTypeName(buf)}`);
+    if (buf.byteLength === 0) throw new RuntimeError('get_buffer() returned an empty buffer');
+    const n = Math.min(buf.byteLength, chunk.length - off);
+    chunk.copy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), 0, off, off + n);
+    off += n;
+    app.bufferUpdated(n);
+    if (!stillCurrent()) return;
+  }
+}
