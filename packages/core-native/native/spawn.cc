@@ -6,6 +6,7 @@
 // The child gets exactly fds 0-2 from the stdio actions: every descriptor
 // iomux or Node opens is close-on-exec, and closefrom(3) (glibc 2.34+) or
 // POSIX_SPAWN_CLOEXEC_DEFAULT (macOS) drops any other, as close_fds=True.
+// The glibc extensions are weak references, so the addon loads on any glibc.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -27,6 +28,20 @@
 #include "errno.h"
 
 extern char** environ;
+
+#if defined(__GLIBC__)
+// Weak references: the addon still loads on a glibc without them (closefrom
+// is 2.34, addchdir 2.29), and the code asks at run time.
+#if !__GLIBC_PREREQ(2, 34)
+extern "C" int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t*, int) noexcept;
+#endif
+#if !__GLIBC_PREREQ(2, 29)
+extern "C" int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t*, const char*) noexcept;
+#endif
+#pragma weak posix_spawn_file_actions_addclosefrom_np
+#pragma weak posix_spawn_file_actions_addchdir_np
+#define IOMUX_SPAWN_GLIBC_NP 1
+#endif
 
 namespace iomux {
 namespace {
@@ -144,19 +159,24 @@ Napi::Value PosixSpawn(const Napi::CallbackInfo& info) {
     }
   }
   if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions");
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+#ifdef IOMUX_SPAWN_GLIBC_NP
   // Python's close_fds=True: an inherited descriptor iomux did not open
   // (one a parent left without close-on-exec) stays out of the child too.
-  err = posix_spawn_file_actions_addclosefrom_np(&st.actions, 3);
-  if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions_addclosefrom_np");
+  if (&posix_spawn_file_actions_addclosefrom_np != nullptr) {
+    err = posix_spawn_file_actions_addclosefrom_np(&st.actions, 3);
+    if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions_addclosefrom_np");
+  }
 #endif
   if (haveCwd) {
-#if (defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 29)) || defined(__APPLE__)
+#if defined(IOMUX_SPAWN_GLIBC_NP)
+    if (&posix_spawn_file_actions_addchdir_np == nullptr) ThrowErrno(env, ENOSYS, "posix_spawn_file_actions_addchdir_np");
     err = posix_spawn_file_actions_addchdir_np(&st.actions, cwd.c_str());
-    if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions_addchdir_np");
+#elif defined(__APPLE__)
+    err = posix_spawn_file_actions_addchdir_np(&st.actions, cwd.c_str());
 #else
-    ThrowErrno(env, ENOSYS, "posix_spawn_file_actions_addchdir_np");
+    err = ENOSYS;
 #endif
+    if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions_addchdir_np");
   }
 
   err = posix_spawnattr_init(&st.attr);
