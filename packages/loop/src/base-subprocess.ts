@@ -104,6 +104,8 @@ export class BaseSubprocessTransport {
   #pendingCalls: PendingCall[] | null = [];
   readonly #pipes = new Map<number, WriteSubprocessPipeProto | null>();
   #finished = false;
+  /** Connecting the pipes failed (_abortPipes): no protocol calls. */
+  #aborted = false;
   readonly #extra: Record<string, unknown>;
   /** @internal Settles once the pipes are connected (asyncio's `waiter`). */
   readonly _connected: Promise<void>;
@@ -247,7 +249,29 @@ export class BaseSubprocessTransport {
     await new Promise<void>((resolve) => loop.callSoon(resolve));
   }
 
+  /**
+   * @internal Connecting the pipes failed: the ones not connected are
+   * closed and forgotten, so the exit alone can finish the transport
+   * (asyncio would wait for them forever).
+   */
+  _abortPipes(): void {
+    // The protocol never saw connectionMade(): it gets no call at all.
+    this.#aborted = true;
+    this.#pendingCalls = null;
+    const ends = [this._proc?.stdin ?? null, this._proc?.stdout ?? null, this._proc?.stderr ?? null];
+    for (const [fd, proto] of [...this.#pipes]) {
+      // A connected pipe's transport owns its descriptor; an entry still
+      // null never reached connectReadPipe/connectWritePipe's transport.
+      if (proto !== null) continue;
+      this.#pipes.delete(fd);
+      const end = ends[fd];
+      if (end !== null && end !== undefined) os.close(end);
+    }
+    this.#tryFinish();
+  }
+
   #call(cb: (...a: never[]) => void, ...data: unknown[]): void {
+    if (this.#aborted) return;
     if (this.#pendingCalls !== null) this.#pendingCalls.push([cb, data]);
     else this._loop!.callSoon(cb as never, ...data);
   }
@@ -290,12 +314,13 @@ export class BaseSubprocessTransport {
       if (p === null || !p.disconnected) return;
     }
     this.#finished = true;
-    this.#call(() => this.#callConnectionLost(null));
+    if (this.#aborted) this._loop!.callSoon(() => this.#callConnectionLost(null));
+    else this.#call(() => this.#callConnectionLost(null));
   }
 
   #callConnectionLost(exc: Error | null): void {
     try {
-      this._protocol?.connectionLost?.(exc);
+      if (!this.#aborted) this._protocol?.connectionLost?.(exc);
     } finally {
       // wake up futures waiting for wait()
       for (const w of this.#exitWaiters ?? []) w(this.#returncode!);

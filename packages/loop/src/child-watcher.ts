@@ -74,20 +74,27 @@ function reap(loop: SelectorEventLoop, pid: number): number | null {
 export function addChildHandler(loop: SelectorEventLoop, child: WatchedChild, callback: (returncode: number) => void): void {
   const done = (code: number): void => {
     child.returncode = code;
+    if (child.pidfd !== null) {
+      os.close(child.pidfd);
+      child.pidfd = null;
+    }
     callback(code);
   };
   const pidfd = child.pidfd;
   if (pidfd !== null) {
-    loop._addReader(pidfd, () => {
-      const code = reap(loop, child.pid);
-      // A pidfd is readable only once the process exited; waitpid agrees.
-      if (code === null) return;
-      loop._removeReader(pidfd);
-      child.pidfd = null;
-      os.close(pidfd);
-      done(code);
-    }, []);
-    return;
+    try {
+      loop._addReader(pidfd, () => {
+        const code = reap(loop, child.pid);
+        // A pidfd is readable only once the process exited; waitpid agrees.
+        if (code === null) return;
+        loop._removeReader(pidfd);
+        done(code);
+      }, []);
+      return;
+    } catch {
+      // A selector that cannot take it (select() past FD_SETSIZE): the
+      // child still runs and must be reaped, so poll for it instead.
+    }
   }
   let delay = POLL_FIRST;
   const poll = (): void => {

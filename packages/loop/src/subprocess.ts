@@ -212,6 +212,7 @@ async function makeSubprocessTransport(loop: SelectorEventLoop, protocol: Subpro
   try {
     await transp._connected;
   } catch (e) {
+    transp._abortPipes();
     transp.close();
     await transp._wait();
     throw e;

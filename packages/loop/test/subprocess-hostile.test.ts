@@ -124,3 +124,20 @@ t.test('bad signals and calls on a finished process', async (t) => {
     await q.wait();
   });
 });
+
+t.test('connecting a pipe fails: the child is killed and reaped, its pipes closed (test_popen_error)', async (t) => {
+  const loop = newLoop(t);
+  class Marker extends Error {}
+  const before = pipeAndPidfdCount();
+  await loop.runUntilComplete(async () => {
+    const own = loop.connectReadPipe.bind(loop);
+    let calls = 0;
+    // The second read pipe (stderr) fails, after stdin and stdout connected.
+    loop.connectReadPipe = ((f: never, p: never) => (++calls === 2 ? Promise.reject(new Marker('connect')) : own(f, p))) as typeof loop.connectReadPipe;
+    await t.rejects(createSubprocessExec('sleep', ['3600'], { stdin: PIPE, stdout: PIPE, stderr: PIPE }), { message: 'connect' });
+    loop.connectReadPipe = own;
+  });
+  await runBriefly(loop);
+  t.equal(pipeAndPidfdCount(), before, 'no pipe or pidfd left');
+  t.equal(fs.readFileSync(`/proc/self/task/${process.pid}/children`, 'utf8').trim(), '', 'the child was killed and reaped');
+});
