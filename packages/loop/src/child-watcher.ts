@@ -10,7 +10,8 @@
  * a thread: Node owns SIGCHLD for its own children. libuv reaps only the
  * pids it started, so it never takes one of these.
  */
-import { errnoConstants as E, os } from '@iomux/core-native';
+import { errnoConstants as E, FD_SETSIZE, os } from '@iomux/core-native';
+import { selectorBackend } from '@iomux/selectors';
 import { ChildProcessError, OSError } from '@iomux/core-native/error-classes';
 import type { SelectorEventLoop } from './selector-events.js';
 
@@ -81,7 +82,9 @@ export function addChildHandler(loop: SelectorEventLoop, child: WatchedChild, ca
     callback(code);
   };
   const pidfd = child.pidfd;
-  if (pidfd !== null) {
+  // select() takes no descriptor past FD_SETSIZE, and says so only when it
+  // waits, breaking the loop: such a pidfd is polled instead.
+  if (pidfd !== null && (pidfd < FD_SETSIZE || selectorBackend(loop._selector) !== 'select')) {
     try {
       loop._addReader(pidfd, () => {
         const code = reap(loop, child.pid);
@@ -92,8 +95,8 @@ export function addChildHandler(loop: SelectorEventLoop, child: WatchedChild, ca
       }, []);
       return;
     } catch {
-      // A selector that cannot take it (select() past FD_SETSIZE): the
-      // child still runs and must be reaped, so poll for it instead.
+      // A selector that refuses it: the child still runs and must be
+      // reaped, so poll for it instead.
     }
   }
   let delay = POLL_FIRST;

@@ -156,3 +156,21 @@ t.test('Node\'s child_process beside ours: libuv reaps only its own pids', async
   t.same(ours, [1, 2, 3]);
   t.equal(await nodeExit, 5);
 });
+
+t.test('select: a pidfd past FD_SETSIZE is polled instead', { skip: !BACKENDS.includes('select') ? 'Test needs selectors.SelectSelector' : false }, async (t) => {
+  // Fill the descriptor table up to 1100, so the pidfd lands past select()'s 1024.
+  const held: number[] = [];
+  t.teardown(() => held.forEach((fd) => fs.closeSync(fd)));
+  for (let fd = fs.openSync('/dev/null', 'r'); ; fd = fs.openSync('/dev/null', 'r')) {
+    held.push(fd);
+    if (fd >= 1100) break;
+  }
+  const loop = newLoop(t, 'select');
+  const code = await loop.runUntilComplete(async () => {
+    const p = await createSubprocessExec('sleep', ['3600']);
+    p.kill();
+    return p.wait();
+  });
+  t.equal(code, -9, 'the exit seen, by waitpid(WNOHANG) polls');
+  t.same(childPids(), []);
+});
