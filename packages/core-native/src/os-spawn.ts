@@ -149,6 +149,13 @@ export function posixSpawnp(path: string, argv: readonly string[], env: Record<s
   return spawn(path, argv, env, options, true);
 }
 
+/** A signal number: a C int, and EINVAL from the call (as the kernel says) outside 0..64. */
+function sigArg(sig: unknown, syscall: string): number {
+  const s = toClinicInt(sig);
+  if (s < 0 || s > 64) throw fromErrno(errnoConstants.EINVAL!, undefined, { syscall });
+  return s;
+}
+
 function call<T>(f: () => T): T {
   try {
     return f();
@@ -170,7 +177,7 @@ export function pidfdOpen(pid: number, flags: number = 0): number {
 /** Python's `signal.pidfd_send_signal(pidfd, sig)`. */
 export function pidfdSendSignal(pidfd: number, sig: number): void {
   const fd = toClinicInt(pidfd);
-  const s = toClinicInt(sig);
+  const s = sigArg(sig, 'pidfd_send_signal');
   call(() => native.pidfd_send_signal(fd, s));
 }
 
@@ -190,6 +197,6 @@ export function waitstatusToExitcode(status: number): number {
 /** Python's `os.kill(pid, sig)`; ProcessLookupError when no such process. */
 export function kill(pid: number, sig: number): void {
   const p = toClinicInt(pid);
-  const s = toClinicInt(sig);
+  const s = sigArg(sig, 'kill');
   call(() => native.kill(p, s));
 }
