@@ -6,7 +6,7 @@
 // The child gets exactly fds 0-2 from the stdio actions: every descriptor
 // iomux or Node opens is close-on-exec, and closefrom(3) (glibc 2.34+) or
 // POSIX_SPAWN_CLOEXEC_DEFAULT (macOS) drops any other, as close_fds=True.
-// The glibc extensions are weak references, so the addon loads on any glibc.
+// The glibc extensions are looked up at run time, so the addon loads on any glibc.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,16 +30,7 @@
 extern char** environ;
 
 #if defined(__GLIBC__)
-// Weak references: the addon still loads on a glibc without them (closefrom
-// is 2.34, addchdir 2.29), and the code asks at run time.
-#if !__GLIBC_PREREQ(2, 34)
-extern "C" int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t*, int) noexcept;
-#endif
-#if !__GLIBC_PREREQ(2, 29)
-extern "C" int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t*, const char*) noexcept;
-#endif
-#pragma weak posix_spawn_file_actions_addclosefrom_np
-#pragma weak posix_spawn_file_actions_addchdir_np
+#include <uv.h>
 #define IOMUX_SPAWN_GLIBC_NP 1
 #endif
 
@@ -56,6 +47,36 @@ constexpr int kDevnull = -2;
 constexpr int kFlagSetsid = 1;
 constexpr int kFlagSearchPath = 2;
 constexpr int kFlagRestoreSignals = 4;
+
+#ifdef IOMUX_SPAWN_GLIBC_NP
+using AddClosefromFn = int (*)(posix_spawn_file_actions_t*, int);
+using AddChdirFn = int (*)(posix_spawn_file_actions_t*, const char*);
+
+// A glibc function found at run time (nullptr if this glibc lacks it): a
+// link-time reference, even a weak one, would make the loader demand its
+// glibc version (addclosefrom 2.34, addchdir 2.29). libuv's dlopen(NULL)
+// and dlsym, not libc's: dlsym itself is versioned 2.34 in newer glibc.
+template <typename F>
+F GlibcFunction(const char* name) {
+  uv_lib_t self;
+  if (uv_dlopen(nullptr, &self) != 0) return nullptr;
+  void* p = nullptr;
+  if (uv_dlsym(&self, name, &p) != 0) p = nullptr;
+  uv_dlclose(&self);
+  return reinterpret_cast<F>(p);
+}
+
+// Looked up on first use (not while the addon itself is being loaded).
+AddClosefromFn AddClosefrom() {
+  static const AddClosefromFn f = GlibcFunction<AddClosefromFn>("posix_spawn_file_actions_addclosefrom_np");
+  return f;
+}
+
+AddChdirFn AddChdir() {
+  static const AddChdirFn f = GlibcFunction<AddChdirFn>("posix_spawn_file_actions_addchdir_np");
+  return f;
+}
+#endif
 
 // A string without NUL bytes (exec takes C strings), UTF-8.
 std::string CString(napi_env env, napi_value v, const char* what) {
@@ -162,15 +183,16 @@ Napi::Value PosixSpawn(const Napi::CallbackInfo& info) {
 #ifdef IOMUX_SPAWN_GLIBC_NP
   // Python's close_fds=True: an inherited descriptor iomux did not open
   // (one a parent left without close-on-exec) stays out of the child too.
-  if (&posix_spawn_file_actions_addclosefrom_np != nullptr) {
-    err = posix_spawn_file_actions_addclosefrom_np(&st.actions, 3);
+  if (AddClosefromFn addClosefrom = AddClosefrom()) {
+    err = addClosefrom(&st.actions, 3);
     if (err != 0) ThrowErrno(env, err, "posix_spawn_file_actions_addclosefrom_np");
   }
 #endif
   if (haveCwd) {
 #if defined(IOMUX_SPAWN_GLIBC_NP)
-    if (&posix_spawn_file_actions_addchdir_np == nullptr) ThrowErrno(env, ENOSYS, "posix_spawn_file_actions_addchdir_np");
-    err = posix_spawn_file_actions_addchdir_np(&st.actions, cwd.c_str());
+    AddChdirFn addChdir = AddChdir();
+    if (addChdir == nullptr) ThrowErrno(env, ENOSYS, "posix_spawn_file_actions_addchdir_np");
+    err = addChdir(&st.actions, cwd.c_str());
 #elif defined(__APPLE__)
     err = posix_spawn_file_actions_addchdir_np(&st.actions, cwd.c_str());
 #else

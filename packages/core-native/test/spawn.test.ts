@@ -59,6 +59,18 @@ t.test('posix_spawn: the child holds only 0, 1, 2', async (t) => {
   t.ok(fds.length <= 1, `child's descriptors past 2: ${fds.join(',')}`);
 });
 
+const glibc = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
+const closefrom = glibc === undefined || Number(glibc.split('.')[1]) >= 34 ? false : `needs glibc 2.34+ (posix_spawn_file_actions_addclosefrom_np), this one is ${glibc}`;
+
+t.test('posix_spawn: an inheritable descriptor stays out of the child too (close_fds)', { skip: process.platform !== 'linux' ? 'needs Linux (/proc/self/fd)' : closefrom }, async (t) => {
+  const [pr, pw] = os.pipe();
+  os.setInheritable(pw, true); // as a parent process might have left it
+  const [out] = run(['/bin/sh', '-c', `test -e /proc/self/fd/${pw} && echo open || echo closed`]);
+  os.close(pr);
+  os.close(pw);
+  t.equal(out, 'closed\n', `descriptor ${pw} was closed in the child`);
+});
+
 t.test('posix_spawn: SIGPIPE is back to its default in the child', async (t) => {
   const [out] = run(['/bin/sh', '-c', 'grep SigIgn /proc/self/status']);
   const ign = BigInt('0x' + out.trim().split(/\s+/)[1]);
