@@ -50,6 +50,14 @@ export class CipherPipe extends Duplex {
   #held: Array<[Buffer[], Done]> = [];
   /** Ciphertext waiting for the raw transport to drain, in bytes. */
   heldBytes = 0;
+  /** Completes the TLS socket's write on the loop (see earlyWriteCompletion); null: Node's way only. */
+  #finishWrite: (() => void) | null = null;
+  #finishQueued = false;
+  readonly #finish = (): void => {
+    this.#finishQueued = false;
+    this.#finishWrite?.();
+  };
+  #schedule: ((fn: () => void) => void) | null = null;
 
   constructor(transport: SelectorTransport, onEnded: () => void) {
     // asyncio pauses the raw transport at 256 KiB of unread ciphertext.
@@ -76,6 +84,7 @@ export class CipherPipe extends Duplex {
   /** The raw transport is gone: nothing more to send. */
   detach(): void {
     this.#transport = null;
+    this.#finishWrite = null;
     this.#held = [];
     this.heldBytes = 0;
   }
@@ -91,6 +100,30 @@ export class CipherPipe extends Duplex {
     if (chunks.length === 1) t.write(chunks[0]!);
     else t.writelines(chunks);
     cb();
+    if (this.#finishWrite !== null && !this.#finishQueued) {
+      this.#finishQueued = true;
+      this.#schedule!(this.#finish);
+    }
+  }
+
+  /**
+   * TLS-ECHO: Node completes each ciphertext write of a TLS socket over a JS
+   * stream on setImmediate (JSStreamSocket), and TLSWrap sends nothing more
+   * until then; a busy loop lets Node's loop turn only every millisecond, so
+   * a connection got one record out per millisecond. When this Node has the
+   * (undocumented) handles, the write is completed on the loop instead, right
+   * after the raw transport took it; Node's own completion then finds nothing
+   * to do. Without them, Node's way alone.
+   */
+  earlyWriteCompletion(sock: tls.TLSSocket, schedule: (fn: () => void) => void): void {
+    const wrap = (sock as unknown as { _handle?: { _parentWrap?: { finishWrite?: unknown; _handle?: unknown } } })._handle?._parentWrap;
+    if (typeof wrap?.finishWrite !== 'function') return;
+    const finishWrite = wrap.finishWrite as (this: typeof wrap, handle: unknown, errCode: number) => void;
+    this.#schedule = schedule;
+    this.#finishWrite = () => {
+      const h = wrap._handle;
+      if (h !== null && h !== undefined) finishWrite.call(wrap, h, 0);
+    };
   }
 
   /** The raw transport went over its high-water mark. */

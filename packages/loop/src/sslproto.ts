@@ -199,6 +199,7 @@ export class SSLProtocol implements Protocol {
       this.#onHandshakeComplete(toSslError(e));
       return;
     }
+    pipe.earlyWriteCompletion(sock, (fn) => this.#loop.isClosed() || this.#loop.callSoon(fn));
     sock.once(this.#serverSide ? 'secure' : 'secureConnect', () => this.#alive() && this.#onHandshakeComplete(null));
     this.#tls = sock;
     sock.on('error', (e: Error) => this.#alive() && this.#onTlsError(e));
