@@ -19,6 +19,9 @@ import type { SelectorEventLoop } from './selector-events.js';
 const POLL_FIRST = 0.001;
 const POLL_MAX = 0.1;
 
+/** Each loop's children not yet reaped: what its close() lets go of. */
+const watched = new WeakMap<SelectorEventLoop, Set<WatchedChild>>();
+
 /** Whether pidfd_open works here: unknown until the first child, false after ENOSYS. */
 let pidfdWorks: boolean | null = null;
 
@@ -73,7 +76,11 @@ function reap(loop: SelectorEventLoop, pid: number): number | null {
  * once, from the loop, when `child` exits, and reaps it.
  */
 export function addChildHandler(loop: SelectorEventLoop, child: WatchedChild, callback: (returncode: number) => void): void {
+  let children = watched.get(loop);
+  if (children === undefined) watched.set(loop, (children = new Set()));
+  children.add(child);
   const done = (code: number): void => {
+    children.delete(child);
     child.returncode = code;
     if (child.pidfd !== null) {
       os.close(child.pidfd);
@@ -117,4 +124,31 @@ export function signalChild(child: WatchedChild, sig: number): void {
   if (child.returncode !== null) return;
   if (child.pidfd !== null) os.pidfdSendSignal(child.pidfd, sig);
   else os.kill(child.pid, sig);
+}
+
+/**
+ * At loop close: closes the pidfds of children still running (no
+ * descriptor outlives the loop) and reaps those that have exited; one that
+ * still runs is left to run, with asyncio's warning ('Loop ... that handles
+ * pid ... is closed'), and is a zombie after it exits until this process
+ * ends or something else reaps it.
+ */
+export function releaseChildren(loop: SelectorEventLoop): void {
+  const children = watched.get(loop);
+  if (children === undefined) return;
+  watched.delete(loop);
+  for (const child of children) {
+    if (child.pidfd !== null) {
+      os.close(child.pidfd);
+      child.pidfd = null;
+    }
+    let code: number | null = null;
+    try {
+      code = reap(loop, child.pid);
+    } catch {
+      // Reaped elsewhere: nothing left to hold.
+    }
+    if (code !== null) child.returncode = code;
+    else loop.logger.warn(`Loop ${String(loop)} that handles pid ${child.pid} is closed`);
+  }
 }

@@ -15,6 +15,7 @@ import {
   type SelectorKey,
 } from '@iomux/selectors';
 import { BaseEventLoop, type Timeout } from './base-events.js';
+import { releaseChildren } from './child-watcher.js';
 import { Handle } from './events.js';
 import type { AnyProtocol, BaseProtocol, DatagramProtocol, Protocol, ProtocolFactory } from './protocols.js';
 import type { Server } from './server.js';
@@ -86,6 +87,7 @@ export class SelectorEventLoop extends BaseEventLoop {
     super.close();
     this._selector.close();
     this._executors.close();
+    releaseChildren(this);
   }
 
   // ------------------------------------------------------------ I/O waits

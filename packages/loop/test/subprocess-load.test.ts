@@ -5,6 +5,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import { os } from '@iomux/core-native';
 import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, runBriefly } from './helpers.js';
@@ -124,6 +125,24 @@ t.test('the fallback without pidfd: waitpid(WNOHANG) polls on a loop timer', asy
   await runBriefly(loop);
   t.equal(pipeAndPidfdCount(), before, 'no pidfd was opened');
   t.same(childPids(), [], 'no zombie');
+});
+
+t.test('closing the loop under a running child: its pidfd closes, the child runs on', async (t) => {
+  const loop = await warmLoop(t);
+  const before = pipeAndPidfdCount();
+  const warnings: string[] = [];
+  loop.logger = { ...console, warn: (msg: unknown) => void warnings.push(String(msg)) };
+  let running = 0;
+  await loop.runUntilComplete(async () => {
+    running = (await createSubprocessExec('sleep', ['3600'])).pid;
+  });
+  loop.close();
+  t.equal(pipeAndPidfdCount(), before, 'no pidfd or pipe outlives the loop');
+  t.ok(fs.existsSync(`/proc/${running}`), 'the running child was left running');
+  t.match(warnings, [new RegExp(`that handles pid ${running} is closed`)]);
+  // Nothing watches it now: end and reap it here, or it stays a zombie.
+  process.kill(running, 'SIGKILL');
+  t.equal(os.waitpid(running, 0)[0], running);
 });
 
 t.test('failed spawns leak no pipe', async (t) => {
