@@ -47,7 +47,7 @@ export class CipherPipe extends Duplex {
   /** The raw transport's reading was paused because this pipe is full. */
   #readingPaused = false;
   #writingPaused = false;
-  #held: Array<[Buffer[], Done]> = [];
+  #held: Array<[Buffer[], Done, boolean]> = [];
   /** Ciphertext waiting for the raw transport to drain, in bytes. */
   heldBytes = 0;
   /** Completes the TLS socket's write on the loop (see earlyWriteCompletion); null: Node's way only. */
@@ -68,6 +68,11 @@ export class CipherPipe extends Duplex {
 
   /** Ciphertext from the peer; the raw transport pauses while the TLS socket lags. */
   feed(data: Buffer): void {
+    // What push() would do for a flowing stream with nothing buffered, without its bookkeeping.
+    if (this.readableFlowing === true && this.readableLength === 0 && !this.destroyed) {
+      this.emit('data', data);
+      return;
+    }
     if (!this.push(data) && !this.#readingPaused) {
       this.#readingPaused = true;
       this.#transport?.pauseReading();
@@ -89,17 +94,22 @@ export class CipherPipe extends Duplex {
     this.heldBytes = 0;
   }
 
-  #out(chunks: Buffer[], n: number, cb: Done): void {
+  /**
+   * Ciphertext to the raw transport (or held). With `early`, the TLS
+   * socket's write is completed by #finish on the loop, and `cb` (whose
+   * only work would be a setImmediate doing the same) is not called.
+   */
+  #out(chunks: Buffer[], n: number, cb: Done, early = false): void {
     const t = this.#transport;
     if (t === null) return cb();
     if (this.#writingPaused) {
-      this.#held.push([chunks, cb]);
+      this.#held.push([chunks, cb, early]);
       this.heldBytes += n;
       return;
     }
     if (chunks.length === 1) t.write(chunks[0]!);
     else t.writelines(chunks);
-    cb();
+    if (!early || this.#finishWrite === null) cb();
     if (this.#finishWrite !== null && !this.#finishQueued) {
       this.#finishQueued = true;
       this.#schedule!(this.#finish);
@@ -137,7 +147,7 @@ export class CipherPipe extends Duplex {
     const held = this.#held;
     this.#held = [];
     this.heldBytes = 0;
-    for (const [chunks, cb] of held) this.#out(chunks, chunks.reduce((a, c) => a + c.length, 0), cb);
+    for (const [chunks, cb, early] of held) this.#out(chunks, chunks.reduce((a, c) => a + c.length, 0), cb, early);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: Done): void {
@@ -163,7 +173,7 @@ export class CipherPipe extends Duplex {
   override write(chunk: unknown, encOrCb?: unknown, cb?: unknown): boolean {
     const done = (typeof encOrCb === 'function' ? encOrCb : cb) as Done | undefined;
     if (!Buffer.isBuffer(chunk) || this.writableEnded || this.destroyed) return super.write(chunk, encOrCb as BufferEncoding, cb as () => void);
-    this.#out([chunk], chunk.length, done ?? noop);
+    this.#out([chunk], chunk.length, done ?? noop, true);
     return true;
   }
 }
