@@ -8,9 +8,9 @@
  * that the raw transport feeds with ciphertext (dataReceived) and that hands
  * the TLS socket's ciphertext to the raw transport's write(). The plaintext
  * side is the TLS socket's 'data' and write(). See the README's "TLS".
- * Differs from CPython: Node reports a finished handshake, decrypted data
- * and the peer's close_notify on its own ticks (process.nextTick and, for
- * write completions, setImmediate), not inside the raw transport's callback.
+ * Differs from CPython: Node reports a finished handshake and the peer's
+ * close_notify on its own ticks (process.nextTick), not inside the raw
+ * transport's callback (see the README's "TLS").
  */
 import type * as tls from 'node:tls';
 import { ConnectionAbortedError, ConnectionResetError, OSError, TimeoutError } from '@iomux/core-native/error-classes';
