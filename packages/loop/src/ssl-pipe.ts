@@ -7,10 +7,10 @@
 import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import { pyTypeName } from '@iomux/core-native';
-import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
+import { RuntimeError, SSLError, ValueError } from '@iomux/core-native/error-classes';
 import type { BufferedProtocol } from './protocols.js';
 import type { SelectorTransport } from './selector-transport.js';
-import type { SSLContext } from './tls-context.js';
+import { toSslError, type SSLContext } from './tls-context.js';
 
 /** asyncio constants: seconds to finish the handshake, and the shutdown. */
 export const SSL_HANDSHAKE_TIMEOUT = 60.0;
@@ -199,6 +199,21 @@ export function openTlsSocket(pipe: CipherPipe, ctx: SSLContext, serverSide: boo
     checkServerIdentity: ctx.checkHostname && host !== null ? tls.checkServerIdentity : () => undefined,
     ALPNProtocols,
   });
+}
+
+/**
+ * Server side with `requestCert` and `verify` (Python's CERT_REQUIRED): the
+ * client's certificate as OpenSSL verified it, an SSLCertVerificationError
+ * if it failed, else null. OpenSSL already refuses a client without one;
+ * Node keeps the verdict on the TLS handle, where tls.Server reads it too
+ * (feature-checked: without it, the connection is refused).
+ */
+export function clientCertError(sock: tls.TLSSocket, ctx: SSLContext): unknown {
+  if (!ctx.requestCert || !ctx.verify) return null;
+  const handle = (sock as unknown as { _handle?: { verifyError?: () => Error | null | undefined } })._handle;
+  if (typeof handle?.verifyError !== 'function') return new SSLError('[SSL: CERTIFICATE_VERIFY_FAILED] this Node cannot tell whether the client certificate verified', { reason: 'CERTIFICATE_VERIFY_FAILED' });
+  const err = handle.verifyError();
+  return err ? toSslError(err) : null;
 }
 
 /** getExtraInfo's keys once the handshake is done (see the README's "TLS"). */

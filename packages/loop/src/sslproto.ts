@@ -23,6 +23,7 @@ import { toSslError, type SSLContext } from './tls-context.js';
 import {
   CipherPipe,
   FLOW_CONTROL_HIGH_WATER_SSL_WRITE,
+  clientCertError,
   SSL_HANDSHAKE_TIMEOUT,
   SSL_SHUTDOWN_TIMEOUT,
   checkSslTimeout,
@@ -230,6 +231,7 @@ export class SSLProtocol implements Protocol {
     this.#handshakeTimer = null;
     if (this.#state !== 'DO_HANDSHAKE') return;
     const sock = this.#tls;
+    if (handshakeExc === null && sock !== null && this.#serverSide) handshakeExc = clientCertError(sock, this.#ctx);
     if (handshakeExc !== null || sock === null) {
       const exc = handshakeExc ?? new ConnectionResetError('Connection lost during the SSL handshake');
       this.#state = 'UNWRAPPED';

@@ -26,7 +26,7 @@ import {
   type EventLoop,
 } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { BACKENDS, collectExceptions, newLoop, sleep, waitFor } from './helpers.js';
+import { BACKENDS, collectExceptions, newLoop, recordingLogger, waitFor } from './helpers.js';
 import { CollectProto, EchoProto, ROOT, clientContext, fixture, serverContext, closeWait } from './tls-support.js';
 
 checkNoFdLeak(t);
@@ -189,6 +189,46 @@ for (const backend of BACKENDS) {
         const [tr] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', port, { ssl: createSslContext({ verify: false }) });
         t.ok(tr.getExtraInfo('peercert'), 'the certificate is still there to look at');
         await closeWait(loop, tr);
+        srv.close();
+        await srv.waitClosed();
+      });
+    });
+
+    t.test('a server that requires client certificates (requestCert + verify): good, expired, none', async (t) => {
+      const loop = newLoop(t, backend);
+      const seen = collectExceptions(loop);
+      loop.setDebug(true);
+      loop.slowCallbackDuration = 10;
+      loop.logger = recordingLogger().logger;
+      await loop.runUntilComplete(async () => {
+        const protos: EchoProto[] = [];
+        const ctx = serverContext({ ca: fixture('ca.pem'), requestCert: true, verify: true, checkHostname: false });
+        const srv = await loop.createServer(() => (protos.push(new EchoProto()), protos.at(-1)!), '127.0.0.1', 0, { ssl: ctx });
+        const port = srv.address()!.port;
+        // A client certificate the CA signed: served, and the server sees it.
+        const [tr, cp] = await loop.createConnection(() => new CollectProto(2), '127.0.0.1', port, {
+          ssl: clientContext({ key: fixture('key.pem'), cert: fixture('cert.pem') }),
+          serverHostname: 'localhost',
+        });
+        tr.write(Buffer.from('ok'));
+        t.equal((await cp.done).toString(), 'ok');
+        await waitFor(loop, () => protos.length === 1 && protos[0]!.transport !== null, 5);
+        t.equal((protos[0]!.transport!.getExtraInfo('peercert') as tls.PeerCertificate).subject.CN, 'localhost');
+        await closeWait(loop, tr);
+        // An expired one (OpenSSL lets it through; the verdict is checked after the handshake), and none at all.
+        for (const extra of [{ key: fixture('expired-key.pem'), cert: fixture('expired-cert.pem') }, {}]) {
+          const c = tls.connect({ port, host: '127.0.0.1', ca: fixture('ca.pem'), servername: 'localhost', ...extra });
+          c.on('error', () => {});
+          let closed = false;
+          c.on('close', () => (closed = true));
+          c.resume();
+          await waitFor(loop, () => closed, 5, 'the server to refuse the client');
+        }
+        t.equal(protos.length, 3, 'a protocol was made per connection');
+        t.ok(protos.slice(1).every((p) => p.events.length === 0), 'the refused clients never reached connectionMade');
+        const refused = seen.filter((c) => c.message === 'Error on transport creation for incoming connection').map((c) => c.exception);
+        t.ok(refused.some((e) => e instanceof SSLCertVerificationError && e.verifyCode === 10), 'the expired certificate: verifyCode 10 (debug mode reports it)');
+        t.ok(refused.every((e) => e instanceof SSLError), 'each refusal is an SSLError');
         srv.close();
         await srv.waitClosed();
       });
