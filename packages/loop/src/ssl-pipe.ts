@@ -126,8 +126,9 @@ export class CipherPipe extends Duplex {
    * to do. Without them, Node's way alone.
    */
   earlyWriteCompletion(sock: tls.TLSSocket, schedule: (fn: () => void) => void): void {
-    const wrap = (sock as unknown as { _handle?: { _parentWrap?: { finishWrite?: unknown; _handle?: unknown } } })._handle?._parentWrap;
-    if (typeof wrap?.finishWrite !== 'function') return;
+    const wrap = (sock as unknown as { _handle?: { _parentWrap?: { finishWrite?: unknown; _handle?: unknown; stream?: unknown } } })._handle?._parentWrap;
+    // Only Node's JSStreamSocket over this very pipe, with finishWrite(handle, errCode) (Node 20, 22, 24).
+    if (typeof wrap?.finishWrite !== 'function' || wrap.finishWrite.length !== 2 || wrap.stream !== this) return;
     const finishWrite = wrap.finishWrite as (this: typeof wrap, handle: unknown, errCode: number) => void;
     this.#schedule = schedule;
     this.#finishWrite = () => {
