@@ -20,6 +20,7 @@ import {
   OSError,
   SSLCertVerificationError,
   SSLError,
+  SSLProtocol,
   TimeoutError,
   ValueError,
   createSslContext,
@@ -98,6 +99,26 @@ for (const backend of BACKENDS) {
         t.equal(made, 0, 'the app protocol never saw it');
         srv.close();
         await srv.waitClosed();
+      });
+    });
+
+    t.test('test_close_during_handshake: the app transport closed before the handshake ends', async (t) => {
+      const loop = newLoop(t, backend);
+      const port = await rawServer(t, () => {});
+      await loop.runUntilComplete(async () => {
+        const raw = new CollectProto(1);
+        const [tr] = await loop.createConnection(() => raw, '127.0.0.1', port);
+        const app = new CollectProto(1);
+        let failed: unknown = null;
+        const waiter = { resolve: () => (failed = 'resolved'), reject: (e: unknown) => (failed = e) };
+        const ssl = new SSLProtocol(loop as never, app, clientContext(), waiter, { serverHostname: 'localhost' });
+        tr.setProtocol(ssl as never);
+        ssl.connectionMade(tr);
+        ssl._appTransport!.close();
+        t.equal(tr.isClosing(), true, 'the raw transport is aborted');
+        await waitFor(loop, () => failed !== null, 5);
+        t.ok(failed instanceof ConnectionResetError, `the waiter fails: ${String(failed)}`);
+        t.same(app.events, [], 'the app protocol saw nothing');
       });
     });
 
