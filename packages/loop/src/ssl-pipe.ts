@@ -12,8 +12,9 @@ import type { BufferedProtocol } from './protocols.js';
 import type { SelectorTransport } from './selector-transport.js';
 import { toSslError, type SSLContext } from './tls-context.js';
 
-/** asyncio constants: seconds to finish the handshake, and the shutdown. */
+/** asyncio's constants.SSL_HANDSHAKE_TIMEOUT: seconds to finish the handshake. */
 export const SSL_HANDSHAKE_TIMEOUT = 60.0;
+/** asyncio's constants.SSL_SHUTDOWN_TIMEOUT: seconds to wait for the peer's close_notify. */
 export const SSL_SHUTDOWN_TIMEOUT = 30.0;
 /** asyncio constants: the buffer limits, in KiB. */
 const FLOW_CONTROL_HIGH_WATER_SSL_READ = 256;

@@ -83,8 +83,9 @@ export class SSLProtocol implements Protocol {
   /** @internal The app paused reading. */
   _appReadingPaused = false;
   #appWritingPaused = false;
-  /** @internal Flow-control marks of the app's writes, in bytes. */
+  /** @internal The app's writes pause above this many bytes buffered. */
   _outgoingHighWater = 0;
+  /** @internal ... and resume at or below this many. */
   _outgoingLowWater = 0;
   readonly #onWritten = (): void => {
     if (this.#appWritingPaused) this._controlAppWriting();

@@ -79,6 +79,7 @@ export class SSLContext {
     return this.#alpn;
   }
 
+  /** Python-style repr: `<SSLContext verify=true checkHostname=true>`. */
   toString(): string {
     return `<SSLContext verify=${this.verify} checkHostname=${this.checkHostname}>`;
   }
