@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { Socket } from '@iomux/core-native';
 import { SSLContext, SSLProtocolTransport, openConnection, startServer, type BufferedProtocol, type Transport } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, sleep, waitFor } from './helpers.js';
@@ -295,6 +296,29 @@ for (const backend of BACKENDS) {
         tr.abort();
         srv.close();
         await srv.waitClosed();
+      });
+    });
+
+    t.test('connectAcceptedSocket with ssl: the server side of a socket accepted elsewhere', async (t) => {
+      const loop = newLoop(t, backend);
+      const listener = new Socket();
+      t.teardown(() => listener.close());
+      listener.bind(['127.0.0.1', 0]);
+      listener.listen(1);
+      listener.setblocking(false);
+      const port = (listener.getsockname() as [string, number])[1];
+      await loop.runUntilComplete(async () => {
+        const server = new EchoProto();
+        const serving = loop.sockAccept(listener).then(([conn]) => loop.connectAcceptedSocket(() => server, conn, { ssl: serverContext(), sslHandshakeTimeout: 5 }));
+        const [[tr, cp], [str]] = await Promise.all([
+          loop.createConnection(() => new CollectProto(5), '127.0.0.1', port, { ssl: clientContext(), serverHostname: 'localhost' }),
+          serving,
+        ]);
+        t.ok(str instanceof SSLProtocolTransport, 'the accepted side is a TLS transport');
+        tr.write(Buffer.from('hello'));
+        t.equal((await cp.done).toString(), 'hello');
+        await closeWait(loop, tr);
+        await waitFor(loop, () => server.events.includes('lost'), 5);
       });
     });
 
