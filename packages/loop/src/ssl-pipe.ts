@@ -102,7 +102,8 @@ export class CipherPipe extends Duplex {
    */
   #out(chunks: Buffer[], n: number, cb: Done, early = false): void {
     const t = this.#transport;
-    if (t === null) return cb();
+    // Gone, or lost (a fatal error): what the TLS socket still says (an alert) goes nowhere.
+    if (t === null || t._connLost !== 0) return cb();
     if (this.#writingPaused) {
       this.#held.push([chunks, cb, early]);
       this.heldBytes += n;
