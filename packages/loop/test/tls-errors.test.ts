@@ -278,6 +278,39 @@ for (const backend of BACKENDS) {
       });
     });
 
+    t.test('test_start_tls_client_corrupted_ssl: garbage after the handshake is a fatal SSLError', async (t) => {
+      const loop = newLoop(t, backend);
+      const nodeSrv = tls.createServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (s) => {
+        s.on('error', () => {});
+        s.pipe(s);
+      });
+      await new Promise<void>((r) => nodeSrv.listen(0, '127.0.0.1', r));
+      t.teardown(() => nodeSrv.close());
+      // A TCP relay that, once told, sends the client bytes that are no TLS record.
+      let corrupt: (() => void) | null = null;
+      const port = await rawServer(t, (c) => {
+        const u = net.connect((nodeSrv.address() as net.AddressInfo).port, '127.0.0.1');
+        u.on('error', () => {});
+        u.pipe(c);
+        c.pipe(u);
+        c.on('close', () => u.destroy());
+        corrupt = () => c.write(Buffer.alloc(64, 0x42));
+      });
+      const seen = collectExceptions(loop);
+      await loop.runUntilComplete(async () => {
+        const cp = new CollectProto(2);
+        const [tr] = await loop.createConnection(() => cp, '127.0.0.1', port, { ssl: clientContext(), serverHostname: 'localhost' });
+        tr.write(Buffer.from('hi'));
+        await cp.done;
+        corrupt!();
+        await waitFor(loop, () => cp.events.includes('lost'), 5);
+        t.ok(cp.lostWith instanceof SSLError, `connectionLost(SSLError) (${String(cp.lostWith)})`);
+        t.match(cp.lostWith?.message, /^\[SSL: [A-Z_]+\] /);
+        t.equal(tr.isClosing(), true);
+      });
+      t.same(seen, [], 'an SSLError is an OSError: not reported outside debug mode');
+    });
+
     t.test('test_shutdown_timeout: a peer that never answers close_notify', async (t) => {
       const loop = newLoop(t, backend);
       const nodeSrv = tls.createServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (s) => {

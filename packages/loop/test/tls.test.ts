@@ -131,6 +131,42 @@ for (const backend of BACKENDS) {
       });
     });
 
+    t.test('test_start_tls_client_buf_proto: startTls hands a BufferedProtocol the plaintext', async (t) => {
+      const loop = newLoop(t, backend);
+      await loop.runUntilComplete(async () => {
+        const serverProto = new EchoProto();
+        const srv = await loop.createServer(
+          () => ({
+            connectionMade(tr: Transport) {
+              void loop.startTls(tr, serverProto, serverContext(), { serverSide: true }).then((nt) => serverProto.connectionMade(nt));
+            },
+          }),
+          '127.0.0.1',
+          0,
+        );
+        const [tr] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', srv.address()!.port);
+        const buf = new Uint8Array(100);
+        const got: Buffer[] = [];
+        let total = 0;
+        const proto: BufferedProtocol = {
+          getBuffer: () => buf,
+          bufferUpdated(n: number) {
+            got.push(Buffer.from(buf.subarray(0, n)));
+            total += n;
+          },
+        };
+        const ntr = await loop.startTls(tr, proto, clientContext(), { serverHostname: 'localhost' });
+        const data = pattern(7, 10_000);
+        ntr.write(data);
+        await waitFor(loop, () => total >= data.length, 10);
+        t.ok(Buffer.concat(got).equals(data), 'every byte, through a 100-byte buffer');
+        await closeWait(loop, ntr);
+        await waitFor(loop, () => serverProto.events.includes('lost'), 10);
+        srv.close();
+        await srv.waitClosed();
+      });
+    });
+
     t.test('streams: startServer/openConnection with ssl, and StreamWriter.startTls', async (t) => {
       const loop = newLoop(t, backend);
       await loop.runUntilComplete(async () => {
