@@ -278,8 +278,8 @@ brand(SSLError, 'SSLError', ['OSError']);
 /**
  * Python's `ssl.SSLCertVerificationError` (an SSLError and a ValueError): the
  * peer's certificate failed verification. `verifyCode` is OpenSSL's
- * X509_V_ERR number (10: expired, 18: self-signed, 62: hostname mismatch)
- * and `verifyMessage` its text; `code` keeps Node's code ('CERT_HAS_EXPIRED').
+ * X509_V_ERR number (10: expired, 18: self-signed, 62: hostname mismatch),
+ * `verifyMessage` its text, and `code` its name ('CERT_HAS_EXPIRED').
  */
 export class SSLCertVerificationError extends SSLError {
   /** OpenSSL's X509_V_ERR_* number (Python's `verify_code`). */

@@ -13,7 +13,7 @@
  */
 import * as tls from 'node:tls';
 import { pyTypeName } from '@iomux/core-native';
-import { SSLCertVerificationError, SSLError, ValueError } from '@iomux/core-native/error-classes';
+import { ConnectionResetError, SSLCertVerificationError, SSLError, ValueError } from '@iomux/core-native/error-classes';
 
 /** Options of {@link createSslContext}: Node's createSecureContext options plus Python's per-context settings. */
 export interface SSLContextOptions extends tls.SecureContextOptions {
@@ -196,13 +196,13 @@ export function toSslError(e: unknown): unknown {
     const host = typeof err.host === 'string' ? err.host : '';
     const verifyMessage = `Hostname mismatch, certificate is not valid for '${host}'.`;
     return new SSLCertVerificationError(`[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${verifyMessage}`, {
-      code,
+      code: 'HOSTNAME_MISMATCH',
       verifyCode: VERIFY_CODES.HOSTNAME_MISMATCH,
       verifyMessage,
       cause: e,
     });
   }
-  if (code in VERIFY_CODES) {
+  if (Object.hasOwn(VERIFY_CODES, code)) {
     const verifyMessage = String(err.message);
     return new SSLCertVerificationError(`[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ${verifyMessage}`, {
       code,
@@ -214,7 +214,11 @@ export function toSslError(e: unknown): unknown {
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_OSSL_') || typeof err.library === 'string') {
     const text = typeof err.reason === 'string' ? err.reason : String(err.message);
     const reason = text.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
-    return new SSLError(`[${libraryName(err.library)}: ${reason}] ${text}`, { code, library: libraryName(err.library), reason, cause: e });
+    // Node's ERR_* code stays on `cause`: an OSError's `code` is a system name, never Node's.
+    return new SSLError(`[${libraryName(err.library)}: ${reason}] ${text}`, { library: libraryName(err.library), reason, cause: e });
   }
+  // The TLS socket's other failures: a reset, or one of Node's own (ERR_TLS_*).
+  if (code === 'ECONNRESET') return new ConnectionResetError(String(err.message), undefined, { cause: e });
+  if (code.startsWith('ERR_')) return new SSLError(`[SSL] ${String(err.message)}`, { cause: e });
   return e;
 }
