@@ -34,15 +34,23 @@ export const WNOHANG: number = native.spawn_constants.WNOHANG;
 export const WUNTRACED: number = native.spawn_constants.WUNTRACED;
 
 const S = osConstants.signals as Record<string, number>;
-/** Signal numbers, as Python's `signal` module names them. */
+/** Signal number of SIGHUP, hangup, as Python's `signal.SIGHUP`. */
 export const SIGHUP: number = S.SIGHUP!;
+/** Signal number of SIGINT, interrupt (Ctrl-C), as Python's `signal.SIGINT`. */
 export const SIGINT: number = S.SIGINT!;
+/** Signal number of SIGKILL, kill (cannot be caught), as Python's `signal.SIGKILL`. */
 export const SIGKILL: number = S.SIGKILL!;
+/** Signal number of SIGPIPE, write to a pipe with no reader, as Python's `signal.SIGPIPE`. */
 export const SIGPIPE: number = S.SIGPIPE!;
+/** Signal number of SIGTERM, termination request (`terminate()`), as Python's `signal.SIGTERM`. */
 export const SIGTERM: number = S.SIGTERM!;
+/** Signal number of SIGCHLD, a child stopped or ended, as Python's `signal.SIGCHLD`. */
 export const SIGCHLD: number = S.SIGCHLD!;
+/** Signal number of SIGUSR1, user-defined signal 1, as Python's `signal.SIGUSR1`. */
 export const SIGUSR1: number = S.SIGUSR1!;
+/** Signal number of SIGSTOP, stop (cannot be caught), as Python's `signal.SIGSTOP`. */
 export const SIGSTOP: number = S.SIGSTOP!;
+/** Signal number of SIGCONT, continue after a stop, as Python's `signal.SIGCONT`. */
 export const SIGCONT: number = S.SIGCONT!;
 
 /** posixSpawn's `stdio` entry: the child keeps the parent's descriptor. */

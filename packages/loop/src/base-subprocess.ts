@@ -72,6 +72,7 @@ class WriteSubprocessPipeProto implements BaseProtocol {
     this.proc?._protocol?.resumeWriting?.();
   }
 
+  /** asyncio's repr(): the class, the child's fd and the pipe transport. */
   toString(): string {
     return `<${this.constructor.name} fd=${this.fd} pipe=${String(this.pipe)}>`;
   }
@@ -138,6 +139,7 @@ export class BaseSubprocessTransport {
     return typeof name === 'string' && name in this.#extra ? this.#extra[name] : defaultValue;
   }
 
+  /** asyncio's repr(): the class, closed or not, the pid, the return code or running, and the pipes. */
   toString(): string {
     const info = [this.constructor.name];
     if (this.#closed) info.push('closed');

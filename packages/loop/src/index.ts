@@ -48,7 +48,7 @@ export {
   type StreamOptions,
 } from './streams.js';
 export { BaseSubprocessTransport, BaseSubprocessTransport as SubprocessTransport, type SubprocessProtocol } from './base-subprocess.js';
-export { PIPE, STDOUT, DEVNULL, type StdioSpec, type SubprocessOptions } from './subprocess.js';
+export { PIPE, STDOUT, DEVNULL, type HasFileno, type StdioSpec, type SubprocessOptions } from './subprocess.js';
 export { createSubprocessExec, createSubprocessShell, Process, SubprocessStreamProtocol, type CreateSubprocessOptions } from './subprocess-streams.js';
 // The contract's error classes, as Python's modules expose them.
 export * from '@iomux/core-native/error-classes';

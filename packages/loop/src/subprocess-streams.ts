@@ -27,8 +27,11 @@ export { PIPE, DEVNULL, STDOUT };
  * drain().
  */
 export class SubprocessStreamProtocol implements SubprocessProtocol {
+  /** The child's stdin as a writer, once connected (PIPE only). */
   stdin: StreamWriter | null = null;
+  /** The child's stdout as a reader (PIPE only). */
   stdout: StreamReader | null = null;
+  /** The child's stderr as a reader (PIPE only). */
   stderr: StreamReader | null = null;
   readonly #limit: number;
   readonly #loop: SelectorEventLoop;
@@ -165,6 +168,7 @@ export class Process {
     this.pid = transport.getPid()!;
   }
 
+  /** asyncio's repr(): `<Process PID>`. */
   toString(): string {
     return `<Process ${this.pid}>`;
   }

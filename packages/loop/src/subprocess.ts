@@ -26,7 +26,13 @@ export const STDOUT = -2;
 export const DEVNULL = -3;
 
 /** One of the child's streams: PIPE, STDOUT (stderr only), DEVNULL, a descriptor, an object with fileno(), or null (the parent's own). */
-export type StdioSpec = number | { fileno(): number } | null;
+export type StdioSpec = number | HasFileno | null;
+
+/** An object that stands for a descriptor, as Python's file objects do. */
+export interface HasFileno {
+  /** The descriptor the child gets. */
+  fileno(): number;
+}
 
 /** Options of subprocessExec/subprocessShell: asyncio's keywords and Popen's, camelCase. */
 export interface SubprocessOptions {
