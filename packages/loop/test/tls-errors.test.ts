@@ -49,13 +49,19 @@ async function rawServer(t: Test, onConn: (s: net.Socket) => void): Promise<numb
   return (srv.address() as net.AddressInfo).port;
 }
 
-/** The expired certificate, made now by scripts/make-test-certs.sh (null without openssl). */
-function makeExpired(t: Test): { key: Buffer; cert: Buffer } | null {
+let expiredMade: { key: Buffer; cert: Buffer } | null | undefined;
+
+/** The expired certificate, made once per run by scripts/make-test-certs.sh (null if that fails). */
+function makeExpired(): { key: Buffer; cert: Buffer } | null {
+  if (expiredMade !== undefined) return expiredMade;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-certs-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const r = spawnSync('sh', [path.join(ROOT, 'scripts/make-test-certs.sh'), dir], { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) return null;
-  return { key: fs.readFileSync(path.join(dir, 'expired-key.pem')), cert: fs.readFileSync(path.join(dir, 'expired-cert.pem')) };
+  try {
+    const r = spawnSync('sh', [path.join(ROOT, 'scripts/make-test-certs.sh'), dir], { encoding: 'utf8', timeout: 30_000 });
+    expiredMade = r.status !== 0 ? null : { key: fs.readFileSync(path.join(dir, 'expired-key.pem')), cert: fs.readFileSync(path.join(dir, 'expired-cert.pem')) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return expiredMade;
 }
 const HAS_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 
@@ -195,7 +201,7 @@ for (const backend of BACKENDS) {
     });
 
     t.test('an expired certificate made in the test: CERT_HAS_EXPIRED', { skip: HAS_OPENSSL ? false : 'needs the openssl CLI' }, async (t) => {
-      const expired = makeExpired(t);
+      const expired = makeExpired();
       if (expired === null) return t.fail('scripts/make-test-certs.sh failed');
       const loop = newLoop(t, backend);
       await loop.runUntilComplete(async () => {
