@@ -4,19 +4,19 @@
  * executor's shutdown in `close()`, with the part of
  * `concurrent.futures.Executor` they use (`submit`, `shutdown`).
  *
- * Differs from CPython: a JavaScript function cannot run on another thread
- * (a closure cannot cross to a worker), so the default executor,
- * `ImmediateExecutor`, runs `fn` on the JS thread in a later macrotask
- * (`setImmediate`), not in a thread pool. That keeps asyncio's contract
- * (`fn` never runs inside the call, and its result or exception comes back
- * through the promise) but not its parallelism: a CPU-bound `fn` still holds
- * the loop, and Node, until it returns. Only what `fn` itself hands off
- * (async fs, crypto, zlib, a worker of its own) runs elsewhere; an `fn` that
- * returns a promise is awaited. Any object with `submit(fn, ...args) =>
- * Promise` may be given instead. `ThreadPoolExecutor` is one: a
- * worker_threads pool that runs functions named by module path and export
- * name (`workerFunction(path, name)`), since only such a name, and
- * structured-clonable arguments and results, can cross to another thread.
+ * The default executor, as asyncio's, is a thread pool: `DefaultExecutor`
+ * runs a function named by module path and export name
+ * (`workerFunction(path, name)`) on a worker_threads pool
+ * (`ThreadPoolExecutor`), since only such a name, and structured-clonable
+ * arguments and results, can cross to another thread.
+ *
+ * Differs from CPython: a plain JavaScript function (a closure) cannot run
+ * on another thread, so the default executor runs it as `ImmediateExecutor`
+ * does, on the JS thread in a later macrotask (`setImmediate`). That keeps
+ * asyncio's contract (`fn` never runs inside the call, and its result or
+ * exception comes back through the promise) but not its parallelism: a
+ * CPU-bound closure still holds the loop, and Node, until it returns. Any
+ * object with `submit(fn, ...args) => Promise` may be given instead.
  */
 import * as nodeOs from 'node:os';
 import * as path from 'node:path';
@@ -92,6 +92,40 @@ export class ImmediateExecutor implements Executor {
   }
 }
 
+/**
+ * The default executor (asyncio's default `ThreadPoolExecutor`): a
+ * workerFunction() runs on a worker_threads pool, started on first use; any
+ * other function, which cannot cross to a thread, runs as ImmediateExecutor
+ * runs it.
+ */
+export class DefaultExecutor implements Executor {
+  readonly #immediate = new ImmediateExecutor();
+  #pool: ThreadPoolExecutor | null = null;
+  #shutdown = false;
+
+  /** The worker_threads pool, once a workerFunction() was submitted. */
+  get pool(): ThreadPoolExecutor | null {
+    return this.#pool;
+  }
+
+  /**
+   * Schedules `fn(...args)`: on a worker thread for a workerFunction(), else
+   * on this thread after the current macrotask.
+   * @throws {RuntimeError} (as a rejection) 'cannot schedule new futures after shutdown'
+   */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+    if (this.#shutdown) return Promise.reject(new RuntimeError('cannot schedule new futures after shutdown'));
+    if (typeof fn === 'function' && WORKER_FUNCTION in fn) return (this.#pool ??= new ThreadPoolExecutor()).submit(fn, ...args);
+    return this.#immediate.submit(fn, ...args);
+  }
+
+  /** Refuses new work; with `wait` (default true) resolves once all submitted work settled and the threads ended. */
+  async shutdown(wait = true): Promise<void> {
+    this.#shutdown = true;
+    await Promise.all([this.#immediate.shutdown(wait), this.#pool?.shutdown(wait)]);
+  }
+}
+
 /** The callback check of asyncio's `_check_callback`, for `method`. */
 function checkCallback(fn: unknown, method: string): void {
   if (typeof fn !== 'function') throw new TypeError(`a callable object was expected by ${method}(), got ${pyTypeName(fn)}`);
@@ -112,7 +146,7 @@ export class ExecutorSlot {
     if (executor === null || executor === undefined) {
       // Only check when the default executor is being used
       if (this.#shutdownCalled) throw new RuntimeError('Executor shutdown has been called');
-      executor = this.#default ??= new ImmediateExecutor();
+      executor = this.#default ??= new DefaultExecutor();
     } else if (!isExecutor(executor)) {
       throw new TypeError(`executor must be an Executor (an object with a submit() method), not '${pyTypeName(executor)}'`);
     }

@@ -28,7 +28,7 @@ export { type AddrInfo, type GetaddrinfoOptions, type InetSockaddr } from './res
 export { run } from './run.js';
 export { Timeout, timeout, timeoutAt, waitFor, type Awaitable } from './timeouts.js';
 export type { AbortOptions } from './sock-op.js';
-export { ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor, type WorkerFunction, type WorkerFunctionSource } from './executor.js';
+export { DefaultExecutor, ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor, type WorkerFunction, type WorkerFunctionSource } from './executor.js';
 export { SendfileNotAvailableError, type SendfileFile, type SendfileOptions } from './sendfile.js';
 export { UnixReadPipeTransport, UnixWritePipeTransport, type PipeLike } from './unix-pipes.js';
 export { SelectorDatagramTransport, type DatagramTransport, type DatagramAddress } from './datagram.js';

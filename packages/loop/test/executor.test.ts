@@ -9,7 +9,7 @@ import * as nodeOs from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
-import { EventLoop, run, ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor } from '@iomux/loop';
+import { EventLoop, run, DefaultExecutor, ImmediateExecutor, ThreadPoolExecutor, isExecutor, workerFunction, type Executor } from '@iomux/loop';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { sleep } from './helpers.js';
@@ -205,6 +205,26 @@ t.test('ThreadPoolExecutor runs a workerFunction in another thread', async (t) =
     await t.rejects(loop.runInExecutor(pool, (() => 1) as never), TypeError, 'a closure');
     t.equal(await loop.runInExecutor(pool, add, 1, 2), 3, 'still usable after errors');
   });
+});
+
+t.test('the default executor: a workerFunction on a worker thread, a closure on this one', async (t) => {
+  const loop = new EventLoop();
+  t.teardown(() => loop.close());
+  const thread = workerFunction<[], number>(MOD, 'thread');
+  await loop.runUntilComplete(async () => {
+    t.not(await loop.runInExecutor(null, thread), threadId, 'workerFunction: another thread');
+    t.equal(await loop.runInExecutor(null, () => threadId), threadId, 'closure: this thread');
+    await t.rejects(loop.runInExecutor(null, workerFunction(MOD, 'fail')), new RangeError('in the worker'));
+    await loop.shutdownDefaultExecutor();
+  });
+  await t.rejects(loop.runInExecutor(null, thread), new RuntimeError('Executor shutdown has been called'));
+  const ex = new DefaultExecutor();
+  t.equal(ex.pool, null, 'no thread until a workerFunction comes');
+  t.equal(await ex.submit(workerFunction<[number, number], number>(MOD, 'add'), 2, 3), 5);
+  t.equal(ex.pool?.threads, 1);
+  await ex.shutdown();
+  t.equal(ex.pool?.threads, 0, 'shutdown ends the threads');
+  await t.rejects(ex.submit(() => 1), new RuntimeError('cannot schedule new futures after shutdown'));
 });
 
 t.test('ThreadPoolExecutor frees the loop from CPU-bound work, maxWorkers at a time', async (t) => {
