@@ -1,5 +1,5 @@
 // Datagrams and descriptor passing: sendto(2), recvfrom(2), recvmmsg(2)
-// (Linux; recvfrom in a loop elsewhere), and sendmsg(2)/
+// and sendmmsg(2) (Linux; recvfrom/sendto in a loop elsewhere), and sendmsg(2)/
 // recvmsg(2) with SCM_RIGHTS (unix(7), cmsg(3)). POSIX; MSG_CMSG_CLOEXEC and
 // MSG_NOSIGNAL on Linux, fcntl(FD_CLOEXEC) after recvmsg elsewhere.
 //
@@ -238,6 +238,86 @@ napi_value RecvMMsg(napi_env env, const napi_value* argv) {
   return out;
 }
 
+// sendmmsg(fd, views, addrs, count, flags) -> datagrams sent: datagram i is
+// the whole of views[i], to the address addrs[3i..3i+2] (family, host,
+// port; AF_UNSPEC, or addrs null, for none: a connected socket). Every
+// view and address is checked before anything is sent. One sendmmsg(2) on
+// Linux, sendto(2) in a loop elsewhere, never waiting (MSG_DONTWAIT); each
+// stops at the first error, thrown only when nothing was sent (the caller
+// retries the rest).
+napi_value SendMMsg(napi_env env, const napi_value* argv) {
+  int fd = FdValue(env, argv[0]);
+  int64_t count = IntValue(env, argv[3], 0, kMaxMsgs, "count must be 0-1024");
+  int flags = static_cast<int>(IntValue(env, argv[4], INT_MIN, INT_MAX, "flags must be an integer"));
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array) ThrowTypeError(env, "views must be an array of Buffers or TypedArrays");
+  uint32_t nviews = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_array_length(env, argv[1], &nviews), nullptr);
+  if (static_cast<int64_t>(nviews) < count) ThrowValueError(env, "views holds fewer than count views");
+  napi_valuetype at;
+  NAPI_THROW_IF_FAILED(env, napi_typeof(env, argv[2], &at), nullptr);
+  bool has_addrs = at != napi_null && at != napi_undefined;
+  if (has_addrs) {
+    napi_is_array(env, argv[2], &is_array);
+    if (!is_array) ThrowTypeError(env, "addrs must be an array or null");
+    uint32_t naddrs = 0;
+    NAPI_THROW_IF_FAILED(env, napi_get_array_length(env, argv[2], &naddrs), nullptr);
+    if (static_cast<int64_t>(naddrs) < 3 * count) ThrowValueError(env, "addrs holds fewer than 3 * count values");
+  }
+  unsigned n = static_cast<unsigned>(count);
+  std::vector<Addr> addrs(n);
+  std::vector<struct iovec> iov(n);
+  for (unsigned i = 0; i < n; i++) {
+    napi_value v;
+    NAPI_THROW_IF_FAILED(env, napi_get_element(env, argv[1], i, &v), nullptr);
+    // SAFETY: the view's bytes stay put while this call runs (no JS runs).
+    ByteSpan b = BytesValue(env, v, "views must be an array of Buffers or TypedArrays");
+    iov[i].iov_base = b.data;
+    iov[i].iov_len = b.length;
+    std::memset(&addrs[i], 0, sizeof addrs[i]);
+    if (has_addrs) {
+      napi_value f, h, p;
+      NAPI_THROW_IF_FAILED(env, napi_get_element(env, argv[2], 3 * i, &f), nullptr);
+      NAPI_THROW_IF_FAILED(env, napi_get_element(env, argv[2], 3 * i + 1, &h), nullptr);
+      NAPI_THROW_IF_FAILED(env, napi_get_element(env, argv[2], 3 * i + 2, &p), nullptr);
+      addrs[i] = AddrValues(env, f, h, p, "sendmmsg");
+    }
+  }
+  if (n == 0) return Num(env, 0);
+  unsigned sent = 0;
+#if defined(__linux__)
+  std::vector<struct mmsghdr> msgs(n);
+  for (unsigned i = 0; i < n; i++) {
+    std::memset(&msgs[i], 0, sizeof msgs[i]);
+    // SAFETY: addrs[i].len <= sizeof addrs[i].ss (the encoders' bound).
+    msgs[i].msg_hdr.msg_name = addrs[i].len ? &addrs[i].ss : nullptr;
+    msgs[i].msg_hdr.msg_namelen = addrs[i].len;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int r;
+  do {
+    r = ::sendmmsg(fd, msgs.data(), n, flags | kSendFlags | MSG_DONTWAIT);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) ThrowErrno(env, errno, "sendmmsg");
+  sent = static_cast<unsigned>(r) <= n ? static_cast<unsigned>(r) : n;
+#else
+  for (; sent < n; sent++) {
+    ssize_t k;
+    do {
+      k = ::sendto(fd, iov[sent].iov_base, iov[sent].iov_len, flags | kSendFlags | MSG_DONTWAIT,
+                   addrs[sent].len ? reinterpret_cast<struct sockaddr*>(&addrs[sent].ss) : nullptr, addrs[sent].len);
+    } while (k < 0 && errno == EINTR);
+    if (k < 0) {
+      if (sent == 0) ThrowErrno(env, errno, "sendmmsg");
+      break;  // the caller retries from here, as after sendmmsg(2)
+    }
+  }
+#endif
+  return Num(env, sent);
+}
+
 // sendmsg_fds(fd, buffers, fds, flags, family, host, port) -> bytes sent.
 // `buffers` is an array of views (at most IOV_MAX), `fds` an Int32Array; no
 // descriptors means no control message at all.
@@ -381,6 +461,7 @@ void InitDgram(Napi::Env env, Napi::Object exports) {
   exports.Set("sendto", FunctionN<8, SendTo>(env, "sendto"));
   exports.Set("recvfrom", FunctionN<5, RecvFrom>(env, "recvfrom"));
   exports.Set("recvmmsg", FunctionN<7, RecvMMsg>(env, "recvmmsg"));
+  exports.Set("sendmmsg", FunctionN<5, SendMMsg>(env, "sendmmsg"));
   exports.Set("sendmsg_fds", FunctionN<7, SendMsgFds>(env, "sendmsg_fds"));
   exports.Set("recvmsg_fds", FunctionN<6, RecvMsgFds>(env, "recvmsg_fds"));
 }

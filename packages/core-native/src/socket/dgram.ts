@@ -4,7 +4,7 @@
  * `send_fds`/`recv_fds` (sendmsg/recvmsg with SCM_RIGHTS), as functions of a
  * `Socket` that use only its public methods (native/dgram.cc underneath).
  * `Socket.sendto`, `recvfrom` and `recvfromInto` delegate here; `recvmmsg`
- * receives a batch of datagrams in one call.
+ * receives a batch of datagrams in one call and `sendmmsg` sends one.
  *
  * Deliberate differences (README, "Differences from Python"):
  * - `recvFds` receives with MSG_CMSG_CLOEXEC: the descriptors are
@@ -28,6 +28,7 @@ interface DgramBinding {
   sendto(fd: number, buf: ArrayBufferView, off: number, len: number, flags: number, family: number, host: string, port: number): number;
   recvfrom(fd: number, buf: ArrayBufferView, off: number, len: number, flags: number): [number, number, string, number];
   recvmmsg(fd: number, buf: ArrayBufferView, off: number, len: number, slot: number, maxmsgs: number, flags: number): Array<number | string>;
+  sendmmsg(fd: number, views: ArrayBufferView[], addrs: Array<number | string> | null, count: number, flags: number): number;
   sendmsg_fds(fd: number, buffers: ArrayBufferView[], fds: Int32Array, flags: number, family: number, host: string, port: number): number;
   recvmsg_fds(fd: number, buf: ArrayBufferView, off: number, len: number, maxfds: number, flags: number): [number, number, number[], number, string, number];
 }
@@ -176,6 +177,64 @@ export function recvmmsg(sock: Socket, buffer: ArrayBufferView, slotSize: number
     addresses[i] = addressOut(out[j + 1] as number, out[j + 2] as string, out[j + 3] as number);
   }
   return { count, nbytes, addresses };
+}
+
+/** One datagram for sendmmsg: its bytes and where to (null or left out: the connected peer). */
+export type Datagram = readonly [data: ArrayBufferView, address?: Address | null];
+
+/** Datagrams per sendmmsg call: the kernel's own cap on vlen (UIO_MAXIOV). */
+export const SENDMMSG_MAX = 1024;
+
+/**
+ * Several datagrams in one sendmmsg(2) (Linux; sendto in a loop
+ * elsewhere), no Python equivalent: `datagrams[i]` is `[data, address]`,
+ * address in the socket's family's shape as for `sendto`, or null (left
+ * out) for a connected socket's peer. Sends the first SENDMMSG_MAX (1024)
+ * at most, in order, and returns how many went: fewer when the kernel
+ * refused one after the first, or one of them is malformed (the rest are
+ * the caller's to send again, which then throws for the one refused).
+ * Never waits, whatever the socket's timeout (MSG_DONTWAIT).
+ * @throws {TypeError} if datagrams is not an array, or its first datagram is not `[bytes-like, address]`
+ * @throws {OverflowError} if the first datagram's port is not 0-65535
+ * @throws {BlockingIOError} if the socket's buffer has no room for the first datagram
+ * @throws {OSError} from sendmmsg(2) for the first datagram: EMSGSIZE, ECONNREFUSED, ...
+ */
+export function sendmmsg(sock: Socket, datagrams: readonly Datagram[], flags: number = 0): number {
+  if (!Array.isArray(datagrams)) throw new TypeError(`sendmmsg() argument 1 must be list, not ${typeName(datagrams, 'list')}`);
+  const fl = toCInt(flags);
+  const family = sock.family;
+  const n = Math.min(datagrams.length, SENDMMSG_MAX);
+  const views: ArrayBufferView[] = [];
+  const addrs: Array<number | string> = [];
+  let addressed = false;
+  for (let i = 0; i < n; i++) {
+    let view: ArrayBufferView;
+    let fam = AF_UNSPEC;
+    let host = '';
+    let port = 0;
+    try {
+      const d: unknown = datagrams[i];
+      if (!Array.isArray(d) || d.length < 1 || d.length > 2) {
+        throw new TypeError(`sendmmsg() datagram must be a (data, address) pair, not ${typeName(d, 'list')}`);
+      }
+      view = bytesArg(d[0]);
+      const address: unknown = d[1];
+      if (address !== null && address !== undefined) {
+        [host, port] = addressArg(family, address, 'sendmmsg');
+        fam = family;
+      }
+    } catch (e) {
+      // The ones before it go; it is the first of the next call, which throws.
+      if (i === 0) throw e;
+      break;
+    }
+    views.push(view);
+    addrs.push(fam, host, port);
+    if (fam !== AF_UNSPEC) addressed = true;
+  }
+  const fd = sock.fileno();
+  if (fd < 0) throw osError(EBADF, 'sendmmsg');
+  return call(() => dg.sendmmsg(fd, views, addressed ? addrs : null, views.length, fl));
 }
 
 /**

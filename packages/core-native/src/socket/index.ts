@@ -28,7 +28,7 @@ export {
 } from './address.js';
 export { Socket } from './socket.js';
 export { type SocketOptions } from './socket-args.js';
-export { recvmmsg, type RecvBatch, recvFds, sendFds, MSG_CMSG_CLOEXEC, MSG_CTRUNC, SCM_RIGHTS, type RecvFdsResult } from './dgram.js';
+export { recvmmsg, type RecvBatch, sendmmsg, SENDMMSG_MAX, type Datagram, recvFds, sendFds, MSG_CMSG_CLOEXEC, MSG_CTRUNC, SCM_RIGHTS, type RecvFdsResult } from './dgram.js';
 export {
   close, createConnection, createServer, fromfd, hasDualstackIpv6, socketpair,
   type CreateConnectionOptions, type CreateServerOptions,
