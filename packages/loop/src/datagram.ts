@@ -4,30 +4,28 @@
  * (closing, fatal errors, connectionLost, pause/resume reading) and
  * transports.py's flow control (`_FlowControlMixin`). Where asyncio reads
  * one datagram per wake-up, this reads up to 32 in one recvmmsg() and
- * delivers them in order; a sendto() that would block is queued, with its
- * address, and sent when the socket is writable.
+ * delivers them in order. Sending (sendto, the queue, the batch sent with
+ * sendmmsg, flow control) is datagram-send.ts's DatagramSender, which this
+ * transport extends.
  *
  * Beyond asyncio, the transport is an eventemitter3 emitter with Node
  * dgram's names: 'message' (data, addr), 'error' (Error), 'drain', 'close'
  * (hadError: boolean).
  */
-import { Buffer } from 'node:buffer';
-import { EventEmitter } from 'eventemitter3';
-import { pyTypeName, socket as socketModule, type Socket, type socket } from '@iomux/core-native';
-import { OSError, ValueError } from '@iomux/core-native/error-classes';
+import type { Buffer } from 'node:buffer';
+import { socket as socketModule, type Socket, type socket } from '@iomux/core-native';
+import { OSError } from '@iomux/core-native/error-classes';
 import { RecvArea, copyOut } from './buffers.js';
+import { DatagramSender, type DatagramAddress } from './datagram-send.js';
 import { isRetryError } from './internal/retry.js';
 import type { DatagramProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { FlowControlledTransport } from './selector-transport.js';
 
-/** An address as a datagram socket takes and gives it: a tuple as an array, a path, or null. */
-export type DatagramAddress = unknown;
+export type { DatagramAddress } from './datagram-send.js';
 
 /** asyncio: max bytes read per recvfrom(). */
 export const MAX_SIZE = 256 * 1024;
-/** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
-const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 
 /** Datagrams per wake-up: one recvmmsg fills up to this many MAX_SIZE slots. */
 const READ_BATCH = 32;
@@ -47,63 +45,17 @@ export interface DatagramTransport extends FlowControlledTransport<DatagramProto
   sendto(data: ArrayBufferView, addr?: DatagramAddress): void;
 }
 
-function asBuffer(data: unknown): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(`data argument must be a bytes-like object, not '${pyTypeName(data)}'`);
-}
-
-/** Python's `addr not in (None, self._address)`, on tuples as arrays. */
-function sameAddress(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameAddress(x, b[i]));
-  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  return a === b;
-}
-
-/** Python's repr of an address, for ValueError's message. */
-function addrRepr(a: unknown): string {
-  if (Array.isArray(a)) return `(${a.map(addrRepr).join(', ')}${a.length === 1 ? ',' : ''})`;
-  return typeof a === 'string' ? `'${a}'` : String(a);
-}
-
 /** asyncio's `_SelectorDatagramTransport`. */
-export class SelectorDatagramTransport extends EventEmitter implements DatagramTransport {
-  /** @internal The loop. */
-  readonly _loop: SelectorEventLoop;
-  /** @internal The socket; null once closed. */
-  _sock: Socket | null;
-  /** @internal Its descriptor. */
-  readonly _sockFd: number;
-  /** @internal The protocol. */
-  _protocol: DatagramProtocol;
-  /** @internal The remote address of a connected endpoint, else null. */
-  readonly _address: DatagramAddress | null;
-  /** @internal Non-zero once the transport was lost: sends are then dropped. */
-  _connLost = 0;
-  /** @internal close() or abort() was called. */
-  _closing = false;
+export class SelectorDatagramTransport extends DatagramSender implements DatagramTransport {
   /** @internal Reading is paused. */
   _paused = false;
-  #protocolPaused = false;
-  #highWater = 64 * 1024;
-  #lowWater = 16 * 1024;
-  /** Queued [data, addr]; #head is the next to send. */
-  #queue: Array<[Buffer, DatagramAddress]> = [];
-  #head = 0;
-  #bufferSize = 0;
   /** Datagrams received in a batch, not yet delivered (reading paused meanwhile). */
   #pending: Array<[Buffer, DatagramAddress]> = [];
   readonly #extra: Record<string, unknown>;
   readonly #readReady = (): void => this._readReady();
-  readonly #sendtoReady = (): void => this._sendtoReady();
 
   constructor(loop: SelectorEventLoop, sock: Socket, protocol: DatagramProtocol, address: DatagramAddress | null = null, extra: Record<string, unknown> = {}) {
-    super();
-    this._loop = loop;
-    this._sock = sock;
-    this._sockFd = sock.fileno();
-    this._protocol = protocol;
-    this._address = address ?? null;
+    super(loop, sock, protocol, address);
     this.#extra = { socket: sock, ...extra };
     if (this.#extra.sockname === undefined) {
       try {
@@ -119,6 +71,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
         this.#extra.peername = null;
       }
     }
+    this._connected = Boolean(this.#extra.peername);
     loop.callSoon(() => this._protocol.connectionMade?.(this));
     // only start reading when connection_made() has been called
     loop.callSoon(() => {
@@ -209,7 +162,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
 
   #readFailed(exc: unknown): void {
     if (isRetryError(exc)) return;
-    if (exc instanceof OSError) this.#errorReceived(exc);
+    if (exc instanceof OSError) this._errorReceived(exc);
     else this._fatalError(exc, 'Fatal read error on datagram transport');
   }
 
@@ -218,141 +171,14 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
     if (this.listenerCount('message') !== 0) this.emit('message', data, addr);
   }
 
-  #errorReceived(exc: OSError): void {
-    this._protocol.errorReceived?.(exc);
-    if (this.listenerCount('error') !== 0) this.emit('error', exc);
-  }
-
-  // --------------------------------------------------------------- write
-
-  sendto(data: ArrayBufferView, addr: DatagramAddress = null): void {
-    const buf = asBuffer(data);
-    if (buf.length === 0) return;
-    if (this._address !== null) {
-      if (addr !== null && addr !== undefined && !sameAddress(addr, this._address)) {
-        throw new ValueError(`Invalid address: must be None or ${addrRepr(this._address)}`);
-      }
-      addr = this._address;
-    }
-    // Differs from CPython: an unconnected transport drops it too (asyncio
-    // calls sendto on the closed socket, None by then, and fails).
-    if (this._connLost) {
-      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this._loop.logger.warn('socket.send() raised exception.');
-      this._connLost++;
-      return;
-    }
-    if (this.#bufferSize === 0) {
-      // Attempt to send it right away first.
-      try {
-        this.#sendOne(buf, addr);
-        return;
-      } catch (exc) {
-        if (isRetryError(exc)) {
-          this._loop._addWriter(this._sockFd, this.#sendtoReady, []);
-        } else if (exc instanceof OSError) {
-          this.#errorReceived(exc);
-          return;
-        } else {
-          this._fatalError(exc, 'Fatal write error on datagram transport');
-          return;
-        }
-      }
-    }
-    // Ensure that what we buffer is immutable.
-    this.#queue.push([Buffer.from(buf), addr]);
-    this.#bufferSize += buf.length;
-    this.#maybePauseProtocol();
-  }
-
-  #sendOne(data: Buffer, addr: DatagramAddress): void {
-    const sock = this._sock!;
-    if (this.#extra.peername) sock.send(data);
-    else sock.sendto(data, addr as socket.Address);
-  }
-
-  /** @internal The socket is writable: send the queue, in order. */
-  _sendtoReady(): void {
-    while (this.#head < this.#queue.length) {
-      const [data, addr] = this.#queue[this.#head]!;
-      try {
-        this.#sendOne(data, addr);
-      } catch (exc) {
-        if (isRetryError(exc)) break; // Try again later.
-        this.#dequeue();
-        if (exc instanceof OSError) this.#errorReceived(exc);
-        else this._fatalError(exc, 'Fatal write error on datagram transport');
-        return;
-      }
-      this.#dequeue();
-    }
-    this.#maybeResumeProtocol(); // May append to buffer.
-    if (this.#bufferSize === 0) {
-      this._loop._removeWriter(this._sockFd);
-      if (this._closing) this._callConnectionLost(null);
-    }
-  }
-
-  #dequeue(): void {
-    this.#bufferSize -= this.#queue[this.#head]![0].length;
-    this.#queue[this.#head++] = undefined as never;
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    }
-  }
-
-  // --------------------------------------------------------- flow control
-
-  getWriteBufferSize(): number {
-    return this.#bufferSize;
-  }
-
-  getWriteBufferLimits(): [low: number, high: number] {
-    return [this.#lowWater, this.#highWater];
-  }
-
-  setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
-    if (high === null || high === undefined) high = low === null || low === undefined ? 64 * 1024 : 4 * low;
-    if (low === null || low === undefined) low = Math.floor(high / 4);
-    if (typeof high !== 'number' || typeof low !== 'number') throw new TypeError(`high and low must be numbers, not '${pyTypeName(high)}' and '${pyTypeName(low)}'`);
-    if (!(high >= low && low >= 0)) throw new ValueError(`high (${high}) must be >= low (${low}) must be >= 0`);
-    this.#highWater = high;
-    this.#lowWater = low;
-    this.#maybePauseProtocol();
-  }
-
-  #maybePauseProtocol(): void {
-    if (this.#bufferSize <= this.#highWater || this.#protocolPaused) return;
-    this.#protocolPaused = true;
-    try {
-      this._protocol.pauseWriting?.();
-    } catch (exc) {
-      this._loop.callExceptionHandler({ message: 'protocol.pause_writing() failed', exception: exc, transport: this, protocol: this._protocol });
-    }
-  }
-
-  #maybeResumeProtocol(): void {
-    if (!this.#protocolPaused || this.#bufferSize > this.#lowWater) return;
-    this.#protocolPaused = false;
-    try {
-      this._protocol.resumeWriting?.();
-    } catch (exc) {
-      this._loop.callExceptionHandler({ message: 'protocol.resume_writing() failed', exception: exc, transport: this, protocol: this._protocol });
-    }
-    this.emit('drain');
-  }
-
   // --------------------------------------------------------------- close
 
   close(): void {
     if (this._closing) return;
     this._closing = true;
     this._loop._removeReader(this._sockFd);
-    if (this.#bufferSize === 0) {
-      this._connLost++;
-      this._loop._removeWriter(this._sockFd);
-      this._loop.callSoon(() => this._callConnectionLost(null));
-    }
+    // With datagrams in the batch, _flushSends closes after them.
+    if (this._sendsDone()) this._closeDrained();
   }
 
   abort(): void {
@@ -360,7 +186,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   }
 
   /** @internal Reports `exc` (an OSError only in debug mode) and closes now. */
-  _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
+  override _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
     if (exc instanceof OSError) {
       if (this._loop.getDebug()) this._loop.logger.warn(`${String(this)}: ${message}`, exc);
     } else {
@@ -372,12 +198,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   /** @internal Closes now, dropping what is queued. */
   _forceClose(exc: Error | null): void {
     if (this._connLost) return;
-    if (this.#bufferSize > 0) {
-      this.#queue = [];
-      this.#head = 0;
-      this.#bufferSize = 0;
-      this._loop._removeWriter(this._sockFd);
-    }
+    this._dropSends();
     if (!this._closing) {
       this._closing = true;
       this._loop._removeReader(this._sockFd);
@@ -387,7 +208,7 @@ export class SelectorDatagramTransport extends EventEmitter implements DatagramT
   }
 
   /** @internal connectionLost(exc), then the socket is closed. */
-  _callConnectionLost(exc: Error | null): void {
+  override _callConnectionLost(exc: Error | null): void {
     if (this._sock === null) return;
     try {
       this._protocol.connectionLost?.(exc);

@@ -21,6 +21,7 @@ import type { AnyProtocol, BaseProtocol, DatagramProtocol, Protocol, ProtocolFac
 import type { Server } from './server.js';
 import type { Transport } from './transports.js';
 import { ReadBatch, WriteBatch, type BatchTransport } from './internal/io-batch.js';
+import { DatagramSends } from './datagram-send.js';
 import { connectAcceptedSocket, createConnection, sockConnect, type CreateConnectionOptions } from './connect.js';
 import { createServer, type CreateServerOptions, type ServerHosts } from './create-server.js';
 import { startTls, type SslArg, type StartTlsOptions } from './start-tls.js';
@@ -70,6 +71,8 @@ export class SelectorEventLoop extends BaseEventLoop {
   readonly _writeBatch = new WriteBatch();
   /** @internal The transports this look found readable, received for in chunks. */
   readonly _readBatch = new ReadBatch();
+  /** @internal The datagram transports' sendto()s of this turn, one sendmmsg each (datagram-send.ts). */
+  readonly _datagramSends = new DatagramSends();
 
   constructor(options: EventLoopOptions | null = {}) {
     super();
@@ -142,6 +145,7 @@ export class SelectorEventLoop extends BaseEventLoop {
   };
 
   override _flushWrites(): void {
+    if (this._datagramSends.size !== 0) this._datagramSends.flush(this);
     const batch = this._writeBatch;
     if (batch.size === 0) return;
     const open = this._batchOpen;
