@@ -16,9 +16,14 @@ import { toSslError, type SSLContext } from './tls-context.js';
 export const SSL_HANDSHAKE_TIMEOUT = 60.0;
 /** asyncio's constants.SSL_SHUTDOWN_TIMEOUT: seconds to wait for the peer's close_notify. */
 export const SSL_SHUTDOWN_TIMEOUT = 30.0;
-/** asyncio constants: the buffer limits, in KiB. */
+/** asyncio's constants.FLOW_CONTROL_HIGH_WATER_SSL_READ, in KiB. */
 const FLOW_CONTROL_HIGH_WATER_SSL_READ = 256;
-export const FLOW_CONTROL_HIGH_WATER_SSL_WRITE = 512;
+
+/** What the waiter of createConnection/startTls is told. */
+export interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
 
 /** asyncio's check of ssl_handshake_timeout/ssl_shutdown_timeout (seconds, > 0). */
 export function checkSslTimeout(value: unknown, name: string, dflt: number): number {

@@ -8,6 +8,7 @@ import { EventEmitter } from 'eventemitter3';
 import { pyTypeName } from '@iomux/core-native';
 import { ValueError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol } from './protocols.js';
+import type { SelectorEventLoop } from './selector-events.js';
 import type { SSLProtocol } from './sslproto.js';
 import type { Transport } from './transports.js';
 
@@ -24,9 +25,59 @@ export function addFlowcontrolDefaults(high: number | null | undefined, low: num
   return [hi, lo];
 }
 
+/** asyncio constants.FLOW_CONTROL_HIGH_WATER_SSL_WRITE, in KiB. */
+const FLOW_CONTROL_HIGH_WATER_SSL_WRITE = 512;
+
+/**
+ * asyncio's flow control of an SSLProtocol's app writes (`_control_app_writing`
+ * and `_set_write_buffer_limits`): pauseWriting() at `high` bytes buffered,
+ * resumeWriting() (and 'drain') at `low`.
+ */
+export class AppWriteFlow {
+  /** pauseWriting() at this many bytes buffered (512 KiB). */
+  high = 0;
+  /** resumeWriting() at or below this many. */
+  low = 0;
+  /** The app was told to pause. */
+  paused = false;
+  readonly #loop: SelectorEventLoop;
+  readonly #owner: SSLProtocol;
+
+  constructor(loop: SelectorEventLoop, owner: SSLProtocol) {
+    this.#loop = loop;
+    this.#owner = owner;
+    this.setLimits();
+  }
+
+  setLimits(high: number | null = null, low: number | null = null): void {
+    [this.high, this.low] = addFlowcontrolDefaults(high, low, FLOW_CONTROL_HIGH_WATER_SSL_WRITE);
+  }
+
+  /** Tells the app to pause or resume, as the buffered size says. */
+  control(): void {
+    const o = this.#owner;
+    const app = o._appProtocol;
+    if (app === null) return;
+    const size = o._getWriteBufferSize();
+    const pause = size >= this.high && !this.paused;
+    if (!pause && !(size <= this.low && this.paused)) return;
+    this.paused = pause;
+    try {
+      if (pause) app.pauseWriting?.();
+      else app.resumeWriting?.();
+    } catch (exc) {
+      const message = `protocol.${pause ? 'pause' : 'resume'}_writing() failed`;
+      this.#loop.callExceptionHandler({ message, exception: exc, transport: o._appTransport, protocol: o });
+    }
+    if (!pause) o._appTransport?.emit('drain');
+  }
+}
+
 /**
  * asyncio's `_SSLProtocolTransport`: what the application protocol of a
- * TLS connection writes to and reads from (plaintext).
+ * TLS connection writes to and reads from (plaintext). Also an
+ * eventemitter3 emitter with Node's names, as the raw transports: 'data'
+ * (plaintext), 'end' (the peer's close_notify), 'drain', 'close'.
  */
 export class SSLProtocolTransport extends EventEmitter implements Transport {
   /** @internal The protocol that does the work; null after a second close(). */
@@ -88,13 +139,13 @@ export class SSLProtocolTransport extends EventEmitter implements Transport {
 
   setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
     const p = this.#proto();
-    p._setWriteBufferLimits(high, low);
-    p._controlAppWriting();
+    p._flow.setLimits(high, low);
+    p._flow.control();
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
     const p = this.#proto();
-    return [p._outgoingLowWater, p._outgoingHighWater];
+    return [p._flow.low, p._flow.high];
   }
 
   /** Plaintext not yet encrypted, plus ciphertext the raw transport has not taken yet. */

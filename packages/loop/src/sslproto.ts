@@ -18,39 +18,19 @@ import type { TimerHandle } from './events.js';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
-import { SSLProtocolTransport, addFlowcontrolDefaults } from './ssl-transport.js';
+import { AppWriteFlow, SSLProtocolTransport } from './ssl-transport.js';
 import { toSslError, type SSLContext } from './tls-context.js';
-import {
-  CipherPipe,
-  FLOW_CONTROL_HIGH_WATER_SSL_WRITE,
-  clientCertError,
-  SSL_HANDSHAKE_TIMEOUT,
-  SSL_SHUTDOWN_TIMEOUT,
-  checkSslTimeout,
-  feedBuffered,
-  handshakeExtra,
-  openTlsSocket,
-  pyNumber,
-} from './ssl-pipe.js';
+import { CipherPipe, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, clientCertError, feedBuffered, handshakeExtra, openTlsSocket, pyNumber } from './ssl-pipe.js';
+import type { Waiter } from './ssl-pipe.js';
 
-export { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout } from './ssl-pipe.js';
+export { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, type Waiter } from './ssl-pipe.js';
 
 /** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 
 type State = 'UNWRAPPED' | 'DO_HANDSHAKE' | 'WRAPPED' | 'FLUSHING' | 'SHUTDOWN';
-const enum App {
-  INIT,
-  CON_MADE,
-  EOF,
-  CON_LOST,
-}
-
-/** What the waiter of createConnection/startTls is told. */
-export interface Waiter {
-  resolve(): void;
-  reject(e: unknown): void;
-}
+/** asyncio's AppProtocolState: STATE_INIT, STATE_CON_MADE, STATE_EOF, STATE_CON_LOST. */
+const enum App { INIT, CON_MADE, EOF, CON_LOST }
 
 /**
  * asyncio's `SSLProtocol`: the raw transport's protocol, running a TLS
@@ -82,13 +62,10 @@ export class SSLProtocol implements Protocol {
   #cipherEnded = false;
   /** @internal The app paused reading. */
   _appReadingPaused = false;
-  #appWritingPaused = false;
-  /** @internal The app's writes pause above this many bytes buffered. */
-  _outgoingHighWater = 0;
-  /** @internal ... and resume at or below this many. */
-  _outgoingLowWater = 0;
+  /** @internal The app's write flow control (asyncio's _control_app_writing and its marks). */
+  readonly _flow: AppWriteFlow;
   readonly #onWritten = (): void => {
-    if (this.#appWritingPaused) this._controlAppWriting();
+    if (this._flow.paused) this._flow.control();
   };
 
   constructor(
@@ -108,7 +85,7 @@ export class SSLProtocol implements Protocol {
     this.#waiter = waiter;
     this._setAppProtocol(appProtocol);
     this.#appState = options.callConnectionMade === false ? App.CON_MADE : App.INIT;
-    this._setWriteBufferLimits();
+    this._flow = new AppWriteFlow(loop, this);
     this.#appTransport = new SSLProtocolTransport(this);
   }
 
@@ -144,7 +121,15 @@ export class SSLProtocol implements Protocol {
     if (this.#state !== 'DO_HANDSHAKE' && (this.#appState === App.CON_MADE || this.#appState === App.EOF)) {
       this.#appState = App.CON_LOST;
       const app = this._appProtocol!;
-      this.#loop.callSoon(() => app.connectionLost?.(exc));
+      const at = this.#appTransport;
+      this.#loop.callSoon(() => {
+        try {
+          app.connectionLost?.(exc);
+        } finally {
+          // As the raw transports, Node's name too.
+          at?.emit('close', exc !== null);
+        }
+      });
     }
     this.#state = 'UNWRAPPED';
     this.#transport = null;
@@ -337,14 +322,14 @@ export class SSLProtocol implements Protocol {
         const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
         // A callback only for bytes above the low-water mark: a pause can
         // only come from them, and their callbacks see the drain.
-        if (this._getWriteBufferSize() + b.length > this._outgoingLowWater) sock.write(b, this.#onWritten);
+        if (this._getWriteBufferSize() + b.length > this._flow.low) sock.write(b, this.#onWritten);
         else sock.write(b);
       }
     } catch (ex) {
       this.#fatalError(ex, 'Fatal error on SSL protocol');
       return;
     }
-    this._controlAppWriting();
+    this._flow.control();
   }
 
   /** The raw transport went over its high-water mark: the ciphertext waits in CipherPipe. */
@@ -355,39 +340,12 @@ export class SSLProtocol implements Protocol {
   /** The raw transport drained. */
   resumeWriting(): void {
     this.#pipe?.resumeWriting();
-    this._controlAppWriting();
+    this._flow.control();
   }
 
   /** @internal asyncio's `_get_write_buffer_size`. */
   _getWriteBufferSize(): number {
     return (this.#tls?.writableLength ?? 0) + (this.#pipe?.heldBytes ?? 0);
-  }
-
-  /** @internal */
-  _setWriteBufferLimits(high: number | null = null, low: number | null = null): void {
-    [this._outgoingHighWater, this._outgoingLowWater] = addFlowcontrolDefaults(high, low, FLOW_CONTROL_HIGH_WATER_SSL_WRITE);
-  }
-
-  /** @internal asyncio's `_control_app_writing`. */
-  _controlAppWriting(): void {
-    const size = this._getWriteBufferSize();
-    const app = this._appProtocol;
-    if (app === null) return;
-    if (size >= this._outgoingHighWater && !this.#appWritingPaused) {
-      this.#appWritingPaused = true;
-      try {
-        app.pauseWriting?.();
-      } catch (exc) {
-        this.#loop.callExceptionHandler({ message: 'protocol.pause_writing() failed', exception: exc, transport: this.#appTransport, protocol: this });
-      }
-    } else if (size <= this._outgoingLowWater && this.#appWritingPaused) {
-      this.#appWritingPaused = false;
-      try {
-        app.resumeWriting?.();
-      } catch (exc) {
-        this.#loop.callExceptionHandler({ message: 'protocol.resume_writing() failed', exception: exc, transport: this.#appTransport, protocol: this });
-      }
-    }
   }
 
   // ------------------------------------------------------------- incoming
@@ -401,7 +359,10 @@ export class SSLProtocol implements Protocol {
       else (this._appProtocol as Protocol).dataReceived?.(chunk);
     } catch (ex) {
       this.#fatalError(ex, 'Fatal error on SSL protocol');
+      return;
     }
+    const at = this.#appTransport;
+    if (at !== null && at.listenerCount('data') !== 0) at.emit('data', chunk);
   }
 
   #callEofReceived(): void {
@@ -410,6 +371,7 @@ export class SSLProtocol implements Protocol {
         this.#appState = App.EOF;
         const keepOpen = this._appProtocol?.eofReceived?.();
         if (keepOpen) this.#loop.logger.warn('returning true from eof_received() has no effect when using ssl');
+        this.#appTransport?.emit('end');
       }
     } catch (ex) {
       this.#fatalError(ex, 'Error calling eof_received()');

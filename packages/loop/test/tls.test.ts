@@ -30,8 +30,13 @@ for (const backend of BACKENDS) {
         t.same(cp.events, ['made'], 'connectionMade ran before createConnection resolved');
         t.equal(tr.canWriteEof(), false);
         t.throws(() => tr.writeEof(), { name: 'NotImplementedError', message: "SSL doesn't support half-closes" });
+        const emitted: string[] = [];
+        let emittedBytes = 0;
+        tr.on('data', (d: Buffer) => (emittedBytes += d.length));
+        for (const ev of ['end', 'close']) tr.on(ev, () => emitted.push(ev));
         tr.write(data);
         t.ok((await cp.done).equals(data), 'every byte came back');
+        t.equal(emittedBytes, data.length, "and as 'data' events, Node's name");
         t.ok(tr.getExtraInfo('sslcontext') instanceof SSLContext, "'sslcontext' is the SSLContext");
         const cert = tr.getExtraInfo('peercert') as tls.PeerCertificate;
         t.equal(cert.subject.CN, 'localhost', "'peercert' is Node's getPeerCertificate()");
@@ -48,6 +53,7 @@ for (const backend of BACKENDS) {
         t.equal(tr.isClosing(), true);
         await waitFor(loop, () => cp.events.includes('lost') && server.events.includes('lost'), 10, 'both ends lost');
         t.same(cp.events, ['made', 'eof', 'lost'], 'the client: eof after the peer close_notify, then lost');
+        t.same(emitted, ['end', 'close'], "'end', then 'close'");
         t.equal(cp.lostWith, null);
         t.same(server.events, ['made', 'eof', 'lost']);
         t.equal(server.lostWith, null);
