@@ -88,7 +88,15 @@ export class DatagramSends {
     const open = loop._batchOpen;
     loop._batchOpen = false;
     try {
-      for (let i = 0; i < list.length; i++) list[i]!._flushSends();
+      for (let i = 0; i < list.length; i++) {
+        const t = list[i]!;
+        try {
+          t._flushSends();
+        } catch (exc) {
+          // Not the protocol's (its errors are reported in _flushSends): the next transports still send.
+          loop.callExceptionHandler({ message: `Exception in callback ${String(t)} (its batched sendto)`, exception: exc, transport: t });
+        }
+      }
     } finally {
       loop._batchOpen = open;
     }
@@ -166,7 +174,8 @@ export abstract class DatagramSender extends EventEmitter {
       return;
     }
     if (this.#bufferSize === 0) {
-      if (this._loop._batchOpen && this.#batchRoom(buf.length) && (this._connected || batchable(this.#family, addr))) {
+      // Closing with a batch: this one follows it (close() waits for the batch).
+      if (this._loop._batchOpen && (this.#batchRoom(buf.length) || this._closing) && (this._connected || batchable(this.#family, addr))) {
         this.#batchPush(buf, addr);
         return;
       }

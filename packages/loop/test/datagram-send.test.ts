@@ -260,6 +260,18 @@ for (const backend of BACKENDS) {
         });
         await pr2.done;
         t.same(drain(a), ['kept', 'after close'], 'sent before connectionLost (asyncio sends while closing)');
+        a.setsockopt(S.SOL_SOCKET, S.SO_RCVBUF, 4 << 20);
+        const [tr3, pr3] = await loop.createDatagramEndpoint(() => new Proto(), { localAddr: ['127.0.0.1', 0] });
+        tr3.setWriteBufferLimits(100);
+        await inCallback(loop, () => {
+          tr3.sendto(Buffer.from('c0'), to);
+          tr3.close();
+          for (let i = 1; i < 1100; i++) tr3.sendto(Buffer.from(`c${i}`), to);
+        });
+        await pr3.done;
+        const got = drain(a);
+        t.equal(got.length, 1100, 'closing: past the high-water mark and 1024 datagrams, all still go');
+        t.ok(got.every((d, i) => d === `c${i}`), 'in order');
       });
     });
 
