@@ -152,6 +152,8 @@ export const coreTargets: Target[] = [
       },
     };
   }),
+  fnT('socket.sendmmsg', 1, socket.sendmmsg, (e) => vs(sock(e), e.or(0.7, () => e.rng.pick([ok([[Buffer.from('x'), ['127.0.0.1', 9]], [Buffer.alloc(70000)]], '[[x, addr], [70000 B]]'), ok([[e.buf().v, address(e).v]], '[[buf, address]]'), ok([[Buffer.from('y')], 'x'], "[[y], 'x']")])), e.int([0, SC.MSG_DONTWAIT ?? 0x40]))),
+  fnT('socket.recvmmsg', 1, socket.recvmmsg, (e) => vs(sock(e), e.buf(), e.int([1, 64, 0, -1, 2 ** 31]), e.int([1, 32, 1024, 1025, 0]))),
   method('shutdown', 1, (e) => vs(e.int([0, 1, 2]))),
   method('setblocking', 1, (e) => vs(e.or(0.6, () => ok(e.rng.chance(0.5), 'bool'))), { changesBlocking: true }),
   method('getblocking', 0.3, () => []),

@@ -139,6 +139,8 @@ t.test('sendmmsg: hostile inputs, with CPython 3.11 error classes', (t) => {
     ['port 70000', () => sendmmsg(s, [[x, ['127.0.0.1', 70000]]]), OverflowError, 'sendmmsg(): port must be 0-65535.'],
     ['an IPv6 host on AF_INET', () => sendmmsg(s, [[x, ['::1', 1]]]), gaierror, '[Errno -9] Address family for hostname not supported'],
     ['str flags', () => sendmmsg(s, [[x, to]], bad('x')), TypeError, "'str' object cannot be interpreted as an integer"],
+    ['no socket', () => sendmmsg(bad(5), [[x, to]]), TypeError, "'int' object has no attribute 'sendmmsg'"],
+    ['recvmmsg, no socket', () => socket.recvmmsg(bad(null), Buffer.alloc(8), 8), TypeError, "'NoneType' object has no attribute 'recvmmsg'"],
     ['a 70000-byte datagram first', () => sendmmsg(s, [[Buffer.alloc(70000), to]]), OSError, /Message too long/],
   ];
   for (const [name, fn, cls, text] of cases) {

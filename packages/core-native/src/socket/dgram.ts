@@ -157,6 +157,7 @@ export interface RecvBatch {
  * @throws {OSError} from recvmmsg(2) for the first datagram (a later error comes with the next call)
  */
 export function recvmmsg(sock: Socket, buffer: ArrayBufferView, slotSize: number, maxmsgs: number = 32, flags: number = 0): RecvBatch {
+  checkSock(sock, 'recvmmsg');
   if (!ArrayBuffer.isView(buffer)) {
     throw new TypeError(`recvmmsg() argument 1 must be read-write bytes-like object, not ${typeName(buffer, 'list')}`);
   }
@@ -200,6 +201,7 @@ export const SENDMMSG_MAX = 1024;
  * @throws {OSError} from sendmmsg(2) for the first datagram: EMSGSIZE, ECONNREFUSED, ...
  */
 export function sendmmsg(sock: Socket, datagrams: readonly Datagram[], flags: number = 0): number {
+  checkSock(sock, 'sendmmsg');
   if (!Array.isArray(datagrams)) throw new TypeError(`sendmmsg() argument 1 must be list, not ${typeName(datagrams, 'list')}`);
   const fl = toCInt(flags);
   const family = sock.family;
