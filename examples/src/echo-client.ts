@@ -8,21 +8,29 @@
  *
  *   npm run example -- echo-client --host H --port P [--connections N] [--size BYTES]
  *                                  [--duration SECONDS | --messages M] [--backend epoll|poll|select]
- *                                  [--unix PATH | --udp [--timeout-ms MS]]
+ *                                  [--unix PATH | --udp [--timeout-ms MS]] [--tls [--ca FILE] [--server-hostname NAME]]
  *
  * Over TCP by default (streams: openConnection); `--unix PATH` talks to a
  * Unix-socket server instead (openUnixConnection; `@name` is a Linux
  * abstract name); `--udp` sends datagrams from N connected UDP sockets
  * (createDatagramEndpoint), and a datagram whose echo has not come back
  * within `--timeout-ms` (200) counts as lost: the socket sends the next.
+ * `--tls` speaks TLS over TCP or the Unix socket (openConnection's `ssl`),
+ * trusting `--ca FILE` (default: the test CA of examples/fixtures/tls, which
+ * signed loop-tls-echo-server's test-only certificate) and checking the
+ * server's certificate names `--server-hostname` (default: the host, or
+ * `localhost` with --unix).
  *
  * Exit code 0 when every message came back intact, 1 otherwise (a refused
  * or reset connection, a short or wrong echo, a lost datagram), 2 for a bad
  * command line. Ctrl-C stops early and still prints the summary.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
-  EventLoop, getRunningLoop, openConnection, openUnixConnection, type DatagramProtocol, type DatagramTransport, type StreamReader, type StreamWriter,
+  EventLoop, createSslContext, getRunningLoop, openConnection, openUnixConnection, type DatagramProtocol, type DatagramTransport, type SSLContext, type StreamReader,
+  type StreamWriter,
 } from '@iomux/loop';
 import { selectorBackend } from '@iomux/selectors';
 import { forEachOption, intOption, stopSignal, unixSocketName, UsageError } from './cli.js';
@@ -30,7 +38,10 @@ import { forEachOption, intOption, stopSignal, unixSocketName, UsageError } from
 const USAGE =
   'usage: npm run example -- echo-client --host HOST --port PORT [--connections N] [--size BYTES]\n' +
   '                                      [--duration SECONDS | --messages M] [--backend epoll|poll|select]\n' +
-  '                                      [--unix PATH | --udp [--timeout-ms MS]]';
+  '                                      [--unix PATH | --udp [--timeout-ms MS]] [--tls [--ca FILE] [--server-hostname NAME]]';
+
+/** The test CA that signed loop-tls-echo-server's test-only certificate. */
+const TEST_CA = path.resolve(__dirname, '..', 'fixtures', 'tls', 'ca.pem');
 
 /** The largest UDP payload over IPv4 (65535 - 20 - 8). */
 const MAX_DATAGRAM = 65507;
@@ -51,13 +62,18 @@ export interface ClientArgs {
   unixPath: string | null;
   /** UDP: milliseconds to wait for a datagram's echo before counting it lost. */
   timeoutMs: number;
+  /** TLS (`--tls`): the CA file to trust, and the name the server's certificate must have. */
+  tls: { ca: string; serverHostname: string } | null;
 }
 
 /** Parses the client's command line (cli.ts's conventions: `--opt value` or `--opt=value`). */
 export function parseClientArgs(argv: string[]): ClientArgs {
   const out: ClientArgs = {
-    host: '127.0.0.1', port: -1, connections: 10, size: 1024, duration: null, messages: null, transport: 'tcp', unixPath: null, timeoutMs: 200,
+    host: '127.0.0.1', port: -1, connections: 10, size: 1024, duration: null, messages: null, transport: 'tcp', unixPath: null, timeoutMs: 200, tls: null,
   };
+  let tls = false;
+  let ca: string | null = null;
+  let serverHostname: string | null = null;
   const int = intOption;
   let hostGiven = false;
   let timeoutGiven = false;
@@ -112,6 +128,15 @@ export function parseClientArgs(argv: string[]): ClientArgs {
         out.timeoutMs = int('--timeout-ms', next(), 1, 3_600_000);
         timeoutGiven = true;
         return true;
+      case '--tls':
+        tls = true;
+        return true;
+      case '--ca':
+        ca = next();
+        return true;
+      case '--server-hostname':
+        serverHostname = next();
+        return true;
       default:
         return false;
     }
@@ -122,6 +147,9 @@ export function parseClientArgs(argv: string[]): ClientArgs {
     throw new UsageError('--port is required');
   }
   if (timeoutGiven && out.transport !== 'udp') throw new UsageError('--timeout-ms is for --udp');
+  if (!tls && (ca !== null || serverHostname !== null)) throw new UsageError('--ca and --server-hostname are for --tls');
+  if (tls && out.transport === 'udp') throw new UsageError('--tls is for TCP or --unix, not --udp');
+  if (tls) out.tls = { ca: ca ?? TEST_CA, serverHostname: serverHostname ?? (out.transport === 'unix' ? 'localhost' : out.host) };
   // The first 8 bytes number each datagram, so a late echo is told from the awaited one.
   if (out.transport === 'udp' && (out.size < 8 || out.size > MAX_DATAGRAM)) {
     throw new UsageError(`--size must be from 8 to ${MAX_DATAGRAM} with --udp, not ${out.size}`);
@@ -156,18 +184,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-/** Connects a stream the way the command line says: TCP or a Unix socket. */
-function openStream(args: ClientArgs): Promise<[StreamReader, StreamWriter]> {
-  if (args.transport === 'unix') return openUnixConnection(unixSocketName(args.unixPath!));
-  return openConnection(args.host, args.port);
+/** Connects a stream the way the command line says: TCP or a Unix socket, over TLS with --tls. */
+function openStream(args: ClientArgs, ssl: SSLContext | null): Promise<[StreamReader, StreamWriter]> {
+  const opts = ssl === null ? {} : { ssl, serverHostname: args.tls!.serverHostname };
+  if (args.transport === 'unix') return openUnixConnection(unixSocketName(args.unixPath!), opts);
+  return openConnection(args.host, args.port, opts);
 }
 
 /** One stream connection's ping-pong: write a message, read exactly its echo, compare. */
-async function streamConnection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean): Promise<void> {
+async function streamConnection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean, ssl: SSLContext | null): Promise<void> {
   let reader: StreamReader;
   let writer: StreamWriter;
   try {
-    [reader, writer] = await openStream(args);
+    [reader, writer] = await openStream(args, ssl);
   } catch (e) {
     stats.error(id, e);
     return;
@@ -250,7 +279,7 @@ class UdpClient implements DatagramProtocol {
 }
 
 /** One UDP socket's ping-pong: send a datagram, wait up to the timeout for its echo, compare. */
-async function udpConnection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean): Promise<void> {
+async function udpConnection(id: number, args: ClientArgs, stats: Stats, stopping: () => boolean, _ssl: SSLContext | null): Promise<void> {
   const loop = getRunningLoop<EventLoop>();
   let transport: DatagramTransport;
   let client: UdpClient;
@@ -305,6 +334,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  let ssl: SSLContext | null = null;
+  if (args.tls !== null) {
+    try {
+      ssl = createSslContext({ ca: fs.readFileSync(args.tls.ca) });
+    } catch (e) {
+      throw new UsageError(`--ca: ${(e as Error).message}`);
+    }
+  }
   const tty = process.stdout.isTTY === true;
   const stats = new Stats();
   const signal = stopSignal();
@@ -317,7 +354,7 @@ export async function main(argv: string[]): Promise<number> {
       ? `${args.connections} connections to unix:${args.unixPath}`
       : `${args.connections} ${udp ? 'UDP sockets' : 'connections'} to ${args.host}:${args.port}`;
   process.stdout.write(
-    `echo-client: ${to}, ${args.size}-byte messages, ${what}${udp ? `, ${args.timeoutMs} ms timeout` : ''} (backend ${selectorBackend(loop._selector)})\n`,
+    `echo-client: ${to}${ssl !== null ? ` over TLS (${args.tls!.serverHostname})` : ''}, ${args.size}-byte messages, ${what}${udp ? `, ${args.timeoutMs} ms timeout` : ''} (backend ${selectorBackend(loop._selector)})\n`,
   );
   const connection = udp ? udpConnection : streamConnection;
 
@@ -335,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
       timer = loop.callLater(1, progress);
     };
     let timer = loop.callLater(1, progress);
-    await Promise.all(Array.from({ length: args.connections }, (_, i) => connection(i, args, stats, stopping)));
+    await Promise.all(Array.from({ length: args.connections }, (_, i) => connection(i, args, stats, stopping, ssl)));
     timer.cancel();
   });
   loop.close();
