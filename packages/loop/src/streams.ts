@@ -5,7 +5,6 @@
  * waitClosed); StreamReader is in stream-reader.ts.
  */
 import { pyTypeName } from '@iomux/core-native';
-import { ConnectionResetError } from '@iomux/core-native/error-classes';
 import { getRunningLoop } from './events.js';
 import type { Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
@@ -17,6 +16,7 @@ import type { Transport } from './transports.js';
 import type { SslArg } from './start-tls.js';
 
 import { checkLimit, DEFAULT_LIMIT, StreamReader, deferred, type Waiter } from './stream-reader.js';
+import { FlowControlMixin } from './flow-control.js';
 
 export { DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, StreamReader } from './stream-reader.js';
 
@@ -26,7 +26,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * StreamReaderProtocol: feeds a StreamReader from a transport, with
  * asyncio's FlowControlMixin for the writer's drain().
  */
-export class StreamReaderProtocol implements Protocol {
+export class StreamReaderProtocol extends FlowControlMixin implements Protocol {
   /** @internal The reader it feeds; null once the connection is lost. */
   _reader: StreamReader | null;
   /** @internal The writer made for the server callback. */
@@ -35,17 +35,13 @@ export class StreamReaderProtocol implements Protocol {
   _transport: Transport | null = null;
   readonly #loop: SelectorEventLoop;
   readonly #clientConnectedCb: ((r: StreamReader, w: StreamWriter) => unknown) | null;
-  /** @internal The transport asked to pause writing. */
-  _paused = false;
-  #drainWaiters: Waiter[] = [];
-  /** @internal connectionLost() has run. */
-  _connectionLost = false;
   /** @internal The transport is TLS (asyncio's _over_ssl): no half-close. */
   _overSsl = false;
   #closed: Promise<void>;
   #closedWaiter: Waiter;
 
   constructor(reader: StreamReader, clientConnectedCb: ((r: StreamReader, w: StreamWriter) => unknown) | null, loop: SelectorEventLoop) {
+    super();
     this._reader = reader;
     this.#clientConnectedCb = clientConnectedCb;
     this.#loop = loop;
@@ -93,16 +89,7 @@ export class StreamReaderProtocol implements Protocol {
     }
     if (exc === null) this.#closedWaiter.resolve();
     else this.#closedWaiter.reject(exc);
-    // FlowControlMixin.connection_lost: wake up the writer(s) if currently paused.
-    this._connectionLost = true;
-    if (this._paused) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const w of waiters) {
-        if (exc === null) w.resolve();
-        else w.reject(exc);
-      }
-    }
+    this._flowConnectionLost(exc);
     this._reader = null;
     this._streamWriter = null;
     this._transport = null;
@@ -118,26 +105,6 @@ export class StreamReaderProtocol implements Protocol {
     // Half-close: keep the transport open for writing, as asyncio does for
     // TCP (TLS has no half-close: asyncio's _over_ssl).
     return !this._overSsl;
-  }
-
-  pauseWriting(): void {
-    this._paused = true;
-  }
-
-  resumeWriting(): void {
-    this._paused = false;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w.resolve();
-  }
-
-  /** @internal FlowControlMixin._drain_helper */
-  async _drainHelper(): Promise<void> {
-    if (this._connectionLost) throw new ConnectionResetError('Connection lost');
-    if (!this._paused) return;
-    const [p, w] = deferred();
-    this.#drainWaiters.push(w);
-    await p;
   }
 
   /** @internal Made by startServer (asyncio: `_client_connected_cb is not None`). */

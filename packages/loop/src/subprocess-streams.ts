@@ -14,6 +14,7 @@ import { BrokenPipeError, ConnectionResetError, RuntimeError } from '@iomux/core
 import { getRunningLoop } from './events.js';
 import type { BaseSubprocessTransport, SubprocessProtocol } from './base-subprocess.js';
 import type { SelectorEventLoop } from './selector-events.js';
+import { FlowControlMixin } from './flow-control.js';
 import { DEFAULT_LIMIT, StreamReader, StreamWriter, type StreamReaderProtocol } from './streams.js';
 import { checkLimit, deferred, type Waiter } from './stream-reader.js';
 import { PIPE, DEVNULL, STDOUT, type StdioSpec, type SubprocessOptions } from './subprocess.js';
@@ -26,7 +27,7 @@ export { PIPE, DEVNULL, STDOUT };
  * child's stdout and stderr into StreamReaders and gives stdin's writer its
  * drain().
  */
-export class SubprocessStreamProtocol implements SubprocessProtocol {
+export class SubprocessStreamProtocol extends FlowControlMixin implements SubprocessProtocol {
   /** The child's stdin as a writer, once connected (PIPE only). */
   stdin: StreamWriter | null = null;
   /** The child's stdout as a reader (PIPE only). */
@@ -40,13 +41,9 @@ export class SubprocessStreamProtocol implements SubprocessProtocol {
   readonly #pipeFds: number[] = [];
   readonly #stdinClosed: Promise<void>;
   readonly #stdinClosedWaiter: Waiter;
-  /** @internal FlowControlMixin: the stdin pipe asked to pause writing. */
-  _paused = false;
-  /** @internal FlowControlMixin: connectionLost() ran. */
-  _connectionLost = false;
-  #drainWaiters: Waiter[] = [];
 
   constructor(limit: number, loop: SelectorEventLoop) {
+    super();
     this.#limit = limit;
     this.#loop = loop;
     [this.#stdinClosed, this.#stdinClosedWaiter] = deferred();
@@ -112,34 +109,7 @@ export class SubprocessStreamProtocol implements SubprocessProtocol {
 
   /** FlowControlMixin.connection_lost: wakes a paused drain(). */
   connectionLost(exc: Error | null): void {
-    this._connectionLost = true;
-    if (!this._paused) return;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) {
-      if (exc === null) w.resolve();
-      else w.reject(exc);
-    }
-  }
-
-  pauseWriting(): void {
-    this._paused = true;
-  }
-
-  resumeWriting(): void {
-    this._paused = false;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w.resolve();
-  }
-
-  /** @internal FlowControlMixin._drain_helper, for stdin.drain(). */
-  async _drainHelper(): Promise<void> {
-    if (this._connectionLost) throw new ConnectionResetError('Connection lost');
-    if (!this._paused) return;
-    const [p, w] = deferred();
-    this.#drainWaiters.push(w);
-    await p;
+    this._flowConnectionLost(exc);
   }
 
   /** @internal stdin.waitClosed() (asyncio's `_get_close_waiter`). */
