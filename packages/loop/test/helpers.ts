@@ -3,6 +3,7 @@
  * run_briefly, run_until, a sleep on the loop's own clock, the backends to
  * run I/O suites against, and an exception handler that collects contexts.
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { availableSelectors } from '@iomux/selectors';
 import { EventLoop, type BaseEventLoop, type ExceptionContext } from '@iomux/loop';
@@ -131,4 +132,22 @@ export async function testHttpServer(): Promise<{ host: string; port: number; cl
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The descriptors a subprocess makes: pipes and pidfds. (The loop's
+ * selector opens its off-thread wait lazily, at a moment that depends on
+ * timing, so the total count is not compared.)
+ */
+export function pipeAndPidfdCount(): number {
+  let n = 0;
+  for (const f of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const link = fs.readlinkSync(`/proc/self/fd/${f}`);
+      if (link.startsWith('pipe:') || link === 'anon_inode:[pidfd]') n++;
+    } catch {
+      // the directory's own descriptor, gone once listed
+    }
+  }
+  return n;
 }

@@ -7,27 +7,9 @@ import * as fs from 'node:fs';
 import { os } from '@iomux/core-native';
 import { createSubprocessExec, createSubprocessShell, PIPE, STDOUT, type EventLoop } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { newLoop, runBriefly } from './helpers.js';
+import { newLoop, pipeAndPidfdCount, runBriefly } from './helpers.js';
 
 checkNoFdLeak(t);
-
-/**
- * The descriptors a subprocess makes: pipes and pidfds. (The loop's
- * selector opens its off-thread wait lazily, at a moment that depends on
- * timing, so the total count is not compared.)
- */
-function pipeAndPidfdCount(): number {
-  let n = 0;
-  for (const f of fs.readdirSync('/proc/self/fd')) {
-    try {
-      const link = fs.readlinkSync(`/proc/self/fd/${f}`);
-      if (link.startsWith('pipe:') || link === 'anon_inode:[pidfd]') n++;
-    } catch {
-      // the directory's own descriptor, gone once listed
-    }
-  }
-  return n;
-}
 
 const bad = (x: unknown): any => x;
 

@@ -8,28 +8,10 @@ import { spawn } from 'node:child_process';
 import { os } from '@iomux/core-native';
 import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { BACKENDS, newLoop, runBriefly } from './helpers.js';
+import { BACKENDS, newLoop, pipeAndPidfdCount, runBriefly } from './helpers.js';
 import { loopInternal } from './internal.js';
 
 checkNoFdLeak(t);
-
-/**
- * The descriptors a subprocess makes: pipes and pidfds. (The loop's
- * selector opens its off-thread wait lazily, at a moment that depends on
- * timing, so the total count is not compared.)
- */
-function pipeAndPidfdCount(): number {
-  let n = 0;
-  for (const f of fs.readdirSync('/proc/self/fd')) {
-    try {
-      const link = fs.readlinkSync(`/proc/self/fd/${f}`);
-      if (link.startsWith('pipe:') || link === 'anon_inode:[pidfd]') n++;
-    } catch {
-      // the directory's own descriptor, gone once listed
-    }
-  }
-  return n;
-}
 
 /**
  * A loop that has waited once, so the descriptors it makes lazily (the
