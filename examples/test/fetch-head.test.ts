@@ -4,10 +4,13 @@
 // and by HOST PORT PATH; the server sees `HEAD path HTTP/1.0` and the Host
 // header; a refused connection, a server that never answers (the
 // timeout), one that hangs up, and one that is not HTTP each exit 1 with
-// Python's error class; a bad command line exits 2.
+// Python's error class; a bad command line exits 2; https:// against a Node
+// https server with the test CA, and without it (verification fails).
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
 import * as net from 'node:net';
 import { checkNoFdLeak } from '../../test/support/fds.js';
 import { runExample } from './example-run.js';
@@ -153,7 +156,7 @@ t.test('a server that hangs up, or is not HTTP: exit 1', async (t) => {
 t.test('a bad command line: a message and exit 2', async (t) => {
   for (const [args, msg] of [
     [[], /a URL or a host name is required/],
-    [['https://localhost/'], /only http:\/\/ URLs \(TLS is not in @iomux\/loop yet\), not 'https:\/\/'/],
+    [['ftp://localhost/'], /only http:\/\/ and https:\/\/ URLs, not 'ftp:\/\/'/],
     [['http://localhost/', '80'], /give a URL, or HOST \[PORT\] \[PATH\], not both/],
     [['http://'], /not a URL/],
     [['localhost', '0'], /PORT must be an integer from 1 to 65535, not '0'/],
@@ -167,4 +170,29 @@ t.test('a bad command line: a message and exit 2', async (t) => {
     t.equal(run.code, 2, args.join(' '));
     t.match(run.stderr, msg);
   }
+});
+
+const FIXTURES = path.resolve(__dirname, '..', '..', '..', '..', 'examples', 'fixtures', 'tls');
+
+t.test('https://localhost: TLS with the test CA (--ca); an untrusted certificate exits 1', async (t) => {
+  const seen: string[] = [];
+  const server = https.createServer({ key: fs.readFileSync(path.join(FIXTURES, 'key.pem')), cert: fs.readFileSync(path.join(FIXTURES, 'cert.pem')) }, (req, res) => {
+    seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+    res.writeHead(204);
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as net.AddressInfo).port;
+  const ok = await fetchHead([`https://localhost:${port}/secure`, '--ca', path.join(FIXTURES, 'ca.pem')]);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /^HTTP\/1\.1 204 No Content$/m);
+  t.same(seen, [`HEAD /secure localhost:${port}`]);
+  const untrusted = await fetchHead([`https://localhost:${port}/`]);
+  t.equal(untrusted.code, 1);
+  t.match(untrusted.stderr, /^fetch-head: SSLCertVerificationError: .*certificate verify failed/m);
+  t.equal(seen.length, 1, 'no request sent over an unverified connection');
+  const usage = await fetchHead([`http://localhost:${port}/`, '--ca', path.join(FIXTURES, 'ca.pem')]);
+  t.equal(usage.code, 2);
+  t.match(usage.stderr, /--ca is for https:\/\/ URLs/);
 });
