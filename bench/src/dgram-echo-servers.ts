@@ -21,6 +21,7 @@
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { EventLoop, type DatagramProtocol, type DatagramTransport, type Protocol, type Transport } from '@iomux/loop';
+import { runMain } from './run-main.js';
 
 const USAGE = 'usage: dgram-echo-servers iomux-udp|node-udp [--port P] | iomux-unix|node-unix --path PATH';
 
@@ -130,12 +131,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code !== 0) process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(() => main(process.argv.slice(2)));

@@ -41,6 +41,7 @@ import * as path from 'node:path';
 import { envList, envNumber } from './env.js';
 import { med, ofMedians, pairedRatio, ratio, sizeLabel, waitQuiet, type Sample } from './echo-stats.js';
 import { compile, crossPinning, fmt, log, ROOT, runLoad, startServer, stopServer, type LoadResult, type ServerDef } from './servers.js';
+import { runMain, saveResults } from './run-main.js';
 
 const SECONDS = envNumber('BENCH_DGRAM_SECONDS', 1.5);
 const WARMUP = envNumber('BENCH_DGRAM_WARMUP', 2);
@@ -228,24 +229,8 @@ async function main(): Promise<number> {
   );
   if (failures > 0) log(`${failures} runs had errors (see ERROR lines above)`);
   log(`UDP and Unix-socket echo benchmark took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  try {
-    const out = path.join(ROOT, 'bench', 'results');
-    fs.mkdirSync(out, { recursive: true });
-    const file = path.join(out, `dgram-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, JSON.stringify({ settings: { SECONDS, WARMUP, ROUNDS, CONNS, SIZE, KINDS, UDP_TIMEOUT_MS, pinned: pin !== null }, rows, verdicts }, null, 1));
-    log(`raw results: ${path.relative(ROOT, file)}`);
-  } catch {
-    // results are a convenience only
-  }
+  saveResults(ROOT, 'dgram', { settings: { SECONDS, WARMUP, ROUNDS, CONNS, SIZE, KINDS, UDP_TIMEOUT_MS, pinned: pin !== null }, rows, verdicts }, log);
   return failures > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -50,7 +50,6 @@
  * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { envList, envNumber } from './env.js';
 import { med, pairedRatio, ratio, sizeLabel, waitQuiet, type Sample } from './echo-stats.js';
 import { isVerdictConfig, verdictsFor } from './echo-verdicts.js';
@@ -58,6 +57,7 @@ import {
   ALL_SERVERS, allowedCpus, CC, compile, fmt, hasTaskset, LOAD_CPU_CROSS, log, pythonFor, pythonVersions, ROOT, runLoad,
   SERVER_CPU, startServer, stopServer, type LoadResult, type ServerDef,
 } from './servers.js';
+import { runMain, saveResults } from './run-main.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -318,27 +318,8 @@ async function main(): Promise<number> {
   if (failures > 0) log(`${failures} runs had errors (see ERROR lines above)`);
   log(`echo benchmark took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
-  try {
-    const dir = path.join(ROOT, 'bench', 'results');
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `echo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ settings: { SECONDS, WARMUP, ROUNDS, VERDICT_ROUNDS, CONNS, SIZES, pinnings: pinnings.map((p) => p.key) }, rows: summary, verdicts, loadChecks }, null, 1),
-    );
-    log(`raw results: ${path.relative(ROOT, file)}`);
-  } catch {
-    // results are a convenience only
-  }
+  saveResults(ROOT, 'echo', { settings: { SECONDS, WARMUP, ROUNDS, VERDICT_ROUNDS, CONNS, SIZES, pinnings: pinnings.map((p) => p.key) }, rows: summary, verdicts, loadChecks }, log);
   return failures > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

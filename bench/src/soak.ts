@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import {
   ALL_SERVERS, compile, crossPinning, fdCount, fmt, log, probeEcho, rssOf, runLoad, sleep, startServer, stopServer, type LoadResult, type ServerDef,
 } from './servers.js';
+import { runMain } from './run-main.js';
 
 const USAGE = 'usage: npm run soak -- [--servers protocol,buffered,streams,node-net] [--duration SECONDS] [--connections N] [--size BYTES]';
 /** An echo still outstanding this long when the run ends counts as lost. */
@@ -238,12 +239,4 @@ async function main(): Promise<number> {
   return failed.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -24,6 +24,7 @@ import { createSubprocessExec, EventLoop, PIPE } from '@iomux/loop';
 import { envList, envNumber } from './env.js';
 import { median, ratio } from './echo-stats.js';
 import { fmt, log } from './servers.js';
+import { runMain } from './run-main.js';
 
 const COUNT = Math.round(envNumber('BENCH_SPAWN_COUNT', 1000));
 const ROUNDS = Math.round(envNumber('BENCH_SPAWN_ROUNDS', 7));
@@ -112,12 +113,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -29,6 +29,7 @@ import * as path from 'node:path';
 import { envList, envNumber } from './env.js';
 import { median, ratio, sizeLabel } from './echo-stats.js';
 import { crossPinning, fmt, log, ROOT, startServer, stopServer, type ServerDef } from './servers.js';
+import { runMain, saveResults } from './run-main.js';
 
 const SECONDS = envNumber('BENCH_TLS_SECONDS', 2);
 const WARMUP = envNumber('BENCH_TLS_WARMUP', 1);
@@ -156,24 +157,8 @@ async function main(): Promise<number> {
   for (const v of verdicts) log(v);
   if (failures > 0) log(`${failures} runs had errors (see ERROR lines above)`);
   log(`TLS echo benchmark took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  try {
-    const out = path.join(ROOT, 'bench', 'results');
-    fs.mkdirSync(out, { recursive: true });
-    const file = path.join(out, `tls-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, JSON.stringify({ settings: { SECONDS, WARMUP, ROUNDS, CONNS, SIZES, pinned: pin !== null }, results: Object.fromEntries(results), verdicts }, null, 1));
-    log(`raw results: ${path.relative(ROOT, file)}`);
-  } catch {
-    // results are a convenience only
-  }
+  saveResults(ROOT, 'tls', { settings: { SECONDS, WARMUP, ROUNDS, CONNS, SIZES, pinned: pin !== null }, results: Object.fromEntries(results), verdicts }, log);
   return failures > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main);
