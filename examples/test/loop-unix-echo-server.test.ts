@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkNoFdLeak } from '../../test/support/fds.js';
+import { echoRoundTripTo } from '../../test/support/example.js';
 import { runExample, startUnixServer } from './example-run.js';
 
 checkNoFdLeak(t);
@@ -20,31 +21,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-unix-example-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Connects to the Unix socket `where`, sends `payload`, resolves with exactly payload.length echoed bytes. */
-function unixEcho(where: string, payload: Buffer, timeoutMs = 10000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ path: where });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`echo timed out after ${got}/${payload.length} bytes`));
-    }, timeoutMs);
-    sock.on('connect', () => sock.write(payload));
-    sock.on('data', (d: Buffer) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= payload.length) {
-        clearTimeout(timer);
-        sock.end();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
+const unixEcho = (where: string, payload: Buffer, timeoutMs = 10000): Promise<Buffer> => echoRoundTripTo({ path: where }, payload, timeoutMs);
 
 t.test('echoes on a socket path, and removes the file on SIGTERM', async (t) => {
   const where = path.join(dir, 'echo.sock');

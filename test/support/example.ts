@@ -77,8 +77,13 @@ export function spawnListening(label: string, cmd: string, argv: string[], env: 
 
 /** Connects, sends `payload`, and resolves with exactly payload.length echoed bytes. */
 export function echoRoundTrip(host: string, port: number, payload: Buffer, timeoutMs = 10000): Promise<Buffer> {
+  return echoRoundTripTo({ host, port }, payload, timeoutMs);
+}
+
+/** echoRoundTrip to any `net.connect()` target (a TCP address, or `{ path }` for a Unix socket). */
+export function echoRoundTripTo(target: net.NetConnectOpts, payload: Buffer, timeoutMs = 10000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
+    const sock = net.connect(target);
     const chunks: Buffer[] = [];
     let got = 0;
     const timer = setTimeout(() => {
