@@ -4,11 +4,12 @@
 // prints progress lines and a summary, and exits 0; against a server that
 // closes connections, or corrupts the echo, or is not there, it exits 1; a
 // bad command line exits 2.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import { LAUNCHER, REPO, startExample } from '../../test/support/example.js';
 import { checkNoFdLeak } from '../../test/support/fds.js';
+import { peerServer } from './example-run.js';
 import { availableSelectors } from '@iomux/selectors';
 
 checkNoFdLeak(t);
@@ -38,26 +39,6 @@ function runClient(args: string[], timeoutMs = 60000): Promise<Run> {
 }
 
 const SUMMARY = /^summary: (\d+) messages, (\d+) bytes in [\d.]+ s: \d+ req\/s, [\d.]+ MB\/s; latency p50 \d+ µs, p99 \d+ µs; errors (\d+)$/m;
-
-/** A Node server that does something other than echo, for the failure cases. */
-async function badServer(t: Test, onConn: (c: net.Socket) => void): Promise<number> {
-  const conns = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    conns.add(c);
-    c.on('close', () => conns.delete(c));
-    c.on('error', () => {});
-    onConn(c);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        for (const c of conns) c.destroy();
-        server.close(() => r());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
-}
 
 t.test('round-trips data through loop-streams-echo-server and exits 0', async (t) => {
   const ex = await startExample('loop-streams-echo-server', ['--port', '0']);
@@ -98,7 +79,7 @@ t.test('every backend', async (t) => {
 });
 
 t.test('a server that closes connections: errors, exit 1', async (t) => {
-  const port = await badServer(t, (c) => c.end());
+  const port = await peerServer(t, (c) => c.end());
   const run = await runClient(['--port', String(port), '-c', '3', '-m', '10']);
   t.equal(run.code, 1, 'exit code 1');
   const m = SUMMARY.exec(run.stdout);
@@ -109,7 +90,7 @@ t.test('a server that closes connections: errors, exit 1', async (t) => {
 });
 
 t.test('a server that closes after a few echoes: exit 1', async (t) => {
-  const port = await badServer(t, (c) => {
+  const port = await peerServer(t, (c) => {
     let n = 0;
     c.on('data', (d: Buffer) => {
       c.write(d);
@@ -123,7 +104,7 @@ t.test('a server that closes after a few echoes: exit 1', async (t) => {
 });
 
 t.test('a server that corrupts the echo: exit 1', async (t) => {
-  const port = await badServer(t, (c) =>
+  const port = await peerServer(t, (c) =>
     c.on('data', (d: Buffer) => {
       const copy = Buffer.from(d);
       copy[copy.length - 1]! ^= 0xff;

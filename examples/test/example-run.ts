@@ -5,6 +5,8 @@
  * runs (`npm run example -- NAME`), as test/support/example.ts does.
  */
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import type { Test } from 'tap';
 import { LAUNCHER, REPO } from '../../test/support/example.js';
 
 export interface Run {
@@ -82,4 +84,24 @@ export function startUnixServer(args: string[], timeoutMs = 15000): Promise<Unix
       });
     });
   });
+}
+
+/** A Node TCP server on 127.0.0.1 that does `onConn` with each connection (a peer that misbehaves); closed at teardown. */
+export async function peerServer(t: Test, onConn: (c: net.Socket) => void): Promise<number> {
+  const conns = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    conns.add(c);
+    c.on('close', () => conns.delete(c));
+    c.on('error', () => {});
+    onConn(c);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        for (const c of conns) c.destroy();
+        server.close(() => r());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
 }

@@ -13,7 +13,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import { checkNoFdLeak } from '../../test/support/fds.js';
-import { runExample } from './example-run.js';
+import { peerServer, runExample } from './example-run.js';
 
 checkNoFdLeak(t);
 
@@ -37,26 +37,6 @@ async function httpServer(t: Test, address: string, status = 200): Promise<{ por
   await new Promise<void>((r) => server.listen(0, address, r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   return { port: (server.address() as net.AddressInfo).port, seen };
-}
-
-/** A raw TCP server on 127.0.0.1 that does `onConn` with each connection. */
-async function rawServer(t: Test, onConn: (c: net.Socket) => void): Promise<number> {
-  const conns = new Set<net.Socket>();
-  const server = net.createServer((c) => {
-    conns.add(c);
-    c.on('close', () => conns.delete(c));
-    c.on('error', () => {});
-    onConn(c);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(
-    () =>
-      new Promise<void>((r) => {
-        for (const c of conns) c.destroy();
-        server.close(() => r());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
 }
 
 /** A name other than localhost that /etc/hosts maps to 127.0.0.1 or ::1, with its address; null if none. */
@@ -134,7 +114,7 @@ t.test('nothing listening: ConnectionRefusedError, exit 1', async (t) => {
 
 t.test('a server that never answers: TimeoutError after --timeout, exit 1', async (t) => {
   let got = '';
-  const port = await rawServer(t, (c) => c.on('data', (d: Buffer) => (got += d.toString('latin1'))));
+  const port = await peerServer(t, (c) => c.on('data', (d: Buffer) => (got += d.toString('latin1'))));
   const run = await fetchHead(['127.0.0.1', String(port), '/slow', '--timeout', '0.5']);
   t.equal(run.code, 1);
   t.equal(run.stderr, `fetch-head: TimeoutError: no status line from 127.0.0.1 port ${port} in 0.5 s\n`);
@@ -143,11 +123,11 @@ t.test('a server that never answers: TimeoutError after --timeout, exit 1', asyn
 });
 
 t.test('a server that hangs up, or is not HTTP: exit 1', async (t) => {
-  const hangUp = await rawServer(t, (c) => c.once('data', () => c.end()));
+  const hangUp = await peerServer(t, (c) => c.once('data', () => c.end()));
   const run = await fetchHead(['localhost', String(hangUp)]);
   t.equal(run.code, 1);
   t.equal(run.stderr, 'fetch-head: ConnectionResetError: Remote end closed connection without response\n');
-  const notHttp = await rawServer(t, (c) => c.once('data', () => c.end('SSH-2.0-OpenSSH_9.2\r\n')));
+  const notHttp = await peerServer(t, (c) => c.once('data', () => c.end('SSH-2.0-OpenSSH_9.2\r\n')));
   const run2 = await fetchHead(['localhost', String(notHttp)]);
   t.equal(run2.code, 1);
   t.equal(run2.stderr, 'fetch-head: ValueError: BadStatusLine: "SSH-2.0-OpenSSH_9.2"\n');

@@ -7,6 +7,7 @@ import {
   binding, socket, Socket, socketpair, errnoConstants as E, OSError, OverflowError, BlockingIOError, gaierror,
 } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { caught } from '../../../test/support/caught.js';
 
 checkNoFdLeak(t);
 
@@ -18,16 +19,6 @@ function udp(): Socket {
   const s = new Socket(AF_INET, SOCK_DGRAM);
   s.bind(['127.0.0.1', 0]);
   return s;
-}
-
-function caught(t: { fail(msg: string): unknown }, fn: () => unknown): any {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  t.fail('expected to throw');
-  return undefined;
 }
 
 /** Every datagram waiting on `s` (non-blocking), as strings. */

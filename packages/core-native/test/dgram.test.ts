@@ -11,6 +11,7 @@ import {
   BlockingIOError, TimeoutError, gaierror,
 } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
+import { caught } from '../../../test/support/caught.js';
 
 checkNoFdLeak(t);
 
@@ -35,16 +36,6 @@ function hasIpv6Loopback(): boolean {
   } catch {
     return false;
   }
-}
-
-function caught(t: { fail(msg: string): unknown }, fn: () => unknown): any {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  t.fail('expected to throw');
-  return undefined;
 }
 
 t.test('testSendtoAndRecv (BasicUDPTest, IPv4)', (t) => {

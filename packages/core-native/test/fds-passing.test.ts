@@ -9,6 +9,7 @@ import {
   binding, os, socket, socketpair, errnoConstants as E, OSError, ValueError, OverflowError, BlockingIOError,
 } from '@iomux/core-native';
 import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
+import { caught } from '../../../test/support/caught.js';
 
 checkNoFdLeak(t);
 
@@ -29,16 +30,6 @@ function pipes(t: { teardown(fn: () => void): void }, n: number): number[] {
   for (let i = 0; i < n; i++) fds.push(...os.pipe());
   t.teardown(() => fds.forEach((fd) => os.close(fd)));
   return fds;
-}
-
-function caught(t: { fail(msg: string): unknown }, fn: () => unknown): any {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  t.fail('expected to throw');
-  return undefined;
 }
 
 for (const [count, type] of [[0, SOCK_STREAM], [1, SOCK_STREAM], [64, SOCK_STREAM], [1, SOCK_DGRAM], [64, SOCK_DGRAM]] as const) {

@@ -18,6 +18,7 @@ import {
 import { checkNoFdLeak, fdCount } from '../../../test/support/fds.js';
 import { collectUntil } from '../../../test/support/gc.js';
 import { expectNoSigpipeThenControl, watchSigpipe } from '../../../test/support/sigpipe.js';
+import { caught } from '../../../test/support/caught.js';
 
 checkNoFdLeak(t);
 
@@ -31,17 +32,6 @@ const {
 const msg = (errno: number): string => `[Errno ${errno}] ${os.strerror(errno)}`;
 const isOpen = (fd: number): boolean => fs.existsSync(`/proc/self/fd/${fd}`);
 const bad = (x: unknown): any => x;
-
-/** The error `fn` throws (a failed assertion if it returns). */
-function caught(t: { fail(msg: string): unknown }, fn: () => unknown): any {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  t.fail('expected to throw');
-  return undefined;
-}
 
 /** poll(2) one descriptor for POLLOUT through the binding; true if ready. */
 function waitWritable(fd: number, ms: number): boolean {

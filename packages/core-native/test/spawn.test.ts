@@ -3,7 +3,6 @@
 // errno, pidfd readiness, waitpid, kill, and that no descriptor but 0-2
 // reaches the child. Expected messages are CPython 3.11's.
 import t from 'tap';
-import * as fs from 'node:fs';
 import { os, binding, OSError, ValueError, OverflowError } from '@iomux/core-native';
 import { select } from '@iomux/select';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
