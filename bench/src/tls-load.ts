@@ -1,6 +1,7 @@
 /**
- * Bench-only TLS load generator for bench/src/tls.bench.ts (a Node client:
- * bench/native's C generator speaks plain TCP only):
+ * Bench-only Node TLS load generator for bench/src/tls.bench.ts: the
+ * fallback where bench/native/tls-load.c (the default client) does not
+ * compile, and `BENCH_TLS_CLIENT=node`:
  *
  *   node bench/dist/tls-load.js --port P [--conns 64] [--size 64] [--seconds 1.5] [--warmup 1] [--server-pid PID]
  *
