@@ -65,11 +65,15 @@ export class CipherPipe extends Duplex {
   };
   #schedule: ((fn: () => void) => void) | null = null;
 
-  constructor(transport: SelectorTransport, onEnded: () => void) {
+  readonly #onError: (exc: unknown) => void;
+
+  /** `onError`: the raw transport refused ciphertext (asyncio's _write_appdata: a fatal error). */
+  constructor(transport: SelectorTransport, onEnded: () => void, onError: (exc: unknown) => void) {
     // asyncio pauses the raw transport at 256 KiB of unread ciphertext.
     super({ readableHighWaterMark: FLOW_CONTROL_HIGH_WATER_SSL_READ * 1024, allowHalfOpen: true, decodeStrings: false });
     this.#transport = transport;
     this.#onEnded = onEnded;
+    this.#onError = onError;
   }
 
   /** Ciphertext from the peer; the raw transport pauses while the TLS socket lags. */
@@ -114,8 +118,14 @@ export class CipherPipe extends Duplex {
       this.heldBytes += n;
       return;
     }
-    if (chunks.length === 1) t.write(chunks[0]!);
-    else t.writelines(chunks);
+    try {
+      if (chunks.length === 1) t.write(chunks[0]!);
+      else t.writelines(chunks);
+    } catch (exc) {
+      // A raw transport the caller wrote EOF on (or sends a file through): never an exception out of Node's stream.
+      this.#onError(exc);
+      return cb();
+    }
     if (!early || this.#finishWrite === null) cb();
     if (this.#finishWrite !== null && !this.#finishQueued) {
       this.#finishQueued = true;

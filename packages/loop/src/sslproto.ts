@@ -178,7 +178,7 @@ export class SSLProtocol implements Protocol {
     this.#state = 'DO_HANDSHAKE';
     // start handshake timeout count down
     this.#handshakeTimer = this.#loop.callLater(this.#handshakeTimeout, () => this.#checkHandshakeTimeout());
-    const pipe = (this.#pipe = new CipherPipe(this.#transport!, () => this.#onCipherEnded()));
+    const pipe = (this.#pipe = new CipherPipe(this.#transport!, () => this.#onCipherEnded(), (exc) => this.#fatalError(exc, 'Fatal error on SSL protocol')));
     let sock: tls.TLSSocket;
     try {
       sock = openTlsSocket(pipe, this.#ctx, this.#serverSide, this.#serverHostname);

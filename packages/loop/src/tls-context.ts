@@ -117,6 +117,8 @@ function contextError(e: unknown): unknown {
   if (typeof err?.code === 'string' && (err.code.startsWith('ERR_OSSL') || err.code.startsWith('ERR_SSL') || typeof err.library === 'string')) {
     return toSslError(e);
   }
+  // OpenSSL's decoders (a junk pfx, sigalgs) throw Errors without a code: Python's SSLError.
+  if (e instanceof Error && Object.getPrototypeOf(e) === Error.prototype && err.code === undefined) return new SSLError(`[SSL] ${String(err.message)}`, { cause: e });
   if (err?.code === 'ERR_INVALID_ARG_TYPE') return new TypeError(String(err.message), { cause: e });
   if (typeof err?.code === 'string' && err.code.startsWith('ERR_')) return new ValueError(String(err.message), { cause: e });
   return e;

@@ -81,6 +81,10 @@ t.test("bad createSecureContext options: OpenSSL's refusals as SSLError, Node's 
   t.equal((e as SSLError).reason, 'KEY_VALUES_MISMATCH');
   t.equal((e as SSLError).library, 'X509');
   t.throws(() => createSslContext({ ciphers: 'NO-SUCH-CIPHER' }), { name: 'SSLError', reason: 'NO_CIPHER_MATCH' });
+  // OpenSSL's decoders throw Errors without a code (found by the fuzzer): still SSLError.
+  t.throws(() => createSslContext({ pfx: 'junk' }), { name: 'SSLError', message: '[SSL] not enough data' });
+  t.throws(() => createSslContext({ pfx: Buffer.alloc(3) }), SSLError);
+  t.throws(() => createSslContext({ sigalgs: 'junk' }), SSLError);
   t.throws(() => createSslContext({ minVersion: 'TLSv9' as never }), ValueError);
   t.throws(() => createSslContext({ ca: 5 as never }), TypeError);
   t.throws(() => createSslContext(null as never), TypeError);
@@ -149,6 +153,28 @@ t.test('misuse of a TLS transport: writeEof, bad data, writes after close', asyn
     tr.close();
     t.equal(tr.isClosing(), true);
     t.ok(log.warn.some((w) => w[0] === 'SSL connection is closed'), "asyncio's warning after 5 writes to a closed transport");
+    srv.close();
+    await srv.waitClosed();
+  });
+});
+
+t.test('the raw transport under startTls ended by the caller: the next TLS write is a fatal error, not an uncaught exception', async (t) => {
+  const loop = newLoop(t);
+  const handled: Array<{ message?: string; exception?: unknown }> = [];
+  loop.setExceptionHandler((_l, ctx) => handled.push(ctx));
+  await loop.runUntilComplete(async () => {
+    const srv = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { ssl: serverContext() });
+    const [raw] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', srv.address()!.port);
+    const p = new CollectProto(1);
+    const tr = await loop.startTls(raw, p, clientContext(), { serverHostname: 'localhost' });
+    // asyncio: the old transport must not be used after start_tls; the fuzzer did.
+    raw.writeEof();
+    tr.write(Buffer.from('x'));
+    await waitFor(loop, () => p.events.includes('lost'), 10);
+    t.equal(handled.length, 1, "one report to the exception handler (asyncio's _write_appdata)");
+    t.equal(handled[0]!.message, 'Fatal error on SSL protocol');
+    t.match(handled[0]!.exception, { name: 'RuntimeError', message: 'Cannot call write() after write_eof()' });
+    t.equal(tr.isClosing(), true);
     srv.close();
     await srv.waitClosed();
   });
