@@ -79,11 +79,18 @@ function strArg(x: unknown): string {
   return x;
 }
 
+/** The most arguments one spawn takes (native/spawn.cc's bound too): a longer list is a lie or far past ARG_MAX. */
+const SPAWN_MAX_ARGS = 1 << 20;
+
 /** Python's `argv` check: a non-empty list or tuple of str. */
 function argvArg(argv: unknown): string[] {
   if (!Array.isArray(argv)) throw new TypeError('posix_spawn: argv must be a tuple or list');
   if (argv.length === 0) throw new ValueError('posix_spawn: argv must not be empty');
-  return argv.map((a) => strArg(a));
+  // Before any copy: a sparse array of length 2**32-1 would take minutes, a Proxy's 2**53-1 a RangeError.
+  if (argv.length > SPAWN_MAX_ARGS) throw new ValueError('too many arguments');
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) out.push(strArg(argv[i]));
+  return out;
 }
 
 /** Python's `env` check: a mapping of str to str, keys without '='. */

@@ -108,6 +108,14 @@ t.test('posix_spawn: bad arguments, Python\'s classes and messages', async (t) =
   t.throws(() => os.posixSpawn('/bin/true', ['x'], null, { stdio: [-5, -1, -1] }), ValueError);
   t.throws(() => os.posixSpawn('/bin/true', ['x'], null, { stdio: [2 ** 40, -1, -1] }), OverflowError);
   t.throws(() => os.posixSpawn('/bin/true', ['x'], null, { cwd: bad(5) }), TypeError);
+  // Found by the fuzzer: an argv whose length lies is refused before any copy (it hung, or threw RangeError).
+  const sparse: string[] = [];
+  sparse.length = 2 ** 32 - 1;
+  const started = Date.now();
+  t.throws(() => os.posixSpawn('/bin/true', sparse, null), { name: 'ValueError', message: 'too many arguments' });
+  t.ok(Date.now() - started < 1000, 'at once');
+  const liar = new Proxy(['true'], { get: (o, k) => (k === 'length' ? 2 ** 53 - 1 : Reflect.get(o, k)) });
+  t.throws(() => os.posixSpawnp('true', liar, null), { name: 'ValueError', message: 'too many arguments' });
 });
 
 t.test('native posix_spawn checks every value itself', async (t) => {

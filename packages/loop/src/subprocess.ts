@@ -72,6 +72,9 @@ export interface SubprocessOptions {
 
 const KNOWN = new Set(['stdin', 'stdout', 'stderr', 'cwd', 'env', 'executable', 'startNewSession', 'processGroup', 'restoreSignals', 'closeFds', 'universalNewlines', 'shell', 'bufsize', 'encoding', 'errors', 'text']);
 
+/** The most arguments a spawn takes (core-native's posixSpawn and spawn.cc bound too). */
+const MAX_ARGS = 1 << 20;
+
 /** os.defpath: the search path when `env` has no PATH. */
 const DEFPATH = '/bin:/usr/bin';
 
@@ -241,7 +244,10 @@ export async function subprocessExec<P extends SubprocessProtocol>(loop: Selecto
   const o = checkOptions(options, false);
   const factory = factoryArg(protocolFactory);
   if (!Array.isArray(args)) throw new TypeError(`args must be an array, not '${pyTypeName(args)}'`);
-  const argv = [pathArg(program), ...args.map(pathArg)];
+  // Before any copy: a sparse array of length 2**32-1 would take minutes, a Proxy's 2**53-1 a RangeError.
+  if (args.length >= MAX_ARGS) throw new ValueError('too many arguments');
+  const argv = [pathArg(program)];
+  for (let i = 0; i < args.length; i++) argv.push(pathArg(args[i]));
   const protocol = factory() as P;
   const transport = await makeSubprocessTransport(loop, protocol, argv, o);
   return [transport, protocol];

@@ -62,7 +62,16 @@ const cases: Case[] = [
   ['closeFds false', () => createSubprocessExec('true', [], { closeFds: false }), { name: 'ValueError' }],
   ['protocol factory not callable', (loop) => loop.subprocessExec(bad(null), 'true'), { name: 'TypeError' }],
   ['limit 0', () => createSubprocessExec('true', [], { limit: 0 }), { name: 'ValueError', message: 'Limit cannot be <= 0' }],
+  // Found by the fuzzer: args whose length lies are refused before any copy (it hung, or threw RangeError).
+  ['args of length 2**32-1', () => createSubprocessExec('true', sparseArgs()), { name: 'ValueError', message: 'too many arguments' }],
+  ['args a Proxy of length 2**53-1', () => createSubprocessExec('true', new Proxy([], { get: (o, k) => (k === 'length' ? 2 ** 53 - 1 : Reflect.get(o, k)) })), { name: 'ValueError', message: 'too many arguments' }],
 ];
+
+function sparseArgs(): string[] {
+  const a: string[] = [];
+  a.length = 2 ** 32 - 1;
+  return a;
+}
 
 t.test('each hostile call rejects with asyncio\'s class; nothing leaks', async (t) => {
   const loop = newLoop(t);
