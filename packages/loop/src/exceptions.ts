@@ -79,11 +79,18 @@ export function callExceptionHandler(loop: BaseEventLoop, handler: ExceptionHand
   }
 }
 
+/** What runTimed needs of a loop. */
+export interface TimedLoop {
+  time(): number;
+  readonly slowCallbackDuration: number;
+  readonly logger: Logger;
+}
+
 /**
  * Debug mode's run of one callback: runs `h`, and logs a warning when it
  * took `loop.slowCallbackDuration` seconds or more.
  */
-export function runTimed(loop: BaseEventLoop, h: Handle): void {
+export function runTimed(loop: TimedLoop, h: Handle): void {
   const t0 = loop.time();
   h._run();
   const dt = loop.time() - t0;
