@@ -18,7 +18,8 @@
         "native/sockaddr.cc",
         "native/batch.cc",
         "native/spawn.cc",
-        "native/uring.cc"
+        "native/uring.cc",
+        "native/ssl.cc", "native/ssl-ctx.cc", "native/ssl-conn.cc", "native/ssl-syms.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

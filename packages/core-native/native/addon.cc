@@ -29,6 +29,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDgram(env, exports);
   InitBatch(env, exports);
   InitSpawn(env, exports);
+  InitSsl(env, exports);
   return exports;
 }
 

@@ -53,5 +53,6 @@ void InitDgram(Napi::Env env, Napi::Object exports);  // dgram.cc: sendto, recvf
 void InitBatch(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);  // spawn.cc: posix_spawn, pidfd_open, pidfd_send_signal, waitpid, kill
+void InitSsl(Napi::Env env, Napi::Object exports);  // ssl*.cc: memtls_*, TLS over memory BIOs in Node's OpenSSL
 
 }  // namespace iomux

@@ -23,5 +23,9 @@ export * as resource from './resource.js';
  * Batched socket I/O for event loops: sendBatch, recvBatch, batchIo, BATCH_LAYOUT, batchTable, and the one-socket recvOne, sendOne.
  */
 export * as batch from './batch.js';
+/**
+ * Memory-BIO TLS in the running Node's OpenSSL (asyncio's SSLObject engine): available, Context, Connection.
+ */
+export * as memtls from './ssl/index.js';
 export { Socket, socketpair, createServer, createConnection, gaierror } from './socket/index.js';
 export { describe, pyTypeName, toInt, toCInt, toClinicInt, toSsizeT, INT_MAX, INT_MIN, UINT_MAX, USHRT_MAX } from './pyargs.js';

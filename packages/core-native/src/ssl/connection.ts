@@ -1,0 +1,223 @@
+/**
+ * A memtls connection: TLS on one SSL with two memory BIOs, the engine of
+ * asyncio's sslproto (Python's `SSLObject` over two `MemoryBIO`s). The
+ * caller moves ciphertext between the BIOs and its transport; nothing here
+ * does I/O. Calls take the caller's buffers (no copies, no allocation per
+ * record) and report "want read" as -1 instead of raising SSLWantReadError.
+ */
+import * as crypto from 'node:crypto';
+import * as net from 'node:net';
+import { domainToASCII } from 'node:url';
+import { binding, type MemtlsHandle } from '../binding.js';
+import { ValueError } from '../error-classes.js';
+import { pyTypeName } from '../pyargs.js';
+import type { Context } from './context.js';
+import { fromTls } from './errors.js';
+
+const b = binding;
+
+/** What {@link Connection} is made with. */
+export interface ConnectionOptions {
+  /** Server or client end; default: the context's side. */
+  serverSide?: boolean;
+  /** The server's name (a client's): sent as SNI (not for an IP address) and checked when the context checks host names. */
+  serverHostname?: string;
+}
+
+/** The state of a handshake or shutdown step. */
+export type TlsStep = 'done' | 'want-read';
+
+function byteView(x: unknown, what: string): ArrayBufferView {
+  if (ArrayBuffer.isView(x)) return x;
+  throw new TypeError(`${what} must be a bytes-like object, not ${pyTypeName(x)}`);
+}
+
+/**
+ * One TLS connection (Python's `SSLObject`). Ciphertext from the peer goes
+ * in with {@link feed}; ciphertext for the peer comes out with
+ * {@link takeOutput}; {@link read} and {@link write} move plaintext.
+ * Errors: `SSLError` (a bad record, a peer's alert), `SSLCertVerificationError`
+ * (the peer's certificate), `ValueError` once closed or for a window out of
+ * range. Freed by `close()`, by the GC, or when the thread (worker) ends.
+ */
+export class Connection {
+  /** True for the server's end. */
+  readonly serverSide: boolean;
+  /** The name given as serverHostname, or null. */
+  readonly serverHostname: string | null;
+  readonly #h: MemtlsHandle;
+
+  constructor(context: Context, options: ConnectionOptions = {}) {
+    const ctx = context as { _handle?: MemtlsHandle; serverSide?: boolean; checkHostname?: boolean } | null;
+    if (ctx === null || typeof ctx !== 'object' || ctx._handle === undefined) {
+      throw new TypeError(`context must be a memtls Context, not ${pyTypeName(context)}`);
+    }
+    const server = options.serverSide ?? ctx.serverSide ?? false;
+    if (typeof server !== 'boolean') throw new TypeError(`serverSide must be a bool, not ${pyTypeName(server)}`);
+    let host = options.serverHostname ?? null;
+    if (host !== null) {
+      if (typeof host !== 'string') throw new TypeError(`server_hostname must be a str, not ${pyTypeName(host)}`);
+      if (server) throw new ValueError('server_hostname can only be specified in client mode');
+      if (host.length === 0 || host.startsWith('.')) throw new ValueError('server_hostname cannot be an empty string or start with a leading dot.');
+      if (host.includes('\0')) throw new ValueError('embedded null character');
+    }
+    const check = !server && ctx.checkHostname === true;
+    if (check && host === null) throw new ValueError('check_hostname requires server_hostname');
+    const isIp = host !== null && net.isIP(host) !== 0;
+    // IDNA, as Python encodes a str server_hostname.
+    const wire = host === null ? undefined : isIp ? host : domainToASCII(host) || host;
+    try {
+      this.#h = b.memtls_conn_new(ctx._handle, server, wire, isIp, check);
+    } catch (e) {
+      throw fromTls(e);
+    }
+    this.serverSide = server;
+    this.serverHostname = host;
+  }
+
+  /** Puts the peer's ciphertext `data[offset, offset+length)` in; returns the bytes taken (all). */
+  feed(data: ArrayBufferView, offset = 0, length = byteView(data, 'data').byteLength - offset): number {
+    try {
+      return b.memtls_feed(this.#h, data, offset, length);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** The peer's transport ended: a read past what was fed fails (truncation) instead of wanting more. */
+  feedEof(): void {
+    try {
+      b.memtls_feed_eof(this.#h);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** One handshake step: 'done', or 'want-read' (send {@link takeOutput}'s bytes, feed the reply). */
+  handshake(): TlsStep {
+    try {
+      return b.memtls_handshake(this.#h) === 1 ? 'done' : 'want-read';
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** Plaintext into `buffer[offset, offset+length)`: bytes read, 0 at the peer's close_notify, -1 when it wants more ciphertext. */
+  read(buffer: ArrayBufferView, offset = 0, length = byteView(buffer, 'buffer').byteLength - offset): number {
+    try {
+      return b.memtls_read(this.#h, buffer, offset, length);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** Encrypts all of `data[offset, offset+length)`: its length, or -1 when the handshake still wants ciphertext. */
+  write(data: ArrayBufferView, offset = 0, length = byteView(data, 'data').byteLength - offset): number {
+    try {
+      return b.memtls_write(this.#h, data, offset, length);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** Ciphertext for the peer into `buffer[offset, offset+length)`: bytes copied (0: none pending). */
+  takeOutput(buffer: ArrayBufferView, offset = 0, length = byteView(buffer, 'buffer').byteLength - offset): number {
+    try {
+      return b.memtls_take(this.#h, buffer, offset, length);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** Ciphertext bytes waiting for {@link takeOutput}. */
+  outputPending(): number {
+    try {
+      return b.memtls_pending(this.#h);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** {@link feed} then {@link read} into all of `out`, in one native call: plaintext bytes, 0 at close_notify, -1 for want-read. */
+  feedRead(data: ArrayBufferView, offset: number, length: number, out: ArrayBufferView): number {
+    try {
+      return b.memtls_feed_read(this.#h, data, offset, length, out);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** {@link write} then {@link takeOutput} into all of `out`, in one native call: ciphertext bytes copied (more may be pending), or -1 for want-read. */
+  writeTake(data: ArrayBufferView, offset: number, length: number, out: ArrayBufferView): number {
+    try {
+      return b.memtls_write_take(this.#h, data, offset, length, out);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** Sends close_notify (Python's unwrap step): 'done' once both sides' are seen, 'sent' when the peer's is still due, 'want-read'. */
+  shutdown(): 'done' | 'sent' | 'want-read' {
+    let r: number;
+    try {
+      r = b.memtls_shutdown(this.#h);
+    } catch (e) {
+      throw fromTls(e);
+    }
+    return r === 1 ? 'done' : r === 0 ? 'sent' : 'want-read';
+  }
+
+  /** True once the handshake is complete. */
+  get handshakeDone(): boolean {
+    return this.#call(b.memtls_handshake_done);
+  }
+
+  /** The peer's certificate, DER (Python's `getpeercert(binary_form=True)`), or null. */
+  peerCertificate(): Buffer | null {
+    return this.#call(b.memtls_peer_certificate);
+  }
+
+  /** The peer's certificate as a `crypto.X509Certificate`, or null. */
+  peerX509(): crypto.X509Certificate | null {
+    const der = this.peerCertificate();
+    return der === null ? null : new crypto.X509Certificate(der);
+  }
+
+  /** Python's `cipher()`: [name, protocol version, secret bits], or null before the handshake. */
+  cipher(): [string, string, number] | null {
+    return this.#call(b.memtls_cipher);
+  }
+
+  /** Python's `version()`: 'TLSv1.3', or null before the handshake. */
+  version(): string | null {
+    return this.#call(b.memtls_version);
+  }
+
+  /** Python's `selected_alpn_protocol()`: the protocol ALPN chose, or null. */
+  alpnSelected(): string | null {
+    return this.#call(b.memtls_alpn_selected);
+  }
+
+  /** OpenSSL's verification result: [X509_V_* code (0: ok), its text]. */
+  verifyResult(): [number, string] {
+    return this.#call(b.memtls_verify_result);
+  }
+
+  /** Python's `session_reused`. */
+  sessionReused(): boolean {
+    return this.#call(b.memtls_session_reused);
+  }
+
+  /** Frees the SSL and its BIOs now (idempotent); every later call is a ValueError. */
+  close(): void {
+    b.memtls_close(this.#h);
+  }
+
+  #call<T>(f: (h: MemtlsHandle) => T): T {
+    try {
+      return f(this.#h);
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+}
