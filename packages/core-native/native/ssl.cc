@@ -135,14 +135,29 @@ napi_value WrapBox(napi_env env, SslBox* box) {
   return ext;
 }
 
-SslBox* BoxValue(napi_env env, napi_value v, SslKind kind) {
+namespace {
+
+// The box of an External this file made, else nullptr. The type check comes
+// first: the tag check of a non-object (null) would leave a JS exception pending.
+SslBox* Unbox(napi_env env, napi_value v) {
+  napi_valuetype t;
   bool ours = false;
   void* data = nullptr;
-  if (napi_check_object_type_tag(env, v, &kSslBoxTag, &ours) != napi_ok || !ours ||
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, v, &kSslBoxTag, &ours) != napi_ok || !ours ||
       napi_get_value_external(env, v, &data) != napi_ok) {
+    return nullptr;
+  }
+  return static_cast<SslBox*>(data);
+}
+
+}  // namespace
+
+SslBox* BoxValue(napi_env env, napi_value v, SslKind kind) {
+  SslBox* box = Unbox(env, v);
+  if (box == nullptr) {
     ThrowTypeError(env, kind == SslKind::kContext ? "expected a TLS context handle" : "expected a TLS connection handle");
   }
-  SslBox* box = static_cast<SslBox*>(data);
   if (box->kind != kind) {
     ThrowTypeError(env, kind == SslKind::kContext ? "expected a TLS context handle" : "expected a TLS connection handle");
   }
@@ -265,13 +280,9 @@ void ThrowSslError(napi_env env, const SslSyms& s, SSL* ssl, const std::string& 
 namespace {
 
 napi_value CtxClose(napi_env env, const napi_value* argv) {
-  bool ours = false;
-  void* data = nullptr;
-  if (napi_check_object_type_tag(env, argv[0], &kSslBoxTag, &ours) != napi_ok || !ours ||
-      napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    ThrowTypeError(env, "expected a TLS handle");
-  }
-  CloseSslBox(env, static_cast<SslBox*>(data));  // either kind; idempotent
+  SslBox* box = Unbox(env, argv[0]);
+  if (box == nullptr) ThrowTypeError(env, "expected a TLS handle");
+  CloseSslBox(env, box);  // either kind; idempotent
   return nullptr;
 }
 
