@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { pyTypeName } from '@iomux/core-native';
-import { ValueError } from '@iomux/core-native/error-classes';
+import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { SSLProtocol } from './sslproto.js';
@@ -71,6 +71,11 @@ export class AppWriteFlow {
     }
     if (!pause) o._appTransport?.emit('drain');
   }
+}
+
+/** Python's NotImplementedError, a subclass of RuntimeError (not exported: asyncio's only use is here). */
+class NotImplementedError extends RuntimeError {
+  override name = 'NotImplementedError';
 }
 
 /**
@@ -165,11 +170,9 @@ export class SSLProtocolTransport extends EventEmitter implements Transport {
     this._sslProtocol?._writeAppdata(items.filter((d) => d.byteLength > 0));
   }
 
-  /** @throws {Error} always: TLS has no half-close (asyncio's NotImplementedError). */
+  /** @throws {RuntimeError} always, named NotImplementedError as Python's (a RuntimeError there too): TLS has no half-close. */
   writeEof(): void {
-    const err = new Error("SSL doesn't support half-closes");
-    err.name = 'NotImplementedError';
-    throw err;
+    throw new NotImplementedError("SSL doesn't support half-closes");
   }
 
   canWriteEof(): boolean {
