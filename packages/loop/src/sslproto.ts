@@ -208,7 +208,10 @@ export class SSLProtocol implements Protocol {
   #checkHandshakeTimeout(): void {
     if (this.#state === 'DO_HANDSHAKE') {
       const msg = `SSL handshake is taking longer than ${pyNumber(this.#handshakeTimeout)} seconds: aborting the connection`;
-      this.#fatalError(new ConnectionAbortedError(msg));
+      const exc = new ConnectionAbortedError(msg);
+      this.#fatalError(exc);
+      // Now, not from connectionLost(): a transport whose protocol was replaced would never call it (startTls would hang).
+      this.#wakeupWaiter(exc);
     }
   }
 

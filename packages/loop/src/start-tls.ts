@@ -154,6 +154,8 @@ export async function startTls(loop: SelectorEventLoop, transport: Transport, pr
   if (!(transport instanceof SelectorTransport) || transport.isClosing()) {
     throw new TypeError(`transport ${String(transport)} is not supported by start_tls()`);
   }
+  // A second upgrade would leave the first SSLProtocol without its transport's events: its promise would never settle.
+  if (transport.getProtocol() instanceof SSLProtocol) throw new TypeError(`transport ${String(transport)} is not supported by start_tls(): already upgraded`);
   if (protocol === null || typeof protocol !== 'object') throw new TypeError(`protocol must be a protocol object, not '${typeof protocol}'`);
   const hostname = opts.serverHostname ?? null;
   if (hostname !== null && typeof hostname !== 'string') throw new TypeError(`server_hostname must be a str, not '${typeof hostname}'`);

@@ -182,3 +182,31 @@ t.test('the raw transport under startTls ended by the caller: the next TLS write
     await srv.waitClosed();
   });
 });
+
+t.test('startTls twice on one transport: the second is refused; a replaced protocol still ends at the handshake timeout', async (t) => {
+  const loop = newLoop(t);
+  await loop.runUntilComplete(async () => {
+    // Found by the fuzzer: the first upgrade lost its transport's events and its promise never settled.
+    const srv = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { ssl: serverContext() });
+    const [raw] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', srv.address()!.port);
+    const first = loop.startTls(raw, new CollectProto(1), clientContext(), { serverHostname: 'localhost' });
+    await t.rejects(loop.startTls(raw, new CollectProto(1), clientContext(), { serverHostname: 'localhost' }), { name: 'TypeError', message: /is not supported by start_tls\(\): already upgraded$/ });
+    const tr = await first;
+    t.equal(tr.isClosing(), false, 'the first upgrade completed');
+    tr.abort();
+    // A silent peer, and the raw transport's protocol replaced during the handshake.
+    const silent = await loop.createServer(() => ({}), '127.0.0.1', 0);
+    const [raw2] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', silent.address()!.port);
+    const upgrading = loop.startTls(raw2, new CollectProto(1), clientContext(), { serverHostname: 'localhost', sslHandshakeTimeout: 0.1 });
+    // One turn: the handshake started (its ClientHello went to the silent peer).
+    await new Promise<void>((resolve) => loop.callSoon(resolve));
+    raw2.setProtocol(new CollectProto(1));
+    const started = loop.time();
+    await t.rejects(upgrading, { name: 'ConnectionAbortedError', message: 'SSL handshake is taking longer than 0.1 seconds: aborting the connection' });
+    t.ok(loop.time() - started < 2, 'within the handshake timeout');
+    srv.close();
+    silent.close();
+    await srv.waitClosed();
+    await silent.waitClosed();
+  });
+});
