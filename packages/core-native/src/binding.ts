@@ -269,8 +269,11 @@ export interface Binding {
   getsockopt_int(fd: number, level: number, opt: number): number;
 
   // ssl.cc, ssl-ctx.cc, ssl-conn.cc: memory-BIO TLS in the running Node's OpenSSL (src/ssl/).
-  /** Whether the running Node exports the OpenSSL functions memtls needs, why not, and OpenSSL's version text. */
-  memtls_status(): { available: boolean; reason: string; version: string };
+  /**
+   * Whether the running Node exports the OpenSSL functions memtls needs.
+   * @returns available: all found; reason: the first missing one, or ''; version: OpenSSL's version text, or ''
+   */
+  memtls_status(): MemtlsStatus;
   /** A new SSL_CTX from normalized options (src/ssl/context.ts). */
   memtls_ctx_new(opts: MemtlsCtxOptions): MemtlsHandle;
   /** Frees a context's or connection's OpenSSL object now (idempotent). */
@@ -320,6 +323,16 @@ export interface Binding {
  * @property __brand Type-only: no value has it, so no other type is a MemtlsHandle.
  */
 export type MemtlsHandle = { readonly __brand: 'iomux.MemtlsHandle' };
+
+/** memtls_status's answer. */
+export interface MemtlsStatus {
+  /** Every OpenSSL function memtls calls was found in the running Node. */
+  available: boolean;
+  /** Why not (the first missing symbol), or ''. */
+  reason: string;
+  /** OpenSSL_version(OPENSSL_VERSION), or ''. */
+  version: string;
+}
 
 /** memtls_ctx_new's options, already checked and converted by src/ssl/context.ts. */
 export interface MemtlsCtxOptions {
