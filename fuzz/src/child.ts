@@ -19,6 +19,8 @@ import { bindingTargets } from './targets-binding.js';
 import { coreTargets } from './targets-core.js';
 import { selectTargets, setupSelect } from './targets-select.js';
 import { loopTargets, setupLoop, setLoopWorld } from './targets-loop.js';
+import { subprocessLoopTargets, spawnTargets } from './targets-subprocess.js';
+import { setupTls, tlsTargets } from './targets-tls.js';
 import { Rng } from './values.js';
 
 const argv = process.argv.slice(2);
@@ -67,8 +69,9 @@ process.on('uncaughtExceptionMonitor', (err, origin) => {
   writeCounts();
 });
 
-const PLAIN: Target[] = [...bindingTargets, ...coreTargets, ...selectTargets];
-const LOOP: Target[] = [...loopTargets, ...PLAIN];
+const PLAIN: Target[] = [...bindingTargets, ...coreTargets, ...selectTargets, ...spawnTargets];
+const LOOP_ONLY: Target[] = [...loopTargets, ...tlsTargets, ...subprocessLoopTargets];
+const LOOP: Target[] = [...LOOP_ONLY, ...PLAIN];
 
 function picker(targets: Target[]): (rng: Rng) => Target {
   const total = targets.reduce((s, x) => s + x.weight, 0);
@@ -79,7 +82,7 @@ function picker(targets: Target[]): (rng: Rng) => Target {
   };
 }
 const pickPlain = picker(PLAIN);
-const pickLoop = picker(LOOP.map((x) => (loopTargets.includes(x) ? { ...x, weight: x.weight * 4 } : x)));
+const pickLoop = picker(LOOP.map((x) => (LOOP_ONLY.includes(x) ? { ...x, weight: x.weight * 4 } : x)));
 
 /** Descriptors already reported, by identity (a leak is counted once, where it happened). */
 const known = new Set<string>();
@@ -284,6 +287,7 @@ async function loopEpisode(env: Env, n: number): Promise<void> {
   loop.setExceptionHandler(handler);
   const main = async (): Promise<void> => {
     setLoopWorld(await setupLoop(env, loop));
+    await setupTls(env, loop);
     setupSelect(env);
     lastAfter = fdSet();
     for (let i = 0; i < n && !ended; i++) {

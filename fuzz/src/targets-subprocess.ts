@@ -1,0 +1,472 @@
+/**
+ * Entry points that start child processes: the raw spawn binding and its
+ * os wrappers (posixSpawn, pidfdOpen, pidfdSendSignal, waitpid, kill), the
+ * loop's subprocessExec/subprocessShell, createSubprocessExec/Shell, and
+ * the methods of the Process and subprocess transport they give.
+ *
+ * Children are bounded by construction: the only programs are /bin/true,
+ * /bin/cat and /bin/sh -c with fixed scripts; one that reads its stdin
+ * (cat, sh) gets a new pipe, /dev/null or the child's own /dev/null as
+ * stdin and writes only to those, so it ends once this process dies. Every
+ * child is killed (through its pidfd) and reaped at the episode's end.
+ * kill() gets a pid of our own unreaped child, or signal 0 only (this may
+ * run as root: a hostile pid of 0 or -1 would reach every process).
+ */
+import * as L from '@iomux/loop';
+import { binding, os } from '@iomux/core-native';
+import type { Env } from './env.js';
+import { type Target, type Call, vs, ok, apply } from './target.js';
+import { type V, FuzzBoom } from './values.js';
+
+type Obj = Record<string, unknown>;
+const B = binding as unknown as Obj;
+
+/** A child started by a raw or os spawn call: killed and reaped when the episode ends. */
+interface RawChild {
+  pid: number;
+  pidfd: number;
+  reaped: boolean;
+}
+const rawChildren = new WeakMap<Env, RawChild[]>();
+
+function childrenOf(env: Env): RawChild[] {
+  let l = rawChildren.get(env);
+  if (l === undefined) rawChildren.set(env, (l = []));
+  return l;
+}
+
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+/** SIGKILL through the pidfd, then waitpid(WNOHANG) until reaped (bounded: 2 s). */
+function endChild(c: RawChild): void {
+  if (c.pidfd >= 0) {
+    try {
+      os.pidfdSendSignal(c.pidfd, os.SIGKILL);
+    } catch {
+      // Exited already.
+    }
+    os.close(c.pidfd);
+    c.pidfd = -1;
+  } else if (!c.reaped) {
+    try {
+      os.kill(c.pid, os.SIGKILL);
+    } catch {
+      // Exited already.
+    }
+  }
+  for (let i = 0; i < 2000 && !c.reaped; i++) {
+    try {
+      if (os.waitpid(c.pid, os.WNOHANG)[0] !== 0) c.reaped = true;
+      else Atomics.wait(nap, 0, 0, 1);
+    } catch {
+      c.reaped = true;
+    }
+  }
+}
+
+/** Takes charge of a pid a spawn call returned. */
+function adoptChild(env: Env, r: unknown): void {
+  if (typeof r !== 'number' || !Number.isInteger(r) || r <= 0) return;
+  let pidfd = -1;
+  try {
+    pidfd = os.pidfdOpen(r);
+  } catch {
+    // No pidfd here: kill(pid) while unreaped.
+  }
+  const c = { pid: r, pidfd, reaped: false };
+  childrenOf(env).push(c);
+  env.closers.push(() => endChild(c));
+}
+
+/** A waitpid() result: that child is gone (unless it only stopped). */
+function noteWaited(env: Env, r: unknown): void {
+  if (!Array.isArray(r) || typeof r[0] !== 'number' || r[0] <= 0) return;
+  if (((r[1] as number) & 0x7f) === 0x7f) return;
+  for (const c of childrenOf(env)) if (c.pid === r[0]) c.reaped = true;
+}
+
+const liveChild = (env: Env): RawChild | undefined => {
+  const l = childrenOf(env).filter((c) => !c.reaped);
+  return l.length === 0 ? undefined : env.rng.pick(l);
+};
+
+// ------------------------------------------------------------ programs
+
+/** sh -c scripts: all end on their own; `reads` ones read stdin. */
+const SCRIPTS: Array<[string, boolean]> = [
+  ['exit 3', false],
+  ['echo out; echo err >&2', false],
+  ['kill -9 $$', false],
+  ['sleep 0.05', false],
+  ['exec 0<&- 1>&-; exit 0', false],
+  ['cat', true],
+  ['head -c 5', true],
+];
+
+interface Prog {
+  path: V;
+  argv: V;
+  reads: boolean;
+}
+
+/** A program and argv: true (any stdio), cat or sh (reads stdin), or hostile ones that cannot start. */
+function program(env: Env, search: boolean): Prog {
+  const r = env.rng.next();
+  const p = (s: string): V => ok(s, `'${s}'`);
+  if (r < 0.35) return { path: p(search ? 'true' : '/bin/true'), argv: env.or(0.8, () => ok(['true', ...(env.rng.chance(0.3) ? ['a', 'b'] : [])], "['true', ...]")), reads: false };
+  if (r < 0.65) {
+    const [s, reads] = env.rng.pick(SCRIPTS);
+    return { path: p(search ? 'sh' : '/bin/sh'), argv: ok(['sh', '-c', s], `['sh', '-c', '${s}']`), reads: reads || env.rng.chance(0.1) };
+  }
+  if (r < 0.75) return { path: p(search ? 'cat' : '/bin/cat'), argv: ok(['cat'], "['cat']"), reads: true };
+  // Cannot start: the argv does not matter, a reader's stdio is still used.
+  const bad = env.rng.pick<() => V>([() => env.h(), () => p('/nonexistent-iomux/prog'), () => p(env.tmpdir), () => p('/dev/null'), () => p('no-such-program-iomux'), () => p('')])();
+  return { path: bad, argv: env.or(0.5, () => ok(['x'], "['x']")), reads: true };
+}
+
+/** The arguments after argv[0] of a valid argv; a hostile one as it is (never copied: its length may lie). */
+function tail(argv: unknown, whole: V): V {
+  if (!Array.isArray(argv) || argv.length > 8 || whole.d.startsWith('Proxy') || whole.d.startsWith('Array(')) return whole;
+  return ok(argv.slice(1), JSON.stringify(argv.slice(1)));
+}
+
+const FAR = 17777;
+
+/** A stdio value of the loop's API: PIPE, DEVNULL, STDOUT, null, a descriptor, a fileno() object, or hostile. */
+function stdioSpec(env: Env, which: 0 | 1 | 2, safe: boolean): V {
+  const r = env.rng.next();
+  if (r < 0.3) return ok(L.PIPE, 'PIPE');
+  if (r < 0.45) return ok(L.DEVNULL, 'DEVNULL');
+  if (r < 0.55) return which === 2 || env.rng.chance(0.3) ? ok(L.STDOUT, 'STDOUT') : ok(null, 'null');
+  if (r < 0.6) return ok(null, 'null');
+  if (r < 0.65) return env.rng.pick([ok(-7, '-7'), ok(FAR, `closedfd(${FAR})`), ok(2 ** 40, '2**40')]);
+  if (r < 0.8 && !safe) {
+    const fd = env.fd();
+    return env.rng.chance(0.3) ? ok({ fileno: () => fd.v }, `{ fileno: () => ${fd.d} }`) : fd;
+  }
+  return env.hFd();
+}
+
+/** Options for subprocessExec & co: valid ones mostly, each key sometimes hostile. */
+function subOptions(env: Env, prog: Prog, shell: boolean, create: boolean): V {
+  if (env.rng.chance(0.06)) return env.h();
+  const o: Obj = {};
+  const d: string[] = [];
+  const set = (k: string, v: V): void => {
+    o[k] = v.v;
+    d.push(`${k}: ${v.d}`);
+  };
+  const c = (p: number): boolean => env.rng.chance(p);
+  // asyncio's own defaults are PIPE: the module functions' are null (inherit /dev/null and the stderr pipe).
+  set('stdin', stdioSpec(env, 0, prog.reads));
+  set('stdout', stdioSpec(env, 1, prog.reads));
+  if (c(0.8)) set('stderr', stdioSpec(env, 2, false));
+  if (c(0.2)) set('cwd', env.or(0.5, () => env.rng.pick([ok(env.tmpdir, '<tmpdir>'), ok('/', "'/'"), ok('/nonexistent-iomux', "'/nonexistent-iomux'"), ok('/dev/null', "'/dev/null'")])));
+  if (c(0.2)) set('env', envValue(env));
+  if (c(0.08)) set('executable', env.or(0.4, () => ok('/bin/true', "'/bin/true'")));
+  if (c(0.08)) set('startNewSession', env.or(0.6, () => ok(true, 'true')));
+  if (c(0.08)) set('processGroup', env.or(0.5, () => env.rng.pick([ok(0, '0'), ok(-1, '-1'), ok(2 ** 31, '2**31'), ok(null, 'null')])));
+  if (c(0.08)) set('restoreSignals', env.or(0.6, () => ok(false, 'false')));
+  if (c(0.05)) set('closeFds', env.or(0.5, () => ok(env.rng.chance(0.5), 'bool')));
+  if (c(0.05)) set(env.rng.pick(['universalNewlines', 'shell', 'bufsize', 'encoding', 'errors', 'text']), env.or(0.3, () => ok(shell, String(shell))));
+  if (c(0.03)) set('preexecFn', ok(() => {}, '() => {}'));
+  if (create && c(0.2)) set('limit', env.int([1, 16, 65536, 0, -1]));
+  return ok(o, `{ ${d.join(', ')} }`);
+}
+
+function envValue(env: Env): V {
+  return env.or(0.5, () =>
+    env.rng.pick([
+      ok({ PATH: '/bin:/usr/bin', A: '1' }, "{ PATH, A: '1' }"),
+      ok({}, '{}'),
+      ok({ A: 1 }, '{ A: 1 }'),
+      ok({ 'A=B': '1' }, "{ 'A=B': '1' }"),
+      ok({ '': 'x' }, "{ '': 'x' }"),
+      ok({ A: 'x\0y' }, "{ A: 'x\\0y' }"),
+      ok({ 'A\0': 'x' }, "{ 'A\\0': 'x' }"),
+      ok({ A: 'x'.repeat(70000) }, "{ A: 'x'.repeat(70000) }"),
+      ok({ get A(): string { throw new FuzzBoom('env getter'); } }, '{ get A() throws }'),
+    ]),
+  );
+}
+
+/** The running loop, or the episode's closed one. */
+function loopV(env: Env): V {
+  if (env.rng.chance(0.95)) return ok(L.getRunningLoop(), 'runningLoop');
+  return env.obj('loop') ?? env.h();
+}
+
+/** A subprocess protocol factory: quiet, recording, throwing, or hostile. */
+function subFactory(env: Env): V {
+  return env.rng.pick<() => V>([
+    () => ok(() => ({}), '() => ({})'),
+    () => ok(() => ({ pipeDataReceived: () => {}, pipeConnectionLost: () => {}, processExited: () => {}, connectionMade: () => {}, connectionLost: () => {} }), 'recordingProtocol'),
+    () => {
+      const b = (): never => {
+        throw new FuzzBoom('subprocess protocol');
+      };
+      return ok(() => ({ connectionMade: b, pipeDataReceived: b, pipeConnectionLost: b, processExited: b, connectionLost: b }), 'throwingProtocol');
+    },
+    () => ok(() => { throw new FuzzBoom('factory'); }, '() => { throw }'),
+    () => {
+      const h = env.h();
+      return ok(() => h.v, `() => ${h.d}`);
+    },
+    () => env.h(),
+  ])();
+}
+
+/** Registers a Process: its streams go to the pools; at the episode's end it is killed and its pipes closed, and wait() must then settle. */
+function takeProcess(env: Env, desc: string, p: unknown): void {
+  if (!(p instanceof L.Process)) return;
+  env.put('Process', ok(p, `Process(${desc})`));
+  if (p.stdout !== null) env.put('reader', ok(p.stdout, 'Process.stdout'));
+  if (p.stderr !== null) env.put('reader', ok(p.stderr, 'Process.stderr'));
+  if (p.stdin !== null) env.put('writer', ok(p.stdin, 'Process.stdin'));
+  const w = p.wait();
+  env.pend('Process#wait', `(at the episode's end) ${desc}`, w, null);
+  const rec = env.pending[env.pending.length - 1]!;
+  w.then(() => (rec.settled = true), () => (rec.settled = true));
+  // A settler, not a closer: wait() then settles while the episode waits for its promises.
+  env.settlers.push(() => {
+    try {
+      p.kill();
+    } catch {
+      // Finished already.
+    }
+    p.stdin?.close();
+    // A reader paused at its limit never sees the pipe's end: close its transport.
+    for (const r of [p.stdout, p.stderr]) (r?._transport as { close?: () => void } | null | undefined)?.close?.();
+  });
+}
+
+const SIGS: unknown[] = [0, 15, 9, 19, 18, 10, -1, 65, 999, NaN, 1.5, 'SIGTERM', '9', 9n, null];
+const sig = (env: Env): V => {
+  const s = env.rng.pick(SIGS);
+  return env.or(0.85, () => ok(s, typeof s === 'string' ? `'${s}'` : String(s)));
+};
+
+const t = (name: string, weight: number, make: (env: Env) => Call): Target => ({ name, weight, make });
+
+/** A method of the class called on a pooled object or, sometimes, on a hostile receiver (never the hostile value's own method). */
+const objMeth = (cls: string, proto: object, kind: string, name: string, weight: number, gen: (env: Env) => V[], extra: Partial<Call> = {}): Target =>
+  t(`${cls}#${name}`, weight, (env) => {
+    const recv = env.rng.chance(0.95) ? (env.obj(kind) ?? env.h()) : env.h();
+    const args = gen(env);
+    return { recv, args, invoke: () => apply((proto as Obj)[name], recv.v, args), ...extra };
+  });
+const PP = L.Process.prototype;
+const TP = L.SubprocessTransport.prototype;
+
+/** Entry points that need the running loop (loop episodes). */
+export const subprocessLoopTargets: Target[] = [
+  t('EventLoop#subprocessExec', 1.2, (env) => {
+    const recv = loopV(env);
+    const prog = program(env, env.rng.chance(0.3));
+    const argv = prog.argv.v;
+    const args = vs(subFactory(env), prog.path, tail(argv, prog.argv), subOptions(env, prog, false, false));
+    return { recv, args, invoke: () => apply((L.EventLoop.prototype as unknown as Obj).subprocessExec, recv.v, args), bound: null };
+  }),
+  t('EventLoop#subprocessShell', 0.8, (env) => {
+    const recv = loopV(env);
+    const [s, reads] = env.rng.pick(SCRIPTS);
+    const cmd = env.or(0.8, () => (env.rng.chance(0.2) ? ok(Buffer.from(s), `Buffer('${s}')`) : ok(s, `'${s}'`)));
+    // A hostile command is a string or view the shell fails to find, or a wrong type.
+    const args = vs(subFactory(env), cmd, subOptions(env, { path: cmd, argv: cmd, reads: reads || cmd.v !== s }, true, false));
+    return { recv, args, invoke: () => apply((L.EventLoop.prototype as unknown as Obj).subprocessShell, recv.v, args), bound: null };
+  }),
+  t('createSubprocessExec', 1.2, (env) => {
+    const prog = program(env, env.rng.chance(0.5));
+    const argv = prog.argv.v;
+    const args = vs(prog.path, tail(argv, prog.argv), subOptions(env, prog, false, true));
+    const desc = `${prog.path.d}`;
+    return { args, invoke: () => (apply(L.createSubprocessExec, undefined, args) as Promise<unknown>).then((p) => (takeProcess(env, desc, p), p)), bound: null };
+  }),
+  t('createSubprocessShell', 0.8, (env) => {
+    const [s, reads] = env.rng.pick(SCRIPTS);
+    const cmd = env.or(0.8, () => ok(s, `'${s}'`));
+    const args = vs(cmd, subOptions(env, { path: cmd, argv: cmd, reads: reads || cmd.v !== s }, true, true));
+    return { args, invoke: () => (apply(L.createSubprocessShell, undefined, args) as Promise<unknown>).then((p) => (takeProcess(env, cmd.d, p), p)), bound: null };
+  }),
+  objMeth('Process', PP, 'Process', 'wait', 0.5, () => [], { bound: null }),
+  objMeth('Process', PP, 'Process', 'communicate', 0.8, (e) => (e.rng.chance(0.2) ? [] : vs(e.or(0.6, () => e.rng.pick([ok(null, 'null'), ok('hi\n', "'hi\\n'"), ok(Buffer.alloc(10), 'Buffer(10)'), ok(Buffer.alloc(200000, 0x61), 'Buffer(200000)')])))), { bound: null }),
+  objMeth('Process', PP, 'Process', 'sendSignal', 0.8, (e) => vs(sig(e))),
+  objMeth('Process', PP, 'Process', 'terminate', 0.3, () => []),
+  objMeth('Process', PP, 'Process', 'kill', 0.3, () => []),
+  t('Process#returncode/pid/toString', 0.2, (env) => {
+    const recv = env.obj('Process') ?? env.h();
+    const p = recv.v instanceof L.Process ? recv.v : null;
+    return { recv, args: [], invoke: () => (p === null ? null : [p.returncode, p.pid, p.toString()]) };
+  }),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'getPid', 0.2, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'getReturncode', 0.2, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'getPipeTransport', 0.8, (e) => vs(e.int([0, 1, 2, 3, -1]))),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'sendSignal', 0.8, (e) => vs(sig(e))),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'terminate', 0.3, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'kill', 0.3, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'close', 0.4, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'isClosing', 0.1, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'getExtraInfo', 0.3, (e) => vs(e.or(0.5, () => ok('subprocess', "'subprocess'")), e.h())),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'setProtocol', 0.3, (e) => vs(e.or(0.5, () => ok({}, '{}')))),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'getProtocol', 0.1, () => []),
+  objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'toString', 0.1, () => []),
+];
+
+// ------------------------------------------------------------ raw and os
+
+/** posixSpawn's stdio: three descriptors, SPAWN_INHERIT (-1: this child's /dev/null stdin) or SPAWN_DEVNULL; a reader's stdin and stdout are never a pooled descriptor. */
+function rawStdio(env: Env, reads: boolean, typed: boolean): V {
+  if (env.rng.chance(0.12)) return env.rng.pick([() => env.h(), () => ok([-1, -1], '[-1, -1]'), () => ok([-3, -1, -1], '[-3, -1, -1]'), () => ok([NaN, -1, -1], '[NaN, -1, -1]')])();
+  const one = (i: number): number => {
+    if ((reads && i < 2) || env.rng.chance(0.5)) return env.rng.pick([-1, -2]);
+    const f = env.fd().v;
+    return typeof f === 'number' && Number.isInteger(f) && f < 2 ** 31 ? f : FAR;
+  };
+  const fds = [one(0), one(1), one(2)];
+  return ok(typed ? Int32Array.from(fds) : fds, `${typed ? 'Int32Array' : ''}[${fds.join(', ')}]`);
+}
+
+function spawnOptions(env: Env, reads: boolean): V {
+  if (env.rng.chance(0.05)) return env.h();
+  const stdio = rawStdio(env, reads, false);
+  const o: Obj = { stdio: stdio.v };
+  const d = [`stdio: ${stdio.d}`];
+  if (env.rng.chance(0.2)) {
+    const cwd = env.or(0.5, () => env.rng.pick([ok(env.tmpdir, '<tmpdir>'), ok('/nonexistent-iomux', "'/nonexistent-iomux'"), ok('/dev/null', "'/dev/null'")]));
+    o.cwd = cwd.v;
+    d.push(`cwd: ${cwd.d}`);
+  }
+  if (env.rng.chance(0.1)) {
+    const v = env.or(0.5, () => ok(true, 'true'));
+    o.setsid = v.v;
+    d.push(`setsid: ${v.d}`);
+  }
+  if (env.rng.chance(0.1)) {
+    const v = env.or(0.5, () => env.rng.pick([ok(0, '0'), ok(-2, '-2'), ok(2 ** 31, '2**31')]));
+    o.setpgroup = v.v;
+    d.push(`setpgroup: ${v.d}`);
+  }
+  if (env.rng.chance(0.1)) o.restoreSignals = env.rng.chance(0.5);
+  return ok(o, `{ ${d.join(', ')} }`);
+}
+
+/** A pid for kill(): an unreaped child of ours with any signal, else signal 0 only. */
+function killArgs(env: Env): [V, V] {
+  const c = liveChild(env);
+  if (c !== undefined && env.rng.chance(0.6)) return [ok(c.pid, `childPid(${c.pid})`), sig(env)];
+  const pid = env.or(0.3, () => env.rng.pick([ok(-1, '-1'), ok(0, '0'), ok(1, '1'), ok(2 ** 31 - 1, '2**31-1')]));
+  return [pid, ok(0, '0')];
+}
+
+/** waitpid's arguments: a blocking wait only for a pid that is no child (2**31-1): ECHILD at once. */
+function waitArgs(env: Env): [V, V] {
+  const c = liveChild(env);
+  const pid = c !== undefined && env.rng.chance(0.5) ? ok(c.pid, `childPid(${c.pid})`) : env.or(0.4, () => env.rng.pick([ok(-1, '-1'), ok(0, '0'), ok(2 ** 31 - 1, '2**31-1')]));
+  const nohang = env.rng.pick([ok(os.WNOHANG, 'WNOHANG'), ok(os.WNOHANG | os.WUNTRACED, 'WNOHANG|WUNTRACED')]);
+  const opts = pid.v === 2 ** 31 - 1 ? env.or(0.3, () => nohang) : nohang;
+  return [pid, opts];
+}
+
+/** A pidfd of one of our children, or a pooled descriptor (no pidfd), or hostile. */
+function pidfdV(env: Env): V {
+  const c = liveChild(env);
+  if (c !== undefined && c.pidfd >= 0 && env.rng.chance(0.5)) return ok(c.pidfd, `childPidfd(${c.pidfd})`);
+  return env.fd();
+}
+
+/** A pid for pidfd_open: the result is closed at once (never pooled: a pidfd of another process must not be signalled). */
+const pidV = (env: Env): V => {
+  const c = liveChild(env);
+  return c !== undefined && env.rng.chance(0.5) ? ok(c.pid, `childPid(${c.pid})`) : env.or(0.3, () => env.rng.pick([ok(-1, '-1'), ok(0, '0'), ok(process.pid, 'ownPid')]));
+};
+
+const closeIfFd = (r: unknown): unknown => {
+  if (typeof r === 'number' && Number.isInteger(r) && r >= 0) os.close(r);
+  return r;
+};
+
+const STATUSES = [0, 256, 9, 0x7f, 0x137f, 0xffff, -1, 2 ** 31 - 1];
+
+/** Entry points that need no loop (every episode). */
+export const spawnTargets: Target[] = [
+  t('os.posixSpawn', 0.5, (env) => {
+    const prog = program(env, false);
+    const args = vs(prog.path, prog.argv, env.or(0.7, () => ok(null, 'null')), spawnOptions(env, prog.reads));
+    return { args, invoke: () => {
+      const r = apply(os.posixSpawn, undefined, args);
+      adoptChild(env, r);
+      return r;
+    } };
+  }),
+  t('os.posixSpawnp', 0.3, (env) => {
+    const prog = program(env, true);
+    const args = vs(prog.path, prog.argv, envValue(env), spawnOptions(env, prog.reads));
+    return { args, invoke: () => {
+      const r = apply(os.posixSpawnp, undefined, args);
+      adoptChild(env, r);
+      return r;
+    } };
+  }),
+  t('binding.posix_spawn', 0.6, (env) => {
+    const search = env.rng.chance(0.3);
+    const prog = program(env, search);
+    const envs = env.or(0.7, () => env.rng.pick([ok(null, 'null'), ok(['PATH=/bin:/usr/bin'], "['PATH=/bin:/usr/bin']"), ok(['A'], "['A']"), ok([5], '[5]')]));
+    const cwd = env.or(0.8, () => env.rng.pick([ok(null, 'null'), ok(env.tmpdir, '<tmpdir>'), ok('/nonexistent-iomux', "'/nonexistent-iomux'")]));
+    const flags = env.or(0.8, () => ok((search ? 2 : 0) | (env.rng.chance(0.7) ? 4 : 0) | (env.rng.chance(0.1) ? 1 : 0), 'flags'));
+    const pgroup = env.int([-1, -1, -1, 0, 2 ** 31 - 1], 0.8);
+    const args = vs(prog.path, prog.argv, envs, rawStdio(env, prog.reads, true), cwd, flags, pgroup);
+    return { args, invoke: () => {
+      const r = apply(B.posix_spawn, B, args);
+      adoptChild(env, r);
+      return r;
+    } };
+  }),
+  t('os.pidfdOpen', 0.3, (env) => {
+    const args = env.rng.chance(0.8) ? vs(pidV(env)) : vs(pidV(env), env.int([0, 1, -1]));
+    return { args, invoke: () => closeIfFd(apply(os.pidfdOpen, undefined, args)) };
+  }),
+  t('binding.pidfd_open', 0.3, (env) => {
+    const args = vs(pidV(env));
+    return { args, invoke: () => closeIfFd(apply(B.pidfd_open, B, args)) };
+  }),
+  t('os.pidfdSendSignal', 0.3, (env) => {
+    const args = vs(pidfdV(env), sig(env));
+    return { args, invoke: () => apply(os.pidfdSendSignal, undefined, args) };
+  }),
+  t('binding.pidfd_send_signal', 0.3, (env) => {
+    const args = vs(pidfdV(env), sig(env));
+    return { args, invoke: () => apply(B.pidfd_send_signal, B, args) };
+  }),
+  t('os.waitpid', 0.4, (env) => {
+    const args = vs(...waitArgs(env));
+    return { args, invoke: () => {
+      const r = apply(os.waitpid, undefined, args);
+      noteWaited(env, r);
+      return r;
+    } };
+  }),
+  t('binding.waitpid', 0.3, (env) => {
+    const args = vs(...waitArgs(env));
+    return { args, invoke: () => {
+      const r = apply(B.waitpid, B, args);
+      noteWaited(env, r);
+      return r;
+    } };
+  }),
+  t('os.waitstatusToExitcode', 0.2, (env) => {
+    const args = vs(env.int(STATUSES));
+    return { args, invoke: () => apply(os.waitstatusToExitcode, undefined, args) };
+  }),
+  t('binding.waitstatus_to_exitcode', 0.2, (env) => {
+    const args = vs(env.int(STATUSES));
+    return { args, invoke: () => apply(B.waitstatus_to_exitcode, B, args) };
+  }),
+  t('os.kill', 0.3, (env) => {
+    const args = vs(...killArgs(env));
+    return { args, invoke: () => apply(os.kill, undefined, args) };
+  }),
+  t('binding.kill', 0.3, (env) => {
+    const args = vs(...killArgs(env));
+    return { args, invoke: () => apply(B.kill, B, args) };
+  }),
+].filter((x) => !x.name.startsWith('binding.') || typeof B[x.name.slice('binding.'.length)] === 'function');
