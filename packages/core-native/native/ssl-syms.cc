@@ -5,6 +5,8 @@
 
 #include <uv.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace iomux {
@@ -18,6 +20,12 @@ struct Resolved {
 
 Resolved Resolve() {
   Resolved r;
+  // IOMUX_MEMTLS=0: behave as on a Node without OpenSSL (tests that path).
+  const char* env = std::getenv("IOMUX_MEMTLS");
+  if (env != nullptr && std::strcmp(env, "0") == 0) {
+    r.why = "disabled by IOMUX_MEMTLS=0";
+    return r;
+  }
   uv_lib_t self;
   if (uv_dlopen(nullptr, &self) != 0) {
     r.why = "cannot open the running executable's symbols";

@@ -105,6 +105,29 @@ t.test('garbage PEM, a mismatched key, a wrong passphrase: SSLError with OpenSSL
   t.throws(() => serverContext({ key: enc, passphrase: Buffer.alloc(5000, 1) }), SSLError);
 });
 
+t.test('unavailable (IOMUX_MEMTLS=0, as a Node without OpenSSL): every constructor throws, nothing crashes', async (t) => {
+  const r = spawnSync(process.execPath, ['-e', `
+    const { memtls, binding, RuntimeError } = require(${JSON.stringify(coreNative)});
+    const out = { available: memtls.available, reason: memtls.unavailableReason, version: memtls.opensslVersion, errors: [] };
+    for (const f of [() => new memtls.Context(), () => new memtls.Context({ serverSide: true }),
+                     () => binding.memtls_ctx_new({ serverSide: false }), () => binding.memtls_feed({}, Buffer.alloc(1), 0, 1)]) {
+      try { f(); out.errors.push('no error'); } catch (e) { out.errors.push((e instanceof RuntimeError ? 'RuntimeError' : e.name) + ': ' + e.message); }
+    }
+    console.log(JSON.stringify(out));
+  `], { encoding: 'utf8', env: { ...process.env, IOMUX_MEMTLS: '0' } });
+  t.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.same(out, {
+    available: false, reason: 'disabled by IOMUX_MEMTLS=0', version: '',
+    errors: [
+      'RuntimeError: memory-BIO TLS is unavailable: disabled by IOMUX_MEMTLS=0',
+      'RuntimeError: memory-BIO TLS is unavailable: disabled by IOMUX_MEMTLS=0',
+      'Error: memory-BIO TLS is unavailable: disabled by IOMUX_MEMTLS=0',
+      'TypeError: expected a TLS connection handle',
+    ],
+  });
+});
+
 /** Runs `body` in a child Node with memtls, the fixtures and `gc` in scope; its stdout, parsed. */
 function child(body: string, args: string[] = []): any {
   const code = `const { memtls, binding } = require(${JSON.stringify(coreNative)});
