@@ -28,6 +28,11 @@ t.test('TLS 1.3 handshake, data both ways, peer certificate and cipher', async (
   t.equal(x509.subject.trim(), 'CN=localhost');
   t.ok(x509.checkIssued(new crypto.X509Certificate(fixtures.ca)));
   t.equal(server.peerCertificate(), null, 'the server asked for no client certificate');
+  const info = client.peerCertificateInfo()!;
+  t.equal(info.subject.CN, 'localhost');
+  t.equal(info.issuer.CN, 'iomux test CA');
+  t.match(info.subjectaltname, /DNS:localhost/);
+  t.equal(server.peerCertificateInfo(), null);
 
   const out = Buffer.alloc(4096);
   t.equal(client.write(Buffer.from('ping')), 4);

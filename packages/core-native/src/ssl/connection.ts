@@ -183,6 +183,15 @@ export class Connection {
     return der === null ? null : new crypto.X509Certificate(der);
   }
 
+  /**
+   * The peer's certificate as the object Node's `tlsSocket.getPeerCertificate()`
+   * gives (`X509Certificate.toLegacyObject()`: subject, issuer, subjectaltname,
+   * valid_from, ...), what @iomux/loop's `peercert` extra is today; null without one.
+   */
+  peerCertificateInfo(): ReturnType<crypto.X509Certificate['toLegacyObject']> | null {
+    return this.peerX509()?.toLegacyObject() ?? null;
+  }
+
   /** Python's `cipher()`: [name, protocol version, secret bits], or null before the handshake. */
   cipher(): [string, string, number] | null {
     return this.#call(b.memtls_cipher);
