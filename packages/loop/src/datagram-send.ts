@@ -19,6 +19,7 @@ import { pyTypeName, socket as socketModule, type Socket, type socket } from '@i
 import { OSError, ValueError } from '@iomux/core-native/error-classes';
 import { isRetryError } from './internal/retry.js';
 import type { DatagramProtocol } from './protocols.js';
+import type { BaseEventLoop } from './base-events.js';
 import type { SelectorEventLoop } from './selector-events.js';
 
 /** An address as a datagram socket takes and gives it: a tuple as an array, a path, or null. */
@@ -82,7 +83,7 @@ export class DatagramSends {
   }
 
   /** Sends every listed transport's batch; a sendto() from the callbacks this runs goes at once. */
-  flush(loop: SelectorEventLoop): void {
+  flush(loop: BaseEventLoop): void {
     const list = this.#list;
     this.#list = [];
     const open = loop._batchOpen;
