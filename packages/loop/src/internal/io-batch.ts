@@ -10,7 +10,7 @@ import type { Buffer } from 'node:buffer';
 import { batch } from '@iomux/core-native';
 import * as buffers from '../buffers.js';
 
-// Read once: the package's re-exports are getters (see selector-events.ts).
+// Read once: the package's re-exports are getters (see selector-io.ts).
 const { sendBatch, recvBatch, recvOne, BATCH_LAYOUT } = batch;
 const { FastBuffer, RecvArea, SMALL_MAX, copyOut, copyRun, runPool, typedArraySet } = buffers;
 type RecvArea = buffers.RecvArea;
