@@ -259,6 +259,9 @@ const PP = L.Process.prototype;
 const TP = L.SubprocessTransport.prototype;
 
 /** Entry points that need the running loop (loop episodes). */
+/** Half the weights written below: a spawn costs more than most calls (fuzz:smoke's time, see the README). */
+const SPAWN_WEIGHT = 0.5;
+
 export const subprocessLoopTargets: Target[] = [
   t('EventLoop#subprocessExec', 1.2, (env) => {
     const recv = loopV(env);
@@ -310,7 +313,7 @@ export const subprocessLoopTargets: Target[] = [
   objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'setProtocol', 0.3, (e) => vs(e.or(0.5, () => ok({}, '{}')))),
   objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'getProtocol', 0.1, () => []),
   objMeth('SubprocessTransport', TP, 'BaseSubprocessTransport', 'toString', 0.1, () => []),
-];
+].map((x) => ({ ...x, weight: x.weight * SPAWN_WEIGHT }));
 
 // ------------------------------------------------------------ raw and os
 
@@ -469,4 +472,6 @@ export const spawnTargets: Target[] = [
     const args = vs(...killArgs(env));
     return { args, invoke: () => apply(B.kill, B, args) };
   }),
-].filter((x) => !x.name.startsWith('binding.') || typeof B[x.name.slice('binding.'.length)] === 'function');
+]
+  .filter((x) => !x.name.startsWith('binding.') || typeof B[x.name.slice('binding.'.length)] === 'function')
+  .map((x) => ({ ...x, weight: x.weight * SPAWN_WEIGHT }));
