@@ -1,15 +1,14 @@
 /**
  * The application's side of a TLS connection: CPython 3.11
  * Lib/asyncio/sslproto.py `_SSLProtocolTransport` and
- * `add_flowcontrol_defaults`. Every call goes to its SSLProtocol
- * (sslproto.ts), which owns the TLS socket and the raw transport.
+ * `add_flowcontrol_defaults`. Every call goes to its SSL protocol
+ * (sslproto.ts or sslproto-memtls.ts), which owns the TLS engine and the raw transport.
  */
 import { EventEmitter } from 'eventemitter3';
 import { pyTypeName } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
-import type { SSLProtocol } from './sslproto.js';
 import type { Transport } from './transports.js';
 
 /** asyncio's add_flowcontrol_defaults: `[high, low]` from either, or from `kb` KiB. */
@@ -23,6 +22,29 @@ export function addFlowcontrolDefaults(high: number | null | undefined, low: num
   if (typeof hi !== 'number' || typeof lo !== 'number') throw new TypeError(`high and low must be numbers, not '${pyTypeName(hi)}' and '${pyTypeName(lo)}'`);
   if (!(hi >= lo && lo >= 0)) throw new ValueError(`high (${hi}) must be >= low (${lo}) must be >= 0`);
   return [hi, lo];
+}
+
+/**
+ * What the app transport and its write flow call on their SSL protocol:
+ * sslproto.ts's (Node's TLSSocket) or sslproto-memtls.ts's (memtls).
+ */
+export interface SslProtocolLike {
+  /** @internal */
+  _appProtocol: AnyProtocol | null;
+  /** @internal */
+  _appReadingPaused: boolean;
+  /** @internal */
+  readonly _flow: AppWriteFlow;
+  /** @internal */
+  readonly _appTransport: SSLProtocolTransport | null;
+  _getExtraInfo(name: string, defaultValue: unknown): unknown;
+  _setAppProtocol(appProtocol: AnyProtocol): void;
+  _startShutdown(): void;
+  _abort(exc: Error | null): void;
+  _writeAppdata(list: ArrayBufferView[]): void;
+  _getWriteBufferSize(): number;
+  _pauseReading(): void;
+  _resumeReading(): void;
 }
 
 /** asyncio constants.FLOW_CONTROL_HIGH_WATER_SSL_WRITE, in KiB. */
@@ -41,9 +63,9 @@ export class AppWriteFlow {
   /** The app was told to pause. */
   paused = false;
   readonly #loop: SelectorEventLoop;
-  readonly #owner: SSLProtocol;
+  readonly #owner: SslProtocolLike;
 
-  constructor(loop: SelectorEventLoop, owner: SSLProtocol) {
+  constructor(loop: SelectorEventLoop, owner: SslProtocolLike) {
     this.#loop = loop;
     this.#owner = owner;
     this.setLimits();
@@ -86,16 +108,16 @@ class NotImplementedError extends RuntimeError {
  */
 export class SSLProtocolTransport extends EventEmitter implements Transport {
   /** @internal The protocol that does the work; null after a second close(). */
-  _sslProtocol: SSLProtocol | null;
+  _sslProtocol: SslProtocolLike | null;
   /** @internal close() or abort() was called, or the connection is lost. */
   _closed = false;
 
-  constructor(sslProtocol: SSLProtocol) {
+  constructor(sslProtocol: SslProtocolLike) {
     super();
     this._sslProtocol = sslProtocol;
   }
 
-  #proto(): SSLProtocol {
+  #proto(): SslProtocolLike {
     // Differs from CPython: a transport closed twice still answers (asyncio's raises AttributeError).
     return this._sslProtocol!;
   }

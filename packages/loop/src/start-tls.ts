@@ -11,6 +11,7 @@ import type { AnyProtocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { SelectorTransport } from './selector-transport.js';
 import { SSLProtocol, checkSslTimeout, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from './sslproto.js';
+import { MemtlsSSLProtocol } from './sslproto-memtls.js';
 import type { SSLProtocolTransport } from './ssl-transport.js';
 import { toSslContext, type SSLContext, type SSLContextOptions } from './tls-context.js';
 import { SelectorSocketTransport, type Transport } from './transports.js';
@@ -70,8 +71,10 @@ export function sslSetup(opts: SslOptions, serverSide: boolean, host: string | n
   return { context: toSslContext(ssl, serverSide), serverSide, serverHostname, sslHandshakeTimeout, sslShutdownTimeout };
 }
 
-function makeProtocol(loop: SelectorEventLoop, app: AnyProtocol, s: SslSetup, waiter: { resolve(): void; reject(e: unknown): void } | null, callConnectionMade = true): SSLProtocol {
-  return new SSLProtocol(loop, app, s.context, waiter, {
+/** The SSL protocol of the context's engine: memtls's, or the TLSSocket's. */
+function makeProtocol(loop: SelectorEventLoop, app: AnyProtocol, s: SslSetup, waiter: { resolve(): void; reject(e: unknown): void } | null, callConnectionMade = true): SSLProtocol | MemtlsSSLProtocol {
+  const Engine = s.context.engine === 'memtls' ? MemtlsSSLProtocol : SSLProtocol;
+  return new Engine(loop, app, s.context, waiter, {
     serverSide: s.serverSide,
     serverHostname: s.serverHostname,
     callConnectionMade,
@@ -88,7 +91,7 @@ function makeProtocol(loop: SelectorEventLoop, app: AnyProtocol, s: SslSetup, wa
 export async function sslConnectionTransport<P extends AnyProtocol>(loop: SelectorEventLoop, sock: Socket, protocolFactory: () => P, s: SslSetup): Promise<[Transport, P]> {
   let protocol: P;
   let transport: SelectorSocketTransport;
-  let ssl: SSLProtocol;
+  let ssl: SSLProtocol | MemtlsSSLProtocol;
   let waiter!: { resolve(): void; reject(e: unknown): void };
   const done = new Promise<void>((resolve, reject) => (waiter = { resolve, reject }));
   try {
@@ -155,7 +158,8 @@ export async function startTls(loop: SelectorEventLoop, transport: Transport, pr
     throw new TypeError(`transport ${String(transport)} is not supported by start_tls()`);
   }
   // A second upgrade would leave the first SSLProtocol without its transport's events: its promise would never settle.
-  if (transport.getProtocol() instanceof SSLProtocol) throw new TypeError(`transport ${String(transport)} is not supported by start_tls(): already upgraded`);
+  const current = transport.getProtocol();
+  if (current instanceof SSLProtocol || current instanceof MemtlsSSLProtocol) throw new TypeError(`transport ${String(transport)} is not supported by start_tls(): already upgraded`);
   if (protocol === null || typeof protocol !== 'object') throw new TypeError(`protocol must be a protocol object, not '${typeof protocol}'`);
   const hostname = opts.serverHostname ?? null;
   if (hostname !== null && typeof hostname !== 'string') throw new TypeError(`server_hostname must be a str, not '${typeof hostname}'`);

@@ -4,7 +4,8 @@
  * `set_alpn_protocols`) as a thin holder of a Node `tls.SecureContext`,
  * and Node's TLS errors as `SSLError`/`SSLCertVerificationError`.
  *
- * OpenSSL stays in Node: a context is `tls.createSecureContext()`'s. What
+ * A context is `tls.createSecureContext()`'s, and, made from options memtls
+ * takes, also the source of core-native's memtls Contexts (tls-engine.ts). What
  * Python keeps on the context but Node keeps on each TLS socket (verifying
  * the peer, checking the hostname, ALPN, asking for a client certificate)
  * lives on SSLContext here and is handed to each socket.
@@ -12,8 +13,9 @@
  * give createSecureContext's options (`key`, `cert`, `ca`, ...) instead.
  */
 import * as tls from 'node:tls';
-import { pyTypeName } from '@iomux/core-native';
+import { memtls, pyTypeName } from '@iomux/core-native';
 import { ConnectionResetError, SSLCertVerificationError, SSLError, ValueError } from '@iomux/core-native/error-classes';
+import { memtlsSource, type MemtlsSource } from './tls-engine.js';
 
 /** Options of {@link createSslContext}: Node's createSecureContext options plus Python's per-context settings. */
 export interface SSLContextOptions extends tls.SecureContextOptions {
@@ -25,9 +27,18 @@ export interface SSLContextOptions extends tls.SecureContextOptions {
   alpnProtocols?: readonly string[] | null;
   /** Server side: ask the client for a certificate (Python's `verify_mode = CERT_OPTIONAL/REQUIRED`). */
   requestCert?: boolean;
+  /**
+   * The TLS engine: 'memtls' (core-native's memory-BIO OpenSSL, asyncio's
+   * sslproto design; the default where available and the options allow) or
+   * 'node' (a tls.TLSSocket per connection). IOMUX_TLS_ENGINE=node forces 'node'.
+   */
+  engine?: 'memtls' | 'node';
 }
 
-const PER_SOCKET = ['verify', 'checkHostname', 'alpnProtocols', 'requestCert'] as const;
+const PER_SOCKET = ['verify', 'checkHostname', 'alpnProtocols', 'requestCert', 'engine'] as const;
+
+/** memtls Contexts of contexts made from no options, by side and verification. */
+const SHARED_MEMTLS = new Map<string, memtls.Context>();
 
 /** The class tls.createSecureContext() returns (Node does not export it in every version). */
 const SecureContextClass = Object.getPrototypeOf(tls.createSecureContext()).constructor as new (...a: unknown[]) => tls.SecureContext;
@@ -46,6 +57,10 @@ export class SSLContext {
   /** Server side: ask for a client certificate. */
   requestCert: boolean;
   #alpn: string[] | null = null;
+  /** What a memtls Context is built from, or null: the TLSSocket engine. */
+  #memtls: MemtlsSource | null = null;
+  /** memtls Contexts by side and verification settings, built on first use. */
+  readonly #memtlsCache = new Map<string, memtls.Context>();
 
   constructor(secureContext: tls.SecureContext, options: Omit<SSLContextOptions, keyof tls.SecureContextOptions> = {}) {
     if (!(secureContext instanceof SecureContextClass)) throw new TypeError(`secureContext must be a tls.SecureContext, not '${pyTypeName(secureContext)}'`);
@@ -72,6 +87,38 @@ export class SSLContext {
       if (list.length > 4096) throw new ValueError('too many ALPN protocols');
     }
     this.#alpn = list;
+    this.#memtlsCache.clear();
+  }
+
+  /** The engine this context's connections run on (see {@link SSLContextOptions.engine}). */
+  get engine(): 'memtls' | 'node' {
+    return this.#memtls === null ? 'node' : 'memtls';
+  }
+
+  /** @internal Sets the memtls source (createSslContext). */
+  _setMemtls(src: MemtlsSource | null): void {
+    this.#memtls = src;
+  }
+
+  /**
+   * @internal The memtls Context for one side (cached): a client's checks
+   * host names only with `checkHost` (a serverHostname was given).
+   */
+  _memtlsContext(serverSide: boolean, checkHost: boolean): memtls.Context {
+    const src = this.#memtls;
+    if (src === null) throw new ValueError('this SSLContext runs on the node engine');
+    const mode = serverSide ? (this.requestCert ? (this.verify ? 'required' : 'optional') : 'none') : this.verify ? 'required' : 'none';
+    const check = !serverSide && this.checkHostname && checkHost;
+    const key = `${serverSide ? 's' : 'c'}:${mode}:${check}`;
+    // Options naming nothing (`ssl: true`): one Context per process, not Node's roots parsed per connection.
+    const cache = Object.keys(src).length === 0 && this.#alpn === null ? SHARED_MEMTLS : this.#memtlsCache;
+    let c = cache.get(key);
+    if (c === undefined) {
+      const alpn = this.#alpn;
+      c = new memtls.Context({ ...src, serverSide, verifyMode: mode, checkHostname: check, ...(alpn !== null && alpn.length > 0 ? { ALPNProtocols: alpn } : {}) });
+      cache.set(key, c);
+    }
+    return c;
   }
 
   /** The ALPN protocols set, or null. */
@@ -108,7 +155,9 @@ export function createSslContext(options: SSLContextOptions = {}): SSLContext {
   } catch (e) {
     throw contextError(e);
   }
-  return new SSLContext(ctx, options);
+  const sslContext = new SSLContext(ctx, options);
+  sslContext._setMemtls(memtlsSource(options as Record<string, unknown>));
+  return sslContext;
 }
 
 /** A createSecureContext failure as Python would raise it (SSLError from OpenSSL, else TypeError/ValueError). */

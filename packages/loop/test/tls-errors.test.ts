@@ -28,7 +28,7 @@ import {
 } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, collectExceptions, newLoop, recordingLogger, waitFor } from './helpers.js';
-import { CollectProto, EchoProto, ROOT, clientContext, fixture, serverContext, closeWait } from './tls-support.js';
+import { CollectProto, ENGINES, EchoProto, ROOT, clientContext, fixture, serverContext, closeWait, useEngine } from './tls-support.js';
 
 checkNoFdLeak(t);
 
@@ -49,15 +49,16 @@ async function rawServer(t: Test, onConn: (s: net.Socket) => void): Promise<numb
   return (srv.address() as net.AddressInfo).port;
 }
 
-let expiredMade: { key: Buffer; cert: Buffer } | null | undefined;
+let expiredMade: { key: Buffer; cert: Buffer; ca: Buffer } | null | undefined;
 
-/** The expired certificate, made once per run by scripts/make-test-certs.sh (null if that fails). */
-function makeExpired(): { key: Buffer; cert: Buffer } | null {
+/** The expired certificate and its (new) CA, made once per run by scripts/make-test-certs.sh (null if that fails). */
+function makeExpired(): { key: Buffer; cert: Buffer; ca: Buffer } | null {
   if (expiredMade !== undefined) return expiredMade;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-certs-'));
   try {
     const r = spawnSync('sh', [path.join(ROOT, 'scripts/make-test-certs.sh'), dir], { encoding: 'utf8', timeout: 30_000 });
-    expiredMade = r.status !== 0 ? null : { key: fs.readFileSync(path.join(dir, 'expired-key.pem')), cert: fs.readFileSync(path.join(dir, 'expired-cert.pem')) };
+    const read = (n: string): Buffer => fs.readFileSync(path.join(dir, n));
+    expiredMade = r.status !== 0 ? null : { key: read('expired-key.pem'), cert: read('expired-cert.pem'), ca: read('ca.pem') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -75,8 +76,9 @@ async function connectFails(loop: EventLoop, port: number, opts: Record<string, 
   throw new Error('the connection was made');
 }
 
-for (const backend of BACKENDS) {
-  t.test(backend, async (t) => {
+for (const engine of ENGINES) for (const backend of BACKENDS) {
+  t.test(`${engine} ${backend}`, async (t) => {
+    useEngine(t, engine);
     t.test('test_handshake_timeout: a server that never answers', async (t) => {
       const loop = newLoop(t, backend);
       const seen = collectExceptions(loop);
@@ -200,18 +202,24 @@ for (const backend of BACKENDS) {
       });
     });
 
-    t.test('an expired certificate made in the test: CERT_HAS_EXPIRED', { skip: HAS_OPENSSL ? false : 'needs the openssl CLI' }, async (t) => {
+    t.test('an expired certificate made in the test: CERT_HAS_EXPIRED (its CA unknown too: node reports the expiry, memtls the CA, as CPython)', { skip: HAS_OPENSSL ? false : 'needs the openssl CLI' }, async (t) => {
       const expired = makeExpired();
       if (expired === null) return t.fail('scripts/make-test-certs.sh failed');
       const loop = newLoop(t, backend);
       await loop.runUntilComplete(async () => {
-        const srv = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { ssl: createSslContext(expired) });
+        const srv = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { ssl: createSslContext({ key: expired.key, cert: expired.cert }) });
         const port = srv.address()!.port;
-        const e = (await connectFails(loop, port, {})) as SSLCertVerificationError;
+        // Trusting its CA: the expiry alone.
+        const e = (await connectFails(loop, port, { ssl: createSslContext({ ca: expired.ca }) })) as SSLCertVerificationError;
         t.ok(e instanceof SSLCertVerificationError, String(e));
         t.equal(e.verifyCode, 10);
         t.equal(e.code, 'CERT_HAS_EXPIRED');
         t.equal(e.message, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired');
+        // Not trusting it either: Node's verification goes on to the expiry, OpenSSL's (Python's, memtls's) stops at the first error.
+        const u = (await connectFails(loop, port, {})) as SSLCertVerificationError;
+        t.ok(u instanceof SSLCertVerificationError, String(u));
+        if (engine === 'node') t.equal(u.verifyCode, 10, 'node: certificate has expired');
+        else t.equal(u.message, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate', 'memtls: the unknown CA');
         // Python's verify_mode = CERT_NONE: the connection is made anyway.
         const [tr] = await loop.createConnection(() => new CollectProto(1), '127.0.0.1', port, { ssl: createSslContext({ verify: false }) });
         t.ok(tr.getExtraInfo('peercert'), 'the certificate is still there to look at');

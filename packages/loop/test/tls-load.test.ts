@@ -5,15 +5,16 @@
 import t from 'tap';
 import { BACKENDS, newLoop, waitFor } from './helpers.js';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { CollectProto, EchoProto, clientContext, pattern, serverContext } from './tls-support.js';
+import { CollectProto, ENGINES, EchoProto, clientContext, pattern, serverContext, useEngine } from './tls-support.js';
 
 checkNoFdLeak(t);
 
 const CLIENTS = 200;
 const SIZE = 64 * 1024;
 
-for (const backend of BACKENDS) {
-  t.test(`${backend}: ${CLIENTS} clients x 64 KiB over TLS, every byte verified`, async (t) => {
+for (const engine of ENGINES) for (const backend of BACKENDS) {
+  t.test(`${engine} ${backend}: ${CLIENTS} clients x 64 KiB over TLS, every byte verified`, async (t) => {
+    useEngine(t, engine);
     const loop = newLoop(t, backend);
     await loop.runUntilComplete(async () => {
       const servers: EchoProto[] = [];

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Test } from 'tap';
 import { createSslContext, type BaseEventLoop, type Protocol, type SSLContext, type Transport } from '@iomux/loop';
 import { waitFor } from './helpers.js';
 
@@ -12,6 +13,25 @@ import { waitFor } from './helpers.js';
 export const ROOT = path.join(__dirname, '../../../../..');
 /** The fixtures' folder. */
 export const FIXTURES = path.join(ROOT, 'examples/fixtures/tls');
+
+/** The TLS engines every TLS test runs on (tls-engine.ts). */
+export const ENGINES = ['memtls', 'node'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/**
+ * Runs `t`'s tests on `engine`: IOMUX_TLS_ENGINE=node while they run for
+ * the node engine, unset for memtls (the default), so that every context
+ * they make (helpers, options objects, `ssl: true`) is on that engine.
+ */
+export function useEngine(t: Test, engine: Engine): void {
+  const before = process.env.IOMUX_TLS_ENGINE;
+  if (engine === 'node') process.env.IOMUX_TLS_ENGINE = 'node';
+  else delete process.env.IOMUX_TLS_ENGINE;
+  t.teardown(() => {
+    if (before === undefined) delete process.env.IOMUX_TLS_ENGINE;
+    else process.env.IOMUX_TLS_ENGINE = before;
+  });
+}
 
 export function fixture(name: string): Buffer {
   return fs.readFileSync(path.join(FIXTURES, name));

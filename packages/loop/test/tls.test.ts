@@ -9,16 +9,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { Socket } from '@iomux/core-native';
+import { Socket, memtls } from '@iomux/core-native';
 import { SSLContext, SSLProtocolTransport, openConnection, startServer, type BufferedProtocol, type Transport } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, sleep, waitFor } from './helpers.js';
-import { CollectProto, EchoProto, clientContext, fixture, pattern, serverContext, closeWait } from './tls-support.js';
+import { CollectProto, ENGINES, EchoProto, clientContext, fixture, pattern, serverContext, closeWait, useEngine } from './tls-support.js';
 
 checkNoFdLeak(t);
 
-for (const backend of BACKENDS) {
-  t.test(backend, async (t) => {
+for (const engine of ENGINES) for (const backend of BACKENDS) {
+  t.test(`${engine} ${backend}`, async (t) => {
+    useEngine(t, engine);
     t.test('test_create_connection_ssl: echo both ways, getExtraInfo, a clean close', async (t) => {
       const loop = newLoop(t, backend);
       await loop.runUntilComplete(async () => {
@@ -43,7 +44,9 @@ for (const backend of BACKENDS) {
         const cipher = tr.getExtraInfo('cipher') as [string, string, number];
         t.match(cipher, [String, /^TLSv1\.[23]$/, Number], "'cipher' is (name, version, bits)");
         t.equal(tr.getExtraInfo('compression'), null, "'compression' is null, as with OpenSSL 3");
-        t.ok(tr.getExtraInfo('sslObject') instanceof tls.TLSSocket, "'sslObject' is the TLSSocket");
+        // Differs on purpose: each engine's own TLS object.
+        if (engine === 'node') t.ok(tr.getExtraInfo('sslObject') instanceof tls.TLSSocket, "'sslObject' is the TLSSocket (node engine)");
+        else t.ok(tr.getExtraInfo('sslObject') instanceof memtls.Connection, "'sslObject' is the memtls Connection (memtls engine)");
         t.equal(tr.getExtraInfo('ssl_object'), tr.getExtraInfo('sslObject'));
         t.match(tr.getExtraInfo('peername'), ['127.0.0.1', srv.address()!.port], 'the raw transport answers the rest');
         t.equal(tr.getExtraInfo('nope', 'dflt'), 'dflt');
@@ -364,7 +367,7 @@ for (const backend of BACKENDS) {
       });
     });
 
-    t.test('ALPN: the protocol both sides agree on', async (t) => {
+    t.test("ALPN: the protocol both sides agree on (sslObject's alpnProtocol, memtls: alpnSelected())", async (t) => {
       const loop = newLoop(t, backend);
       await loop.runUntilComplete(async () => {
         const srv = await loop.createServer(() => new EchoProto(), '127.0.0.1', 0, { ssl: serverContext({ alpnProtocols: ['h2', 'http/1.1'] }) });
@@ -372,7 +375,8 @@ for (const backend of BACKENDS) {
           ssl: clientContext({ alpnProtocols: ['http/1.1'] }),
           serverHostname: 'localhost',
         });
-        t.equal((tr.getExtraInfo('sslObject') as tls.TLSSocket).alpnProtocol, 'http/1.1');
+        const so = tr.getExtraInfo('sslObject');
+        t.equal(engine === 'node' ? (so as tls.TLSSocket).alpnProtocol : (so as memtls.Connection).alpnSelected(), 'http/1.1');
         await closeWait(loop, tr);
         srv.close();
         await srv.waitClosed();
