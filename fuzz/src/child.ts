@@ -19,7 +19,8 @@ import { bindingTargets } from './targets-binding.js';
 import { coreTargets } from './targets-core.js';
 import { selectTargets, setupSelect } from './targets-select.js';
 import { loopTargets, setupLoop, setLoopWorld } from './targets-loop.js';
-import { subprocessLoopTargets, spawnTargets } from './targets-subprocess.js';
+import { spawnTargets } from './targets-spawn.js';
+import { subprocessLoopTargets } from './targets-subprocess.js';
 import { setupTls, tlsTargets } from './targets-tls.js';
 import { Rng } from './values.js';
 
