@@ -9,6 +9,7 @@ export {
   ValueError,
   OverflowError,
   KeyError,
+  IndexError,
   RuntimeError,
   BlockingIOError,
   ChildProcessError,

@@ -41,6 +41,15 @@ export class OverflowError extends RangeError {
 }
 brand(OverflowError, 'OverflowError', []);
 
+/** Python's `IndexError`: an index past the end (e.g. `path[0]` of an empty path). */
+export class IndexError extends RangeError {
+  /** Brand check, so `instanceof` holds across duplicate copies of this package. */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return hasBrand(x, 'IndexError');
+  }
+}
+brand(IndexError, 'IndexError', []);
+
 /** Python's `KeyError`; `key` holds the missing key. */
 export class KeyError extends Error {
   /** The key that was not found (`KeyError.args[0]` in Python). */

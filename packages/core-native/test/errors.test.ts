@@ -2,7 +2,7 @@
 // across copies (brand check), native errors mapped by fromNative().
 import t from 'tap';
 import {
-  OSError, ValueError, OverflowError, KeyError, RuntimeError, error,
+  OSError, ValueError, OverflowError, IndexError, KeyError, RuntimeError, error,
   BlockingIOError, FileExistsError, FileNotFoundError, InterruptedError, PermissionError,
   ConnectionResetError, ConnectionError, BrokenPipeError, fromErrno, fromNative, errnoConstants as E, binding, os,
 } from '@iomux/core-native';
@@ -26,6 +26,9 @@ t.test('names and hierarchy', async (t) => {
   t.equal(new ValueError('x').name, 'ValueError');
   t.equal(new OverflowError('x').name, 'OverflowError');
   t.ok(new OverflowError('x') instanceof RangeError);
+  t.equal(new IndexError('string index out of range').name, 'IndexError');
+  t.ok(new IndexError('x') instanceof RangeError);
+  t.notOk(new OverflowError('x') instanceof IndexError, 'two RangeErrors, two brands');
   t.equal(new KeyError(5).message, '5');
   t.equal(new KeyError('a').message, "'a'");
   t.equal(new RuntimeError('r').name, 'RuntimeError');

@@ -7,7 +7,7 @@
 import { stat, unlink } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { errnoConstants as E, fromErrno, pyTypeName, socket as S, type Socket } from '@iomux/core-native';
-import { OSError, ValueError } from '@iomux/core-native/error-classes';
+import { IndexError, OSError, ValueError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol, ProtocolFactory } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import { Server } from './server.js';
@@ -43,23 +43,23 @@ export interface CreateUnixServerOptions extends Omit<SslOptions, 'serverHostnam
 
 /** os.fspath(path), and whether it names a Linux abstract socket. */
 function pathArg(path: unknown): [UnixPath, boolean] {
-  let first: number;
-  if (typeof path === 'string') {
-    // Python's path[0] of an empty path.
-    if (path.length === 0) throw new RangeError('string index out of range');
-    first = path.charCodeAt(0);
-  } else if (path instanceof Uint8Array) {
-    if (path.length === 0) throw new RangeError('index out of range');
-    first = path[0]!;
-  } else {
+  if (typeof path !== 'string' && !(path instanceof Uint8Array)) {
     throw new TypeError(`expected str, bytes or os.PathLike object, not ${pyTypeName(path)}`);
   }
-  const abstract = first === 0;
+  // Empty: connect() refuses it with EINVAL, as CPython's does.
+  const abstract = path.length > 0 && (typeof path === 'string' ? path.charCodeAt(0) : path[0]!) === 0;
   if (!abstract) {
     const bytes = typeof path === 'string' ? path : Buffer.from(path).toString('latin1');
     if (bytes.includes('\0')) throw new ValueError('embedded null byte');
   }
   return [path, abstract];
+}
+
+/** A server's path: asyncio looks at path[0] first, an IndexError when it is empty. */
+function serverPathArg(path: unknown): [UnixPath, boolean] {
+  const r = pathArg(path);
+  if (r[0].length === 0) throw new IndexError(typeof path === 'string' ? 'string index out of range' : 'index out of range');
+  return r;
 }
 
 function fsPath(path: UnixPath): string | Buffer {
@@ -131,7 +131,7 @@ export async function createUnixServer(
   let sock: Socket;
   if (path !== null && path !== undefined) {
     if (opts.sock !== null && opts.sock !== undefined) throw new ValueError('path and sock can not be specified at the same time');
-    const [p, abstract] = pathArg(path);
+    const [p, abstract] = serverPathArg(path);
     sock = new S.Socket(S.AF_UNIX, S.SOCK_STREAM);
     try {
       if (!abstract) await removeStale(loop, p);

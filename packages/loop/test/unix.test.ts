@@ -12,7 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { socketConstants as C, Socket, errnoConstants as E } from '@iomux/core-native';
-import { ValueError, openUnixConnection, startUnixServer, type EventLoop, type Protocol, type Server, type Transport } from '@iomux/loop';
+import { IndexError, ValueError, openUnixConnection, startUnixServer, type EventLoop, type Protocol, type Server, type Transport } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, sleep } from './helpers.js';
 
@@ -194,7 +194,14 @@ for (const backend of BACKENDS) {
         await t.rejects(loop.createUnixConnection(() => new Client(), path.join(dir, 'missing.sock')), { name: 'FileNotFoundError', errno: E.ENOENT });
         await t.rejects(loop.createUnixServer(() => new Echo(), path.join(dir, 'no', 'such', 'dir.sock')), { name: 'FileNotFoundError' });
         await t.rejects(loop.createUnixServer(() => new Echo(), `${dir}/a\0b`), new ValueError('embedded null byte'));
-        await t.rejects(loop.createUnixServer(() => new Echo(), ''), RangeError);
+        // asyncio's path[0] of an empty path, and connect('') refused by the kernel.
+        await t.rejects(loop.createUnixServer(() => new Echo(), ''), new IndexError('string index out of range'));
+        await t.rejects(loop.createUnixServer(() => new Echo(), new Uint8Array(0)), new IndexError('index out of range'));
+        const detached = new Uint8Array(new ArrayBuffer(4));
+        structuredClone(detached.buffer, { transfer: [detached.buffer] });
+        await t.rejects(loop.createUnixServer(() => new Echo(), detached), IndexError, 'a detached view is an empty path');
+        await t.rejects(loop.createUnixConnection(() => new Client(), ''), { name: 'OSError', errno: E.EINVAL });
+        await t.rejects(loop.createUnixConnection(() => new Client(), new Uint8Array(0)), { name: 'OSError', errno: E.EINVAL });
         await t.rejects(loop.createUnixServer(() => new Echo(), 5 as never), new TypeError('expected str, bytes or os.PathLike object, not int'));
         await t.rejects(loop.createUnixConnection(() => new Client(), {} as never), TypeError);
         await t.rejects(loop.createUnixServer(() => new Echo(), sockPath(), { backlog: 2 ** 40 }), { name: 'OverflowError' });
