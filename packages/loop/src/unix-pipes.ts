@@ -125,6 +125,8 @@ export class UnixReadPipeTransport extends PipeTransport {
 
   /** @internal */
   _close(exc: Error | null): void {
+    // Closed already: its number may be another descriptor's by now.
+    if (this._pipe === null) return;
     this._closing = true;
     this._loop._removeReader(this._fileno);
     this._queueConnectionLost(exc);
@@ -350,6 +352,8 @@ export class UnixWritePipeTransport extends PipeTransport {
 
   /** @internal */
   _close(exc: Error | null = null): void {
+    // Closed already: its number may be another descriptor's by now.
+    if (this._pipe === null) return;
     this._closing = true;
     if (this._bufferSize > 0) this._loop._removeWriter(this._fileno);
     this._buffer = [];

@@ -373,6 +373,38 @@ function suite(backend: string): void {
         t.equal(pipe.closed, 1);
       }));
 
+    t.test('abort() and close() of a closed pipe transport leave its old number alone', (t) =>
+      inLoop(t, async (loop) => {
+        for (const kind of ['read', 'write'] as const) {
+          const { tr, proto, pipe } = await pipeFor(t, loop, kind);
+          // A read transport has no abort(); a late fatal error ends in its _close().
+          const again = (): void => (tr instanceof UnixWritePipeTransport ? tr.abort() : tr._close(null));
+          again();
+          t.equal(await proto.lost.promise, null);
+          t.equal(pipe.closed, 1, `${kind}: closed`);
+          // The next pipe takes the closed descriptor's number.
+          const [r2, w2] = os.pipe();
+          try {
+            let called = 0;
+            const onReady = (): void => {
+              called++;
+              loop.removeReader(r2);
+            };
+            loop.addReader(r2, onReady);
+            t.equal(r2, pipe.fd, `${kind}: the new pipe's read end has the old number`);
+            again();
+            tr.close();
+            os.write(w2, Buffer.from('x'));
+            for (let i = 0; i < 50 && called === 0; i++) await new Promise((r) => setTimeout(r, 5));
+            t.equal(called, 1, `${kind}: the new descriptor's reader still runs`);
+          } finally {
+            loop.removeReader(r2);
+            os.close(r2);
+            os.close(w2);
+          }
+        }
+      }));
+
     t.test('test_write_eof test_write_eof_pending test__write_ready_closing', (t) =>
       inLoop(t, async (loop) => {
         const a = await writePipe(t, loop);
