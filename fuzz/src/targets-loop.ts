@@ -128,13 +128,17 @@ const loopMeth = (name: string, weight: number, gen: (env: Env, w: LoopWorld) =>
 
 const objMeth = (cls: string, kind: string, name: string, weight: number, gen: (env: Env) => V[], extra: Partial<Call> = {}): Target =>
   t(`${cls}#${name}`, weight, (env) => {
-    const recv = env.rng.chance(0.95) ? (env.obj(kind) ?? env.h()) : env.h();
+    const ref = env.obj(kind);
+    const recv = env.rng.chance(0.95) ? (ref ?? env.h()) : env.h();
     const args = gen(env);
     return {
       recv,
       args,
       invoke: () => {
-        const f = recv.v !== null && recv.v !== undefined ? (recv.v as Obj)[name] : undefined;
+        // The class's own method on whatever the receiver is: a hostile
+        // receiver's own method (a Buffer's write) is not iomux's to judge.
+        const f = ref?.v !== null && ref?.v !== undefined ? (ref.v as Obj)[name] : undefined;
+        if (typeof f !== 'function') return undefined;
         return apply(f, recv.v, args);
       },
       ...extra,

@@ -5,7 +5,7 @@
  * }`, asyncio's cancellation: an abort rejects the read with the signal's
  * reason and drops its waiter; the bytes received stay in the buffer.
  */
-import { pyTypeName, toInt } from '@iomux/core-native';
+import { describe, pyTypeName, toInt } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 import { ByteBuffer } from './internal/bytebuf.js';
 import { signalOf, type AbortOptions } from './sock-op.js';
@@ -21,8 +21,9 @@ export class IncompleteReadError extends Error {
   /** The bytes asked for; null when reading up to a separator. */
   readonly expected: number | null;
   constructor(partial: Buffer, expected: number | null) {
-    const r = expected === null ? 'undefined' : String(expected);
-    super(`${partial.length} bytes read on a total of ${r} expected bytes`);
+    // describe(): a hostile `expected` (a huge array) still makes a message.
+    const r = expected === null ? 'undefined' : describe(expected);
+    super(`${describe(partial?.length)} bytes read on a total of ${r} expected bytes`);
     this.partial = partial;
     this.expected = expected;
   }

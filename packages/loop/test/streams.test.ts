@@ -556,6 +556,9 @@ t.test('StreamReader', async (t) => {
     t.equal(e.message, '3 bytes read on a total of 10 expected bytes');
     t.equal(e.name, 'IncompleteReadError');
     t.type(e, Error);
+    t.equal(new IncompleteReadError(b(''), null).message, '0 bytes read on a total of undefined expected bytes');
+    const huge = new IncompleteReadError(b('ab'), Array(2 ** 32 - 1) as never);
+    t.equal(huge.message, '2 bytes read on a total of <list object> expected bytes', 'a hostile expected: no RangeError');
     const l = new LimitOverrunError('message', 10);
     t.equal(l.name, 'LimitOverrunError');
     t.equal(l.consumed, 10);
