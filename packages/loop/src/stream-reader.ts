@@ -243,7 +243,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     const sep = typeof separator === 'string' ? Buffer.from(separator) : separator instanceof Uint8Array ? separator : bytesView(separator);
     const seplen = sep.length;
     if (seplen === 0) throw new ValueError('Separator should be at least one-byte string');
-    if (this._exception !== null) throw this._exception;
+    if (this._exception != null) throw this._exception; // None (null or undefined): no error, as in Python
     signal?.throwIfAborted();
     let offset = 0;
     let isep: number;
@@ -282,7 +282,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this._exception === null && n > 0) {
+    if (this._exception == null && n > 0) {
       // Fast paths, no async frame: data is buffered already (the common
       // case under load), or the stream has ended.
       if (this._buffer.length > 0 || this._eof) {
@@ -329,7 +329,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   }
 
   async #read(n: number, signal: AbortSignal | null): Promise<Buffer> {
-    if (this._exception !== null) throw this._exception;
+    if (this._exception != null) throw this._exception;
     if (n === 0) return Buffer.alloc(0);
     if (n < 0) {
       // Differs from CPython: an abort loses nothing; the blocks read so far go back to the buffer.
@@ -359,7 +359,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     n = toInt(n);
     const signal = signalOf(options);
     if (n < 0) throw new ValueError('readexactly size can not be less than zero');
-    if (this._exception !== null) throw this._exception;
+    if (this._exception != null) throw this._exception;
     signal?.throwIfAborted();
     if (n === 0) return Buffer.alloc(0);
     while (this._buffer.length < n) {

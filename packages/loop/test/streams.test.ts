@@ -422,6 +422,12 @@ t.test('StreamReader', async (t) => {
     const exc = new ValueError();
     stream.setException(exc);
     t.equal(stream.exception(), exc);
+    // Python's set_exception(None): later reads raise nothing.
+    const none = new StreamReader();
+    none.feedData(b('ab\n'));
+    none.setException(undefined);
+    t.equal((await none.readexactly(1)).toString(), 'a');
+    t.equal((await none.readline()).toString(), 'b\n');
   });
 
   t.test('test_exception_waiter', async (t) => {
