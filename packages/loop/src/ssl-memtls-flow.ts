@@ -1,0 +1,296 @@
+/**
+ * The byte-moving half of sslproto-memtls.ts's MemtlsSSLProtocol: CPython
+ * 3.11 sslproto.py's outgoing flow (`_write_appdata`, `_do_write`,
+ * `_process_outgoing`, the raw transport's pause/resume_writing), incoming
+ * flow (`_do_read` for Protocol and BufferedProtocol, `_call_eof_received`,
+ * `_control_ssl_reading`) and `_fatal_error`, on a memtls Connection.
+ * The state machine (handshake, shutdown) is the subclass's.
+ */
+import type { memtls } from '@iomux/core-native';
+import { OSError } from '@iomux/core-native/error-classes';
+import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
+import type { SelectorEventLoop } from './selector-events.js';
+import type { SelectorTransport } from './selector-transport.js';
+import { AppWriteFlow, type SSLProtocolTransport, type SslProtocolLike } from './ssl-transport.js';
+import { MAX_SIZE, appBuffer, copyOut, outScratch, readScratch, takeAll } from './ssl-memtls-io.js';
+
+/** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
+const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+/** asyncio's _set_read_buffer_limits defaults (FLOW_CONTROL_HIGH_WATER_SSL_READ, 256 KiB). */
+const INCOMING_HIGH = 256 * 1024;
+const INCOMING_LOW = INCOMING_HIGH / 4;
+
+/** sslproto.py's SSLProtocolState. */
+export type State = 'UNWRAPPED' | 'DO_HANDSHAKE' | 'WRAPPED' | 'FLUSHING' | 'SHUTDOWN';
+/** asyncio's AppProtocolState: STATE_INIT, STATE_CON_MADE, STATE_EOF, STATE_CON_LOST. */
+export const enum App { INIT, CON_MADE, EOF, CON_LOST }
+
+/** The outgoing and incoming flows of asyncio's SSLProtocol on memtls (fields shared with the subclass are `_`-named). */
+export abstract class MemtlsFlow implements SslProtocolLike {
+  /** @internal */
+  readonly _loop: SelectorEventLoop;
+  /** @internal The application's protocol. */
+  _appProtocol: AnyProtocol | null = null;
+  /** @internal */
+  _appBuffered = false;
+  /** @internal */
+  _appTr: SSLProtocolTransport | null = null;
+  /** @internal The raw transport. */
+  _transport: SelectorTransport | null = null;
+  /** @internal */
+  _state: State = 'UNWRAPPED';
+  /** @internal */
+  _appState: App = App.INIT;
+  /** @internal */
+  _connLost = 0;
+  /** @internal */
+  _conn: memtls.Connection | null = null;
+  /** @internal Plaintext the app wrote that memtls has not taken yet (asyncio's _write_backlog). */
+  _backlog: Uint8Array[] = [];
+  /** @internal */
+  _backlogSize = 0;
+  /** @internal Ciphertext fed and not yet read through (asyncio's _incoming.pending, as near as memtls tells). */
+  _unread = 0;
+  #sslWritingPaused = false;
+  #sslReadingPaused = false;
+  /** @internal The app paused reading. */
+  _appReadingPaused = false;
+  /** @internal The app's write flow control (asyncio's _control_app_writing and its marks). */
+  readonly _flow: AppWriteFlow;
+
+  constructor(loop: SelectorEventLoop) {
+    this._loop = loop;
+    this._flow = new AppWriteFlow(loop, this);
+  }
+
+  /** @internal The app transport (asyncio's `_app_transport`). */
+  get _appTransport(): SSLProtocolTransport | null {
+    return this._appTr;
+  }
+
+  /** @internal */
+  _setAppProtocol(appProtocol: AnyProtocol): void {
+    this._appProtocol = appProtocol;
+    this._appBuffered = isBufferedProtocol(appProtocol);
+  }
+
+  abstract _getExtraInfo(name: string, defaultValue: unknown): unknown;
+  abstract _startShutdown(): void;
+  abstract _abort(exc: Error | null): void;
+  /** asyncio's `_do_flush`. */
+  abstract _doFlush(): void;
+  /** asyncio's `_do_shutdown`. */
+  abstract _doShutdown(): void;
+
+  // ------------------------------------------------------------- outgoing
+
+  /** @internal asyncio's `_write_appdata`. */
+  _writeAppdata(list: ArrayBufferView[]): void {
+    if (this._state === 'FLUSHING' || this._state === 'SHUTDOWN' || this._state === 'UNWRAPPED') {
+      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this._loop.logger.warn('SSL connection is closed');
+      this._connLost += 1;
+      return;
+    }
+    try {
+      if (this._state === 'WRAPPED' && list.length === 1 && this._backlog.length === 0 && !this.#sslWritingPaused) {
+        // The echo's path: write and take in one native call.
+        const d = list[0]!;
+        const n = this._conn!.writeTake(d, 0, d.byteLength, outScratch());
+        if (n >= 0) {
+          this.#send(takeAll(this._conn!, n));
+          this._flow.control();
+          return;
+        }
+      }
+      for (const d of list) {
+        // Kept until memtls takes it: a copy, as Python's bytes cannot change under it.
+        const b = new Uint8Array(d.byteLength);
+        b.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+        this._backlog.push(b);
+        this._backlogSize += b.length;
+      }
+      if (this._state === 'WRAPPED') this._doWrite();
+    } catch (ex) {
+      this._fatalError(ex, 'Fatal error on SSL protocol');
+    }
+  }
+
+  /** @internal asyncio's `_do_write`. */
+  _doWrite(): void {
+    const conn = this._conn;
+    if (conn === null) return;
+    const bl = this._backlog;
+    while (bl.length > 0) {
+      const d = bl[0]!;
+      const count = conn.write(d);
+      // asyncio's SSLAgainErrors: the handshake (a renegotiation) wants ciphertext first.
+      if (count < 0) break;
+      if (count < d.length) {
+        bl[0] = d.subarray(count);
+        this._backlogSize -= count;
+      } else {
+        bl.shift();
+        this._backlogSize -= d.length;
+      }
+    }
+    this._processOutgoing();
+  }
+
+  /** @internal asyncio's `_process_outgoing`. */
+  _processOutgoing(): void {
+    if (!this.#sslWritingPaused && this._conn !== null) this.#send(takeAll(this._conn, -1));
+    this._flow.control();
+  }
+
+  /** Ciphertext to the raw transport (none once it is lost: an alert would go nowhere). */
+  #send(data: Buffer | null): void {
+    const t = this._transport;
+    if (data !== null && t !== null && t._connLost === 0) t.write(data);
+  }
+
+  /** The raw transport went over its high-water mark: ciphertext stays in memtls's outgoing BIO. */
+  pauseWriting(): void {
+    this.#sslWritingPaused = true;
+  }
+
+  /** The raw transport drained. */
+  resumeWriting(): void {
+    this.#sslWritingPaused = false;
+    this._processOutgoing();
+  }
+
+  /** @internal asyncio's `_get_write_buffer_size`: outgoing ciphertext plus the backlog. */
+  _getWriteBufferSize(): number {
+    // Unpaused, every call takes all of the outgoing BIO.
+    const pending = this.#sslWritingPaused && this._conn !== null ? this._conn.outputPending() : 0;
+    return pending + this._backlogSize;
+  }
+
+  // ------------------------------------------------------------- incoming
+
+  /** asyncio's `_do_read`; `data`: ciphertext still to feed (the copied path's feedRead). */
+  _doRead(data: Buffer | null = null): void {
+    if (this._state !== 'WRAPPED' && this._state !== 'FLUSHING') return;
+    try {
+      if (!this._appReadingPaused) {
+        if (this._appBuffered) this.#doReadBuffered();
+        else this.#doReadCopied(data);
+        if (this._backlog.length > 0) this._doWrite();
+        else this._processOutgoing();
+      }
+      this.#controlSslReading();
+    } catch (ex) {
+      this._fatalError(ex, 'Fatal error on SSL protocol');
+    }
+  }
+
+  #doReadBuffered(): void {
+    const conn = this._conn!;
+    const app = this._appProtocol as BufferedProtocol;
+    const buf = appBuffer(app.getBuffer(this._unread > 0 ? this._unread : MAX_SIZE));
+    const wants = buf.length;
+    let offset = 0;
+    let count = conn.read(buf, 0, wants);
+    if (count > 0) {
+      offset = count;
+      while (offset < wants) {
+        count = conn.read(buf, offset, wants - offset);
+        if (count > 0) offset += count;
+        else break;
+      }
+      if (offset >= wants) this._loop.callSoon(() => this._doRead());
+    }
+    if (count <= 0) this._unread = 0;
+    if (offset > 0) {
+      app.bufferUpdated(offset);
+      const at = this._appTr;
+      if (at !== null && at.listenerCount('data') !== 0) at.emit('data', Buffer.from(buf.subarray(0, offset)));
+    }
+    // close_notify
+    if (count === 0) {
+      this._callEofReceived();
+      this._startShutdown();
+    }
+  }
+
+  #doReadCopied(data: Buffer | null): void {
+    const conn = this._conn!;
+    const buf = readScratch();
+    let off = 0;
+    let list: Buffer[] | null = null;
+    let n = data === null ? conn.read(buf, 0, buf.length) : conn.feedRead(data, 0, data.length, buf);
+    while (n > 0) {
+      off += n;
+      if (off === buf.length) {
+        (list ??= []).push(copyOut(buf, off));
+        off = 0;
+      }
+      n = conn.read(buf, off, buf.length - off);
+    }
+    this._unread = 0;
+    let chunk: Buffer | null = off > 0 ? copyOut(buf, off) : null;
+    if (list !== null) chunk = Buffer.concat(chunk === null ? list : [...list, chunk]);
+    if (chunk !== null) {
+      (this._appProtocol as Protocol).dataReceived?.(chunk);
+      const at = this._appTr;
+      if (at !== null && at.listenerCount('data') !== 0) at.emit('data', chunk);
+    }
+    // close_notify
+    if (n === 0) {
+      this._callEofReceived();
+      this._startShutdown();
+    }
+  }
+
+  /** @internal asyncio's `_call_eof_received`. */
+  _callEofReceived(): void {
+    try {
+      if (this._appState === App.CON_MADE) {
+        this._appState = App.EOF;
+        const keepOpen = this._appProtocol?.eofReceived?.();
+        if (keepOpen) this._loop.logger.warn('returning true from eof_received() has no effect when using ssl');
+        this._appTr?.emit('end');
+      }
+    } catch (ex) {
+      this._fatalError(ex, 'Error calling eof_received()');
+    }
+  }
+
+  /** @internal */
+  _pauseReading(): void {
+    this._appReadingPaused = true;
+  }
+
+  /** @internal */
+  _resumeReading(): void {
+    if (!this._appReadingPaused) return;
+    this._appReadingPaused = false;
+    this._loop.callSoon(() => {
+      if (this._state === 'WRAPPED') this._doRead();
+      else if (this._state === 'FLUSHING') this._doFlush();
+      else if (this._state === 'SHUTDOWN') this._doShutdown();
+    });
+  }
+
+  /** asyncio's `_control_ssl_reading`: the raw transport pauses at 256 KiB unread. */
+  #controlSslReading(): void {
+    const size = this._unread;
+    if (size >= INCOMING_HIGH && !this.#sslReadingPaused) {
+      this.#sslReadingPaused = true;
+      this._transport?.pauseReading();
+    } else if (size <= INCOMING_LOW && this.#sslReadingPaused) {
+      this.#sslReadingPaused = false;
+      this._transport?.resumeReading();
+    }
+  }
+
+  /** @internal asyncio's `_fatal_error`. */
+  _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
+    this._transport?._forceClose(exc as Error);
+    if (exc instanceof OSError) {
+      if (this._loop.getDebug()) this._loop.logger.warn(`${String(this)}: ${message}`, exc);
+    } else {
+      this._loop.callExceptionHandler({ message, exception: exc, transport: this._transport, protocol: this });
+    }
+  }
+}
