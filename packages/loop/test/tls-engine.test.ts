@@ -6,11 +6,12 @@
 // engines talk to each other, and a connection runs on the one its context says.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { memtls } from '@iomux/core-native';
 import { SSLContext, ValueError, createSslContext } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
-import { newLoop } from './helpers.js';
+import { newLoop, sleep, waitFor } from './helpers.js';
 import { CollectProto, EchoProto, clientContext, closeWait, fixture, pattern, serverContext, useEngine } from './tls-support.js';
 
 checkNoFdLeak(t);
@@ -81,3 +82,47 @@ t.test('memtls: setAlpnProtocols after connections were made applies to the next
     await srv.waitClosed();
   });
 });
+
+for (const engine of ['memtls', 'node'] as const) {
+  t.test(`${engine}: an EOF without close_notify while the app paused reading waits for resumeReading`, async (t) => {
+    useEngine(t, engine);
+    const loop = newLoop(t);
+    await loop.runUntilComplete(async () => {
+      const sp: EchoProto[] = [];
+      let got = 0;
+      const srv = await loop.createServer(
+        () => {
+          const p = new EchoProto();
+          p.dataReceived = (d: Buffer): void => void (got += d.length);
+          sp.push(p);
+          return p;
+        },
+        '127.0.0.1',
+        0,
+        { ssl: serverContext() },
+      );
+      const raw = net.connect(srv.address()!.port, '127.0.0.1');
+      raw.on('error', () => {});
+      const c = tls.connect({ socket: raw, ca: fixture('ca.pem'), servername: 'localhost' });
+      c.on('error', () => {});
+      await new Promise((r) => c.once('secureConnect', r));
+      await waitFor(loop, () => sp[0]?.transport !== null && sp[0]?.transport !== undefined, 5, 'the server side');
+      const st = sp[0]!.transport!;
+      st.pauseReading();
+      c.write(pattern(5, 50_000));
+      await sleep(loop, 0.2);
+      raw.end();
+      await sleep(loop, 0.2);
+      t.equal(got, 0, 'nothing delivered while paused');
+      t.same(sp[0]!.events, ['made'], 'no eof while paused');
+      st.resumeReading();
+      await waitFor(loop, () => sp[0]!.events.includes('lost'), 5, 'the server side lost');
+      t.equal(got, 50_000, 'every byte delivered after resumeReading');
+      t.same(sp[0]!.events, ['made', 'eof', 'lost']);
+      t.equal(sp[0]!.lostWith, null);
+      c.destroy();
+      srv.close();
+      await srv.waitClosed();
+    });
+  });
+}
