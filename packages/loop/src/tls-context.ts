@@ -46,6 +46,8 @@ const SecureContextClass = Object.getPrototypeOf(tls.createSecureContext()).cons
 /**
  * Python's `ssl.SSLContext`: a Node SecureContext (certificates, keys,
  * ciphers, protocol versions) and the settings Node keeps per socket.
+ * Made with `new`, from a caller's SecureContext, it runs on the node
+ * engine; createSslContext's may run on memtls (see `engine`).
  */
 export class SSLContext {
   /** Node's context (OpenSSL's SSL_CTX). */
@@ -62,7 +64,7 @@ export class SSLContext {
   /** memtls Contexts by side and verification settings, built on first use. */
   readonly #memtlsCache = new Map<string, memtls.Context>();
 
-  constructor(secureContext: tls.SecureContext, options: Omit<SSLContextOptions, keyof tls.SecureContextOptions> = {}) {
+  constructor(secureContext: tls.SecureContext, options: Omit<SSLContextOptions, keyof tls.SecureContextOptions | 'engine'> = {}) {
     if (!(secureContext instanceof SecureContextClass)) throw new TypeError(`secureContext must be a tls.SecureContext, not '${pyTypeName(secureContext)}'`);
     this.secureContext = secureContext;
     this.verify = boolOption(options.verify, true, 'verify');
