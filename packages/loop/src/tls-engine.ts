@@ -22,6 +22,10 @@ function isPem(v: unknown): v is string | ArrayBufferView {
   return typeof v === 'string' || ArrayBuffer.isView(v);
 }
 
+function pemText(v: string | ArrayBufferView): string {
+  return typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+}
+
 /** Why memtls cannot take `options` (a name for the message), or null when it can. */
 function unsupported(options: Record<string, unknown>): string | null {
   for (const [k, v] of Object.entries(options)) if (v !== undefined && !TAKEN.has(k)) return k;
@@ -30,6 +34,8 @@ function unsupported(options: Record<string, unknown>): string | null {
   if (key !== undefined && !isPem(key)) return 'key';
   if (cert !== undefined && !isPem(cert)) return 'cert';
   if (key !== undefined && cert === undefined) return 'key';
+  // memtls reads the key from `cert` when there is no `key`; Node then has none (its handshake fails later, not the context).
+  if (cert !== undefined && key === undefined && !pemText(cert as string | ArrayBufferView).includes('PRIVATE KEY-----')) return 'cert';
   if (ca !== undefined && !isPem(ca) && !(Array.isArray(ca) && ca.length > 0 && ca.every(isPem))) return 'ca';
   if (passphrase !== undefined && typeof passphrase !== 'string') return 'passphrase';
   // Node's `ciphers` also names TLS 1.3 suites (TLS_...); memtls's is OpenSSL's TLS 1.2 list.

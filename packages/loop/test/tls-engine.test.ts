@@ -27,6 +27,8 @@ t.test('memtls by default where available; engine: node, IOMUX_TLS_ENGINE=node a
   t.equal(clientContext({ minVersion: 'TLSv1.1' }).engine, 'node', 'a version memtls does not allow');
   t.equal(clientContext({ ciphers: 'TLS_AES_128_GCM_SHA256' }).engine, 'node', "Node's TLS 1.3 suite names in ciphers");
   t.equal(serverContext({ cert: [fixture('cert.pem')] }).engine, 'node', "Node's arrays of certificates");
+  t.equal(createSslContext({ cert: fixture('cert.pem') }).engine, 'node', 'a certificate without its key');
+  t.equal(createSslContext({ cert: Buffer.concat([fixture('cert.pem'), fixture('key.pem')]) }).engine, 'memtls', 'a certificate with its key in the same PEM');
   t.equal(new SSLContext(tls.createSecureContext()).engine, 'node', "a caller's SecureContext");
   t.throws(() => clientContext({ engine: 'memtls', ecdhCurve: 'auto' }), { name: 'ValueError', message: "the memtls TLS engine does not take the option 'ecdhCurve' (engine: 'node' does)" });
   t.throws(() => clientContext({ engine: 'openssl' as never }), new ValueError("engine must be 'memtls' or 'node', not 'openssl'"));
