@@ -3,9 +3,10 @@
  *
  *   node bench/dist/tls-echo-servers.js iomux|node [--port 0] [--backend epoll]
  *
- * - `iomux`: the loop's createServer with `ssl` (sslproto.ts: Node's
- *   TLSSocket over an in-memory Duplex fed by the iomux transport), the
- *   protocol writing every chunk straight back;
+ * - `iomux`: the loop's createServer with `ssl`, on its default TLS engine
+ *   (core-native's memtls, sslproto-memtls.ts; `IOMUX_TLS_ENGINE=node` in
+ *   the environment runs Node's TLSSocket engine, sslproto.ts, instead),
+ *   the protocol writing every chunk straight back;
  * - `node`: Node's `tls.createServer`, every 'data' chunk written back
  *   (pausing while a write is buffered), TCP_NODELAY on both.
  * Both use the committed test certificate (examples/fixtures/tls, a
