@@ -4,12 +4,24 @@
  */
 import * as fs from 'node:fs';
 
-/** The descriptors this process holds now, sorted. */
+/**
+ * Whether `fd` is an io_uring: libuv's own on Node 22+, which it opens and
+ * closes on its own schedule (iomux's ring takes no slot in the table).
+ */
+function isUring(fd: number): boolean {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[io_uring]';
+  } catch {
+    return false; // closed meanwhile (readdir's own descriptor)
+  }
+}
+
+/** The descriptors this process holds now, sorted (libuv's io_urings left out). */
 export function openFds(): number[] {
   return fs
     .readdirSync('/proc/self/fd')
     .map(Number)
-    .filter((n) => Number.isInteger(n))
+    .filter((n) => Number.isInteger(n) && !isUring(n))
     .sort((a, b) => a - b);
 }
 
