@@ -5,23 +5,33 @@
 import * as fs from 'node:fs';
 
 /**
- * Whether `fd` is an io_uring: libuv's own on Node 22+, which it opens and
- * closes on its own schedule (iomux's ring takes no slot in the table).
+ * NODE_EXTRA_CA_CERTS's file: Node 22 and later read it on a thread of
+ * their own after startup, so its descriptor comes and goes under a test.
  */
-function isUring(fd: number): boolean {
+const EXTRA_CA = ((): string | null => {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return null;
   try {
-    return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[io_uring]';
+    return fs.realpathSync.native(file);
+  } catch {
+    return file; // missing: Node warns and opens nothing
+  }
+})();
+
+function isExtraCa(fd: number): boolean {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`) === EXTRA_CA;
   } catch {
     return false; // closed meanwhile (readdir's own descriptor)
   }
 }
 
-/** The descriptors this process holds now, sorted (libuv's io_urings left out). */
+/** The descriptors this process holds now, sorted (Node's read of NODE_EXTRA_CA_CERTS left out). */
 export function openFds(): number[] {
   return fs
     .readdirSync('/proc/self/fd')
     .map(Number)
-    .filter((n) => Number.isInteger(n) && !isUring(n))
+    .filter((n) => Number.isInteger(n) && (EXTRA_CA === null || !isExtraCa(n)))
     .sort((a, b) => a - b);
 }
 
