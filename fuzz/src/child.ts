@@ -8,6 +8,7 @@
  * down what escaped, then Node dies as it would.
  */
 import * as fs from 'node:fs';
+import * as nodeOs from 'node:os';
 import * as path from 'node:path';
 import { types } from 'node:util';
 import { binding, socket } from '@iomux/core-native';
@@ -32,7 +33,8 @@ const opt = (name: string, dflt: string): string => {
 const SEED = Number(opt('seed', '1'));
 const BATCH = Number(opt('batch', '0'));
 const CALLS = Number(opt('calls', '3000'));
-const DIR = opt('dir', fs.mkdtempSync('/tmp/iomux-fuzz-'));
+// A directory of its own only when run alone (the parent passes its batch's).
+const DIR = argv.includes('--dir') ? opt('dir', '') : fs.mkdtempSync(path.join(nodeOs.tmpdir(), 'iomux-fuzz-'));
 const TRACE = argv.includes('--trace');
 /** Calls per episode (the pools are remade and the descriptor count compared between episodes). */
 const EPISODE = 60;
@@ -351,6 +353,9 @@ function prewarm(): void {
 }
 
 async function main(): Promise<void> {
+  // A relative path among the hostile values (an AF_UNIX bind to '::1')
+  // lands in the batch's own directory, not in the caller's.
+  process.chdir(DIR);
   prewarm();
   const rng = new Rng(SEED * 1000003 + BATCH);
   let episode = 0;
