@@ -8,6 +8,7 @@ import {
 } from '@iomux/core-native';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { caught } from '../../../test/support/caught.js';
+import { drainDatagrams } from '../../../test/support/dgram.js';
 
 checkNoFdLeak(t);
 
@@ -21,18 +22,6 @@ function udp(): Socket {
   return s;
 }
 
-/** Every datagram waiting on `s` (non-blocking), as strings. */
-function drain(s: Socket): string[] {
-  const out: string[] = [];
-  for (;;) {
-    try {
-      out.push(s.recv(65536).toString());
-    } catch (e) {
-      if (e instanceof BlockingIOError) return out;
-      throw e;
-    }
-  }
-}
 
 t.test('sendmmsg: datagrams to several addresses in one call, in order', (t) => {
   using a = udp();
@@ -50,8 +39,8 @@ t.test('sendmmsg: datagrams to several addresses in one call, in order', (t) => 
     [new DataView(b3.buffer, b3.byteOffset, 2), to(b)],
   ]);
   t.equal(n, 5, 'all five sent');
-  t.same(drain(a), ['a1', 'a2\n\n'], 'a TypedArray of wider elements goes whole');
-  t.same(drain(b), ['b1', '', 'b3'], 'an empty datagram is one');
+  t.same(drainDatagrams(a), ['a1', 'a2\n\n'], 'a TypedArray of wider elements goes whole');
+  t.same(drainDatagrams(b), ['b1', '', 'b3'], 'an empty datagram is one');
   t.equal(sendmmsg(cli, []), 0, 'none: 0');
   t.end();
 });
@@ -62,7 +51,7 @@ t.test('sendmmsg: a connected socket, address null or left out', (t) => {
   r.setblocking(false);
   c.connect(r.getsockname() as Addr);
   t.equal(sendmmsg(c, [[Buffer.from('x')], [Buffer.from('y'), null], [Buffer.from('z'), undefined]]), 3);
-  t.same(drain(r), ['x', 'y', 'z']);
+  t.same(drainDatagrams(r), ['x', 'y', 'z']);
   t.end();
 });
 
@@ -79,7 +68,7 @@ t.test('sendmmsg: the kernel refuses one after the first: those before it go, th
   t.equal(e?.errno, E.EMSGSIZE, 'EMSGSIZE');
   t.equal(e?.syscall, 'sendmmsg');
   t.equal(sendmmsg(c, queue.slice(2)), 1, 'the rest goes');
-  t.same(drain(r), ['one', 'three']);
+  t.same(drainDatagrams(r), ['one', 'three']);
   t.end();
 });
 
@@ -96,7 +85,7 @@ t.test('sendmmsg: a full AF_UNIX queue sends part, then BlockingIOError; never w
   const e = caught(t, () => sendmmsg(x!, batch.slice(sent)));
   t.ok(e instanceof BlockingIOError, 'the rest: BlockingIOError');
   t.ok(performance.now() - start < 1000, 'at once');
-  const got = drain(y!);
+  const got = drainDatagrams(y!);
   t.equal(got.length, sent);
   t.ok(got.every((d, i) => d.replace(/\.+$/, '') === `d${i}`), 'in order');
   t.end();
@@ -110,10 +99,10 @@ t.test('sendmmsg: at most SENDMMSG_MAX per call; a malformed datagram after the 
   const to = r.getsockname() as Addr;
   const many = Array.from({ length: SENDMMSG_MAX + 5 }, () => [Buffer.from('m'), to] as const);
   t.equal(sendmmsg(c, many), SENDMMSG_MAX, 'the first 1024');
-  t.ok(drain(r).length > 0);
+  t.ok(drainDatagrams(r).length > 0);
   t.equal(sendmmsg(c, [[Buffer.from('ok'), to], [bad('str'), to], [Buffer.from('never'), to]]), 1, 'str data second: one sent');
   t.equal(sendmmsg(c, [[Buffer.from('ok2'), to], bad([Buffer.from('x'), ['127.0.0.1', 70000]])]), 1, 'a bad port second: one sent');
-  t.same(drain(r), ['ok', 'ok2']);
+  t.same(drainDatagrams(r), ['ok', 'ok2']);
   t.end();
 });
 
@@ -185,9 +174,9 @@ t.test('sendmmsg: the addon checks every argument itself', (t) => {
   s.setblocking(false);
   const late = caught(t, () => raw(fd, v, [AF_INET, to[0], to[1], AF_INET, 'bad', 1], 2, 0));
   t.equal(late?.pyType ?? late?.constructor?.name, 'ValueError', 'a bad second address: ValueError');
-  t.same(drain(s), [], 'checked before anything went');
+  t.same(drainDatagrams(s), [], 'checked before anything went');
   t.equal(raw(fd, v, addrs, 2, 0), 2, 'the same call, well formed');
-  t.same(drain(s), ['ab', 'cd']);
+  t.same(drainDatagrams(s), ['ab', 'cd']);
   t.equal(raw(fd, v, null, 0, 0), 0, 'count 0');
   t.end();
 });

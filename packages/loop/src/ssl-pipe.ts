@@ -33,6 +33,23 @@ export function checkSslTimeout(value: unknown, name: string, dflt: number): num
   return value;
 }
 
+/** What both SSL protocols are made with (start-tls.ts's makeProtocol). */
+export interface SslProtocolOptions {
+  serverSide?: boolean;
+  serverHostname?: string | null;
+  callConnectionMade?: boolean;
+  sslHandshakeTimeout?: number | null;
+  sslShutdownTimeout?: number | null;
+}
+
+/** Both SSL protocols' reading of their options: the timeouts checked, the side, a client's hostname. */
+export function sslSettings(o: SslProtocolOptions): { handshakeTimeout: number; shutdownTimeout: number; serverSide: boolean; serverHostname: string | null } {
+  const handshakeTimeout = checkSslTimeout(o.sslHandshakeTimeout, 'ssl_handshake_timeout', SSL_HANDSHAKE_TIMEOUT);
+  const shutdownTimeout = checkSslTimeout(o.sslShutdownTimeout, 'ssl_shutdown_timeout', SSL_SHUTDOWN_TIMEOUT);
+  const serverSide = o.serverSide ?? false;
+  return { handshakeTimeout, shutdownTimeout, serverSide, serverHostname: o.serverHostname && !serverSide ? o.serverHostname : null };
+}
+
 /** Python's str() of a float the message names ('60.0'). */
 export function pyNumber(n: number): string {
   return Number.isInteger(n) ? `${n}.0` : String(n);

@@ -19,7 +19,7 @@ import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
 import { SSLProtocolTransport } from './ssl-transport.js';
 import type { SSLContext } from './tls-context.js';
-import { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, pyNumber, type Waiter } from './ssl-pipe.js';
+import { pyNumber, sslSettings, type SslProtocolOptions, type Waiter } from './ssl-pipe.js';
 import { App, MemtlsFlow } from './ssl-memtls-flow.js';
 
 /** asyncio's `SSLProtocol` on a memtls Connection (Python's SSLObject over two MemoryBIOs). */
@@ -40,14 +40,15 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
     appProtocol: AnyProtocol,
     sslContext: SSLContext,
     waiter: Waiter | null,
-    options: { serverSide?: boolean; serverHostname?: string | null; callConnectionMade?: boolean; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+    options: SslProtocolOptions = {},
   ) {
     super(loop);
-    this.#handshakeTimeout = checkSslTimeout(options.sslHandshakeTimeout, 'ssl_handshake_timeout', SSL_HANDSHAKE_TIMEOUT);
-    this.#shutdownTimeout = checkSslTimeout(options.sslShutdownTimeout, 'ssl_shutdown_timeout', SSL_SHUTDOWN_TIMEOUT);
+    const settings = sslSettings(options);
+    this.#handshakeTimeout = settings.handshakeTimeout;
+    this.#shutdownTimeout = settings.shutdownTimeout;
     this.#ctx = sslContext;
-    this.#serverSide = options.serverSide ?? false;
-    this.#serverHostname = options.serverHostname && !this.#serverSide ? options.serverHostname : null;
+    this.#serverSide = settings.serverSide;
+    this.#serverHostname = settings.serverHostname;
     this.#extra = { sslcontext: sslContext };
     this.#waiter = waiter;
     this._setAppProtocol(appProtocol);

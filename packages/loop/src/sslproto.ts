@@ -20,8 +20,8 @@ import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
 import { AppWriteFlow, SSLProtocolTransport } from './ssl-transport.js';
 import { toSslError, type SSLContext } from './tls-context.js';
-import { CipherPipe, SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, clientCertError, feedBuffered, handshakeExtra, openTlsSocket, pyNumber } from './ssl-pipe.js';
-import type { Waiter } from './ssl-pipe.js';
+import { CipherPipe, clientCertError, sslSettings, feedBuffered, handshakeExtra, openTlsSocket, pyNumber } from './ssl-pipe.js';
+import type { SslProtocolOptions, Waiter } from './ssl-pipe.js';
 
 export { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, type Waiter } from './ssl-pipe.js';
 
@@ -73,14 +73,15 @@ export class SSLProtocol implements Protocol {
     appProtocol: AnyProtocol,
     sslContext: SSLContext,
     waiter: Waiter | null,
-    options: { serverSide?: boolean; serverHostname?: string | null; callConnectionMade?: boolean; sslHandshakeTimeout?: number | null; sslShutdownTimeout?: number | null } = {},
+    options: SslProtocolOptions = {},
   ) {
-    this.#handshakeTimeout = checkSslTimeout(options.sslHandshakeTimeout, 'ssl_handshake_timeout', SSL_HANDSHAKE_TIMEOUT);
-    this.#shutdownTimeout = checkSslTimeout(options.sslShutdownTimeout, 'ssl_shutdown_timeout', SSL_SHUTDOWN_TIMEOUT);
+    const settings = sslSettings(options);
+    this.#handshakeTimeout = settings.handshakeTimeout;
+    this.#shutdownTimeout = settings.shutdownTimeout;
     this.#loop = loop;
     this.#ctx = sslContext;
-    this.#serverSide = options.serverSide ?? false;
-    this.#serverHostname = options.serverHostname && !this.#serverSide ? options.serverHostname : null;
+    this.#serverSide = settings.serverSide;
+    this.#serverHostname = settings.serverHostname;
     this.#extra = { sslcontext: sslContext };
     this.#waiter = waiter;
     this._setAppProtocol(appProtocol);

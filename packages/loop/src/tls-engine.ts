@@ -8,9 +8,6 @@
 import { memtls, pyTypeName } from '@iomux/core-native';
 import { RuntimeError, ValueError } from '@iomux/core-native/error-classes';
 
-/** The engine used when the options name none: memtls where it can run. */
-const DEFAULT_ENGINE: 'memtls' | 'node' = 'memtls';
-
 /** What a memtls Context is built from (the side and verification come per connection). */
 export type MemtlsSource = Pick<memtls.ContextOptions, 'cert' | 'key' | 'passphrase' | 'ca' | 'ciphers' | 'minVersion' | 'maxVersion'>;
 
@@ -55,7 +52,6 @@ export function memtlsSource(options: Record<string, unknown>): MemtlsSource | n
   const engine = options.engine;
   if (engine !== undefined && engine !== 'memtls' && engine !== 'node') throw new ValueError(`engine must be 'memtls' or 'node', not ${typeof engine === 'string' ? `'${engine}'` : pyTypeName(engine)}`);
   if (engine === 'node' || process.env.IOMUX_TLS_ENGINE === 'node') return null;
-  if (engine === undefined && DEFAULT_ENGINE === 'node') return null;
   const bad = unsupported(options);
   if (engine === 'memtls') {
     if (!memtls.available) throw new RuntimeError(`the memtls TLS engine is unavailable: ${memtls.unavailableReason}`);

@@ -6,7 +6,8 @@
 // every selector backend. No CPython counterpart (asyncio sends each
 // datagram at once); the asyncio semantics kept are test_selector_events'.
 import t from 'tap';
-import { socket as S, Socket, BlockingIOError, errnoConstants as E } from '@iomux/core-native';
+import { socket as S, Socket, errnoConstants as E } from '@iomux/core-native';
+import { drainDatagrams } from '../../../test/support/dgram.js';
 import { OSError, type DatagramProtocol, type DatagramTransport, type EventLoop } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, sleep, waitFor } from './helpers.js';
@@ -48,18 +49,6 @@ function udp(): Socket {
   return s;
 }
 
-/** Every datagram waiting on `s` (non-blocking), as strings. */
-function drain(s: Socket): string[] {
-  const out: string[] = [];
-  for (;;) {
-    try {
-      out.push(s.recv(65536).toString());
-    } catch (e) {
-      if (e instanceof BlockingIOError) return out;
-      throw e;
-    }
-  }
-}
 
 /** Runs `fn` as a loop callback (where sendto() batches) and waits for it. */
 function inCallback<T>(loop: EventLoop, fn: () => T): Promise<T> {
@@ -88,14 +77,14 @@ for (const backend of BACKENDS) {
           const buf = Buffer.from('b1');
           tr.sendto(buf, b.getsockname());
           buf.write('XX'); // the batch has its own copy
-          return { size: tr.getWriteBufferSize(), atA: drain(a).length };
+          return { size: tr.getWriteBufferSize(), atA: drainDatagrams(a).length };
         });
         t.equal(before.size, 14, 'getWriteBufferSize() counts the batch');
         t.equal(before.atA, 0, 'nothing sent yet inside the callback');
         await waitFor(loop, () => tr.getWriteBufferSize() === 0);
         await sleep(loop, 0.005);
-        t.same(drain(a), ['a0', 'a1', 'a2', 'a3', 'a4']);
-        t.same(drain(b), ['b0', 'b1']);
+        t.same(drainDatagrams(a), ['a0', 'a1', 'a2', 'a3', 'a4']);
+        t.same(drainDatagrams(b), ['b0', 'b1']);
         t.same(pr.errors, []);
         tr.close();
         await pr.done;
@@ -112,7 +101,7 @@ for (const backend of BACKENDS) {
       });
       tr.sendto(Buffer.from('now'), a.getsockname());
       t.equal(tr.getWriteBufferSize(), 0);
-      t.same(drain(a), ['now'], 'sent before sendto() returned');
+      t.same(drainDatagrams(a), ['now'], 'sent before sendto() returned');
       tr.close();
       await loop.runUntilComplete(() => pr.done);
     });
@@ -134,7 +123,7 @@ for (const backend of BACKENDS) {
         });
         await waitFor(loop, () => pr.errors.length === 2);
         await sleep(loop, 0.005);
-        t.same(drain(a), ['one', 'two', 'three'], 'every other datagram, in order');
+        t.same(drainDatagrams(a), ['one', 'two', 'three'], 'every other datagram, in order');
         t.ok(pr.errors.every((e) => e instanceof OSError && e.errno === E.EMSGSIZE), 'EMSGSIZE, to errorReceived');
         t.notOk(tr.isClosing(), 'the transport stays open');
         t.equal(tr.getWriteBufferSize(), 0);
@@ -167,7 +156,7 @@ for (const backend of BACKENDS) {
         });
         await waitFor(loop, () => pr.errors.length === 2);
         await sleep(loop, 0.005);
-        t.same(drain(a), ['x', 'y', 'after-error-1', 'after-error-2']);
+        t.same(drainDatagrams(a), ['x', 'y', 'after-error-1', 'after-error-2']);
         t.equal(seen.length, 1, 'the exception went to the handler');
         t.equal((seen[0] as Error).message, 'from errorReceived');
         loop.setExceptionHandler(null);
@@ -219,19 +208,19 @@ for (const backend of BACKENDS) {
         tr.setWriteBufferLimits(1000);
         const early = await inCallback(loop, () => {
           for (let i = 0; i < 12; i++) tr.sendto(Buffer.alloc(100, 0x61 + i), to);
-          return drain(a).length;
+          return drainDatagrams(a).length;
         });
         t.equal(early, 11, 'the first 10 (1000 bytes) went when the 11th did not fit, then the 11th');
         await sleep(loop, 0.005);
-        t.equal(drain(a).length, 1, 'the 12th, batched again, with the loop');
+        t.equal(drainDatagrams(a).length, 1, 'the 12th, batched again, with the loop');
         tr.setWriteBufferLimits(1 << 20);
         const many = await inCallback(loop, () => {
           for (let i = 0; i < 1030; i++) tr.sendto(Buffer.from('m'), to);
-          return drain(a).length;
+          return drainDatagrams(a).length;
         });
         t.equal(many, 1025, 'a full batch of 1024 went inside the callback, then the 1025th');
         await sleep(loop, 0.005);
-        t.equal(drain(a).length, 5, 'the last five with the loop');
+        t.equal(drainDatagrams(a).length, 5, 'the last five with the loop');
         tr.close();
         await pr.done;
       });
@@ -250,7 +239,7 @@ for (const backend of BACKENDS) {
         });
         await pr.done;
         await sleep(loop, 0.005);
-        t.same(drain(a), [], 'nothing sent');
+        t.same(drainDatagrams(a), [], 'nothing sent');
         const [tr2, pr2] = await loop.createDatagramEndpoint(() => new Proto(), { localAddr: ['127.0.0.1', 0] });
         await inCallback(loop, () => {
           tr2.sendto(Buffer.from('kept'), to);
@@ -259,7 +248,7 @@ for (const backend of BACKENDS) {
           t.notOk(pr2.lost);
         });
         await pr2.done;
-        t.same(drain(a), ['kept', 'after close'], 'sent before connectionLost (asyncio sends while closing)');
+        t.same(drainDatagrams(a), ['kept', 'after close'], 'sent before connectionLost (asyncio sends while closing)');
         a.setsockopt(S.SOL_SOCKET, S.SO_RCVBUF, 4 << 20);
         const [tr3, pr3] = await loop.createDatagramEndpoint(() => new Proto(), { localAddr: ['127.0.0.1', 0] });
         tr3.setWriteBufferLimits(100);
@@ -269,7 +258,7 @@ for (const backend of BACKENDS) {
           for (let i = 1; i < 1100; i++) tr3.sendto(Buffer.from(`c${i}`), to);
         });
         await pr3.done;
-        const got = drain(a);
+        const got = drainDatagrams(a);
         t.equal(got.length, 1100, 'closing: past the high-water mark and 1024 datagrams, all still go');
         t.ok(got.every((d, i) => d === `c${i}`), 'in order');
       });
@@ -289,7 +278,7 @@ for (const backend of BACKENDS) {
         });
         await pr.done;
         t.ok(seen[0] instanceof Error && (seen[0] as Error).name === 'OverflowError', 'the OverflowError, to the handler');
-        t.same(drain(a), ['first'], 'what came before it went first');
+        t.same(drainDatagrams(a), ['first'], 'what came before it went first');
         loop.setExceptionHandler(null);
         // A host name that does not resolve is an OSError (gaierror): reported, not fatal.
         const [tr2, pr2] = await loop.createDatagramEndpoint(() => new Proto(), { localAddr: ['127.0.0.1', 0] });

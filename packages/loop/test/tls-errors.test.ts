@@ -28,7 +28,7 @@ import {
 } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, collectExceptions, newLoop, recordingLogger, waitFor } from './helpers.js';
-import { CollectProto, ENGINES, EchoProto, ROOT, clientContext, fixture, serverContext, closeWait, useEngine } from './tls-support.js';
+import { CollectProto, ENGINES, EchoProto, ROOT, clientContext, fixture, nodeTlsEchoServer, serverContext, closeWait, useEngine } from './tls-support.js';
 
 checkNoFdLeak(t);
 
@@ -294,12 +294,7 @@ for (const engine of ENGINES) for (const backend of BACKENDS) {
 
     t.test('test_start_tls_client_corrupted_ssl: garbage after the handshake is a fatal SSLError', async (t) => {
       const loop = newLoop(t, backend);
-      const nodeSrv = tls.createServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (s) => {
-        s.on('error', () => {});
-        s.pipe(s);
-      });
-      await new Promise<void>((r) => nodeSrv.listen(0, '127.0.0.1', r));
-      t.teardown(() => nodeSrv.close());
+      const nodeSrv = await nodeTlsEchoServer(t);
       // A TCP relay that, once told, sends the client bytes that are no TLS record.
       let corrupt: (() => void) | null = null;
       const port = await rawServer(t, (c) => {
@@ -327,12 +322,7 @@ for (const engine of ENGINES) for (const backend of BACKENDS) {
 
     t.test('test_shutdown_timeout: a peer that never answers close_notify', async (t) => {
       const loop = newLoop(t, backend);
-      const nodeSrv = tls.createServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (s) => {
-        s.on('error', () => {});
-        s.pipe(s);
-      });
-      await new Promise<void>((r) => nodeSrv.listen(0, '127.0.0.1', r));
-      t.teardown(() => nodeSrv.close());
+      const nodeSrv = await nodeTlsEchoServer(t);
       // A TCP relay to it that swallows what the client sends once `cut`: our close_notify never arrives.
       let cut = false;
       const port = await rawServer(t, (c) => {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import type { Test } from 'tap';
 import { createSslContext, type BaseEventLoop, type Protocol, type SSLContext, type Transport } from '@iomux/loop';
 import { waitFor } from './helpers.js';
@@ -35,6 +36,17 @@ export function useEngine(t: Test, engine: Engine): void {
 
 export function fixture(name: string): Buffer {
   return fs.readFileSync(path.join(FIXTURES, name));
+}
+
+/** A Node `tls` echo server on 127.0.0.1 with the test certificate (its errors ignored), closed at teardown. */
+export async function nodeTlsEchoServer(t: Test): Promise<tls.Server> {
+  const srv = tls.createServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  return srv;
 }
 
 /** The server's context: localhost/127.0.0.1/::1, signed by the test CA. */

@@ -13,7 +13,7 @@ import { Socket, memtls } from '@iomux/core-native';
 import { SSLContext, SSLProtocolTransport, openConnection, startServer, type BufferedProtocol, type Transport } from '@iomux/loop';
 import { checkNoFdLeak } from '../../../test/support/fds.js';
 import { BACKENDS, newLoop, sleep, waitFor } from './helpers.js';
-import { CollectProto, ENGINES, EchoProto, clientContext, fixture, pattern, serverContext, closeWait, useEngine } from './tls-support.js';
+import { CollectProto, ENGINES, EchoProto, clientContext, fixture, nodeTlsEchoServer, pattern, serverContext, closeWait, useEngine } from './tls-support.js';
 
 checkNoFdLeak(t);
 
@@ -68,9 +68,7 @@ for (const engine of ENGINES) for (const backend of BACKENDS) {
 
     t.test('iomux client against a Node tls server, Node tls client against an iomux server', async (t) => {
       const loop = newLoop(t, backend);
-      const nodeSrv = tls.createServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (s) => s.pipe(s));
-      await new Promise<void>((r) => nodeSrv.listen(0, '127.0.0.1', r));
-      t.teardown(() => nodeSrv.close());
+      const nodeSrv = await nodeTlsEchoServer(t);
       await loop.runUntilComplete(async () => {
         const data = pattern(2, 100_000);
         const [tr, cp] = await loop.createConnection(() => new CollectProto(data.length), 'localhost', (nodeSrv.address() as { port: number }).port, { ssl: clientContext(), family: 2 });
