@@ -3,7 +3,7 @@
  * ported onto iomux: accept() and read() callbacks stored as each key's
  * data, one loop that calls them.
  *
- *   npm run example -- selectors-echo-server [--host H] [--port P] [--backend epoll|poll|select]
+ *   npm run example -- selectors-echo-server [--host H] [--port P] [--backend epoll|poll|select] [--blocking]
  *
  * Without --backend it uses DefaultSelector, so IOMUX_SELECTOR picks the
  * backend. Changes from the Python example: it waits with selectAsync(), so
@@ -11,6 +11,12 @@
  * read() sends and "hopes it won't block", this one keeps what the socket
  * did not take and waits for EVENT_WRITE, so large messages echo whole
  * (the common case, everything sent at once, touches nothing but the socket).
+ *
+ * With --blocking the loop is the docs' own: select() blocks the JS thread,
+ * as CPython's does, and Node's loop turns only when select() finds nothing
+ * within BLOCK_SECONDS (and every YIELD_EVERY turns), which is when
+ * SIGINT/SIGTERM are seen. No promise per wait: at one connection that is
+ * faster than selectAsync() (bench/README.md, ECHO-SELECTORS).
  */
 import { createServer, OSError, type Socket } from '@iomux/core-native';
 import {
@@ -23,12 +29,21 @@ import {
 } from '@iomux/selectors';
 import { announce, parseServerArgs, stopSignal, UsageError } from './cli.js';
 
-const USAGE = 'usage: npm run example -- selectors-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select]';
+const USAGE = 'usage: npm run example -- selectors-echo-server [--host HOST] [--port PORT] [--backend epoll|poll|select] [--blocking]';
+
+/** --blocking: how long one select() may block, so a stop signal is seen. */
+const BLOCK_SECONDS = 0.05;
+/** --blocking: turns between yields to Node's loop under constant load. */
+const YIELD_EVERY = 1024;
 
 type Callback = (sock: Socket, mask: number) => void;
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseServerArgs(argv, { usage: USAGE, backend: true });
+  const blocking = argv.includes('--blocking');
+  const args = parseServerArgs(
+    argv.filter((a) => a !== '--blocking'),
+    { usage: USAGE, backend: true },
+  );
   let sel: BaseSelector<Callback>;
   try {
     sel = args.backend !== undefined ? (new (selectorClass(args.backend))() as BaseSelector<Callback>) : new DefaultSelector<Callback>();
@@ -126,6 +141,20 @@ export async function main(argv: string[]): Promise<number> {
   // and remove a listener on every wait that blocks.
   void stop.promise.then(() => sel.interruptWait());
   try {
+    if (blocking) {
+      let turns = 0;
+      while (!stop.requested()) {
+        const events = sel.select(BLOCK_SECONDS);
+        for (const [key, mask] of events) {
+          const callback = key.data!;
+          callback(key.fileobj as Socket, mask);
+        }
+        if (events.length === 0 || ++turns === YIELD_EVERY) {
+          turns = 0;
+          await new Promise((resolve) => setImmediate(resolve)); // signals, then on
+        }
+      }
+    }
     while (!stop.requested()) {
       const events = await sel.selectAsync();
       for (const [key, mask] of events) {
