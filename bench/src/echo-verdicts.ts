@@ -78,19 +78,22 @@ export function verdictsFor(pin: string, get: Get, has: (key: string) => boolean
     }
   }
 
-  // Python-style code on iomux against the same code on CPython (issue 22).
-  const sel = get(pin, 64, 64, 'selectors');
+  // Python-style code on iomux against the same code on CPython (issue 22):
+  // the example awaiting selectAsync(), and with the docs' blocking select().
   const py = get(pin, 64, 64, 'py-selectors');
-  if (sel.length > 0 && py.length > 0) {
-    verdicts.push(line(`${pin}: selectors req/s vs CPython selectors, 64 conns 64 B`, sel, py, rps, '>=', 1.2));
-    verdicts.push(line(`${pin}: selectors server CPU/msg vs CPython selectors, 64 conns 64 B`, sel, py, cpu, '<=', 0.85));
+  const py1 = get(pin, 1, 64, 'py-selectors');
+  for (const k of ['selectors', 'selectors-blocking']) {
+    const sel = get(pin, 64, 64, k);
+    if (sel.length > 0 && py.length > 0) {
+      verdicts.push(line(`${pin}: ${k} req/s vs CPython selectors, 64 conns 64 B`, sel, py, rps, '>=', 1.2));
+      verdicts.push(line(`${pin}: ${k} server CPU/msg vs CPython selectors, 64 conns 64 B`, sel, py, cpu, '<=', 0.85));
+    }
+    const sel1 = get(pin, 1, 64, k);
+    if (pin === 'same' && sel1.length > 0 && py1.length > 0) {
+      verdicts.push(line(`${pin}: ${k} req/s vs CPython selectors, 1 conn 64 B`, sel1, py1, rps, '>=', 1.0));
+    }
   }
   if (pin === 'same') {
-    const sel1 = get(pin, 1, 64, 'selectors');
-    const py1 = get(pin, 1, 64, 'py-selectors');
-    if (sel1.length > 0 && py1.length > 0) {
-      verdicts.push(line(`${pin}: selectors req/s vs CPython selectors, 1 conn 64 B`, sel1, py1, rps, '>=', 1.0));
-    }
     // One connection on the loop: the wait path's cost, with nothing to batch.
     const p1 = get(pin, 1, 64, 'protocol');
     const net1 = get(pin, 1, 64, 'node-net');

@@ -43,8 +43,8 @@
  * CPU, which the verdicts read; the extra rounds run after the others),
  * BENCH_ECHO_CONNS ("1,64,1000"), BENCH_ECHO_SIZES ("64,4096"),
  * BENCH_ECHO_PINNING ("cross,same"), BENCH_ECHO_SERVERS
- * ("protocol,buffered,streams,node-net,c,selectors,py-selectors"; add "uvloop" and
- * "asyncio" for the Python references of bench/python/echo_server.py,
+ * ("protocol,buffered,streams,node-net,c,selectors,selectors-blocking,
+ * py-selectors"; add "uvloop" and "asyncio" for the Python references of bench/python/echo_server.py,
  * interpreter from BENCH_PYTHON; "protocol-syscalls" for the protocol server
  * with IOMUX_URING=0), BENCH_ECHO_MAX_OTHER
  * (10), BENCH_ECHO_RETRIES (3), BENCH_ECHO_MAX_EXTRA_S (150), CC (cc).
@@ -89,7 +89,7 @@ interface Pinning {
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,buffered,streams,node-net,c,selectors,py-selectors');
+  const wanted = envList('BENCH_ECHO_SERVERS', 'protocol,buffered,streams,node-net,c,selectors,selectors-blocking,py-selectors');
   const servers: ServerDef[] = [];
   for (const s of ALL_SERVERS.filter((d) => wanted.includes(d.key))) {
     if (s.python === undefined) {

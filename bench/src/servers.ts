@@ -87,6 +87,13 @@ export const ALL_SERVERS: ServerDef[] = [
     args: [RUN, 'selectors-echo-server', '--port', '0'],
   },
   {
+    // The same port with the docs' own loop: a select() that blocks, as CPython's.
+    key: 'selectors-blocking',
+    label: 'iomux selectors-echo-server --blocking',
+    cmd: process.execPath,
+    args: [RUN, 'selectors-echo-server', '--port', '0', '--blocking'],
+  },
+  {
     // The same docs' code on CPython (bench/python/selectors_echo_server.py).
     key: 'py-selectors',
     label: 'CPython selectors',
