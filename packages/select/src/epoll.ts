@@ -3,7 +3,8 @@
  *
  * The epoll descriptor is an OwnedFd (internal/owned-fd.ts): close(), garbage
  * collection or the end of its thread closes it. poll() reuses one output
- * buffer per object, so a call costs one native call plus the result array.
+ * buffer per object, so a call costs one native call plus the result array
+ * (internal/epoll-events.ts: the buffer, the visits and the waits).
  */
 import { fromErrno } from '@iomux/core-native';
 import { OSError, RuntimeError, ValueError } from '@iomux/core-native/error-classes';
@@ -11,9 +12,10 @@ import { pyTypeName } from '@iomux/core-native';
 import { OwnedFd } from './internal/owned-fd.js';
 import { B, C, SETSIZE, toCInt } from './internal/native.js';
 import { fdOf } from './internal/fileobj.js';
-import { EBADF, isEintr, rethrow } from './internal/errors.js';
-import { toPollMs, now, remainingMs } from './internal/timeout.js';
-import { PendingWait, checkWaitOptions, isOptions, type AddonLook, type AsyncWaitOptions, type InFlightWait } from './internal/async.js';
+import { EBADF, rethrow } from './internal/errors.js';
+import { toPollMs } from './internal/timeout.js';
+import { checkWaitOptions, isOptions, type AsyncWaitOptions } from './internal/async.js';
+import { CLOSED, EpollEvents, countOf } from './internal/epoll-events.js';
 
 // From the addon; absent without epoll, where no Epoll is ever made.
 const CTL_ADD = C.EPOLL_CTL_ADD!;
@@ -21,7 +23,6 @@ const CTL_DEL = C.EPOLL_CTL_DEL!;
 const CTL_MOD = C.EPOLL_CTL_MOD!;
 const EPOLL_CLOEXEC = C.EPOLL_CLOEXEC!;
 const DEFAULT_MASK = C.EPOLLIN! | C.EPOLLPRI! | C.EPOLLOUT!;
-const LAYOUT = B.epoll_event_layout ?? { stride: 0, events: 0, fd: 0 };
 /**
  * The most events one poll() returns, whatever maxevents asks: the buffer is
  * preallocated, and epoll hands the rest to the next call (ready lists are
@@ -29,11 +30,6 @@ const LAYOUT = B.epoll_event_layout ?? { stride: 0, events: 0, fd: 0 };
  */
 const MAX_EVENTS_PER_CALL = 65536;
 
-const STRIDE = LAYOUT.stride;
-const EV_AT = LAYOUT.events;
-const FD_AT = LAYOUT.fd;
-const CLOSED = 'I/O operation on closed epoll object';
-const NO_EVENTS: number[] = Object.freeze([]) as unknown as number[];
 const TOKEN = Symbol('iomux.epoll');
 
 /**
@@ -66,15 +62,14 @@ export interface EpollPollOptions {
 /** An epoll object; make one with `epoll()` or `epoll.fromfd(fd)`. */
 export class Epoll implements Disposable {
   #own: OwnedFd;
-  #out = new Int32Array(STRIDE * 64);
-  #inFlight: InFlightWait | null = null;
-  /** A pollEach() visit is running: #out must not be overwritten under it. */
-  #visiting = false;
+  /** The output buffer, the visits and the waits in flight (internal/epoll-events.ts). */
+  #ev: EpollEvents;
 
   /** @internal Use `epoll()` or `epoll.fromfd()`. */
   constructor(token: unknown, fd: number) {
     if (token !== TOKEN) throw new TypeError('use select.epoll() or select.epoll.fromfd() to make an epoll object');
     this.#own = new OwnedFd(fd);
+    this.#ev = new EpollEvents(this.#own);
   }
 
   /** Wraps an existing epoll descriptor, which this object then owns. */
@@ -97,7 +92,7 @@ export class Epoll implements Disposable {
   close(): void {
     // Settle a wait in flight first: its watcher must let go of the
     // descriptor before the descriptor is closed.
-    this.#inFlight?.cancel(new ValueError(CLOSED));
+    this.#ev.inFlight?.cancel(new ValueError(CLOSED));
     this.#own.release();
   }
 
@@ -162,8 +157,8 @@ export class Epoll implements Disposable {
       ({ timeout, maxevents } = timeout as EpollPollOptions);
     }
     const [ms, max] = this.#parse(timeout, maxevents);
-    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-    return this.#wait(ms, max);
+    if (this.#ev.inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    return this.#ev.wait(ms, max);
   }
 
   /**
@@ -192,80 +187,18 @@ export class Epoll implements Disposable {
       }
       const signal = checkWaitOptions(opts, 'pollAsync');
       const [ms, max] = this.#parse(timeout, maxevents as number | undefined);
-      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      const ev = this.#ev;
+      if (ev.inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
       // The first look, with no wait object: what it throws rejects (catch below).
       const looked = opts?.assumeNotReady === true || signal?.aborted === true;
       if (!looked) {
-        const found = this.#wait(0, max);
+        const found = ev.wait(0, max);
         if (found.length > 0 || ms === 0) return Promise.resolve(found);
       }
-      return this.#start(() => this.#wait(0, max), ms, signal, true, undefined, this.#look(max, this.#pairsLook));
+      return ev.start(() => ev.wait(0, max), ms, signal, true, undefined, ev.look(max, ev.pairsLook));
     } catch (e) {
       return Promise.reject(e);
     }
-  }
-
-  /** The wait in flight's look, for pollEachAsync(): its maxevents and visit. */
-  #eachMax = 1;
-  #eachVisit: (fd: number, events: number) => void = noVisit;
-
-  /** pollEachAsync()'s look, made once per object: [n] after visiting, or []. */
-  readonly #lookEach = (): number[] => {
-    const n = this.#waitRaw(0, this.#eachMax);
-    return n === 0 ? NO_EVENTS : this.#eachFound(n);
-  };
-
-  /** After the addon's look (n > 0 events in #out): pollEachAsync's result, and pollAsync's. */
-  readonly #eachFound = (n: number): number[] => {
-    this.#visit(n, this.#eachVisit);
-    return [n];
-  };
-  readonly #pairsLook = (n: number): Array<[number, number]> => this.#pairsOf(n);
-
-  /**
-   * The look the addon makes when the wait wakes (PendingWait.arm): into
-   * #out, grown first to hold `max` events. One record per object.
-   */
-  #look<T>(max: number, found: (n: number) => T[]): AddonLook<T> {
-    if (this.#out.length < STRIDE * max) this.#out = new Int32Array(STRIDE * max);
-    const l = (this.#addonLook ??= { out: this.#out, maxevents: max, found });
-    l.out = this.#out;
-    l.maxevents = max;
-    l.found = found;
-    return l as AddonLook<T>;
-  }
-  #addonLook: { out: Int32Array; maxevents: number; found: (n: number) => unknown[] } | undefined;
-
-  /** The first `n` events in #out as [fd, events] pairs. */
-  #pairsOf(n: number): Array<[number, number]> {
-    const out = this.#out;
-    const result: Array<[number, number]> = new Array(n);
-    for (let i = 0, j = 0; i < n; i++, j += STRIDE) result[i] = [out[j + FD_AT]!, out[j + EV_AT]! >>> 0];
-    return result;
-  }
-
-  /** Every wait's onSettle, made once per object. */
-  readonly #settle = (): void => {
-    this.#inFlight = null;
-    this.#eachVisit = noVisit;
-  };
-
-  /** Starts a wait whose non-blocking look is `attempt` (see PendingWait). */
-  #start<T, R>(
-    attempt: () => T[],
-    ms: number,
-    signal: AbortSignal | undefined,
-    assumeNotReady: boolean,
-    map?: (list: T[]) => R,
-    look?: AddonLook<T>,
-  ): Promise<R> {
-    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-    const wait = new PendingWait<T, R>(attempt, ms, signal, this.#settle, !assumeNotReady, map);
-    if (!wait.done) {
-      this.#inFlight = wait;
-      wait.arm(this.#own.handle!, look);
-    }
-    return wait.promise;
   }
 
   /**
@@ -274,7 +207,7 @@ export class Epoll implements Disposable {
    * than an AbortSignal. Returns whether a wait was in flight.
    */
   interruptWait(): boolean {
-    return this.#inFlight?.interrupt() ?? false;
+    return this.#ev.inFlight?.interrupt() ?? false;
   }
 
   /** Python's argument order: maxevents as a C int, closed, timeout, range. */
@@ -301,9 +234,10 @@ export class Epoll implements Disposable {
   pollEach(timeout: number | null | undefined, maxevents: number | undefined, visit: (fd: number, events: number) => void): number {
     if (typeof visit !== 'function') throw new TypeError(`pollEach() visit must be a function, not '${pyTypeName(visit)}'`);
     const [ms, max] = this.#parse(timeout, maxevents);
-    if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
-    const n = this.#waitRaw(ms, max);
-    this.#visit(n, visit);
+    const ev = this.#ev;
+    if (ev.inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+    const n = ev.waitRaw(ms, max);
+    ev.visit(n, visit);
     return n;
   }
 
@@ -324,71 +258,25 @@ export class Epoll implements Disposable {
       if (typeof visit !== 'function') throw new TypeError(`pollEachAsync() visit must be a function, not '${pyTypeName(visit)}'`);
       const signal = checkWaitOptions(options, 'pollEachAsync');
       const [ms, max] = this.#parse(timeout, maxevents);
-      if (this.#inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
+      const ev = this.#ev;
+      if (ev.inFlight !== null) throw new RuntimeError('concurrent poll() invocation');
       // The first look, as pollAsync's: no closure or wait object when it finds events.
       const looked = options?.assumeNotReady === true || signal?.aborted === true;
       if (!looked) {
-        const n = this.#waitRaw(0, max);
+        const n = ev.waitRaw(0, max);
         if (n > 0 || ms === 0) {
-          this.#visit(n, visit);
+          ev.visit(n, visit);
           return Promise.resolve(n);
         }
       }
-      this.#eachMax = max;
-      this.#eachVisit = visit;
+      ev.eachMax = max;
+      ev.eachVisit = visit;
       // The wait's results are [n] or []: resolved as the count.
-      return this.#start(this.#lookEach, ms, signal, true, countOf, this.#look(max, this.#eachFound));
+      return ev.start(ev.lookEach, ms, signal, true, countOf, ev.look(max, ev.eachFound));
     } catch (e) {
       return Promise.reject(e);
     }
   }
-
-  /** Calls `visit` for the first `n` events in #out (struct epoll_event[], native/epoll.cc). */
-  #visit(n: number, visit: (fd: number, events: number) => void): void {
-    if (n === 0) return;
-    const out = this.#out;
-    this.#visiting = true;
-    try {
-      for (let i = 0, j = 0; i < n; i++, j += STRIDE) visit(out[j + FD_AT]!, out[j + EV_AT]! >>> 0);
-    } finally {
-      this.#visiting = false;
-    }
-  }
-
-  /** epoll_wait with the PEP 475 retry; the result as [fd, events] pairs. */
-  #wait(ms: number, max: number): Array<[number, number]> {
-    const n = this.#waitRaw(ms, max);
-    const out = this.#out;
-    const result: Array<[number, number]> = new Array(n);
-    // out holds struct epoll_event[] as the kernel wrote it (native/epoll.cc).
-    for (let i = 0, j = 0; i < n; i++, j += STRIDE) result[i] = [out[j + FD_AT]!, out[j + EV_AT]! >>> 0];
-    return result;
-  }
-
-  /** epoll_wait into #out with the PEP 475 retry: the number of events. */
-  #waitRaw(ms: number, max: number): number {
-    const epfd = this.#own.fd;
-    if (epfd < 0) throw new ValueError(CLOSED);
-    if (this.#visiting) throw new RuntimeError('concurrent poll() invocation');
-    let out = this.#out;
-    if (out.length < STRIDE * max) out = this.#out = new Int32Array(STRIDE * max);
-    const deadline = ms > 0 ? now() + ms : 0;
-    for (;;) {
-      try {
-        return B.epoll_wait!(epfd, out, max, ms);
-      } catch (e) {
-        if (!isEintr(e)) rethrow(e);
-        if (ms > 0) ms = remainingMs(deadline);
-      }
-    }
-  }
-}
-
-function noVisit(): void {}
-
-/** pollEachAsync's look results ([n] or []) as the count of events. */
-function countOf(found: number[]): number {
-  return found.length === 0 ? 0 : found[0]!;
 }
 
 function create(sizehint: number, flags: number): Epoll {
