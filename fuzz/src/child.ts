@@ -23,6 +23,7 @@ import { loopTargets, setupLoop, setLoopWorld } from './targets-loop.js';
 import { spawnTargets } from './targets-spawn.js';
 import { subprocessLoopTargets } from './targets-subprocess.js';
 import { setupTls, tlsTargets } from './targets-tls.js';
+import { tlsUpgradeTargets } from './targets-tls-upgrade.js';
 import { Rng } from './values.js';
 
 const argv = process.argv.slice(2);
@@ -73,7 +74,7 @@ process.on('uncaughtExceptionMonitor', (err, origin) => {
 });
 
 const PLAIN: Target[] = [...bindingTargets, ...coreTargets, ...selectTargets, ...spawnTargets];
-const LOOP_ONLY: Target[] = [...loopTargets, ...tlsTargets, ...subprocessLoopTargets];
+const LOOP_ONLY: Target[] = [...loopTargets, ...tlsTargets, ...tlsUpgradeTargets, ...subprocessLoopTargets];
 const LOOP: Target[] = [...LOOP_ONLY, ...PLAIN];
 
 function picker(targets: Target[]): (rng: Rng) => Target {

@@ -1,10 +1,11 @@
 /**
  * TLS entry points of @iomux/loop, in loop episodes: the `ssl` options of
  * createConnection/createServer/openConnection/startServer and their Unix
- * twins (with serverHostname, sslHandshakeTimeout, sslShutdownTimeout),
- * loop.startTls, StreamWriter.startTls, createSslContext, SSLContext.
- * The TLS transports they give join the episode's transport pool, so the
- * Transport targets call their methods too.
+ * twins (with serverHostname, sslHandshakeTimeout, sslShutdownTimeout).
+ * The upgrades (loop.startTls, StreamWriter.startTls) and the contexts
+ * (createSslContext, SSLContext) are in targets-tls-upgrade.ts, with the
+ * values and the world from here. The TLS transports they give join the
+ * episode's transport pool, so the Transport targets call their methods too.
  *
  * The world (setupTls): a TLS echo server and a Unix one with the committed
  * test certificate (examples/fixtures/tls), and a plain server that starts
@@ -20,7 +21,7 @@ import type { Env } from './env.js';
 import { type Target, type Call, vs, ok, apply } from './target.js';
 import { type V, FuzzBoom } from './values.js';
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 type Loop = InstanceType<typeof L.EventLoop>;
 
 const FIXTURES = path.join(__dirname, '../../examples/fixtures/tls');
@@ -38,7 +39,7 @@ interface Contexts {
 let ctxs: Contexts | null = null;
 
 /** The contexts, made once per process (parsing the key costs a few ms). */
-function contexts(): Contexts {
+export function contexts(): Contexts {
   if (ctxs === null) {
     const key = pem('key.pem');
     const cert = pem('cert.pem');
@@ -56,7 +57,7 @@ function contexts(): Contexts {
   return ctxs;
 }
 
-function echoProtocol(): L.Protocol {
+export function echoProtocol(): L.Protocol {
   let tr: L.Transport | null = null;
   return {
     connectionMade: (t: L.Transport) => {
@@ -67,7 +68,7 @@ function echoProtocol(): L.Protocol {
   } as L.Protocol;
 }
 
-interface TlsWorld {
+export interface TlsWorld {
   loop: Loop;
   tlsPort: number;
   starttlsPort: number;
@@ -107,7 +108,7 @@ export async function setupTls(env: Env, loop: Loop): Promise<void> {
 const GARBAGE = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
 
 /** An `ssl` value that is no usable context (TypeError, ValueError or SSLError from asyncio's checks or OpenSSL). */
-function badSsl(env: Env): V {
+export function badSsl(env: Env): V {
   const c = contexts();
   return env.rng.pick<() => V>([
     () => ok({ cert: GARBAGE, key: 'junk' }, '{ cert: garbage PEM, key: junk }'),
@@ -142,7 +143,7 @@ function badSsl(env: Env): V {
 }
 
 /** A client's `ssl`: the test CA's context mostly, else ones that fail verification, else bad ones. */
-function sslClient(env: Env): V {
+export function sslClient(env: Env): V {
   const c = contexts();
   return env.or(0.75, () =>
     env.rng.pick<() => V>([
@@ -161,7 +162,7 @@ function sslClient(env: Env): V {
 }
 
 /** A server's `ssl`: the test certificate mostly; true/false are TypeErrors there. */
-function sslServer(env: Env): V {
+export function sslServer(env: Env): V {
   const c = contexts();
   return env.or(0.75, () =>
     env.rng.pick<() => V>([
@@ -177,20 +178,20 @@ function sslServer(env: Env): V {
   );
 }
 
-function hostname(env: Env): V {
+export function hostname(env: Env): V {
   return env.or(0.7, () =>
     env.rng.pick([ok('localhost', "'localhost'"), ok('127.0.0.1', "'127.0.0.1'"), ok('', "''"), ok(null, 'null'), ok('example.com', "'example.com'"), ok('x'.repeat(300), "'x'.repeat(300)"), ok('a\0b', "'a\\0b'"), ok(5, '5')]),
   );
 }
 
 const TIMEOUTS: unknown[] = [0.5, 2, 0.001, 0, -1, NaN, Infinity, -Infinity, '5', 5n, 1e9, null];
-function timeoutV(env: Env): V {
+export function timeoutV(env: Env): V {
   const x = env.rng.pick(TIMEOUTS);
   return env.or(0.85, () => ok(x, typeof x === 'string' ? `'${x}'` : typeof x === 'bigint' ? `${x}n` : String(x)));
 }
 
 /** A handshake timeout that is short or refused: never the default 60 s nor a huge one. */
-function shortTimeout(env: Env): V {
+export function shortTimeout(env: Env): V {
   const x = env.rng.pick<unknown>([1, 1, 0.5, 0.001, 0, -1, NaN, -Infinity, '5', 5n]);
   return ok(x, typeof x === 'string' ? `'${x}'` : typeof x === 'bigint' ? `${x}n` : String(x));
 }
@@ -239,20 +240,20 @@ function factory(env: Env): V {
 }
 
 /** The running loop mostly; the episode's closed loop sometimes. */
-function loopV(env: Env, w: TlsWorld): V {
+export function loopV(env: Env, w: TlsWorld): V {
   return env.rng.chance(0.95) ? ok(w.loop, 'runningLoop') : (env.obj('loop') ?? env.h());
 }
 
-const LP = L.EventLoop.prototype as unknown as Obj;
-const t = (name: string, weight: number, make: (env: Env, w: TlsWorld) => Call): Target => ({ name, weight, make: (env) => make(env, world!) });
+export const LP = L.EventLoop.prototype as unknown as Obj;
+export const t = (name: string, weight: number, make: (env: Env, w: TlsWorld) => Call): Target => ({ name, weight, make: (env) => make(env, world!) });
 /** Bound of a handshake with our own servers (a loaded 2-CPU machine). */
-const HANDSHAKE = 3000;
+export const HANDSHAKE = 3000;
 
 /**
  * Aborts a writer's transport at the episode's end: a TLS close() waits for
  * the peer's close_notify, a few loop turns the episode may not have left.
  */
-function abortAtEnd(env: Env, w: L.StreamWriter): void {
+export function abortAtEnd(env: Env, w: L.StreamWriter): void {
   env.closers.push(() => w.transport.abort());
 }
 
@@ -266,13 +267,13 @@ function takeStreams(env: Env, r: unknown): unknown {
   return r;
 }
 
-const pick = (env: Env, kind: string, pred: (x: unknown) => boolean): V | undefined => {
+export const pick = (env: Env, kind: string, pred: (x: unknown) => boolean): V | undefined => {
   const l = (env.objs.get(kind) ?? []).filter((x) => pred(x.v));
   return l.length === 0 ? undefined : env.rng.pick(l);
 };
 
 /** Half the weights written below: a handshake costs more than most calls (fuzz:smoke's time, see the README). */
-const TLS_WEIGHT = 0.5;
+export const TLS_WEIGHT = 0.5;
 
 export const tlsTargets: Target[] = [
   t('EventLoop#createConnection(ssl)', 1.5, (env, w) => {
@@ -318,98 +319,5 @@ export const tlsTargets: Target[] = [
   t('openUnixConnection(ssl)', 0.3, (env, w) => {
     const args = vs(ok(w.unixPath, 'unixTlsPath'), sslOpts(env, false));
     return { args, invoke: () => (apply(L.openUnixConnection, undefined, args) as Promise<unknown>).then((r) => takeStreams(env, r)), bound: HANDSHAKE };
-  }),
-  t('EventLoop#startTls', 1.5, (env, w) => {
-    const recv = loopV(env, w);
-    const fresh = env.rng.chance(0.5);
-    const given = fresh ? null : env.rng.chance(0.85) ? (env.obj('transport') ?? env.h()) : env.h();
-    const protoV = env.or(0.8, () => ok(echoProtocol(), 'echoProtocol()'));
-    const serverSide = env.rng.chance(0.1);
-    const ctx = serverSide ? sslServer(env) : sslClient(env);
-    const opts: Obj = {};
-    const d: string[] = [];
-    if (serverSide || env.rng.chance(0.1)) {
-      const v = env.or(0.8, () => ok(serverSide, String(serverSide)));
-      opts.serverSide = v.v;
-      d.push(`serverSide: ${v.d}`);
-    }
-    if (env.rng.chance(0.8)) {
-      const v = hostname(env);
-      opts.serverHostname = v.v;
-      d.push(`serverHostname: ${v.d}`);
-    }
-    for (const k of ['sslHandshakeTimeout', 'sslShutdownTimeout']) {
-      // A pooled transport's protocol may be replaced by a later call: only the handshake timeout ends that upgrade.
-      const short = k === 'sslHandshakeTimeout' && !fresh;
-      if (short || env.rng.chance(0.4)) {
-        const v = short ? shortTimeout(env) : timeoutV(env);
-        opts[k] = v.v;
-        d.push(`${k}: ${v.d}`);
-      }
-    }
-    const optsV = fresh ? env.or(0.95, () => ok(opts, `{ ${d.join(', ')} }`)) : ok(opts, `{ ${d.join(', ')} }`);
-    const trD = fresh ? 'fresh plain connection to starttlsPort' : given!.d;
-    const args = vs(ok(null, trD), protoV, ctx, optsV);
-    const invoke = (): unknown => {
-      if (!fresh) return apply(LP.startTls, recv.v, [given!, ...args.slice(1)]);
-      return w.loop.createConnection(echoProtocol, '127.0.0.1', w.starttlsPort).then(([tr]) => {
-        env.track(tr, 'plain transport', false);
-        return apply(LP.startTls, recv.v, [ok(tr, ''), ...args.slice(1)]);
-      });
-    };
-    // The peer may be a plain echo server or a server side waiting for a ClientHello: settled at the episode's end.
-    return { recv, args, invoke, bound: null };
-  }),
-  t('StreamWriter#startTls', 0.8, (env, w) => {
-    const fresh = env.rng.chance(0.5);
-    const given = fresh ? null : env.rng.chance(0.9) ? (env.obj('writer') ?? env.h()) : env.h();
-    const opts: Obj = {};
-    const d: string[] = [];
-    if (env.rng.chance(0.8)) {
-      const v = hostname(env);
-      opts.serverHostname = v.v;
-      d.push(`serverHostname: ${v.d}`);
-    }
-    if (!fresh || env.rng.chance(0.4)) {
-      const v = fresh ? timeoutV(env) : shortTimeout(env);
-      opts.sslHandshakeTimeout = v.v;
-      d.push(`sslHandshakeTimeout: ${v.d}`);
-    }
-    const args = vs(sslClient(env), fresh ? env.or(0.95, () => ok(opts, `{ ${d.join(', ')} }`)) : ok(opts, `{ ${d.join(', ')} }`));
-    const recv = fresh ? ok(null, 'writer of a fresh plain connection to starttlsPort') : given!;
-    const call = (wr: unknown): unknown => apply(L.StreamWriter.prototype.startTls, wr, args);
-    const invoke = (): unknown => {
-      if (!fresh) return call(given!.v);
-      return L.openConnection('127.0.0.1', w.starttlsPort).then(([rd, wr]) => {
-        env.put('reader', ok(rd, 'starttls reader'));
-        env.put('writer', ok(wr, 'starttls writer'));
-        abortAtEnd(env, wr);
-        return call(wr);
-      });
-    };
-    return { recv, args, invoke, bound: null };
-  }),
-  t('createSslContext', 0.8, (env) => {
-    const args = env.rng.chance(0.1) ? [] : vs(env.rng.chance(0.3) ? ok({ key: contexts().key, cert: contexts().cert }, '{ key, cert }') : badSsl(env));
-    return { args, invoke: () => apply(L.createSslContext, undefined, args) };
-  }),
-  t('new SSLContext', 0.4, (env) => {
-    const c = contexts();
-    const args = vs(env.or(0.6, () => ok(c.nodeClient, 'tls.createSecureContext({ ca })')), env.or(0.5, () => env.rng.pick([ok({ verify: false, checkHostname: false }, '{ verify: false, checkHostname: false }'), ok({ alpnProtocols: ['h2'] }, "{ alpnProtocols: ['h2'] }"), ok({ requestCert: 1 }, '{ requestCert: 1 }')])));
-    return { args, invoke: () => Reflect.construct(L.SSLContext, args.map((a) => a.v)) };
-  }),
-  t('SSLContext#setAlpnProtocols', 0.4, (env) => {
-    const recv = env.or(0.9, () => ok(new L.SSLContext(contexts().nodeClient), 'new SSLContext(nodeClient)'));
-    const args = vs(env.or(0.4, () => env.rng.pick([ok(['h2', 'http/1.1'], "['h2', 'http/1.1']"), ok(new Set(['h2']), "Set(['h2'])"), ok(['h2', 5], "['h2', 5]"), ok(Array(5000).fill('a'), "Array(5000).fill('a')")])));
-    return { recv, args, invoke: () => apply(L.SSLContext.prototype.setAlpnProtocols, recv.v, args) };
-  }),
-  t('SSLProtocolTransport#getExtraInfo', 0.6, (env) => {
-    const recv = pick(env, 'transport', (x) => x instanceof L.SSLProtocolTransport) ?? env.h();
-    const names = ['peercert', 'cipher', 'compression', 'sslcontext', 'ssl_object', 'socket', 'peername', 'sockname', 'alpn_protocol', 'nope'];
-    const args = vs(env.or(0.8, () => {
-      const n = env.rng.pick(names);
-      return ok(n, `'${n}'`);
-    }), env.h());
-    return { recv, args, invoke: () => apply(L.SSLProtocolTransport.prototype.getExtraInfo, recv.v, args) };
   }),
 ].map((x) => ({ ...x, weight: x.weight * TLS_WEIGHT }));
