@@ -1,8 +1,9 @@
 // memtls connections: an SSL with two memory BIOs (asyncio's SSLObject over
 // MemoryBIOs). The caller moves ciphertext: feed() into the read BIO,
 // takeOutput() from the write BIO; plaintext goes through read()/write().
-// Few crossings per record: each call is one raw N-API callback, and
-// feedRead/writeTake do a record's two halves in one.
+// Few crossings per record: each call is one raw N-API callback,
+// feedRead/writeTake do a record's two halves in one, and the *_all reads
+// read until want-read and tell whether output waits (bench/README.md, MEMTLS).
 #include <climits>
 #include <cstring>
 #include <string>
@@ -104,6 +105,47 @@ ssize_t ReadPlain(napi_env env, const SslSyms& s, SslBox* box, uint8_t* p, size_
   ThrowSslError(env, s, box->ssl, box->hostname, err);
 }
 
+// How ReadAll stopped: the low bits of read_all's result (total * 8 + these).
+constexpr int kEndWantRead = 0;   // nothing more to decrypt until more is fed
+constexpr int kEndClosed = 1;     // the peer's close_notify
+constexpr int kEndFull = 2;       // the window is full: more may be waiting
+constexpr int kOutputPending = 4;  // the write BIO holds ciphertext for the peer
+constexpr size_t kReadAllMax = size_t{1} << 30;  // keeps total * 8 exact in a double
+
+// SSL_read_ex into [p, p+n) until it is full, want-read or close_notify
+// (asyncio's read loop in one crossing, sparing the call that finds
+// nothing); an error raises, dropping what was read, as that loop does.
+napi_value ReadAll(napi_env env, const SslSyms& s, SslBox* box, uint8_t* p, size_t n) {
+  if (n == 0) ThrowValueError(env, "read buffer must not be empty");
+  if (n > kReadAllMax) n = kReadAllMax;
+  size_t total = 0;
+  int end = kEndFull;
+  while (total < n) {
+    size_t got = 0;
+    if (s.SSL_read_ex(box->ssl, p + total, n - total, &got) == 1) {
+      if (got == 0) {  // not OpenSSL's way; ends the loop all the same
+        end = kEndWantRead;
+        break;
+      }
+      total += got;
+      continue;
+    }
+    int err = s.SSL_get_error(box->ssl, 0);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      end = kEndWantRead;
+      break;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      end = kEndClosed;
+      break;
+    }
+    ThrowSslError(env, s, box->ssl, box->hostname, err);
+  }
+  // Reading may queue a reply (a KeyUpdate's, a renegotiation's).
+  if (s.BIO_ctrl_pending(box->wbio) > 0) end |= kOutputPending;
+  return CountValue(env, static_cast<ssize_t>(total) * 8 + end);
+}
+
 // SSL_write_ex of all of [p, p+n): n, or -1 for want-read (mid-handshake).
 ssize_t WritePlain(napi_env env, const SslSyms& s, SslBox* box, const uint8_t* p, size_t n) {
   if (n == 0) return 0;
@@ -186,6 +228,26 @@ napi_value FeedRead(napi_env env, const napi_value* argv) {
   SslErrorScope scope(s);
   FeedAll(env, s, box, in.data, in.length);
   return CountValue(env, ReadPlain(env, s, box, out.data, out.length));
+}
+
+// memtls_read_all(h, buf, off, len) -> plaintext bytes * 8 + how it stopped
+napi_value ReadAllCall(napi_env env, const napi_value* argv) {
+  SslBox* box = Conn(env, argv[0]);
+  const SslSyms& s = Syms(env);
+  ByteSpan out = Window(env, argv, 1, "buffer must be a writable bytes-like object");
+  SslErrorScope scope(s);
+  return ReadAll(env, s, box, out.data, out.length);
+}
+
+// memtls_feed_read_all(h, cipher, off, len, plainOut) -> as memtls_read_all
+napi_value FeedReadAll(napi_env env, const napi_value* argv) {
+  SslBox* box = Conn(env, argv[0]);
+  const SslSyms& s = Syms(env);
+  ByteSpan in = Window(env, argv, 1, "data must be a bytes-like object");
+  ByteSpan out = BytesValue(env, argv[4], "buffer must be a writable bytes-like object");
+  SslErrorScope scope(s);
+  FeedAll(env, s, box, in.data, in.length);
+  return ReadAll(env, s, box, out.data, out.length);
 }
 
 // memtls_write_take(h, plain, off, len, cipherOut) -> ciphertext bytes | -1
@@ -293,6 +355,8 @@ void InitSslConn(Napi::Env env, Napi::Object exports) {
   exports.Set("memtls_take", FunctionN<4, Take>(env, "memtls_take"));
   exports.Set("memtls_pending", FunctionN<1, Pending>(env, "memtls_pending"));
   exports.Set("memtls_feed_read", FunctionN<5, FeedRead>(env, "memtls_feed_read"));
+  exports.Set("memtls_read_all", FunctionN<4, ReadAllCall>(env, "memtls_read_all"));
+  exports.Set("memtls_feed_read_all", FunctionN<5, FeedReadAll>(env, "memtls_feed_read_all"));
   exports.Set("memtls_write_take", FunctionN<5, WriteTake>(env, "memtls_write_take"));
   exports.Set("memtls_shutdown", FunctionN<1, Shutdown>(env, "memtls_shutdown"));
   exports.Set("memtls_peer_certificate", FunctionN<1, PeerCertificate>(env, "memtls_peer_certificate"));

@@ -14,7 +14,28 @@ import { pyTypeName } from '../pyargs.js';
 import type { Context } from './context.js';
 import { fromTls } from './errors.js';
 
-const b = binding;
+/** ssl-conn.cc's reads until want-read, declared here while binding.ts does not list them. */
+interface MemtlsReadAll {
+  /** SSL_read_ex until the window is full, want-read or close_notify: bytes * 8 + READ_* flags (at most 1 GiB a call). */
+  memtls_read_all(h: MemtlsHandle, buf: ArrayBufferView, offset: number, length: number): number;
+  /** feed, then as memtls_read_all into all of `out`. */
+  memtls_feed_read_all(h: MemtlsHandle, data: ArrayBufferView, offset: number, length: number, out: ArrayBufferView): number;
+}
+
+const b = binding as typeof binding & MemtlsReadAll;
+
+/** How {@link Connection.readAll} stopped (the low bits of the native result). */
+const READ_END_MASK = 3;
+/** The write BIO held ciphertext after the read. */
+const READ_OUTPUT = 4;
+const READ_ENDS = ['want-read', 'close-notify', 'full'] as const;
+
+/**
+ * Why a {@link Connection.readAll} or {@link Connection.feedReadAll} stopped:
+ * 'want-read' (everything fed is read), 'close-notify' (the peer's), 'full'
+ * (the window is full; more plaintext may be waiting).
+ */
+export type ReadEnd = (typeof READ_ENDS)[number];
 
 /** What {@link Connection} is made with. */
 export interface ConnectionOptions {
@@ -46,6 +67,9 @@ export class Connection {
   /** The name given as serverHostname, or null. */
   readonly serverHostname: string | null;
   readonly #h: MemtlsHandle;
+  #readEnd: ReadEnd = 'want-read';
+  /** False only when the write BIO is known empty (a take drained it, or a readAll said so). */
+  #outMaybe = true;
 
   constructor(context: Context, options: ConnectionOptions = {}) {
     const ctx = context as { _handle?: MemtlsHandle; serverSide?: boolean; checkHostname?: boolean } | null;
@@ -96,6 +120,7 @@ export class Connection {
   /** One handshake step: 'done', or 'want-read' (send {@link takeOutput}'s bytes, feed the reply). */
   handshake(): TlsStep {
     try {
+      this.#outMaybe = true;
       return b.memtls_handshake(this.#h) === 1 ? 'done' : 'want-read';
     } catch (e) {
       throw fromTls(e);
@@ -105,6 +130,7 @@ export class Connection {
   /** Plaintext into `buffer[offset, offset+length)`: bytes read, 0 at the peer's close_notify, -1 when it wants more ciphertext. */
   read(buffer: ArrayBufferView, offset = 0, length = byteView(buffer, 'buffer').byteLength - offset): number {
     try {
+      this.#outMaybe = true;
       return b.memtls_read(this.#h, buffer, offset, length);
     } catch (e) {
       throw fromTls(e);
@@ -114,6 +140,7 @@ export class Connection {
   /** Encrypts all of `data[offset, offset+length)`: its length, or -1 when the handshake still wants ciphertext. */
   write(data: ArrayBufferView, offset = 0, length = byteView(data, 'data').byteLength - offset): number {
     try {
+      this.#outMaybe = true;
       return b.memtls_write(this.#h, data, offset, length);
     } catch (e) {
       throw fromTls(e);
@@ -123,7 +150,10 @@ export class Connection {
   /** Ciphertext for the peer into `buffer[offset, offset+length)`: bytes copied (0: none pending). */
   takeOutput(buffer: ArrayBufferView, offset = 0, length = byteView(buffer, 'buffer').byteLength - offset): number {
     try {
-      return b.memtls_take(this.#h, buffer, offset, length);
+      const n = b.memtls_take(this.#h, buffer, offset, length);
+      // Fewer bytes than asked for: the BIO is empty.
+      this.#outMaybe = n >= length;
+      return n;
     } catch (e) {
       throw fromTls(e);
     }
@@ -132,7 +162,9 @@ export class Connection {
   /** Ciphertext bytes waiting for {@link takeOutput}. */
   outputPending(): number {
     try {
-      return b.memtls_pending(this.#h);
+      const n = b.memtls_pending(this.#h);
+      this.#outMaybe = n > 0;
+      return n;
     } catch (e) {
       throw fromTls(e);
     }
@@ -141,6 +173,7 @@ export class Connection {
   /** {@link feed} then {@link read} into all of `out`, in one native call: plaintext bytes, 0 at close_notify, -1 for want-read. */
   feedRead(data: ArrayBufferView, offset: number, length: number, out: ArrayBufferView): number {
     try {
+      this.#outMaybe = true;
       return b.memtls_feed_read(this.#h, data, offset, length, out);
     } catch (e) {
       throw fromTls(e);
@@ -150,16 +183,71 @@ export class Connection {
   /** {@link write} then {@link takeOutput} into all of `out`, in one native call: ciphertext bytes copied (more may be pending), or -1 for want-read. */
   writeTake(data: ArrayBufferView, offset: number, length: number, out: ArrayBufferView): number {
     try {
-      return b.memtls_write_take(this.#h, data, offset, length, out);
+      this.#outMaybe = true;
+      const n = b.memtls_write_take(this.#h, data, offset, length, out);
+      if (n >= 0 && n < out.byteLength) this.#outMaybe = false;
+      return n;
     } catch (e) {
       throw fromTls(e);
     }
+  }
+
+  /**
+   * Plaintext into `buffer[offset, offset+length)` until it is full, the
+   * engine wants more ciphertext, or the peer's close_notify: asyncio's read
+   * loop in one native call, without the read that finds nothing. Returns
+   * the bytes read (0 or more); {@link readEnd} tells which stopped it and
+   * {@link outputMaybePending} whether reading queued ciphertext (a reply to
+   * a post-handshake message). An error raises, dropping what was read, as
+   * asyncio's loop does. At most 1 GiB a call ('full' past it).
+   */
+  readAll(buffer: ArrayBufferView, offset = 0, length = byteView(buffer, 'buffer').byteLength - offset): number {
+    try {
+      this.#outMaybe = true;
+      return this.#ended(b.memtls_read_all(this.#h, buffer, offset, length));
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** {@link feed} then {@link readAll} into all of `out`, in one native call. */
+  feedReadAll(data: ArrayBufferView, offset: number, length: number, out: ArrayBufferView): number {
+    try {
+      this.#outMaybe = true;
+      return this.#ended(b.memtls_feed_read_all(this.#h, data, offset, length, out));
+    } catch (e) {
+      throw fromTls(e);
+    }
+  }
+
+  /** Why the last {@link readAll} or {@link feedReadAll} stopped ('want-read' before any). */
+  get readEnd(): ReadEnd {
+    return this.#readEnd;
+  }
+
+  /**
+   * False when the outgoing ciphertext is known to be empty, so a
+   * {@link takeOutput} would find nothing: after a take that got less than
+   * it asked for, a {@link writeTake} that did, {@link outputPending} of 0,
+   * or a {@link readAll} that queued none. True otherwise (it may be).
+   */
+  get outputMaybePending(): boolean {
+    return this.#outMaybe;
+  }
+
+  /** Decodes a native read_all result: bytes * 8 + READ_* flags. */
+  #ended(r: number): number {
+    const flags = r & 7;
+    this.#readEnd = READ_ENDS[flags & READ_END_MASK]!;
+    this.#outMaybe = (flags & READ_OUTPUT) !== 0;
+    return (r - flags) / 8;
   }
 
   /** Sends close_notify (Python's unwrap step): 'done' once both sides' are seen, 'sent' when the peer's is still due, 'want-read'. */
   shutdown(): 'done' | 'sent' | 'want-read' {
     let r: number;
     try {
+      this.#outMaybe = true;
       r = b.memtls_shutdown(this.#h);
     } catch (e) {
       throw fromTls(e);

@@ -15,4 +15,4 @@
  */
 export { available, unavailableReason, opensslVersion } from './status.js';
 export { Context, type ContextOptions, type Pem, type VerifyMode, type TlsVersionName } from './context.js';
-export { Connection, type ConnectionOptions, type TlsStep } from './connection.js';
+export { Connection, type ConnectionOptions, type ReadEnd, type TlsStep } from './connection.js';
