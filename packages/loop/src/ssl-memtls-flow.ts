@@ -189,25 +189,18 @@ export abstract class MemtlsFlow implements SslProtocolLike {
     const app = this._appProtocol as BufferedProtocol;
     const buf = appBuffer(app.getBuffer(this._unread > 0 ? this._unread : MAX_SIZE));
     const wants = buf.length;
-    let offset = 0;
-    let count = conn.read(buf, 0, wants);
-    if (count > 0) {
-      offset = count;
-      while (offset < wants) {
-        count = conn.read(buf, offset, wants - offset);
-        if (count > 0) offset += count;
-        else break;
-      }
-      if (offset >= wants) this._loop.callSoon(() => this._doRead());
-    }
-    if (count <= 0) this._unread = 0;
+    // asyncio's loop of reads until want-read, close_notify or a full buffer, natively.
+    let offset = conn.readAll(buf, 0, wants);
+    while (conn.readEnd === 'full' && offset < wants) offset += conn.readAll(buf, offset, wants - offset);
+    if (conn.readEnd === 'full') this._loop.callSoon(() => this._doRead());
+    else this._unread = 0;
     if (offset > 0) {
       app.bufferUpdated(offset);
       const at = this._appTr;
       if (at !== null && at.listenerCount('data') !== 0) at.emit('data', Buffer.from(buf.subarray(0, offset)));
     }
     // close_notify
-    if (count === 0) {
+    if (conn.readEnd === 'close-notify') {
       this._callEofReceived();
       this._startShutdown();
     }
@@ -216,16 +209,12 @@ export abstract class MemtlsFlow implements SslProtocolLike {
   #doReadCopied(data: Buffer | null): void {
     const conn = this._conn!;
     const buf = readScratch();
-    let off = 0;
     let list: Buffer[] | null = null;
-    let n = data === null ? conn.read(buf, 0, buf.length) : conn.feedRead(data, 0, data.length, buf);
-    while (n > 0) {
-      off += n;
-      if (off === buf.length) {
-        (list ??= []).push(copyOut(buf, off));
-        off = 0;
-      }
-      n = conn.read(buf, off, buf.length - off);
+    // Reads until want-read or close_notify in the one call, as asyncio's loop of reads.
+    let off = data === null ? conn.readAll(buf, 0, buf.length) : conn.feedReadAll(data, 0, data.length, buf);
+    while (conn.readEnd === 'full') {
+      (list ??= []).push(copyOut(buf, off));
+      off = conn.readAll(buf, 0, buf.length);
     }
     this._unread = 0;
     let chunk: Buffer | null = off > 0 ? copyOut(buf, off) : null;
@@ -236,7 +225,7 @@ export abstract class MemtlsFlow implements SslProtocolLike {
       if (at !== null && at.listenerCount('data') !== 0) at.emit('data', chunk);
     }
     // close_notify
-    if (n === 0) {
+    if (conn.readEnd === 'close-notify') {
       this._callEofReceived();
       this._startShutdown();
     }

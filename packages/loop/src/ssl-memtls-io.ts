@@ -33,11 +33,16 @@ export function copyOut(buf: Buffer, n: number): Buffer {
 
 /**
  * The ciphertext `conn` has for the peer, given `n` bytes already in
- * outScratch() (writeTake's), as a Buffer of its own; null when none.
+ * outScratch() (writeTake's; -1: none taken yet), as a Buffer of its own;
+ * null when none.
  */
 export function takeAll(conn: memtls.Connection, n: number): Buffer | null {
   const out = outScratch();
-  if (n < 0) n = conn.takeOutput(out);
+  if (n < 0) {
+    // Known empty (a read or take said so): spare the take that finds nothing.
+    if (!conn.outputMaybePending) return null;
+    n = conn.takeOutput(out);
+  }
   if (n <= 0) return null;
   const first = copyOut(out, n);
   if (n < out.length) return first;
