@@ -9,30 +9,24 @@
  * transport's write(), which joins the loop's write batch.
  * The same surface as sslproto.ts's SSLProtocol (the TLSSocket engine);
  * tls-engine.ts says which one a context runs on; ssl-memtls-flow.ts has
- * the outgoing and incoming flows, this file the states.
+ * the outgoing and incoming flows, this file the states on memtls, and
+ * ssl-protocol-base.ts what both engines share.
  */
 import { memtls } from '@iomux/core-native';
-import { ConnectionAbortedError, ConnectionResetError, TimeoutError } from '@iomux/core-native/error-classes';
-import type { TimerHandle } from './events.js';
+import { ConnectionResetError } from '@iomux/core-native/error-classes';
 import type { AnyProtocol, Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
 import { SSLProtocolTransport } from './ssl-transport.js';
 import type { SSLContext } from './tls-context.js';
-import { pyNumber, sslSettings, type SslProtocolOptions, type Waiter } from './ssl-pipe.js';
-import { App, MemtlsFlow } from './ssl-memtls-flow.js';
+import type { SslProtocolOptions, Waiter } from './ssl-pipe.js';
+import { MemtlsFlow } from './ssl-memtls-flow.js';
+import { SslProtocolBase, type SslProtocolHost } from './ssl-protocol-base.js';
 
 /** asyncio's `SSLProtocol` on a memtls Connection (Python's SSLObject over two MemoryBIOs). */
-export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
-  readonly #ctx: SSLContext;
-  readonly #serverSide: boolean;
-  readonly #serverHostname: string | null;
-  readonly #handshakeTimeout: number;
-  readonly #shutdownTimeout: number;
-  #waiter: Waiter | null;
-  readonly #extra: Record<string, unknown>;
-  #handshakeTimer: TimerHandle | null = null;
-  #shutdownTimer: TimerHandle | null = null;
+export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol, SslProtocolHost {
+  /** The settings, the waiter, the timeouts and the states both engines share. */
+  readonly #base: SslProtocolBase;
   #eofReceived = false;
 
   constructor(
@@ -43,25 +37,8 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
     options: SslProtocolOptions = {},
   ) {
     super(loop);
-    const settings = sslSettings(options);
-    this.#handshakeTimeout = settings.handshakeTimeout;
-    this.#shutdownTimeout = settings.shutdownTimeout;
-    this.#ctx = sslContext;
-    this.#serverSide = settings.serverSide;
-    this.#serverHostname = settings.serverHostname;
-    this.#extra = { sslcontext: sslContext };
-    this.#waiter = waiter;
-    this._setAppProtocol(appProtocol);
-    this._appState = options.callConnectionMade === false ? App.CON_MADE : App.INIT;
+    this.#base = new SslProtocolBase(this, appProtocol, sslContext, waiter, options);
     this._appTr = new SSLProtocolTransport(this);
-  }
-
-  #wakeupWaiter(exc: unknown = null): void {
-    const w = this.#waiter;
-    if (w === null) return;
-    this.#waiter = null;
-    if (exc !== null) w.reject(exc);
-    else w.resolve();
   }
 
   connectionMade(transport: unknown): void {
@@ -72,32 +49,7 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
   connectionLost(exc: Error | null): void {
     this._backlog = [];
     this._backlogSize = 0;
-    this._connLost += 1;
-    // Just mark the app transport as closed.
-    if (this._appTr !== null) this._appTr._closed = true;
-    if (this._state !== 'DO_HANDSHAKE' && (this._appState === App.CON_MADE || this._appState === App.EOF)) {
-      this._appState = App.CON_LOST;
-      const app = this._appProtocol!;
-      const at = this._appTr;
-      this._loop.callSoon(() => {
-        try {
-          app.connectionLost?.(exc);
-        } finally {
-          // As the raw transports, Node's name too.
-          at?.emit('close', exc !== null);
-        }
-      });
-    }
-    this._state = 'UNWRAPPED';
-    this._transport = null;
-    this._appTr = null;
-    this._appProtocol = null;
-    // Differs from CPython: a handshake the peer cut off fails (asyncio 3.11 would resolve), as the node engine.
-    this.#wakeupWaiter(exc ?? new ConnectionResetError('Connection lost during the SSL handshake'));
-    this.#shutdownTimer?.cancel();
-    this.#shutdownTimer = null;
-    this.#handshakeTimer?.cancel();
-    this.#handshakeTimer = null;
+    this.#base.connectionLost(exc);
     this._conn?.close();
     this._conn = null;
   }
@@ -145,35 +97,22 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
 
   /** @internal asyncio's `_get_extra_info`. */
   override _getExtraInfo(name: string, defaultValue: unknown): unknown {
-    if (typeof name === 'string' && Object.hasOwn(this.#extra, name)) return this.#extra[name];
-    if (this._transport !== null) return this._transport.getExtraInfo(name, defaultValue);
-    return defaultValue;
+    return this.#base.getExtraInfo(name, defaultValue);
   }
 
   // ------------------------------------------------------------ handshake
 
   #startHandshake(): void {
-    this._state = 'DO_HANDSHAKE';
-    // start handshake timeout count down
-    this.#handshakeTimer = this._loop.callLater(this.#handshakeTimeout, () => this.#checkHandshakeTimeout());
+    this.#base.startHandshake();
+    const b = this.#base;
     try {
-      const ctx = this.#ctx._memtlsContext(this.#serverSide, this.#serverHostname !== null);
-      this._conn = new memtls.Connection(ctx, { serverSide: this.#serverSide, serverHostname: this.#serverHostname ?? undefined });
+      const ctx = b.ctx._memtlsContext(b.serverSide, b.serverHostname !== null);
+      this._conn = new memtls.Connection(ctx, { serverSide: b.serverSide, serverHostname: b.serverHostname ?? undefined });
     } catch (e) {
       this.#onHandshakeComplete(e);
       return;
     }
     this.#doHandshake();
-  }
-
-  #checkHandshakeTimeout(): void {
-    if (this._state === 'DO_HANDSHAKE') {
-      const msg = `SSL handshake is taking longer than ${pyNumber(this.#handshakeTimeout)} seconds: aborting the connection`;
-      const exc = new ConnectionAbortedError(msg);
-      this._fatalError(exc);
-      // Now, not from connectionLost(): a transport whose protocol was replaced would never call it (startTls would hang).
-      this.#wakeupWaiter(exc);
-    }
   }
 
   #doHandshake(): void {
@@ -192,9 +131,7 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
   }
 
   #onHandshakeComplete(handshakeExc: unknown): void {
-    this.#handshakeTimer?.cancel();
-    this.#handshakeTimer = null;
-    if (this._state !== 'DO_HANDSHAKE') return;
+    if (!this.#base.handshakeEnded()) return;
     const conn = this._conn;
     let extra: Record<string, unknown> | null = null;
     if (handshakeExc === null && conn !== null) {
@@ -204,49 +141,14 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
         handshakeExc = e;
       }
     }
-    if (extra === null) {
-      const exc = handshakeExc ?? new ConnectionResetError('Connection lost during the SSL handshake');
-      this._state = 'UNWRAPPED';
-      const verifying = (exc as { name?: unknown }).name === 'SSLCertVerificationError';
-      this._fatalError(exc, verifying ? 'SSL handshake failed on verifying the certificate' : 'SSL handshake failed');
-      this.#wakeupWaiter(exc);
-      return;
-    }
-    this._state = 'WRAPPED';
-    Object.assign(this.#extra, extra);
-    if (this._appState === App.INIT) {
-      this._appState = App.CON_MADE;
-      try {
-        this._appProtocol!.connectionMade?.(this._appTr!);
-      } catch (exc) {
-        this._fatalError(exc, 'Fatal error: protocol.connection_made() call failed.');
-        this.#wakeupWaiter(exc);
-        return;
-      }
-    }
-    this.#wakeupWaiter();
-    this._doRead();
+    if (this.#base.handshakeDone(handshakeExc, extra)) this._doRead();
   }
 
   // ------------------------------------------------------------- shutdown
 
   /** @internal asyncio's `_start_shutdown`: close_notify after what is buffered. */
   override _startShutdown(): void {
-    if (this._state === 'FLUSHING' || this._state === 'SHUTDOWN' || this._state === 'UNWRAPPED') return;
-    if (this._appTr !== null) this._appTr._closed = true;
-    if (this._state === 'DO_HANDSHAKE') {
-      this._abort(null);
-      return;
-    }
-    this._state = 'FLUSHING';
-    this.#shutdownTimer = this._loop.callLater(this.#shutdownTimeout, () => this.#checkShutdownTimeout());
-    this._doFlush();
-  }
-
-  #checkShutdownTimeout(): void {
-    if (this._state === 'FLUSHING' || this._state === 'SHUTDOWN') {
-      this._transport?._forceClose(new TimeoutError('SSL shutdown timed out'));
-    }
+    if (this.#base.startShutdown()) this._doFlush();
   }
 
   /** @internal asyncio's `_do_flush`. */
@@ -270,31 +172,19 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol {
       }
       this._processOutgoing();
     } catch (exc) {
-      this.#onShutdownComplete(exc);
+      this.#base.onShutdownComplete(exc);
       return;
     }
     this._callEofReceived();
-    this.#onShutdownComplete(null);
-  }
-
-  #onShutdownComplete(shutdownExc: unknown): void {
-    this.#shutdownTimer?.cancel();
-    this.#shutdownTimer = null;
-    if (shutdownExc !== null) {
-      this._fatalError(shutdownExc);
-      return;
-    }
-    const t = this._transport;
-    this._loop.callSoon(() => t?.close());
+    this.#base.onShutdownComplete(null);
   }
 
   /** @internal asyncio's `_abort`: the raw transport closes now. */
   override _abort(exc: Error | null): void {
-    this._state = 'UNWRAPPED';
-    this._transport?._forceClose(exc);
+    this.#base.abort(exc);
   }
 
   override toString(): string {
-    return `<SSLProtocol memtls ${this.#serverSide ? 'server' : 'client'} state=${this._state}>`;
+    return `<SSLProtocol memtls ${this.#base.serverSide ? 'server' : 'client'} state=${this._state}>`;
   }
 }

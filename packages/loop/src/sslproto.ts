@@ -10,53 +10,46 @@
  * side is the TLS socket's 'data' and write(). See the README's "TLS".
  * Differs from CPython: Node reports a finished handshake and the peer's
  * close_notify on its own ticks (process.nextTick), not inside the raw
- * transport's callback (see the README's "TLS").
+ * transport's callback (see the README's "TLS"). What both engines share
+ * is in ssl-protocol-base.ts.
  */
 import type * as tls from 'node:tls';
-import { ConnectionAbortedError, ConnectionResetError, OSError, TimeoutError } from '@iomux/core-native/error-classes';
-import type { TimerHandle } from './events.js';
+import { ConnectionResetError } from '@iomux/core-native/error-classes';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
 import { AppWriteFlow, SSLProtocolTransport } from './ssl-transport.js';
 import { toSslError, type SSLContext } from './tls-context.js';
-import { CipherPipe, clientCertError, sslSettings, feedBuffered, handshakeExtra, openTlsSocket, pyNumber } from './ssl-pipe.js';
+import { CipherPipe, clientCertError, feedBuffered, handshakeExtra, openTlsSocket } from './ssl-pipe.js';
 import type { SslProtocolOptions, Waiter } from './ssl-pipe.js';
+import { App, SslProtocolBase, callEofReceived, fatalError, type SslProtocolHost, type State } from './ssl-protocol-base.js';
 
 export { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, type Waiter } from './ssl-pipe.js';
-
-/** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
-const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
-
-type State = 'UNWRAPPED' | 'DO_HANDSHAKE' | 'WRAPPED' | 'FLUSHING' | 'SHUTDOWN';
-/** asyncio's AppProtocolState: STATE_INIT, STATE_CON_MADE, STATE_EOF, STATE_CON_LOST. */
-const enum App { INIT, CON_MADE, EOF, CON_LOST }
 
 /**
  * asyncio's `SSLProtocol`: the raw transport's protocol, running a TLS
  * socket in Node and an app protocol over an SSLProtocolTransport.
  */
-export class SSLProtocol implements Protocol {
-  readonly #loop: SelectorEventLoop;
-  readonly #ctx: SSLContext;
-  readonly #serverSide: boolean;
-  readonly #serverHostname: string | null;
-  readonly #handshakeTimeout: number;
-  readonly #shutdownTimeout: number;
-  #waiter: Waiter | null;
+export class SSLProtocol implements Protocol, SslProtocolHost {
+  /** @internal */
+  readonly _loop: SelectorEventLoop;
+  /** The settings, the waiter, the timeouts and the states both engines share. */
+  readonly #base: SslProtocolBase;
   /** @internal The application's protocol. */
   _appProtocol: AnyProtocol | null = null;
   #appBuffered = false;
-  #appTransport: SSLProtocolTransport | null;
-  #transport: SelectorTransport | null = null;
-  #state: State = 'UNWRAPPED';
-  #appState: App;
-  #connLost = 0;
-  readonly #extra: Record<string, unknown>;
+  /** @internal */
+  _appTr: SSLProtocolTransport | null;
+  /** @internal The raw transport. */
+  _transport: SelectorTransport | null = null;
+  /** @internal */
+  _state: State = 'UNWRAPPED';
+  /** @internal */
+  _appState: App = App.INIT;
+  /** @internal */
+  _connLost = 0;
   #tls: tls.TLSSocket | null = null;
   #pipe: CipherPipe | null = null;
-  #handshakeTimer: TimerHandle | null = null;
-  #shutdownTimer: TimerHandle | null = null;
   #eofReceived = false;
   /** Our close_notify went out (CipherPipe ended). */
   #cipherEnded = false;
@@ -75,24 +68,15 @@ export class SSLProtocol implements Protocol {
     waiter: Waiter | null,
     options: SslProtocolOptions = {},
   ) {
-    const settings = sslSettings(options);
-    this.#handshakeTimeout = settings.handshakeTimeout;
-    this.#shutdownTimeout = settings.shutdownTimeout;
-    this.#loop = loop;
-    this.#ctx = sslContext;
-    this.#serverSide = settings.serverSide;
-    this.#serverHostname = settings.serverHostname;
-    this.#extra = { sslcontext: sslContext };
-    this.#waiter = waiter;
-    this._setAppProtocol(appProtocol);
-    this.#appState = options.callConnectionMade === false ? App.CON_MADE : App.INIT;
+    this.#base = new SslProtocolBase(this, appProtocol, sslContext, waiter, options);
+    this._loop = loop;
     this._flow = new AppWriteFlow(loop, this);
-    this.#appTransport = new SSLProtocolTransport(this);
+    this._appTr = new SSLProtocolTransport(this);
   }
 
   /** @internal The app transport (asyncio's `_app_transport`). */
   get _appTransport(): SSLProtocolTransport | null {
-    return this.#appTransport;
+    return this._appTr;
   }
 
   /** @internal */
@@ -101,47 +85,14 @@ export class SSLProtocol implements Protocol {
     this.#appBuffered = isBufferedProtocol(appProtocol);
   }
 
-  #wakeupWaiter(exc: unknown = null): void {
-    const w = this.#waiter;
-    if (w === null) return;
-    this.#waiter = null;
-    if (exc !== null) w.reject(exc);
-    else w.resolve();
-  }
-
   connectionMade(transport: unknown): void {
-    this.#transport = transport as SelectorTransport;
+    this._transport = transport as SelectorTransport;
     this.#startHandshake();
   }
 
   connectionLost(exc: Error | null): void {
     this.#pipe?.detach();
-    this.#connLost += 1;
-    // Just mark the app transport as closed.
-    if (this.#appTransport !== null) this.#appTransport._closed = true;
-    if (this.#state !== 'DO_HANDSHAKE' && (this.#appState === App.CON_MADE || this.#appState === App.EOF)) {
-      this.#appState = App.CON_LOST;
-      const app = this._appProtocol!;
-      const at = this.#appTransport;
-      this.#loop.callSoon(() => {
-        try {
-          app.connectionLost?.(exc);
-        } finally {
-          // As the raw transports, Node's name too.
-          at?.emit('close', exc !== null);
-        }
-      });
-    }
-    this.#state = 'UNWRAPPED';
-    this.#transport = null;
-    this.#appTransport = null;
-    this._appProtocol = null;
-    // Differs from CPython: a handshake the peer cut off fails (asyncio 3.11 would resolve).
-    this.#wakeupWaiter(exc ?? new ConnectionResetError('Connection lost during the SSL handshake'));
-    this.#shutdownTimer?.cancel();
-    this.#shutdownTimer = null;
-    this.#handshakeTimer?.cancel();
-    this.#handshakeTimer = null;
+    this.#base.connectionLost(exc);
     const t = this.#tls;
     this.#tls = null;
     this.#pipe = null;
@@ -150,17 +101,17 @@ export class SSLProtocol implements Protocol {
 
   /** Ciphertext from the peer, to the TLS socket. */
   dataReceived(data: Buffer): void {
-    if (this.#state !== 'UNWRAPPED') this.#pipe?.feed(data);
+    if (this._state !== 'UNWRAPPED') this.#pipe?.feed(data);
   }
 
   eofReceived(): boolean | undefined {
     this.#eofReceived = true;
-    if (this.#loop.getDebug()) this.#loop.logger.warn(`${String(this)} received EOF`);
-    if (this.#state === 'DO_HANDSHAKE') {
+    if (this._loop.getDebug()) this._loop.logger.warn(`${String(this)} received EOF`);
+    if (this._state === 'DO_HANDSHAKE') {
       this.#onHandshakeComplete(new ConnectionResetError('Connection lost during the SSL handshake'));
       return undefined;
     }
-    if (this.#state === 'UNWRAPPED') return undefined;
+    if (this._state === 'UNWRAPPED') return undefined;
     // What came before it is decrypted first; the TLS socket's 'end' goes on (#onTlsEnd).
     this.#pipe?.push(null);
     return true;
@@ -168,27 +119,24 @@ export class SSLProtocol implements Protocol {
 
   /** @internal asyncio's `_get_extra_info`. */
   _getExtraInfo(name: string, defaultValue: unknown): unknown {
-    if (typeof name === 'string' && Object.hasOwn(this.#extra, name)) return this.#extra[name];
-    if (this.#transport !== null) return this.#transport.getExtraInfo(name, defaultValue);
-    return defaultValue;
+    return this.#base.getExtraInfo(name, defaultValue);
   }
 
   // ------------------------------------------------------------ handshake
 
   #startHandshake(): void {
-    this.#state = 'DO_HANDSHAKE';
-    // start handshake timeout count down
-    this.#handshakeTimer = this.#loop.callLater(this.#handshakeTimeout, () => this.#checkHandshakeTimeout());
-    const pipe = (this.#pipe = new CipherPipe(this.#transport!, () => this.#onCipherEnded(), (exc) => this.#fatalError(exc, 'Fatal error on SSL protocol')));
+    this.#base.startHandshake();
+    const b = this.#base;
+    const pipe = (this.#pipe = new CipherPipe(this._transport!, () => this.#onCipherEnded(), (exc) => this._fatalError(exc, 'Fatal error on SSL protocol')));
     let sock: tls.TLSSocket;
     try {
-      sock = openTlsSocket(pipe, this.#ctx, this.#serverSide, this.#serverHostname);
+      sock = openTlsSocket(pipe, b.ctx, b.serverSide, b.serverHostname);
     } catch (e) {
       this.#onHandshakeComplete(toSslError(e));
       return;
     }
-    pipe.earlyWriteCompletion(sock, (fn) => this.#loop.isClosed() || this.#loop.callSoon(fn));
-    sock.once(this.#serverSide ? 'secure' : 'secureConnect', () => this.#alive() && this.#onHandshakeComplete(null));
+    pipe.earlyWriteCompletion(sock, (fn) => this._loop.isClosed() || this._loop.callSoon(fn));
+    sock.once(b.serverSide ? 'secure' : 'secureConnect', () => this.#alive() && this.#onHandshakeComplete(null));
     this.#tls = sock;
     sock.on('error', (e: Error) => this.#alive() && this.#onTlsError(e));
     sock.on('data', (chunk: Buffer) => this.#alive() && this.#onTlsData(chunk));
@@ -200,55 +148,23 @@ export class SSLProtocol implements Protocol {
    * then the TLS socket is only destroyed (nothing may be scheduled).
    */
   #alive(): boolean {
-    if (!this.#loop.isClosed()) return true;
+    if (!this._loop.isClosed()) return true;
     this.#pipe?.detach();
     this.#tls?.destroy();
     return false;
   }
 
-  #checkHandshakeTimeout(): void {
-    if (this.#state === 'DO_HANDSHAKE') {
-      const msg = `SSL handshake is taking longer than ${pyNumber(this.#handshakeTimeout)} seconds: aborting the connection`;
-      const exc = new ConnectionAbortedError(msg);
-      this.#fatalError(exc);
-      // Now, not from connectionLost(): a transport whose protocol was replaced would never call it (startTls would hang).
-      this.#wakeupWaiter(exc);
-    }
-  }
-
   #onHandshakeComplete(handshakeExc: unknown): void {
-    this.#handshakeTimer?.cancel();
-    this.#handshakeTimer = null;
-    if (this.#state !== 'DO_HANDSHAKE') return;
+    if (!this.#base.handshakeEnded()) return;
     const sock = this.#tls;
-    if (handshakeExc === null && sock !== null && this.#serverSide) handshakeExc = clientCertError(sock, this.#ctx);
-    if (handshakeExc !== null || sock === null) {
-      const exc = handshakeExc ?? new ConnectionResetError('Connection lost during the SSL handshake');
-      this.#state = 'UNWRAPPED';
-      const verifying = (exc as { name?: unknown }).name === 'SSLCertVerificationError';
-      this.#fatalError(exc, verifying ? 'SSL handshake failed on verifying the certificate' : 'SSL handshake failed');
-      this.#wakeupWaiter(exc);
-      return;
-    }
-    this.#state = 'WRAPPED';
-    Object.assign(this.#extra, handshakeExtra(sock));
-    if (this.#appState === App.INIT) {
-      this.#appState = App.CON_MADE;
-      try {
-        this._appProtocol!.connectionMade?.(this.#appTransport!);
-      } catch (exc) {
-        this.#fatalError(exc, 'Fatal error: protocol.connection_made() call failed.');
-        this.#wakeupWaiter(exc);
-        return;
-      }
-    }
-    this.#wakeupWaiter();
+    if (handshakeExc === null && sock !== null && this.#base.serverSide) handshakeExc = clientCertError(sock, this.#base.ctx);
+    this.#base.handshakeDone(handshakeExc, handshakeExc === null && sock !== null ? handshakeExtra(sock) : null);
   }
 
   #onTlsError(e: Error): void {
     const exc = toSslError(e);
-    if (this.#state === 'DO_HANDSHAKE') this.#onHandshakeComplete(exc);
-    else if (this.#state !== 'UNWRAPPED') this.#fatalError(exc, 'Fatal error on SSL protocol');
+    if (this._state === 'DO_HANDSHAKE') this.#onHandshakeComplete(exc);
+    else if (this._state !== 'UNWRAPPED') this._fatalError(exc, 'Fatal error on SSL protocol');
   }
 
   // ------------------------------------------------------------- shutdown
@@ -256,70 +172,46 @@ export class SSLProtocol implements Protocol {
   /** The peer's close_notify, or the raw transport's EOF (asyncio's SSLZeroReturnError path). */
   #onTlsEnd(): void {
     this.#eofReceived = true;
-    if (this.#state === 'WRAPPED') {
-      this.#callEofReceived();
+    if (this._state === 'WRAPPED') {
+      this._callEofReceived();
       this._startShutdown();
-    } else if (this.#state === 'SHUTDOWN' && this.#cipherEnded) {
-      this.#onShutdownComplete(null);
+    } else if (this._state === 'SHUTDOWN' && this.#cipherEnded) {
+      this.#onShutdownComplete();
     }
   }
 
   /** @internal asyncio's `_start_shutdown`: close_notify after what is buffered. */
   _startShutdown(): void {
-    if (this.#state === 'FLUSHING' || this.#state === 'SHUTDOWN' || this.#state === 'UNWRAPPED') return;
-    if (this.#appTransport !== null) this.#appTransport._closed = true;
-    if (this.#state === 'DO_HANDSHAKE') {
-      this._abort(null);
-      return;
-    }
-    this.#state = 'FLUSHING';
-    this.#shutdownTimer = this.#loop.callLater(this.#shutdownTimeout, () => this.#checkShutdownTimeout());
+    if (!this.#base.startShutdown()) return;
     // Node flushes the plaintext written so far, then sends close_notify (#cipherEnded next).
     this.#tls?.end();
-  }
-
-  #checkShutdownTimeout(): void {
-    if (this.#state === 'FLUSHING' || this.#state === 'SHUTDOWN') {
-      this.#transport?._forceClose(new TimeoutError('SSL shutdown timed out'));
-    }
   }
 
   /** Our close_notify is in the raw transport's hands. */
   #onCipherEnded(): void {
     this.#cipherEnded = true;
     if (!this.#alive()) return;
-    if (this.#state !== 'FLUSHING') return;
-    this.#state = 'SHUTDOWN';
-    if (this.#eofReceived) this.#onShutdownComplete(null);
+    if (this._state !== 'FLUSHING') return;
+    this._state = 'SHUTDOWN';
+    if (this.#eofReceived) this.#onShutdownComplete();
   }
 
-  #onShutdownComplete(shutdownExc: unknown): void {
-    this.#shutdownTimer?.cancel();
-    this.#shutdownTimer = null;
-    if (shutdownExc !== null) {
-      this.#fatalError(shutdownExc);
-      return;
-    }
-    this.#callEofReceived();
-    const t = this.#transport;
-    this.#loop.callSoon(() => t?.close());
+  /** Both close_notifys went: asyncio's `_do_shutdown` once unwrap() is done. */
+  #onShutdownComplete(): void {
+    this._callEofReceived();
+    this.#base.onShutdownComplete(null);
   }
 
   /** @internal asyncio's `_abort`: the raw transport closes now. */
   _abort(exc: Error | null): void {
-    this.#state = 'UNWRAPPED';
-    this.#transport?._forceClose(exc);
+    this.#base.abort(exc);
   }
 
   // ------------------------------------------------------------- outgoing
 
   /** @internal asyncio's `_write_appdata`: plaintext to the TLS socket. */
   _writeAppdata(list: ArrayBufferView[]): void {
-    if (this.#state === 'FLUSHING' || this.#state === 'SHUTDOWN' || this.#state === 'UNWRAPPED') {
-      if (this.#connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this.#loop.logger.warn('SSL connection is closed');
-      this.#connLost += 1;
-      return;
-    }
+    if (this.#base.appdataDropped()) return;
     const sock = this.#tls!;
     try {
       for (const d of list) {
@@ -330,7 +222,7 @@ export class SSLProtocol implements Protocol {
         else sock.write(b);
       }
     } catch (ex) {
-      this.#fatalError(ex, 'Fatal error on SSL protocol');
+      this._fatalError(ex, 'Fatal error on SSL protocol');
       return;
     }
     this._flow.control();
@@ -356,30 +248,22 @@ export class SSLProtocol implements Protocol {
 
   /** Plaintext from the TLS socket, to the app protocol. */
   #onTlsData(chunk: Buffer): void {
-    if (this.#state !== 'WRAPPED' && this.#state !== 'FLUSHING') return;
+    if (this._state !== 'WRAPPED' && this._state !== 'FLUSHING') return;
     try {
       const app = this._appProtocol;
       if (this.#appBuffered) feedBuffered(app as BufferedProtocol, chunk, () => this._appProtocol === app);
       else (this._appProtocol as Protocol).dataReceived?.(chunk);
     } catch (ex) {
-      this.#fatalError(ex, 'Fatal error on SSL protocol');
+      this._fatalError(ex, 'Fatal error on SSL protocol');
       return;
     }
-    const at = this.#appTransport;
+    const at = this._appTr;
     if (at !== null && at.listenerCount('data') !== 0) at.emit('data', chunk);
   }
 
-  #callEofReceived(): void {
-    try {
-      if (this.#appState === App.CON_MADE) {
-        this.#appState = App.EOF;
-        const keepOpen = this._appProtocol?.eofReceived?.();
-        if (keepOpen) this.#loop.logger.warn('returning true from eof_received() has no effect when using ssl');
-        this.#appTransport?.emit('end');
-      }
-    } catch (ex) {
-      this.#fatalError(ex, 'Error calling eof_received()');
-    }
+  /** @internal asyncio's `_call_eof_received`. */
+  _callEofReceived(): void {
+    callEofReceived(this);
   }
 
   /** @internal */
@@ -392,21 +276,17 @@ export class SSLProtocol implements Protocol {
   _resumeReading(): void {
     if (!this._appReadingPaused) return;
     this._appReadingPaused = false;
-    this.#loop.callSoon(() => {
+    this._loop.callSoon(() => {
       if (!this._appReadingPaused) this.#tls?.resume();
     });
   }
 
-  #fatalError(exc: unknown, message = 'Fatal error on transport'): void {
-    this.#transport?._forceClose(exc as Error);
-    if (exc instanceof OSError) {
-      if (this.#loop.getDebug()) this.#loop.logger.warn(`${String(this)}: ${message}`, exc);
-    } else {
-      this.#loop.callExceptionHandler({ message, exception: exc, transport: this.#transport, protocol: this });
-    }
+  /** @internal asyncio's `_fatal_error`. */
+  _fatalError(exc: unknown, message?: string): void {
+    fatalError(this, exc, message);
   }
 
   toString(): string {
-    return `<SSLProtocol ${this.#serverSide ? 'server' : 'client'} state=${this.#state}>`;
+    return `<SSLProtocol ${this.#base.serverSide ? 'server' : 'client'} state=${this._state}>`;
   }
 }
