@@ -3,8 +3,10 @@
 // queued ciphertext (outputMaybePending), so sslproto makes one call per
 // received record instead of two (bench/README.md, MEMTLS).
 import t from 'tap';
+import * as tls from 'node:tls';
+import { Duplex } from 'node:stream';
 import { memtls, SSLError, ValueError } from '@iomux/core-native';
-import { clientContext, connectedPair, move, pattern, serverContext } from './ssl-support.js';
+import { clientContext, connectedPair, fixtures, move, pattern, serverContext } from './ssl-support.js';
 
 /** The ciphertext of one record per message, written by `from`, concatenated. */
 function records(from: memtls.Connection, ...msgs: Buffer[]): Buffer {
@@ -169,4 +171,65 @@ t.test('bad arguments: the same classes and messages as read', async (t) => {
   client.close();
   t.throws(() => client.readAll(Buffer.alloc(4)), ValueError);
   t.throws(() => client.feedReadAll(Buffer.alloc(1), 0, 1, Buffer.alloc(4)), ValueError);
+});
+
+t.test("a TLS 1.2 renegotiation (Node's TLSSocket asks): the HelloRequest read queues a ClientHello", async (t) => {
+  const client = new memtls.Connection(clientContext({ maxVersion: 'TLSv1.2' }), { serverHostname: 'localhost' });
+  t.teardown(() => client.close());
+  const toClient: Buffer[] = [];
+  const duplex = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      toClient.push(chunk);
+      cb();
+    },
+  });
+  const srv = new tls.TLSSocket(duplex, { isServer: true, secureContext: tls.createSecureContext({ cert: fixtures.cert, key: fixtures.key, maxVersion: 'TLSv1.2' }) });
+  t.teardown(() => (srv.destroy(), duplex.destroy()));
+  const plain: Buffer[] = [];
+  srv.on('data', (d: Buffer) => plain.push(d));
+  let secure = false;
+  srv.on('secure', () => (secure = true));
+  const out = Buffer.alloc(1 << 16);
+  const cipher = Buffer.alloc(1 << 16);
+  const flush = (): void => {
+    for (let n; (n = client.takeOutput(cipher)) > 0; ) duplex.push(Buffer.from(cipher.subarray(0, n)));
+  };
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 200 && !(secure && client.handshakeDone); i++) {
+    if (!client.handshakeDone) client.handshake();
+    flush();
+    await turn();
+    for (const b of toClient.splice(0)) client.feed(b);
+  }
+  t.ok(secure && client.handshakeDone, 'TLS 1.2 handshake with Node');
+  t.equal(client.version(), 'TLSv1.2');
+
+  let renegotiated: Error | null | undefined;
+  t.equal(srv.renegotiate({}, (e) => (renegotiated = e ?? null)), true);
+  let sawClientHello = false;
+  for (let i = 0; i < 200 && renegotiated === undefined; i++) {
+    await turn();
+    const got = Buffer.concat(toClient.splice(0));
+    if (got.length > 0) {
+      t.equal(client.feedReadAll(got, 0, got.length, out), 0, 'handshake records only: no plaintext');
+      t.equal(client.readEnd, 'want-read');
+      if (!sawClientHello) {
+        sawClientHello = true;
+        t.equal(client.outputMaybePending, true, 'the HelloRequest read queued the ClientHello');
+        t.ok(client.outputPending() > 0);
+      }
+      flush();
+    }
+  }
+  t.equal(renegotiated, null, 'Node saw the renegotiation through');
+  const msg = records(client, Buffer.from('after renegotiation'));
+  duplex.push(msg);
+  for (let i = 0; i < 200 && Buffer.concat(plain).length < 19; i++) await turn();
+  t.equal(Buffer.concat(plain).toString(), 'after renegotiation');
+  srv.write('and back');
+  for (let i = 0; i < 200 && toClient.length === 0; i++) await turn();
+  const back = Buffer.concat(toClient.splice(0));
+  t.equal(client.feedReadAll(back, 0, back.length, out), 8);
+  t.equal(out.subarray(0, 8).toString(), 'and back');
 });
