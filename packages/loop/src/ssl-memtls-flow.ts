@@ -4,7 +4,9 @@
  * `_process_outgoing`, the raw transport's pause/resume_writing), incoming
  * flow (`_do_read` for Protocol and BufferedProtocol, `_call_eof_received`,
  * `_control_ssl_reading`) and `_fatal_error`, on a memtls Connection.
- * The state machine (handshake, shutdown) is the subclass's.
+ * The state machine (handshake, shutdown) is the subclass's. asyncio's
+ * loop of reads until SSLWantReadError is one readAll/feedReadAll call, and
+ * a take is skipped when memtls knows its output empty (bench/README.md, MEMTLS).
  */
 import type { memtls } from '@iomux/core-native';
 import { OSError } from '@iomux/core-native/error-classes';
