@@ -1,24 +1,21 @@
-// Python's `socket.socket` class.
+// Python's `socket.socket` class: the descriptor's state and the calls that
+// read it on every call (recv/send, accept, the blocking mode; bench/README.md
+// CALLS); connecting, addresses and options are its base's (socket-base.ts).
 import { constants as bufferConstants } from 'node:buffer';
 import { binding, type FdHandle } from '../binding.js';
 import { errnoConstants as E } from '../constants.js';
 import { fromNative, OverflowError, TimeoutError, ValueError } from '../errors.js';
 import { pyTypeName, toCInt, toInt } from '../pyargs.js';
-import { addressArg, makeAddress, typeName, type Address, type SocketAddress } from './address.js';
-import { dataArg, direct, socketArgs, socketRepr, sockoptValue, type SocketOptions } from './socket-args.js';
-import {
-  SO_ERROR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET, SOMAXCONN,
-} from './constants.js';
+import { makeAddress, typeName, type Address, type SocketAddress } from './address.js';
+import { dataArg, direct, socketArgs, socketRepr, type SocketOptions } from './socket-args.js';
+import { SOCK_CLOEXEC, SOCK_NONBLOCK } from './constants.js';
 import { call, isErrno, osError } from './errors.js';
 import { copyOut, SCRATCH_SIZE, scratchView } from './scratch.js';
 import { recvfrom as dgramRecvfrom, recvfromInto as dgramRecvfromInto, sendto as dgramSendto } from './dgram.js';
-import { getdefaulttimeout, timeoutArg, waitUntil } from './timeout.js';
+import { SocketBase } from './socket-base.js';
+import { getdefaulttimeout, sockCallEx, timeoutArg } from './timeout.js';
 
 const EBADF = E.EBADF!;
-const EINTR = E.EINTR!;
-const EAGAIN = E.EAGAIN!;
-const EWOULDBLOCK = E.EWOULDBLOCK ?? EAGAIN;
-const EINPROGRESS = E.EINPROGRESS!;
 const ECONNRESET = E.ECONNRESET!;
 const NONBLOCK_FLAGS = (SOCK_NONBLOCK ?? 0) | (SOCK_CLOEXEC ?? 0);
 // The per-call bindings, read once, not on every call.
@@ -35,7 +32,7 @@ const acceptFn = binding.accept;
  * Blocking calls block the JavaScript thread, as they block Python's; use
  * `setblocking(false)` with a selector (or the loop) to avoid that.
  */
-export class Socket implements Disposable {
+export class Socket extends SocketBase implements Disposable {
   #handle: FdHandle | null;
   #fd: number;
   #family: number;
@@ -52,6 +49,7 @@ export class Socket implements Disposable {
    * @throws {ValueError} if fileno is negative
    */
   constructor(family?: number | null | SocketOptions, type?: number | null, proto?: number | null, fileno?: number | null) {
+    super();
     const [fd, fam, typ, pro] = socketArgs(family, type, proto, fileno);
     this.#handle = binding.fdhandle_new(fd);
     this.#fd = fd;
@@ -78,7 +76,7 @@ export class Socket implements Disposable {
   }
 
   /** The address family (AF_INET, AF_INET6, AF_UNIX). */
-  get family(): number {
+  override get family(): number {
     return this.#family;
   }
 
@@ -98,64 +96,14 @@ export class Socket implements Disposable {
   }
 
   /** The descriptor, or -1 once closed or detached, as in Python. */
-  fileno(): number {
+  override fileno(): number {
     return this.#fd;
   }
 
-  #fdFor(syscall: string): number {
+  /** @internal The descriptor, or OSError(EBADF) for `syscall` once closed. */
+  protected override _fdFor(syscall: string): number {
     if (this.#fd < 0) throw osError(EBADF, syscall);
     return this.#fd;
-  }
-
-  /**
-   * CPython's sock_call_ex(): runs `fn` once for a blocking or non-blocking
-   * socket; with a timeout, waits for readiness first and retries
-   * EWOULDBLOCK until the deadline, then throws TimeoutError('timed out').
-   */
-  #io<T>(writing: boolean, syscall: string, fn: (fd: number) => T, deadline?: number): T {
-    const fd = this.#fdFor(syscall);
-    const timeout = this.#timeout;
-    if (timeout === null || timeout === 0) {
-      try {
-        return fn(fd);
-      } catch (e) {
-        throw fromNative(e);
-      }
-    }
-    const end = deadline ?? performance.now() + timeout * 1000;
-    for (;;) {
-      if (!waitUntil(fd, writing, end)) throw new TimeoutError('timed out');
-      try {
-        return call(() => fn(fd));
-      } catch (e) {
-        if (isErrno(e, EAGAIN, EWOULDBLOCK)) continue;
-        throw e;
-      }
-    }
-  }
-
-  /**
-   * Binds the socket to `address`.
-   * @throws {TypeError} if the address does not fit the family
-   * @throws {OverflowError} if the port is not 0-65535
-   * @throws {gaierror} if the host is not a numeric address or localhost
-   * @throws {OSError} if bind(2) fails (EADDRINUSE, EACCES, ...)
-   */
-  bind(address: Address): void {
-    const [host, port] = addressArg(this.#family, address, 'bind');
-    const fd = this.#fdFor('bind');
-    call(() => binding.bind(fd, this.#family, host, port));
-  }
-
-  /**
-   * Enables a server to accept connections. `backlog` defaults to
-   * min(SOMAXCONN, 128); a negative value is taken as 0.
-   */
-  listen(backlog?: number): void {
-    let b = backlog === undefined ? Math.min(SOMAXCONN, 128) : toCInt(backlog);
-    if (b < 0) b = 0;
-    const fd = this.#fdFor('listen');
-    call(() => binding.listen(fd, b));
   }
 
   /**
@@ -169,7 +117,7 @@ export class Socket implements Disposable {
     const fd = this.#fd;
     let res: [number, number, string, number];
     if ((t === null || t === 0) && fd >= 0) res = direct(acceptFn, fd, undefined);
-    else res = this.#io(false, 'accept', (f) => acceptFn(f));
+    else res = sockCallEx(this.#fd, this.#timeout, false, 'accept', (f) => acceptFn(f));
     const [nfd, fam, host, port] = res;
     // The constructor owns nfd from its first step (every argument is an
     // int already) and closes it if it fails, so nothing can leak here.
@@ -179,55 +127,6 @@ export class Socket implements Disposable {
     // platform-specific socket flags inheritance.
     if (getdefaulttimeout() === null && this.#timeout) sock.setblocking(true);
     return [sock, makeAddress(fam, host, port)];
-  }
-
-  /**
-   * CPython's internal_connect(): 0 or the errno; throws when `raise`.
-   */
-  #connect(address: unknown, raise: boolean, op: string): number {
-    const [host, port] = addressArg(this.#family, address, op);
-    const fd = this.#fd;
-    if (fd < 0) {
-      if (raise) throw osError(EBADF, 'connect');
-      return EBADF;
-    }
-    let res = call(() => binding.connect(fd, this.#family, host, port));
-    const timeout = this.#timeout;
-    const wait = res === EINTR ? timeout !== 0 : timeout !== null && timeout > 0 && res === EINPROGRESS;
-    if (wait) {
-      // The connection goes on in the background: wait for it with the
-      // timeout, then read its outcome from SO_ERROR.
-      const deadline = timeout === null ? Infinity : performance.now() + timeout * 1000;
-      for (;;) {
-        if (!waitUntil(fd, true, deadline)) {
-          if (raise) throw new TimeoutError('timed out');
-          return EWOULDBLOCK;
-        }
-        res = call(() => binding.getsockopt_int(fd, SOL_SOCKET, SO_ERROR));
-        if (res !== EINTR) break;
-      }
-    }
-    if (res !== 0 && raise) throw osError(res, 'connect');
-    return res;
-  }
-
-  /**
-   * Connects to `address`. On a non-blocking socket a connection in
-   * progress is BlockingIOError (EINPROGRESS), as in Python.
-   * @throws {ConnectionRefusedError} and other OSErrors from connect(2)
-   * @throws {TimeoutError} if the timeout passes first
-   */
-  connect(address: Address): void {
-    this.#connect(address, true, 'connect');
-  }
-
-  /**
-   * Like connect(), but returns the errno instead of throwing for errors
-   * from connect(2) (0 on success, EINPROGRESS while in progress on a
-   * non-blocking socket). Address errors still throw.
-   */
-  connectEx(address: Address): number {
-    return this.#connect(address, false, 'connect_ex');
   }
 
   /**
@@ -250,12 +149,12 @@ export class Socket implements Disposable {
     // As CPython: a zero-byte recv returns at once, without a syscall.
     if (n === 0) return Buffer.alloc(0);
     if (n <= SCRATCH_SIZE) {
-      const got = this.#io(false, 'recv', (f) => binding.recv(f, scratchView(n), 0, n, fl));
+      const got = sockCallEx(this.#fd, this.#timeout, false, 'recv', (f) => binding.recv(f, scratchView(n), 0, n, fl));
       return copyOut(got);
     }
     const size = Math.min(n, bufferConstants.MAX_LENGTH);
     const buf = Buffer.allocUnsafe(size);
-    const got = this.#io(false, 'recv', (fd) => binding.recv(fd, buf, 0, size, fl));
+    const got = sockCallEx(this.#fd, this.#timeout, false, 'recv', (fd) => binding.recv(fd, buf, 0, size, fl));
     if (got === size) return buf;
     // Copy so a short read does not pin the whole allocation.
     return Buffer.from(buf.subarray(0, got));
@@ -284,7 +183,7 @@ export class Socket implements Disposable {
     // As CPython: nothing to receive into returns at once, without a syscall.
     if (n === 0) return 0;
     const len = n;
-    return this.#io(false, 'recv', (fd) => binding.recv(fd, buffer, 0, len, fl));
+    return sockCallEx(this.#fd, this.#timeout, false, 'recv', (fd) => binding.recv(fd, buffer, 0, len, fl));
   }
 
   /**
@@ -299,7 +198,7 @@ export class Socket implements Disposable {
     if (flags === 0 && (t === null || t === 0) && fd >= 0 && ArrayBuffer.isView(data)) return direct(sendView, fd, data);
     const b = dataArg(data);
     const fl = toCInt(flags);
-    return this.#io(true, 'send', (fd) => binding.send(fd, b, 0, b.byteLength, fl));
+    return sockCallEx(this.#fd, this.#timeout, true, 'send', (fd) => binding.send(fd, b, 0, b.byteLength, fl));
   }
 
   /**
@@ -323,7 +222,7 @@ export class Socket implements Disposable {
         throw new TimeoutError('timed out');
       }
       const start = off;
-      off += this.#io(true, 'send', (fd) => binding.send(fd, b, start, b.byteLength - start, fl), deadline);
+      off += sockCallEx(this.#fd, this.#timeout, true, 'send', (fd) => binding.send(fd, b, start, b.byteLength - start, fl), deadline);
     } while (off < b.byteLength);
   }
 
@@ -355,13 +254,6 @@ export class Socket implements Disposable {
     return dgramRecvfromInto(this, buffer, nbytes, flags);
   }
 
-  /** Shuts down one or both halves: SHUT_RD, SHUT_WR or SHUT_RDWR. */
-  shutdown(how: number): void {
-    const h = toCInt(how);
-    const fd = this.#fdFor('shutdown');
-    call(() => binding.shutdown(fd, h));
-  }
-
   /**
    * Sets blocking (true) or non-blocking (false) mode: the same as
    * settimeout(null) and settimeout(0).
@@ -382,7 +274,7 @@ export class Socket implements Disposable {
     } else throw new TypeError(`'${pyTypeName(flag)}' object cannot be interpreted as an integer`);
     // CPython records the mode before fcntl(), even when fcntl fails.
     this.#timeout = block ? null : 0;
-    const fd = this.#fdFor('fcntl');
+    const fd = this._fdFor('fcntl');
     call(() => binding.set_blocking(fd, block));
   }
 
@@ -401,65 +293,18 @@ export class Socket implements Disposable {
     if (arguments.length === 0) throw new TypeError('socket.settimeout() takes exactly one argument (0 given)');
     const t = timeoutArg(value);
     this.#timeout = t;
-    const fd = this.#fdFor('fcntl');
+    const fd = this._fdFor('fcntl');
     call(() => binding.set_blocking(fd, t === null));
   }
 
   /** The timeout in seconds, or null when blocking. */
-  gettimeout(): number | null {
+  override gettimeout(): number | null {
     return this.#timeout;
-  }
-
-  /** The socket's own address. */
-  getsockname(): SocketAddress {
-    const fd = this.#fdFor('getsockname');
-    const [fam, host, port] = call(() => binding.getsockname(fd));
-    return makeAddress(fam, host, port);
-  }
-
-  /** The address of the connected peer. */
-  getpeername(): SocketAddress {
-    const fd = this.#fdFor('getpeername');
-    const [fam, host, port] = call(() => binding.getpeername(fd));
-    return makeAddress(fam, host, port);
-  }
-
-  /**
-   * Sets an int socket option (SO_REUSEADDR, SO_REUSEPORT, TCP_NODELAY,
-   * SO_RCVBUF, ...). `value` is an int or a boolean, or a 4-byte buffer
-   * holding a native int.
-   */
-  setsockopt(level: number, optname: number, value: number | boolean | ArrayBufferView): void {
-    const lv = toCInt(level);
-    const opt = toCInt(optname);
-    const v = sockoptValue(value);
-    const fd = this.#fdFor('setsockopt');
-    call(() => binding.setsockopt_int(fd, lv, opt, v));
-  }
-
-  /** Reads an int socket option; SO_ERROR reads and clears the pending error. */
-  getsockopt(level: number, optname: number): number {
-    const lv = toCInt(level);
-    const opt = toCInt(optname);
-    const fd = this.#fdFor('getsockopt');
-    return call(() => binding.getsockopt_int(fd, lv, opt));
-  }
-
-  /** Whether the descriptor is inherited by child processes (false by default). */
-  getInheritable(): boolean {
-    const fd = this.#fdFor('fcntl');
-    return call(() => binding.get_inheritable(fd));
-  }
-
-  /** Sets whether the descriptor is inherited by child processes. */
-  setInheritable(inheritable: boolean): void {
-    const fd = this.#fdFor('fcntl');
-    call(() => binding.set_inheritable(fd, Boolean(inheritable)));
   }
 
   /** A new socket on a duplicate (non-inheritable) descriptor, same timeout. */
   dup(): Socket {
-    const fd = this.#fdFor('dup');
+    const fd = this._fdFor('dup');
     const nfd = call(() => binding.dup(fd));
     const sock = new Socket(this.#family, this.#type, this.#proto, nfd);
     sock.settimeout(this.#timeout);
@@ -502,7 +347,7 @@ export class Socket implements Disposable {
   }
 
   /** Python's repr(): `<socket.socket fd=3, family=2, type=1, proto=0, laddr=...>`. */
-  toString(): string {
+  override toString(): string {
     return socketRepr(this, this.#fd, this.#family, this.#type, this.#proto);
   }
 }

@@ -1,11 +1,15 @@
-// The default socket timeout, and waiting for readiness (through poll) under a timeout.
+// The default socket timeout, waiting for readiness (through poll) under a
+// timeout, and a socket's call under its timeout (sock_call_ex).
 import { binding } from '../binding.js';
 import { errnoConstants, selectConstants } from '../constants.js';
-import { OverflowError, ValueError } from '../errors.js';
+import { fromNative, OverflowError, TimeoutError, ValueError } from '../errors.js';
 import { INT_MAX, pyTypeName } from '../pyargs.js';
-import { call, isErrno } from './errors.js';
+import { call, isErrno, osError } from './errors.js';
 
 const EINTR = errnoConstants.EINTR!;
+const EBADF = errnoConstants.EBADF!;
+const EAGAIN = errnoConstants.EAGAIN!;
+const EWOULDBLOCK = errnoConstants.EWOULDBLOCK ?? EAGAIN;
 const POLLIN = selectConstants.POLLIN!;
 const POLLOUT = selectConstants.POLLOUT!;
 
@@ -77,5 +81,32 @@ export function waitUntil(fd: number, writing: boolean, deadline: number): boole
     }
     if (ready) return true;
     if (ms === Math.ceil(remaining)) return false;
+  }
+}
+
+/**
+ * CPython's sock_call_ex(): runs `fn` once for a blocking or non-blocking
+ * socket; with a timeout, waits for readiness first and retries
+ * EWOULDBLOCK until the deadline, then throws TimeoutError('timed out').
+ * `fd` and `timeout` are the socket's (Socket's #fd and #timeout).
+ */
+export function sockCallEx<T>(fd: number, timeout: number | null, writing: boolean, syscall: string, fn: (fd: number) => T, deadline?: number): T {
+  if (fd < 0) throw osError(EBADF, syscall);
+  if (timeout === null || timeout === 0) {
+    try {
+      return fn(fd);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+  const end = deadline ?? performance.now() + timeout * 1000;
+  for (;;) {
+    if (!waitUntil(fd, writing, end)) throw new TimeoutError('timed out');
+    try {
+      return call(() => fn(fd));
+    } catch (e) {
+      if (isErrno(e, EAGAIN, EWOULDBLOCK)) continue;
+      throw e;
+    }
   }
 }
