@@ -1,34 +1,28 @@
 /**
  * The byte-moving half of sslproto-memtls.ts's MemtlsSSLProtocol: CPython
  * 3.11 sslproto.py's outgoing flow (`_write_appdata`, `_do_write`,
- * `_process_outgoing`, the raw transport's pause/resume_writing), incoming
- * flow (`_do_read` for Protocol and BufferedProtocol, `_call_eof_received`,
- * `_control_ssl_reading`) and `_fatal_error`, on a memtls Connection.
+ * `_process_outgoing`, the raw transport's pause/resume_writing) and
+ * incoming flow (`_do_read` for Protocol and BufferedProtocol,
+ * `_control_ssl_reading`) on a memtls Connection; `_call_eof_received`,
+ * `_fatal_error`, the dropped write and the states are ssl-protocol-base.ts's.
  * The state machine (handshake, shutdown) is the subclass's. asyncio's
  * loop of reads until SSLWantReadError is one readAll/feedReadAll call, and
  * a take is skipped when memtls knows its output empty (bench/README.md, MEMTLS).
  */
 import type { memtls } from '@iomux/core-native';
-import { OSError } from '@iomux/core-native/error-classes';
 import { isBufferedProtocol, type AnyProtocol, type BufferedProtocol, type Protocol } from './protocols.js';
 import type { SelectorEventLoop } from './selector-events.js';
 import type { SelectorTransport } from './selector-transport.js';
-import { AppWriteFlow, type SSLProtocolTransport, type SslProtocolLike } from './ssl-transport.js';
+import { AppWriteFlow, type SSLProtocolTransport } from './ssl-transport.js';
 import { MAX_SIZE, appBuffer, copyOut, outScratch, readScratch, takeAll } from './ssl-memtls-io.js';
+import { App, appdataDropped, callEofReceived, fatalError, type SslProtocolHost, type State } from './ssl-protocol-base.js';
 
-/** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
-const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 /** asyncio's _set_read_buffer_limits defaults (FLOW_CONTROL_HIGH_WATER_SSL_READ, 256 KiB). */
 const INCOMING_HIGH = 256 * 1024;
 const INCOMING_LOW = INCOMING_HIGH / 4;
 
-/** sslproto.py's SSLProtocolState. */
-export type State = 'UNWRAPPED' | 'DO_HANDSHAKE' | 'WRAPPED' | 'FLUSHING' | 'SHUTDOWN';
-/** asyncio's AppProtocolState: STATE_INIT, STATE_CON_MADE, STATE_EOF, STATE_CON_LOST. */
-export const enum App { INIT, CON_MADE, EOF, CON_LOST }
-
 /** The outgoing and incoming flows of asyncio's SSLProtocol on memtls (fields shared with the subclass are `_`-named). */
-export abstract class MemtlsFlow implements SslProtocolLike {
+export abstract class MemtlsFlow implements SslProtocolHost {
   /** @internal */
   readonly _loop: SelectorEventLoop;
   /** @internal The application's protocol. */
@@ -88,11 +82,7 @@ export abstract class MemtlsFlow implements SslProtocolLike {
 
   /** @internal asyncio's `_write_appdata`. */
   _writeAppdata(list: ArrayBufferView[]): void {
-    if (this._state === 'FLUSHING' || this._state === 'SHUTDOWN' || this._state === 'UNWRAPPED') {
-      if (this._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) this._loop.logger.warn('SSL connection is closed');
-      this._connLost += 1;
-      return;
-    }
+    if (appdataDropped(this)) return;
     try {
       if (this._state === 'WRAPPED' && list.length === 1 && this._backlog.length === 0 && !this.#sslWritingPaused) {
         // The echo's path: write and take in one native call.
@@ -235,16 +225,7 @@ export abstract class MemtlsFlow implements SslProtocolLike {
 
   /** @internal asyncio's `_call_eof_received`. */
   _callEofReceived(): void {
-    try {
-      if (this._appState === App.CON_MADE) {
-        this._appState = App.EOF;
-        const keepOpen = this._appProtocol?.eofReceived?.();
-        if (keepOpen) this._loop.logger.warn('returning true from eof_received() has no effect when using ssl');
-        this._appTr?.emit('end');
-      }
-    } catch (ex) {
-      this._fatalError(ex, 'Error calling eof_received()');
-    }
+    callEofReceived(this);
   }
 
   /** @internal */
@@ -276,12 +257,7 @@ export abstract class MemtlsFlow implements SslProtocolLike {
   }
 
   /** @internal asyncio's `_fatal_error`. */
-  _fatalError(exc: unknown, message = 'Fatal error on transport'): void {
-    this._transport?._forceClose(exc as Error);
-    if (exc instanceof OSError) {
-      if (this._loop.getDebug()) this._loop.logger.warn(`${String(this)}: ${message}`, exc);
-    } else {
-      this._loop.callExceptionHandler({ message, exception: exc, transport: this._transport, protocol: this });
-    }
+  _fatalError(exc: unknown, message?: string): void {
+    fatalError(this, exc, message);
   }
 }

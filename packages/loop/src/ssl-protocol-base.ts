@@ -4,8 +4,9 @@
  * TLSSocket; sslproto-memtls.ts: core-native's memtls): its settings, the
  * waiter, `_get_extra_info`, the handshake and shutdown timeouts, the app
  * side of `connection_lost`, the states of `_on_handshake_complete`,
- * `_start_shutdown`, `_on_shutdown_complete` and `_abort`, and
- * `_call_eof_received`, `_fatal_error` and the dropped `_write_appdata`.
+ * `_start_shutdown`, `_on_shutdown_complete` and `_abort`,
+ * `_call_eof_received`, `_fatal_error`, the dropped `_write_appdata`, and
+ * the protocol and app states (SSLProtocolState, AppProtocolState).
  * Held, not inherited: MemtlsSSLProtocol already extends MemtlsFlow.
  */
 import { ConnectionAbortedError, ConnectionResetError, OSError, TimeoutError } from '@iomux/core-native/error-classes';
@@ -16,12 +17,14 @@ import type { SelectorTransport } from './selector-transport.js';
 import type { SSLProtocolTransport, SslProtocolLike } from './ssl-transport.js';
 import type { SSLContext } from './tls-context.js';
 import { pyNumber, sslSettings, type SslProtocolOptions, type Waiter } from './ssl-pipe.js';
-import { App, type State } from './ssl-memtls-flow.js';
-
-export { App, type State } from './ssl-memtls-flow.js';
 
 /** asyncio: constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
+
+/** sslproto.py's SSLProtocolState. */
+export type State = 'UNWRAPPED' | 'DO_HANDSHAKE' | 'WRAPPED' | 'FLUSHING' | 'SHUTDOWN';
+/** asyncio's AppProtocolState: STATE_INIT, STATE_CON_MADE, STATE_EOF, STATE_CON_LOST. */
+export const enum App { INIT, CON_MADE, EOF, CON_LOST }
 
 /** What SslProtocolBase reads and sets on its SSL protocol (the `_`-named fields of both). */
 export interface SslProtocolHost extends SslProtocolLike {
@@ -57,6 +60,14 @@ export function fatalError(p: SslProtocolHost, exc: unknown, message = 'Fatal er
   } else {
     p._loop.callExceptionHandler({ message, exception: exc, transport: p._transport, protocol: p });
   }
+}
+
+/** asyncio's `_write_appdata` once the connection is closing or closed: true when the write is dropped (and counted). */
+export function appdataDropped(p: SslProtocolHost): boolean {
+  if (p._state !== 'FLUSHING' && p._state !== 'SHUTDOWN' && p._state !== 'UNWRAPPED') return false;
+  if (p._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) p._loop.logger.warn('SSL connection is closed');
+  p._connLost += 1;
+  return true;
 }
 
 /** The engine-free part of an SSL protocol (see the top of this file); `host` is that protocol. */
@@ -232,16 +243,5 @@ export class SslProtocolBase {
   abort(exc: Error | null): void {
     this.#host._state = 'UNWRAPPED';
     this.#host._transport?._forceClose(exc);
-  }
-
-  // ------------------------------------------------------------- outgoing
-
-  /** asyncio's `_write_appdata` once the connection is closing or closed: true when the write is dropped (and counted). */
-  appdataDropped(): boolean {
-    const p = this.#host;
-    if (p._state !== 'FLUSHING' && p._state !== 'SHUTDOWN' && p._state !== 'UNWRAPPED') return false;
-    if (p._connLost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) p._loop.logger.warn('SSL connection is closed');
-    p._connLost += 1;
-    return true;
   }
 }

@@ -22,7 +22,7 @@ import { AppWriteFlow, SSLProtocolTransport } from './ssl-transport.js';
 import { toSslError, type SSLContext } from './tls-context.js';
 import { CipherPipe, clientCertError, feedBuffered, handshakeExtra, openTlsSocket } from './ssl-pipe.js';
 import type { SslProtocolOptions, Waiter } from './ssl-pipe.js';
-import { App, SslProtocolBase, callEofReceived, fatalError, type SslProtocolHost, type State } from './ssl-protocol-base.js';
+import { App, SslProtocolBase, appdataDropped, callEofReceived, fatalError, type SslProtocolHost, type State } from './ssl-protocol-base.js';
 
 export { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT, checkSslTimeout, type Waiter } from './ssl-pipe.js';
 
@@ -211,7 +211,7 @@ export class SSLProtocol implements Protocol, SslProtocolHost {
 
   /** @internal asyncio's `_write_appdata`: plaintext to the TLS socket. */
   _writeAppdata(list: ArrayBufferView[]): void {
-    if (this.#base.appdataDropped()) return;
+    if (appdataDropped(this)) return;
     const sock = this.#tls!;
     try {
       for (const d of list) {
