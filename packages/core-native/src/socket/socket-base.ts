@@ -37,6 +37,9 @@ export abstract class SocketBase {
   /** @internal The descriptor, or OSError(EBADF) for `syscall` once closed (Socket's). */
   protected abstract _fdFor(syscall: string): number;
 
+  /** A receiver that is not a Socket is a TypeError here, before any of its properties is read. */
+  #own(): void {}
+
   /**
    * Binds the socket to `address`.
    * @throws {TypeError} if the address does not fit the family
@@ -45,6 +48,7 @@ export abstract class SocketBase {
    * @throws {OSError} if bind(2) fails (EADDRINUSE, EACCES, ...)
    */
   bind(address: Address): void {
+    this.#own();
     const [host, port] = addressArg(this.family, address, 'bind');
     const fd = this._fdFor('bind');
     call(() => binding.bind(fd, this.family, host, port));
@@ -55,6 +59,7 @@ export abstract class SocketBase {
    * min(SOMAXCONN, 128); a negative value is taken as 0.
    */
   listen(backlog?: number): void {
+    this.#own();
     let b = backlog === undefined ? Math.min(SOMAXCONN, 128) : toCInt(backlog);
     if (b < 0) b = 0;
     const fd = this._fdFor('listen');
@@ -98,6 +103,7 @@ export abstract class SocketBase {
    * @throws {TimeoutError} if the timeout passes first
    */
   connect(address: Address): void {
+    this.#own();
     this.#connect(address, true, 'connect');
   }
 
@@ -107,11 +113,13 @@ export abstract class SocketBase {
    * non-blocking socket). Address errors still throw.
    */
   connectEx(address: Address): number {
+    this.#own();
     return this.#connect(address, false, 'connect_ex');
   }
 
   /** Shuts down one or both halves: SHUT_RD, SHUT_WR or SHUT_RDWR. */
   shutdown(how: number): void {
+    this.#own();
     const h = toCInt(how);
     const fd = this._fdFor('shutdown');
     call(() => binding.shutdown(fd, h));
@@ -119,6 +127,7 @@ export abstract class SocketBase {
 
   /** The socket's own address. */
   getsockname(): SocketAddress {
+    this.#own();
     const fd = this._fdFor('getsockname');
     const [fam, host, port] = call(() => binding.getsockname(fd));
     return makeAddress(fam, host, port);
@@ -126,6 +135,7 @@ export abstract class SocketBase {
 
   /** The address of the connected peer. */
   getpeername(): SocketAddress {
+    this.#own();
     const fd = this._fdFor('getpeername');
     const [fam, host, port] = call(() => binding.getpeername(fd));
     return makeAddress(fam, host, port);
@@ -137,6 +147,7 @@ export abstract class SocketBase {
    * holding a native int.
    */
   setsockopt(level: number, optname: number, value: number | boolean | ArrayBufferView): void {
+    this.#own();
     const lv = toCInt(level);
     const opt = toCInt(optname);
     const v = sockoptValue(value);
@@ -146,6 +157,7 @@ export abstract class SocketBase {
 
   /** Reads an int socket option; SO_ERROR reads and clears the pending error. */
   getsockopt(level: number, optname: number): number {
+    this.#own();
     const lv = toCInt(level);
     const opt = toCInt(optname);
     const fd = this._fdFor('getsockopt');
@@ -154,12 +166,14 @@ export abstract class SocketBase {
 
   /** Whether the descriptor is inherited by child processes (false by default). */
   getInheritable(): boolean {
+    this.#own();
     const fd = this._fdFor('fcntl');
     return call(() => binding.get_inheritable(fd));
   }
 
   /** Sets whether the descriptor is inherited by child processes. */
   setInheritable(inheritable: boolean): void {
+    this.#own();
     const fd = this._fdFor('fcntl');
     call(() => binding.set_inheritable(fd, Boolean(inheritable)));
   }
