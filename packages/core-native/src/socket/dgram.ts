@@ -16,12 +16,12 @@
 import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { binding } from '../binding.js';
 import { errnoConstants as E, socketConstants as C } from '../constants.js';
-import { OverflowError, TimeoutError, ValueError } from '../errors.js';
+import { OverflowError, ValueError } from '../errors.js';
 import { toCInt, toInt } from '../pyargs.js';
 import { addressArg, makeAddress, typeName, type Address, type SocketAddress } from './address.js';
-import { call, isErrno, osError } from './errors.js';
+import { call, osError } from './errors.js';
 import type { Socket } from './socket.js';
-import { waitUntil } from './timeout.js';
+import { sockCallEx } from './timeout.js';
 
 /** The addon's calls of native/dgram.cc. */
 interface DgramBinding {
@@ -35,8 +35,6 @@ interface DgramBinding {
 const dg = binding as unknown as DgramBinding;
 
 const EBADF = E.EBADF!;
-const EAGAIN = E.EAGAIN!;
-const EWOULDBLOCK = E.EWOULDBLOCK ?? EAGAIN;
 const AF_UNSPEC = C.AF_UNSPEC ?? 0;
 
 /** SCM_RIGHTS: the control message that carries descriptors. */
@@ -49,26 +47,9 @@ export const MSG_CMSG_CLOEXEC: number | undefined = C.MSG_CMSG_CLOEXEC;
 /** Python's (data, ancdata-free) result of recv_fds: `[data, fds, msgFlags, address]`. */
 export type RecvFdsResult = [data: Buffer, fds: number[], msgFlags: number, address: SocketAddress | null];
 
-/**
- * CPython's sock_call(): `fn(fd)` once on a blocking or non-blocking
- * socket; with a timeout, waits for readiness and retries EWOULDBLOCK until
- * it passes, then TimeoutError('timed out').
- */
+/** CPython's sock_call() on `sock`'s descriptor and timeout (timeout.ts). */
 function sockCall<T>(sock: Socket, writing: boolean, syscall: string, fn: (fd: number) => T): T {
-  const fd = sock.fileno();
-  if (fd < 0) throw osError(EBADF, syscall);
-  const timeout = sock.gettimeout();
-  if (timeout === null || timeout === 0) return call(() => fn(fd));
-  const end = performance.now() + timeout * 1000;
-  for (;;) {
-    if (!waitUntil(fd, writing, end)) throw new TimeoutError('timed out');
-    try {
-      return call(() => fn(fd));
-    } catch (e) {
-      if (isErrno(e, EAGAIN, EWOULDBLOCK)) continue;
-      throw e;
-    }
-  }
+  return sockCallEx(sock.fileno(), sock.gettimeout(), writing, syscall, fn);
 }
 
 /** The address the kernel gave, as Python's makesockaddr; null for none (an unnamed AF_UNIX peer). */
