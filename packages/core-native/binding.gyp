@@ -15,6 +15,7 @@
         "native/resource.cc",
         "native/socket.cc",
         "native/dgram.cc",
+        "native/dgram-fds.cc",
         "native/sockaddr.cc",
         "native/batch.cc",
         "native/spawn.cc",

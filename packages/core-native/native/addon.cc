@@ -27,6 +27,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitResource(env, exports);
   InitSocket(env, exports);
   InitDgram(env, exports);
+  InitDgramFds(env, exports);
   InitBatch(env, exports);
   InitSpawn(env, exports);
   InitSsl(env, exports);

@@ -49,7 +49,8 @@ void InitKqueue(Napi::Env env, Napi::Object exports);
 void InitDevpoll(Napi::Env env, Napi::Object exports);
 #endif
 void InitSocket(Napi::Env env, Napi::Object exports);
-void InitDgram(Napi::Env env, Napi::Object exports);  // dgram.cc: sendto, recvfrom, sendmsg_fds, recvmsg_fds
+void InitDgram(Napi::Env env, Napi::Object exports);  // dgram.cc: sendto, recvfrom, recvmmsg, sendmmsg
+void InitDgramFds(Napi::Env env, Napi::Object exports);  // dgram-fds.cc: sendmsg_fds, recvmsg_fds
 void InitBatch(Napi::Env env, Napi::Object exports);
 void InitWait(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);  // spawn.cc: posix_spawn, pidfd_open, pidfd_send_signal, waitpid, kill
