@@ -1,5 +1,5 @@
 // Descriptor passing over AF_UNIX sockets (dgram.ts sendFds/recvFds over
-// native/dgram.cc's sendmsg/recvmsg with SCM_RIGHTS), on real socketpairs.
+// native/dgram-fds.cc's sendmsg/recvmsg with SCM_RIGHTS), on real socketpairs.
 // Ports CPython 3.11 Lib/test/test_socket.py's SendRecvFdsTests and the
 // SCM_RIGHTS truncation cases of RecvmsgSCMRightsStreamTest; no descriptor
 // may leak, counted through /proc/self/fd.

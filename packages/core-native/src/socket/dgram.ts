@@ -2,7 +2,7 @@
  * Datagrams and descriptor passing: CPython 3.11 Modules/socketmodule.c
  * `sock_sendto`, `sock_recvfrom`, `sock_recvfrom_into`, and Lib/socket.py
  * `send_fds`/`recv_fds` (sendmsg/recvmsg with SCM_RIGHTS), as functions of a
- * `Socket` that use only its public methods (native/dgram.cc underneath).
+ * `Socket` that use only its public methods (native/dgram.cc and dgram-fds.cc underneath).
  * `Socket.sendto`, `recvfrom` and `recvfromInto` delegate here; `recvmmsg`
  * receives a batch of datagrams in one call and `sendmmsg` sends one.
  *
@@ -23,7 +23,7 @@ import { call, osError } from './errors.js';
 import type { Socket } from './socket.js';
 import { sockCallEx } from './timeout.js';
 
-/** The addon's calls of native/dgram.cc. */
+/** The addon's calls of native/dgram.cc and dgram-fds.cc. */
 interface DgramBinding {
   sendto(fd: number, buf: ArrayBufferView, off: number, len: number, flags: number, family: number, host: string, port: number): number;
   recvfrom(fd: number, buf: ArrayBufferView, off: number, len: number, flags: number): [number, number, string, number];
