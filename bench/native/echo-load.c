@@ -66,6 +66,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "load-common.h"
+
 #define MAX_EVENTS 1024
 #define CONNECT_ECHO_TIMEOUT_S 10 /* for each connection's first echo */
 
@@ -86,45 +88,6 @@ static size_t size = 64;
 static long errors = 0;
 static int live = 0; /* connections still open */
 static char first_error[256] = "";
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t self_cpu_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* utime + stime of a process in microseconds, or -1. */
-static double proc_cpu_us(int pid) {
-  if (pid <= 0) return -1;
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (p == NULL) return -1;
-  p += 2; /* field 3 (state) starts here */
-  unsigned long long utime = 0, stime = 0;
-  for (int field = 3; field <= 15 && *p; field++) {
-    char *end;
-    if (field == 14) utime = strtoull(p, &end, 10);
-    else if (field == 15) stime = strtoull(p, &end, 10);
-    else {
-      end = strchr(p, ' ');
-      if (end == NULL) return -1;
-    }
-    p = end + 1;
-  }
-  return (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
 
 /* Busy (user+nice+system+irq+softirq) and steal time, in microseconds, summed over the CPUs in mask. */
 static void cpus_time_us(const int *mask, int nmask, double *busy, double *steal) {
@@ -160,10 +123,6 @@ static void fail(struct conn *c, const char *what) {
   }
 }
 
-static size_t msg_start(const struct conn *c) {
-  return ((size_t)c->index * 131u + (size_t)c->msg * 29u + 1u) & 255u;
-}
-
 /* Sends the rest of the current message; 0 if it is all sent, 1 if EPOLLOUT is needed, -1 on error. */
 static int send_rest(struct conn *c) {
   while (c->sent < size) {
@@ -181,7 +140,7 @@ static int send_rest(struct conn *c) {
 
 /* Starts message c->msg; returns -1 if the connection failed. */
 static int start_message(int ep, struct conn *c, uint64_t t) {
-  c->start = msg_start(c);
+  c->start = pattern_offset(c->index, c->msg);
   c->sent = c->recvd = 0;
   c->t_send = t;
   int r = send_rest(c);
@@ -215,11 +174,6 @@ static int read_echo(struct conn *c) {
   }
   c->recvd += (size_t)got;
   return c->recvd == size;
-}
-
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 #include "echo-load-udp.h"
@@ -272,7 +226,7 @@ int main(int argc, char **argv) {
   pattern = malloc(size + 256);
   scratch = malloc(size);
   if (pattern == NULL || scratch == NULL) return 1;
-  for (size_t j = 0; j < size + 256; j++) pattern[j] = (unsigned char)((j * 7u) ^ 0x5au);
+  fill_pattern(pattern, size + 256);
 
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof addr);
@@ -397,13 +351,7 @@ int main(int argc, char **argv) {
       if (measuring) {
         messages++;
         c->done++;
-        if (lat_n == lat_cap) {
-          lat_cap *= 2;
-          lat = realloc(lat, lat_cap * sizeof *lat);
-          if (lat == NULL) return 1;
-        }
-        uint64_t d = done - c->t_send;
-        lat[lat_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+        if (lat_push(&lat, &lat_n, &lat_cap, done - c->t_send) < 0) return 1;
       }
       c->msg++;
       start_message(ep, c, done);
@@ -433,23 +381,14 @@ int main(int argc, char **argv) {
     if (!c->alive || !measuring) continue;
     uint64_t age = m_end_ns - c->t_send;
     if ((double)age / 1e3 > max_wait_us) max_wait_us = (double)age / 1e3;
-    if (lat_n == lat_cap) {
-      lat_cap *= 2;
-      lat = realloc(lat, lat_cap * sizeof *lat);
-      if (lat == NULL) return 1;
-    }
-    lat[lat_n++] = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+    if (lat_push(&lat, &lat_n, &lat_cap, age) < 0) return 1;
   }
   for (int i = 0; i < nconns; i++)
     if (conns[i].alive) close(conns[i].fd);
 
   double seconds = (double)(m_end_ns - m_start_ns) / 1e9;
-  double p50 = 0, p99 = 0;
-  if (lat_n > 0) {
-    qsort(lat, lat_n, sizeof *lat, cmp_u32);
-    p50 = lat[(size_t)(0.50 * (double)(lat_n - 1))] / 1e3;
-    p99 = lat[(size_t)(0.99 * (double)(lat_n - 1))] / 1e3;
-  }
+  double p50, p99;
+  latency_percentiles(lat, lat_n, &p50, &p99);
   double server_cpu = (server_cpu0 >= 0 && server_cpu1 >= 0) ? server_cpu1 - server_cpu0 : -1;
   printf("{\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"messages\":%llu,\"errors\":%ld,"
          "\"server_cpu_us\":%.0f,\"load_cpu_us\":%.0f,\"cpus_busy_us\":%.0f,\"cpus_steal_us\":%.0f,"
@@ -459,12 +398,7 @@ int main(int argc, char **argv) {
          (double)(self_cpu1 - self_cpu0) / 1e3, busy1 - busy0, steal1 - steal0, connect_ms,
          (unsigned long long)(cmin == UINT64_MAX ? 0 : cmin), (unsigned long long)cmax, (unsigned long long)stalled,
          max_wait_us, seconds, nconns, size);
-  if (errors > 0) {
-    printf(",\"error\":\"");
-    for (const char *q = first_error; *q; q++)
-      if (*q != '"' && *q != '\\') putchar(*q);
-    printf("\"");
-  }
+  if (errors > 0) print_error_field(first_error);
   printf("}\n");
   return errors > 0 ? 1 : 0;
 }

@@ -57,6 +57,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "load-common.h"
+
 #define MAX_EVENTS 256
 #define IO_TIMEOUT_S 10      /* each blocking step while connecting */
 #define CONNECT_PHASE_S 60   /* all connections and their first echoes */
@@ -82,36 +84,6 @@ static size_t size = 64;
 static long errors = 0;
 static int live = 0;
 static char first_error[256] = "";
-
-static uint64_t clock_ns(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-static uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
-
-/* utime + stime of a process in microseconds, or -1 (as echo-load.c). */
-static double proc_cpu_us(int pid) {
-  if (pid <= 0) return -1;
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (f == NULL) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (p == NULL || p[1] == 0) return -1;
-  p += 2;
-  unsigned long long t[2] = {0, 0};
-  for (int field = 3; field <= 15 && *p; field++) {
-    char *end;
-    if (field >= 14) t[field - 14] = strtoull(p, &end, 10);
-    else if ((end = strchr(p, ' ')) == NULL) return -1;
-    p = end + 1;
-  }
-  return (double)(t[0] + t[1]) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
 
 static void report(int index, uint64_t msg, const char *what) {
   char line[256];
@@ -167,7 +139,7 @@ static int send_msg(struct conn *c) {
 }
 
 static void start_message(struct conn *c, uint64_t t) {
-  c->start = ((size_t)c->index * 131u + (size_t)c->msg * 29u + 1u) & 255u;
+  c->start = pattern_offset(c->index, c->msg);
   c->sent = 0;
   c->recvd = 0;
   c->t_send = t;
@@ -257,11 +229,6 @@ static void sync_events(int ep, struct conn *c) {
   c->ev_out = c->want_out;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
-}
-
 static void on_alarm(int sig) {
   (void)sig;
   static const char m[] = "ERROR tls-load: past its deadline, giving up\n";
@@ -307,7 +274,7 @@ int main(int argc, char **argv) {
   size_t lat_cap = 1 << 20, lat_n = 0;
   uint32_t *lat = malloc(lat_cap * sizeof *lat);
   if (pattern == NULL || scratch == NULL || conns == NULL || lat == NULL) return fprintf(stderr, "ERROR out of memory\n"), 1;
-  for (size_t j = 0; j < size + 256; j++) pattern[j] = (unsigned char)((j * 7u) ^ 0x5au);
+  fill_pattern(pattern, size + 256);
 
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return fprintf(stderr, "ERROR bad IPv4 host %s\n", host), 2;
@@ -384,9 +351,7 @@ int main(int argc, char **argv) {
         if (measuring && !draining) {
           messages++;
           c->done++;
-          if (lat_n == lat_cap && (lat = realloc(lat, (lat_cap *= 2) * sizeof *lat)) == NULL) return 1;
-          uint64_t d = done - c->t_send;
-          lat[lat_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+          if (lat_push(&lat, &lat_n, &lat_cap, done - c->t_send) < 0) return 1;
         }
         if (draining) {
           c->idle = 1;
@@ -416,12 +381,8 @@ int main(int argc, char **argv) {
     if (c->done == 0) stalled++;
     if (c->alive) SSL_free(c->ssl), close(c->fd);
   }
-  double seconds = (double)(m_end - m_start) / 1e9, p50 = 0, p99 = 0;
-  if (lat_n > 0) {
-    qsort(lat, lat_n, sizeof *lat, cmp_u32);
-    p50 = lat[(size_t)(0.50 * (double)(lat_n - 1))] / 1e3;
-    p99 = lat[(size_t)(0.99 * (double)(lat_n - 1))] / 1e3;
-  }
+  double seconds = (double)(m_end - m_start) / 1e9, p50, p99;
+  latency_percentiles(lat, lat_n, &p50, &p99);
   if (errors == 0 && stalled > 0) {
     char what[96];
     snprintf(what, sizeof what, "%llu connections without a complete echo in the window", (unsigned long long)stalled);
@@ -434,12 +395,7 @@ int main(int argc, char **argv) {
          server0 >= 0 && server1 >= 0 ? server1 - server0 : -1, (double)(cpu1 - cpu0) / 1e3, connect_ms,
          (unsigned long long)(cmin == UINT64_MAX ? 0 : cmin), (unsigned long long)cmax, (unsigned long long)stalled,
          seconds, nconns, size, cipher);
-  if (errors > 0) {
-    printf(",\"error\":\"");
-    for (const char *q = first_error; *q; q++)
-      if (*q != '"' && *q != '\\' && (unsigned char)*q >= 32) putchar(*q);
-    printf("\"");
-  }
+  if (errors > 0) print_error_field(first_error);
   printf("}\n");
   SSL_CTX_free(ctx);
   return errors > 0 ? 1 : 0;
