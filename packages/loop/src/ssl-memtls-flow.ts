@@ -160,12 +160,12 @@ export abstract class MemtlsFlow implements SslProtocolHost {
 
   // ------------------------------------------------------------- incoming
 
-  /** asyncio's `_do_read`; `data`: ciphertext still to feed (the copied path's feedRead). */
+  /** asyncio's `_do_read`; `data`: ciphertext still to feed (fed by the read's feedReadAll). */
   _doRead(data: Buffer | null = null): void {
     if (this._state !== 'WRAPPED' && this._state !== 'FLUSHING') return;
     try {
       if (!this._appReadingPaused) {
-        if (this._appBuffered) this.#doReadBuffered();
+        if (this._appBuffered) this.#doReadBuffered(data);
         else this.#doReadCopied(data);
         if (this._backlog.length > 0) this._doWrite();
         else this._processOutgoing();
@@ -176,16 +176,21 @@ export abstract class MemtlsFlow implements SslProtocolHost {
     }
   }
 
-  #doReadBuffered(): void {
+  #doReadBuffered(data: Buffer | null): void {
     const conn = this._conn!;
     const app = this._appProtocol as BufferedProtocol;
-    const buf = appBuffer(app.getBuffer(this._unread > 0 ? this._unread : MAX_SIZE));
+    // The hint counts `data` as fed, as asyncio's buffer_updated has it in _incoming first.
+    const pending = this._unread + (data === null ? 0 : data.length);
+    const buf = appBuffer(app.getBuffer(pending > 0 ? pending : MAX_SIZE));
     const wants = buf.length;
-    // asyncio's loop of reads until want-read, close_notify or a full buffer, natively.
-    let offset = conn.readAll(buf, 0, wants);
+    // asyncio's loop of reads until want-read, close_notify or a full buffer, natively (after feeding all of `data`).
+    let offset = data === null ? conn.readAll(buf, 0, wants) : conn.feedReadAll(data, 0, data.length, buf);
     while (conn.readEnd === 'full' && offset < wants) offset += conn.readAll(buf, offset, wants - offset);
-    if (conn.readEnd === 'full') this._loop.callSoon(() => this._doRead());
-    else this._unread = 0;
+    if (conn.readEnd === 'full') {
+      // The rest waits for the next turn, counted as unread.
+      this._unread = pending;
+      this._loop.callSoon(() => this._doRead());
+    } else this._unread = 0;
     if (offset > 0) {
       app.bufferUpdated(offset);
       const at = this._appTr;

@@ -58,8 +58,8 @@ export class MemtlsSSLProtocol extends MemtlsFlow implements Protocol, SslProtoc
   dataReceived(data: Buffer): void {
     const conn = this._conn;
     if (conn === null || this._state === 'UNWRAPPED') return;
-    if (this._state === 'WRAPPED' && !this._appReadingPaused && !this._appBuffered) {
-      // feed and read in one native call.
+    if (this._state === 'WRAPPED' && !this._appReadingPaused) {
+      // feed and read in one native call (either kind of app protocol).
       this._doRead(data);
       return;
     }
