@@ -1,6 +1,6 @@
 /*
- * echo-load's --udp mode (included by echo-load.c, which owns the pattern,
- * the clocks and the /proc readers).
+ * echo-load's --udp mode (included by echo-load.c, which owns the pattern;
+ * the clocks, the /proc readers and the latency array are load-common.h's).
  *
  * --conns UDP sockets, each connect()ed to host:port so it only takes the
  * server's datagrams. Every socket plays ping-pong: it sends one datagram of
@@ -45,13 +45,9 @@ static void udp_fail(struct uconn *c, const char *what) {
   }
 }
 
-static size_t udp_start(const struct uconn *c, uint64_t msg) {
-  return ((size_t)c->index * 131u + (size_t)msg * 29u + 1u) & 255u;
-}
-
 /* Sends datagram c->msg; a full send buffer counts as a loss later (its deadline passes). */
 static void udp_send(struct uconn *c, uint64_t t, int timeout_ms) {
-  memcpy(udp_out, pattern + udp_start(c, c->msg), size);
+  memcpy(udp_out, pattern + pattern_offset(c->index, c->msg), size);
   uint32_t idx = (uint32_t)c->index;
   memcpy(udp_out, &idx, 4);
   memcpy(udp_out + 4, &c->msg, 8);
@@ -90,7 +86,7 @@ static int udp_read(struct uconn *c, uint64_t *late) {
       udp_fail(c, "echo of a datagram this socket did not send");
       return -1;
     }
-    if (memcmp(scratch + UDP_HEADER, pattern + udp_start(c, msg) + UDP_HEADER, size - UDP_HEADER) != 0) {
+    if (memcmp(scratch + UDP_HEADER, pattern + pattern_offset(c->index, msg) + UDP_HEADER, size - UDP_HEADER) != 0) {
       udp_fail(c, "echoed bytes differ from the bytes sent");
       return -1;
     }
@@ -159,8 +155,8 @@ static int udp_main(const struct udp_opts *o) {
   uint64_t t_end = t_measure + (uint64_t)(o->duration * 1e9);
   uint64_t scan_every = (uint64_t)o->timeout_ms * 1000000u / 20u + 1u, next_scan = t0 + scan_every;
   int measuring = 0;
-  uint64_t messages = 0, m_start_ns = 0, m_end_ns = 0, self_cpu0 = 0, self_cpu1 = 0;
-  double server_cpu0 = -1, server_cpu1 = -1, busy0 = 0, busy1 = 0, steal0 = 0, steal1 = 0;
+  uint64_t messages = 0;
+  struct window_edge w0 = {0}, w1 = {0};
   for (int i = 0; i < nconns; i++)
     if (conns[i].alive) udp_send(&conns[i], now_ns(), o->timeout_ms);
 
@@ -168,10 +164,7 @@ static int udp_main(const struct udp_opts *o) {
   for (;;) {
     uint64_t t = now_ns();
     if (!measuring && t >= t_measure) {
-      server_cpu0 = proc_cpu_us(o->server_pid);
-      self_cpu0 = self_cpu_ns();
-      cpus_time_us(o->cpus, o->ncpus, &busy0, &steal0);
-      m_start_ns = now_ns();
+      window_open(&w0, o->server_pid, o->cpus, o->ncpus);
       measuring = 1;
     }
     if ((measuring && t >= t_end) || live == 0) break;
@@ -200,29 +193,14 @@ static int udp_main(const struct udp_opts *o) {
       if (measuring) {
         messages++;
         c->done++;
-        if (lat_n == lat_cap) {
-          lat_cap *= 2;
-          lat = realloc(lat, lat_cap * sizeof *lat);
-          if (lat == NULL) return 1;
-        }
-        uint64_t d = done - c->t_send;
-        lat[lat_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+        if (lat_push(&lat, &lat_n, &lat_cap, done - c->t_send) < 0) return 1;
       }
       c->msg++;
       udp_send(c, done, o->timeout_ms);
     }
   }
-  m_end_ns = now_ns();
-  self_cpu1 = self_cpu_ns();
-  server_cpu1 = proc_cpu_us(o->server_pid);
-  cpus_time_us(o->cpus, o->ncpus, &busy1, &steal1);
-  if (!measuring) {
-    m_start_ns = m_end_ns;
-    self_cpu0 = self_cpu1;
-    server_cpu0 = server_cpu1;
-    busy0 = busy1;
-    steal0 = steal1;
-  }
+  window_close(&w1, o->server_pid, o->cpus, o->ncpus);
+  if (!measuring) w0 = w1;
 
   /* As for TCP: datagrams in flight at the end count with their age so far. */
   uint64_t cmin = UINT64_MAX, cmax = 0, stalled = 0;
@@ -234,38 +212,24 @@ static int udp_main(const struct udp_opts *o) {
     if (c->done == 0) stalled++;
     if (!c->alive || !measuring) continue;
     close(c->fd);
-    uint64_t age = m_end_ns - c->t_send;
+    uint64_t age = w1.ns - c->t_send;
     if ((double)age / 1e3 > max_wait_us) max_wait_us = (double)age / 1e3;
-    if (lat_n == lat_cap) {
-      lat_cap *= 2;
-      lat = realloc(lat, lat_cap * sizeof *lat);
-      if (lat == NULL) return 1;
-    }
-    lat[lat_n++] = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+    if (lat_push(&lat, &lat_n, &lat_cap, age) < 0) return 1;
   }
 
-  double seconds = (double)(m_end_ns - m_start_ns) / 1e9;
-  double p50 = 0, p99 = 0;
-  if (lat_n > 0) {
-    qsort(lat, lat_n, sizeof *lat, cmp_u32);
-    p50 = lat[(size_t)(0.50 * (double)(lat_n - 1))] / 1e3;
-    p99 = lat[(size_t)(0.99 * (double)(lat_n - 1))] / 1e3;
-  }
-  double server_cpu = (server_cpu0 >= 0 && server_cpu1 >= 0) ? server_cpu1 - server_cpu0 : -1;
+  double seconds = (double)(w1.ns - w0.ns) / 1e9;
+  double p50, p99;
+  latency_percentiles(lat, lat_n, &p50, &p99);
   printf("{\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"messages\":%llu,\"errors\":%ld,"
          "\"server_cpu_us\":%.0f,\"load_cpu_us\":%.0f,\"cpus_busy_us\":%.0f,\"cpus_steal_us\":%.0f,"
          "\"connect_ms\":%.1f,\"conn_min\":%llu,\"conn_max\":%llu,\"stalled\":%llu,\"max_inflight_us\":%.0f,"
          "\"seconds\":%.4f,\"conns\":%d,\"size\":%zu,\"lost\":%llu,\"late\":%llu,\"udp_timeout_ms\":%d",
-         seconds > 0 ? (double)messages / seconds : 0, p50, p99, (unsigned long long)messages, errors, server_cpu,
-         (double)(self_cpu1 - self_cpu0) / 1e3, busy1 - busy0, steal1 - steal0, connect_ms,
+         seconds > 0 ? (double)messages / seconds : 0, p50, p99, (unsigned long long)messages, errors,
+         window_server_cpu_us(&w0, &w1), (double)(w1.self_cpu_ns - w0.self_cpu_ns) / 1e3, w1.busy_us - w0.busy_us,
+         w1.steal_us - w0.steal_us, connect_ms,
          (unsigned long long)(cmin == UINT64_MAX ? 0 : cmin), (unsigned long long)cmax, (unsigned long long)stalled,
          max_wait_us, seconds, nconns, size, (unsigned long long)lost, (unsigned long long)late, o->timeout_ms);
-  if (errors > 0) {
-    printf(",\"error\":\"");
-    for (const char *q = first_error; *q; q++)
-      if (*q != '"' && *q != '\\') putchar(*q);
-    printf("\"");
-  }
+  if (errors > 0) print_error_field(first_error);
   printf("}\n");
   return errors > 0 ? 1 : 0;
 }

@@ -89,28 +89,6 @@ static long errors = 0;
 static int live = 0; /* connections still open */
 static char first_error[256] = "";
 
-/* Busy (user+nice+system+irq+softirq) and steal time, in microseconds, summed over the CPUs in mask. */
-static void cpus_time_us(const int *mask, int nmask, double *busy, double *steal) {
-  *busy = *steal = 0;
-  if (nmask == 0) return;
-  FILE *f = fopen("/proc/stat", "r");
-  if (f == NULL) return;
-  char line[512];
-  double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
-  while (fgets(line, sizeof line, f) != NULL) {
-    int cpu;
-    unsigned long long u, ni, sy, id, io, irq, sirq, st;
-    if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &u, &ni, &sy, &id, &io, &irq, &sirq, &st) != 9)
-      continue;
-    for (int i = 0; i < nmask; i++) {
-      if (mask[i] != cpu) continue;
-      *busy += (double)(u + ni + sy + irq + sirq) * tick_us;
-      *steal += (double)st * tick_us;
-    }
-  }
-  fclose(f);
-}
-
 static void fail(struct conn *c, const char *what) {
   errors++;
   if (first_error[0] == 0) {
@@ -307,8 +285,8 @@ int main(int argc, char **argv) {
   uint64_t t_measure = t0 + (uint64_t)(warmup * 1e9);
   uint64_t t_end = t_measure + (uint64_t)(duration * 1e9);
   int measuring = 0;
-  uint64_t messages = 0, m_start_ns = 0, m_end_ns = 0, self_cpu0 = 0, self_cpu1 = 0;
-  double server_cpu0 = -1, server_cpu1 = -1, busy0 = 0, busy1 = 0, steal0 = 0, steal1 = 0;
+  uint64_t messages = 0;
+  struct window_edge w0 = {0}, w1 = {0};
 
   for (int i = 0; i < nconns; i++)
     if (conns[i].alive) start_message(ep, &conns[i], now_ns());
@@ -317,10 +295,7 @@ int main(int argc, char **argv) {
   for (;;) {
     uint64_t t = now_ns();
     if (!measuring && t >= t_measure) {
-      server_cpu0 = proc_cpu_us(server_pid);
-      self_cpu0 = self_cpu_ns();
-      cpus_time_us(cpus, ncpus, &busy0, &steal0);
-      m_start_ns = now_ns();
+      window_open(&w0, server_pid, cpus, ncpus);
       measuring = 1;
     }
     if (measuring && t >= t_end) break;
@@ -357,17 +332,8 @@ int main(int argc, char **argv) {
       start_message(ep, c, done);
     }
   }
-  m_end_ns = now_ns();
-  self_cpu1 = self_cpu_ns();
-  server_cpu1 = proc_cpu_us(server_pid);
-  cpus_time_us(cpus, ncpus, &busy1, &steal1);
-  if (!measuring) {
-    m_start_ns = m_end_ns;
-    self_cpu0 = self_cpu1;
-    server_cpu0 = server_cpu1;
-    busy0 = busy1;
-    steal0 = steal1;
-  }
+  window_close(&w1, server_pid, cpus, ncpus);
+  if (!measuring) w0 = w1;
 
   /* Messages still in flight at the end count with their age so far (a lower
    * bound of their latency). Per-connection counts show fairness. */
@@ -379,23 +345,23 @@ int main(int argc, char **argv) {
     if (c->done > cmax) cmax = c->done;
     if (c->done == 0) stalled++;
     if (!c->alive || !measuring) continue;
-    uint64_t age = m_end_ns - c->t_send;
+    uint64_t age = w1.ns - c->t_send;
     if ((double)age / 1e3 > max_wait_us) max_wait_us = (double)age / 1e3;
     if (lat_push(&lat, &lat_n, &lat_cap, age) < 0) return 1;
   }
   for (int i = 0; i < nconns; i++)
     if (conns[i].alive) close(conns[i].fd);
 
-  double seconds = (double)(m_end_ns - m_start_ns) / 1e9;
+  double seconds = (double)(w1.ns - w0.ns) / 1e9;
   double p50, p99;
   latency_percentiles(lat, lat_n, &p50, &p99);
-  double server_cpu = (server_cpu0 >= 0 && server_cpu1 >= 0) ? server_cpu1 - server_cpu0 : -1;
   printf("{\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"messages\":%llu,\"errors\":%ld,"
          "\"server_cpu_us\":%.0f,\"load_cpu_us\":%.0f,\"cpus_busy_us\":%.0f,\"cpus_steal_us\":%.0f,"
          "\"connect_ms\":%.1f,\"conn_min\":%llu,\"conn_max\":%llu,\"stalled\":%llu,\"max_inflight_us\":%.0f,"
          "\"seconds\":%.4f,\"conns\":%d,\"size\":%zu",
-         seconds > 0 ? (double)messages / seconds : 0, p50, p99, (unsigned long long)messages, errors, server_cpu,
-         (double)(self_cpu1 - self_cpu0) / 1e3, busy1 - busy0, steal1 - steal0, connect_ms,
+         seconds > 0 ? (double)messages / seconds : 0, p50, p99, (unsigned long long)messages, errors,
+         window_server_cpu_us(&w0, &w1), (double)(w1.self_cpu_ns - w0.self_cpu_ns) / 1e3, w1.busy_us - w0.busy_us,
+         w1.steal_us - w0.steal_us, connect_ms,
          (unsigned long long)(cmin == UINT64_MAX ? 0 : cmin), (unsigned long long)cmax, (unsigned long long)stalled,
          max_wait_us, seconds, nconns, size);
   if (errors > 0) print_error_field(first_error);

@@ -1,9 +1,10 @@
 /*
  * What the bench's C load generators share (echo-load.c, tls-load.c, and
- * echo-load-udp.h through echo-load.c): clocks, a process's CPU time, the
- * 256-periodic message pattern, and latency percentiles. Each program is a
- * single file compiled with `cc -O2 -Wall`, so these are static inline
- * (no unused-function warning where one is not called).
+ * echo-load-udp.h through echo-load.c): clocks, a process's and CPUs' CPU
+ * time, the measured window's edges, the 256-periodic message pattern, and
+ * latency percentiles. Each program is a single file compiled with
+ * `cc -O2 -Wall`, so these are static inline (no unused-function warning
+ * where one is not called).
  */
 #ifndef IOMUX_BENCH_LOAD_COMMON_H
 #define IOMUX_BENCH_LOAD_COMMON_H
@@ -50,6 +51,56 @@ static inline double proc_cpu_us(int pid) {
     p = end + 1;
   }
   return (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Busy (user+nice+system+irq+softirq) and steal time, in microseconds, summed over the CPUs in mask. */
+static inline void cpus_time_us(const int *mask, int nmask, double *busy, double *steal) {
+  *busy = *steal = 0;
+  if (nmask == 0) return;
+  FILE *f = fopen("/proc/stat", "r");
+  if (f == NULL) return;
+  char line[512];
+  double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
+  while (fgets(line, sizeof line, f) != NULL) {
+    int cpu;
+    unsigned long long u, ni, sy, id, io, irq, sirq, st;
+    if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &u, &ni, &sy, &id, &io, &irq, &sirq, &st) != 9)
+      continue;
+    for (int i = 0; i < nmask; i++) {
+      if (mask[i] != cpu) continue;
+      *busy += (double)(u + ni + sy + irq + sirq) * tick_us;
+      *steal += (double)st * tick_us;
+    }
+  }
+  fclose(f);
+}
+
+/* One edge of the measured window: the clock, this process's CPU time, the
+ * server's (-1 without one) and the busy and steal time of the CPUs given. */
+struct window_edge {
+  uint64_t ns, self_cpu_ns;
+  double server_cpu_us, busy_us, steal_us;
+};
+
+/* The clock is read innermost at both edges: last when the window opens... */
+static inline void window_open(struct window_edge *e, int server_pid, const int *cpus, int ncpus) {
+  e->server_cpu_us = proc_cpu_us(server_pid);
+  e->self_cpu_ns = self_cpu_ns();
+  cpus_time_us(cpus, ncpus, &e->busy_us, &e->steal_us);
+  e->ns = now_ns();
+}
+
+/* ...and first when it closes. */
+static inline void window_close(struct window_edge *e, int server_pid, const int *cpus, int ncpus) {
+  e->ns = now_ns();
+  e->self_cpu_ns = self_cpu_ns();
+  e->server_cpu_us = proc_cpu_us(server_pid);
+  cpus_time_us(cpus, ncpus, &e->busy_us, &e->steal_us);
+}
+
+/* The server's CPU time between two edges in microseconds, or -1. */
+static inline double window_server_cpu_us(const struct window_edge *a, const struct window_edge *b) {
+  return a->server_cpu_us >= 0 && b->server_cpu_us >= 0 ? b->server_cpu_us - a->server_cpu_us : -1;
 }
 
 /* Fills n bytes: pattern[j] = j*7 ^ 0x5a (mod 256), 256-periodic. */

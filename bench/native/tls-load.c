@@ -307,8 +307,8 @@ int main(int argc, char **argv) {
 
   uint64_t t_measure = now_ns() + (uint64_t)(warmup * 1e9), t_end = t_measure + (uint64_t)(duration * 1e9);
   int measuring = 0, draining = 0, inflight = 0;
-  uint64_t messages = 0, m_start = 0, m_end = 0, cpu0 = 0, cpu1 = 0, t_drained = 0;
-  double server0 = -1, server1 = -1;
+  uint64_t messages = 0, t_drained = 0;
+  struct window_edge w0 = {0}, w1 = {0};
   for (int i = 0; i < nconns; i++) {
     if (!conns[i].alive) continue;
     start_message(&conns[i], now_ns());
@@ -319,18 +319,14 @@ int main(int argc, char **argv) {
   while (live > 0 && errors == 0) {
     uint64_t t = now_ns();
     if (!measuring && t >= t_measure) {
-      server0 = proc_cpu_us(server_pid);
-      cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-      m_start = now_ns();
+      window_open(&w0, server_pid, NULL, 0);
       measuring = 1;
     }
     if (measuring && !draining && t >= t_end) { /* the window's end; then every echo in flight must come back */
-      m_end = now_ns();
-      cpu1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-      server1 = proc_cpu_us(server_pid);
+      window_close(&w1, server_pid, NULL, 0);
       draining = 1;
       inflight = live;
-      t_drained = m_end + (uint64_t)DRAIN_S * 1000000000u;
+      t_drained = w1.ns + (uint64_t)DRAIN_S * 1000000000u;
     }
     if (draining && (inflight == 0 || t >= t_drained)) break;
     uint64_t until = draining ? t_drained : measuring ? t_end : t_measure;
@@ -364,12 +360,8 @@ int main(int argc, char **argv) {
       sync_events(ep, c);
     }
   }
-  if (!draining) { /* it stopped early, at an error */
-    m_end = now_ns();
-    cpu1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-    server1 = proc_cpu_us(server_pid);
-  }
-  if (!measuring) m_start = m_end, cpu0 = cpu1, server0 = server1;
+  if (!draining) window_close(&w1, server_pid, NULL, 0); /* it stopped early, at an error */
+  if (!measuring) w0 = w1;
   for (int i = 0; i < nconns && errors == 0; i++)
     if (conns[i].alive && !conns[i].idle) fail(&conns[i], "no complete echo within " DRAIN_TEXT " after the window");
 
@@ -381,7 +373,7 @@ int main(int argc, char **argv) {
     if (c->done == 0) stalled++;
     if (c->alive) SSL_free(c->ssl), close(c->fd);
   }
-  double seconds = (double)(m_end - m_start) / 1e9, p50, p99;
+  double seconds = (double)(w1.ns - w0.ns) / 1e9, p50, p99;
   latency_percentiles(lat, lat_n, &p50, &p99);
   if (errors == 0 && stalled > 0) {
     char what[96];
@@ -392,7 +384,7 @@ int main(int argc, char **argv) {
          "\"server_cpu_us\":%.0f,\"load_cpu_us\":%.0f,\"connect_ms\":%.1f,\"conn_min\":%llu,\"conn_max\":%llu,"
          "\"stalled\":%llu,\"seconds\":%.4f,\"conns\":%d,\"size\":%zu,\"cipher\":\"%s\"",
          seconds > 0 ? (double)messages / seconds : 0, p50, p99, (unsigned long long)messages, errors,
-         server0 >= 0 && server1 >= 0 ? server1 - server0 : -1, (double)(cpu1 - cpu0) / 1e3, connect_ms,
+         window_server_cpu_us(&w0, &w1), (double)(w1.self_cpu_ns - w0.self_cpu_ns) / 1e3, connect_ms,
          (unsigned long long)(cmin == UINT64_MAX ? 0 : cmin), (unsigned long long)cmax, (unsigned long long)stalled,
          seconds, nconns, size, cipher);
   if (errors > 0) print_error_field(first_error);
