@@ -140,26 +140,18 @@ export async function main(argv: string[]): Promise<number> {
   // Ends the wait in flight (it resolves with []); an AbortSignal would add
   // and remove a listener on every wait that blocks.
   void stop.promise.then(() => sel.interruptWait());
+  let turns = 0;
   try {
-    if (blocking) {
-      let turns = 0;
-      while (!stop.requested()) {
-        const events = sel.select(BLOCK_SECONDS);
-        for (const [key, mask] of events) {
-          const callback = key.data!;
-          callback(key.fileobj as Socket, mask);
-        }
-        if (events.length === 0 || ++turns === YIELD_EVERY) {
-          turns = 0;
-          await new Promise((resolve) => setImmediate(resolve)); // signals, then on
-        }
-      }
-    }
     while (!stop.requested()) {
-      const events = await sel.selectAsync();
+      const events = blocking ? sel.select(BLOCK_SECONDS) : await sel.selectAsync();
       for (const [key, mask] of events) {
         const callback = key.data!;
         callback(key.fileobj as Socket, mask);
+      }
+      // --blocking: let Node's loop turn (signals) when idle and every YIELD_EVERY turns.
+      if (blocking && (events.length === 0 || ++turns === YIELD_EVERY)) {
+        turns = 0;
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
   } finally {
